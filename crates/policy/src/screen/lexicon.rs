@@ -1,0 +1,638 @@
+//! The words screening knows and what each can signal. A word's roles are facts about the
+//! word alone ("ice can be the agency or frozen water"); the rules decide from context.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A set of roles, one bit each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Roles(pub u64);
+
+impl Roles {
+    pub const NONE: Roles = Roles(0);
+
+    pub fn has(self, role: Roles) -> bool {
+        self.0 & role.0 != 0
+    }
+
+    pub const fn or(self, other: Roles) -> Roles {
+        Roles(self.0 | other.0)
+    }
+}
+
+macro_rules! roles {
+    ($($name:ident = $bit:expr;)+) => {
+        $(pub(crate) const $name: Roles = Roles(1u64 << $bit);)+
+    };
+}
+
+// Triggers: a word that, in the right context, states immigration enforcement.
+roles! {
+    ICE = 0;            // the agency, or frozen water, or methamphetamine
+    AGENCY = 1;         // components that only do immigration: ERO, USBP, FOT, DRO
+    AGENCY_MIXED = 2;   // agencies with criminal arms too: HSI, CBP, DHS, USCIS, Homeland
+    IMM_WORD = 3;       // immigration and its spellings, Spanish forms, undocumented
+    DEPORT = 4;         // deportation and its forms, "illegals"
+    CIVIL_PROCESS = 5;  // detainer, form numbers, 287(g): never anything else
+    ALIEN = 6;
+    ILLEGAL = 7;
+    ILLEGAL_OBJECT = 8; // what "illegal" turns into immigration: alien, entry, immigrant
+    REMOVAL = 9;
+    REMOVAL_CONTEXT = 10;
+    REMOVABLE = 11;
+    ADMIN = 12;
+    ADMIN_CONTEXT = 13;
+    VISA = 14;
+    VISA_CONTEXT = 15;
+    BORDER = 16;
+    PATROL = 17;
+    IVF = 18;
+    IVF_CONTEXT = 19;
+    CAP = 20;
+    CAP_CONTEXT = 21;
+    STATUS = 22;
+    STATUS_QUALIFIER = 23;
+    CITIZENSHIP = 24;
+    CHECK = 25;
+    SECTION_287 = 26;
+    LETTER_G = 27;
+    LETTER_I = 28;
+    FORM_NUMBER = 29;
+    FORM_WORD = 30;
+    USC = 31;
+    IMMIGRATION_CODE = 32;
+    SIN = 33;
+    PAPELES = 34;
+    OPERATION_WORD = 35;
+    REPRO = 36;
+    REPRO_QUALIFIER = 37;
+    REPRO_OBJECT = 38;
+}
+
+// Context: words that change what a trigger means.
+roles! {
+    ICE_THING = 40;      // frozen water: road, storm, rink, cream
+    ICE_OTHER = 41;      // drug slang or "in case of emergency": sale, meth, contact
+    ICE_FROZEN_BEFORE = 42; // black ice, dry ice
+    ENFORCEMENT_CUE = 43;   // hold, pickup, locate: keeps ICE the agency despite ICE_OTHER
+    CRIMINAL_CONTEXT = 44;  // trafficking, exploitation, narcotics, fraud, welfare
+    PREPOSITION = 45;       // at, on, against: "assault on ICE officer"
+    CRIME_AGAINST = 46;     // assault, vandalism, burglary
+    ARTICLE = 47;
+    NOT_ENFORCEMENT_NEXT = 48; // attorney, clinic, protest: "immigration attorney"
+    VICTIM = 49;            // victim, notario, survivor
+    VICTIM_VISA_LETTER = 50; // U and T (visas for victims)
+    VEHICLE_CONTEXT = 51;   // tow, graffiti, abandoned: removal of things
+    PREMISES = 52;          // illegal entry into a building is burglary
+    CARD = 53;              // Visa the card brand
+    SMUGGLING = 54;
+    ANTI = 55;
+    VICTIM_FORM = 56;       // I-918 (U visa), I-914 (T visa), VAWA
+}
+
+const TABLE: &[(&str, Roles)] = &[
+    ("ice", ICE),
+    ("ero", AGENCY.or(ENFORCEMENT_CUE)),
+    ("usbp", AGENCY),
+    ("fot", AGENCY),
+    ("dro", AGENCY),
+    ("hsi", AGENCY_MIXED.or(ENFORCEMENT_CUE)),
+    ("cbp", AGENCY_MIXED.or(ENFORCEMENT_CUE)),
+    ("dhs", AGENCY_MIXED.or(ENFORCEMENT_CUE)),
+    ("uscis", AGENCY_MIXED),
+    ("homeland", AGENCY_MIXED),
+    ("immigration", IMM_WORD.or(ENFORCEMENT_CUE)),
+    ("inmigracion", IMM_WORD),
+    ("migra", IMM_WORD),
+    ("migratorio", IMM_WORD.or(STATUS_QUALIFIER)),
+    ("migratoria", IMM_WORD.or(STATUS_QUALIFIER)),
+    ("undocumented", IMM_WORD),
+    ("indocumentado", IMM_WORD),
+    ("indocumentada", IMM_WORD),
+    ("indocumentados", IMM_WORD),
+    ("indocumentadas", IMM_WORD),
+    ("deport", DEPORT),
+    ("deported", DEPORT),
+    ("deportee", DEPORT),
+    ("deportable", DEPORT),
+    ("deportation", DEPORT.or(ENFORCEMENT_CUE)),
+    ("deportations", DEPORT),
+    ("deportacion", DEPORT),
+    ("deportar", DEPORT),
+    ("deportado", DEPORT),
+    ("deportada", DEPORT),
+    ("illegals", DEPORT),
+    ("ilegales", DEPORT),
+    ("detainer", CIVIL_PROCESS.or(ENFORCEMENT_CUE)),
+    ("detainers", CIVIL_PROCESS.or(ENFORCEMENT_CUE)),
+    ("287g", CIVIL_PROCESS),
+    ("alien", ALIEN.or(ILLEGAL_OBJECT)),
+    ("aliens", ALIEN.or(ILLEGAL_OBJECT)),
+    ("illegal", ILLEGAL),
+    ("illegally", ILLEGAL),
+    ("ilegal", ILLEGAL),
+    ("immigrant", ILLEGAL_OBJECT),
+    ("immigrants", ILLEGAL_OBJECT),
+    ("inmigrante", ILLEGAL_OBJECT),
+    ("inmigrantes", ILLEGAL_OBJECT),
+    ("migrant", ILLEGAL_OBJECT),
+    ("migrants", ILLEGAL_OBJECT),
+    ("extranjero", ILLEGAL_OBJECT),
+    ("extranjeros", ILLEGAL_OBJECT),
+    ("entry", ILLEGAL_OBJECT.or(IVF_CONTEXT)),
+    ("reentry", ILLEGAL_OBJECT),
+    ("entered", ILLEGAL_OBJECT),
+    ("crossed", ILLEGAL_OBJECT),
+    ("crosser", ILLEGAL_OBJECT),
+    ("crossers", ILLEGAL_OBJECT),
+    ("present", ILLEGAL_OBJECT),
+    ("removal", REMOVAL.or(ADMIN_CONTEXT).or(ENFORCEMENT_CUE)),
+    ("order", REMOVAL_CONTEXT),
+    ("orders", REMOVAL_CONTEXT),
+    ("proceeding", REMOVAL_CONTEXT),
+    ("proceedings", REMOVAL_CONTEXT),
+    ("operations", REMOVAL_CONTEXT),
+    ("ops", REMOVAL_CONTEXT),
+    ("flight", REMOVAL_CONTEXT),
+    ("docket", REMOVAL_CONTEXT),
+    (
+        "warrant",
+        REMOVAL_CONTEXT.or(ADMIN_CONTEXT).or(ENFORCEMENT_CUE),
+    ),
+    (
+        "warrants",
+        REMOVAL_CONTEXT.or(ADMIN_CONTEXT).or(ENFORCEMENT_CUE),
+    ),
+    ("removable", REMOVABLE),
+    ("administrative", ADMIN.or(ENFORCEMENT_CUE)),
+    ("admin", ADMIN.or(ENFORCEMENT_CUE)),
+    ("arrest", ADMIN_CONTEXT),
+    ("target", ADMIN_CONTEXT.or(CAP_CONTEXT)),
+    ("hold", ADMIN_CONTEXT.or(ENFORCEMENT_CUE)),
+    ("visa", VISA),
+    ("visas", VISA),
+    ("overstay", VISA_CONTEXT),
+    ("overstays", VISA_CONTEXT),
+    ("overstayed", VISA_CONTEXT),
+    ("overstaying", VISA_CONTEXT),
+    ("overstayer", VISA_CONTEXT),
+    ("expired", VISA_CONTEXT),
+    ("lapsed", VISA_CONTEXT),
+    ("revoked", VISA_CONTEXT),
+    ("violation", VISA_CONTEXT),
+    ("violator", VISA_CONTEXT.or(IVF_CONTEXT)),
+    ("violators", VISA_CONTEXT.or(IVF_CONTEXT)),
+    ("border", BORDER),
+    ("fronteriza", BORDER),
+    ("patrol", PATROL),
+    ("protection", PATROL),
+    ("patrulla", PATROL),
+    ("ivf", IVF),
+    ("hit", IVF_CONTEXT),
+    ("hits", IVF_CONTEXT),
+    ("ncic", IVF_CONTEXT),
+    ("hotlist", IVF_CONTEXT),
+    ("alert", IVF_CONTEXT),
+    ("file", IVF_CONTEXT),
+    ("cap", CAP),
+    ("referral", CAP_CONTEXT),
+    ("program", CAP_CONTEXT),
+    ("interview", CAP_CONTEXT),
+    ("status", STATUS),
+    ("estatus", STATUS),
+    ("legal", STATUS_QUALIFIER.or(NOT_ENFORCEMENT_NEXT)),
+    ("citizenship", CITIZENSHIP.or(STATUS_QUALIFIER)),
+    ("check", CHECK),
+    ("verify", CHECK),
+    ("verification", CHECK),
+    ("inquiry", CHECK),
+    ("287", SECTION_287),
+    ("g", LETTER_G),
+    ("i", LETTER_I),
+    ("form", FORM_WORD),
+    ("usc", USC),
+    ("1325", IMMIGRATION_CODE),
+    ("1326", IMMIGRATION_CODE),
+    ("sin", SIN),
+    ("papeles", PAPELES),
+    ("midway", OPERATION_WORD),
+    ("blitz", OPERATION_WORD),
+    ("tidal", OPERATION_WORD),
+    ("wave", OPERATION_WORD),
+    ("catahoula", OPERATION_WORD),
+    ("crunch", OPERATION_WORD),
+    ("abortion", REPRO),
+    ("abortions", REPRO),
+    ("aborto", REPRO),
+    ("mifepristone", REPRO),
+    ("misoprostol", REPRO),
+    ("reproductive", REPRO_QUALIFIER),
+    ("health", REPRO_OBJECT),
+    ("healthcare", REPRO_OBJECT),
+    ("care", REPRO_OBJECT),
+    // Frozen water and the places and things it comes with.
+    ("road", ICE_THING),
+    ("roads", ICE_THING),
+    ("roadway", ICE_THING),
+    ("highway", ICE_THING),
+    ("bridge", ICE_THING),
+    ("sidewalk", ICE_THING),
+    ("driveway", ICE_THING),
+    ("storm", ICE_THING),
+    ("snow", ICE_THING),
+    ("sleet", ICE_THING),
+    ("freezing", ICE_THING),
+    ("frozen", ICE_THING),
+    ("weather", ICE_THING),
+    ("patch", ICE_THING),
+    ("slick", ICE_THING),
+    ("slippery", ICE_THING),
+    ("rink", ICE_THING),
+    ("arena", ICE_THING),
+    ("skating", ICE_THING),
+    ("skate", ICE_THING),
+    ("hockey", ICE_THING),
+    ("cream", ICE_THING),
+    ("cube", ICE_THING),
+    ("cubes", ICE_THING),
+    ("machine", ICE_THING),
+    ("maker", ICE_THING),
+    ("cooler", ICE_THING),
+    ("chest", ICE_THING),
+    ("bag", ICE_THING),
+    ("bags", ICE_THING),
+    ("shaved", ICE_THING),
+    ("pond", ICE_THING),
+    ("lake", ICE_THING),
+    ("fishing", ICE_THING),
+    ("shanty", ICE_THING),
+    ("melt", ICE_THING),
+    ("salt", ICE_THING),
+    ("black", ICE_FROZEN_BEFORE),
+    ("dry", ICE_FROZEN_BEFORE),
+    ("thin", ICE_FROZEN_BEFORE),
+    // Drug slang and "in case of emergency".
+    ("meth", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("methamphetamine", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("crystal", ICE_OTHER),
+    ("narcotics", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("narcotic", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("drug", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("drugs", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("sale", ICE_OTHER),
+    ("sell", ICE_OTHER),
+    ("selling", ICE_OTHER),
+    ("sold", ICE_OTHER),
+    ("dealer", ICE_OTHER),
+    ("dealing", ICE_OTHER),
+    ("possession", ICE_OTHER),
+    ("grams", ICE_OTHER),
+    ("gram", ICE_OTHER),
+    ("baggie", ICE_OTHER),
+    ("pipe", ICE_OTHER),
+    ("contact", ICE_OTHER),
+    ("emergency", ICE_OTHER),
+    // Words that keep ICE the agency even beside drug or contact words.
+    ("pickup", ENFORCEMENT_CUE),
+    ("pick", ENFORCEMENT_CUE),
+    ("locate", ENFORCEMENT_CUE),
+    ("request", ENFORCEMENT_CUE),
+    ("assist", ENFORCEMENT_CUE),
+    ("assisting", ENFORCEMENT_CUE),
+    ("custody", ENFORCEMENT_CUE),
+    ("release", ENFORCEMENT_CUE),
+    ("notification", ENFORCEMENT_CUE),
+    ("agent", ENFORCEMENT_CUE),
+    ("agents", ENFORCEMENT_CUE),
+    ("officer", ENFORCEMENT_CUE),
+    ("officers", ENFORCEMENT_CUE),
+    ("field", ENFORCEMENT_CUE),
+    // Criminal or social-service work by agencies that also do immigration.
+    ("trafficking", CRIMINAL_CONTEXT),
+    ("trafficked", CRIMINAL_CONTEXT),
+    ("exploitation", CRIMINAL_CONTEXT),
+    ("child", CRIMINAL_CONTEXT),
+    ("children", CRIMINAL_CONTEXT),
+    ("csam", CRIMINAL_CONTEXT),
+    ("pornography", CRIMINAL_CONTEXT),
+    ("fentanyl", CRIMINAL_CONTEXT),
+    ("cocaine", CRIMINAL_CONTEXT),
+    ("heroin", CRIMINAL_CONTEXT),
+    ("smuggling", CRIMINAL_CONTEXT.or(SMUGGLING)),
+    ("smuggler", CRIMINAL_CONTEXT.or(SMUGGLING)),
+    ("smugglers", CRIMINAL_CONTEXT.or(SMUGGLING)),
+    ("counterfeit", CRIMINAL_CONTEXT),
+    ("fraud", CRIMINAL_CONTEXT.or(NOT_ENFORCEMENT_NEXT)),
+    ("laundering", CRIMINAL_CONTEXT),
+    ("firearms", CRIMINAL_CONTEXT),
+    ("weapons", CRIMINAL_CONTEXT),
+    ("cyber", CRIMINAL_CONTEXT),
+    ("welfare", CRIMINAL_CONTEXT),
+    ("benefits", CRIMINAL_CONTEXT),
+    ("snap", CRIMINAL_CONTEXT),
+    ("caseworker", CRIMINAL_CONTEXT),
+    // "assault on ICE officer": the agency is the victim.
+    ("at", PREPOSITION),
+    ("on", PREPOSITION),
+    ("against", PREPOSITION),
+    ("near", PREPOSITION),
+    ("outside", PREPOSITION),
+    ("a", ARTICLE),
+    ("an", ARTICLE),
+    ("the", ARTICLE),
+    ("assault", CRIME_AGAINST),
+    ("assaulted", CRIME_AGAINST),
+    ("battery", CRIME_AGAINST),
+    ("vandalism", CRIME_AGAINST),
+    ("vandalized", CRIME_AGAINST),
+    ("graffiti", CRIME_AGAINST.or(VEHICLE_CONTEXT)),
+    ("arson", CRIME_AGAINST),
+    ("threat", CRIME_AGAINST),
+    ("threats", CRIME_AGAINST),
+    ("threatened", CRIME_AGAINST),
+    ("attack", CRIME_AGAINST),
+    ("attacked", CRIME_AGAINST),
+    ("damage", CRIME_AGAINST),
+    ("damaged", CRIME_AGAINST),
+    ("trespass", CRIME_AGAINST),
+    ("trespassing", CRIME_AGAINST),
+    ("burglary", CRIME_AGAINST),
+    ("theft", CRIME_AGAINST),
+    ("robbery", CRIME_AGAINST),
+    ("shooting", CRIME_AGAINST),
+    ("protest", CRIME_AGAINST.or(NOT_ENFORCEMENT_NEXT)),
+    // "immigration attorney", "immigration fraud": immigration as a topic, not a purpose.
+    ("attorney", NOT_ENFORCEMENT_NEXT),
+    ("attorneys", NOT_ENFORCEMENT_NEXT),
+    ("lawyer", NOT_ENFORCEMENT_NEXT),
+    ("lawyers", NOT_ENFORCEMENT_NEXT),
+    ("law", NOT_ENFORCEMENT_NEXT),
+    ("clinic", NOT_ENFORCEMENT_NEXT),
+    ("scam", NOT_ENFORCEMENT_NEXT),
+    ("scams", NOT_ENFORCEMENT_NEXT),
+    ("consultant", NOT_ENFORCEMENT_NEXT),
+    ("protests", NOT_ENFORCEMENT_NEXT),
+    ("protester", NOT_ENFORCEMENT_NEXT),
+    ("protesters", NOT_ENFORCEMENT_NEXT),
+    ("rally", NOT_ENFORCEMENT_NEXT),
+    ("march", NOT_ENFORCEMENT_NEXT),
+    ("advocate", NOT_ENFORCEMENT_NEXT),
+    ("advocates", NOT_ENFORCEMENT_NEXT),
+    ("advocacy", NOT_ENFORCEMENT_NEXT),
+    ("nonprofit", NOT_ENFORCEMENT_NEXT),
+    ("provider", NOT_ENFORCEMENT_NEXT),
+    ("anti", ANTI),
+    ("victim", VICTIM),
+    ("victims", VICTIM),
+    ("victima", VICTIM),
+    ("victimas", VICTIM),
+    ("survivor", VICTIM),
+    ("survivors", VICTIM),
+    ("notario", VICTIM),
+    ("u", VICTIM_VISA_LETTER),
+    ("t", VICTIM_VISA_LETTER),
+    ("i918", VICTIM_FORM),
+    ("i914", VICTIM_FORM),
+    ("918", VICTIM_FORM),
+    ("914", VICTIM_FORM),
+    ("vawa", VICTIM_FORM),
+    ("uvisa", VICTIM_FORM),
+    ("tvisa", VICTIM_FORM),
+    // Removal of things, not people.
+    ("tow", VEHICLE_CONTEXT),
+    ("towed", VEHICLE_CONTEXT),
+    ("towing", VEHICLE_CONTEXT),
+    ("vehicle", VEHICLE_CONTEXT.or(PREMISES)),
+    ("vehicles", VEHICLE_CONTEXT),
+    ("auto", VEHICLE_CONTEXT),
+    ("car", VEHICLE_CONTEXT.or(PREMISES)),
+    ("abandoned", VEHICLE_CONTEXT),
+    ("debris", VEHICLE_CONTEXT),
+    ("trash", VEHICLE_CONTEXT),
+    ("tree", VEHICLE_CONTEXT),
+    ("residence", PREMISES),
+    ("home", PREMISES),
+    ("house", PREMISES),
+    ("building", PREMISES),
+    ("apartment", PREMISES),
+    ("garage", PREMISES),
+    ("store", PREMISES),
+    ("business", PREMISES),
+    ("property", PREMISES),
+    ("dwelling", PREMISES),
+    ("premises", PREMISES),
+    ("school", PREMISES),
+    ("card", CARD),
+    ("cards", CARD),
+    ("gift", CARD),
+    ("debit", CARD),
+    ("credit", CARD),
+    ("giftcard", CARD),
+    // Common words near the misspelling stems, listed so they skip the fuzzy check.
+    ("investigation", Roles::NONE),
+    ("investigations", Roles::NONE),
+    ("information", Roles::NONE),
+    ("intoxicated", Roles::NONE),
+    ("individual", Roles::NONE),
+    ("incident", Roles::NONE),
+    ("intimidation", Roles::NONE),
+    ("identification", Roles::NONE),
+    ("department", Roles::NONE),
+    ("deployment", Roles::NONE),
+    ("undercover", Roles::NONE),
+    ("integration", Roles::NONE),
+    ("imitation", Roles::NONE),
+    ("irrigation", Roles::NONE),
+    ("migration", Roles::NONE),
+    ("emigration", Roles::NONE),
+    ("deportivo", Roles::NONE),
+    ("documented", Roles::NONE),
+];
+
+// The forms of DHS civil process: administrative warrants (I-200, I-203, I-205, I-286),
+// detainers (I-247 and variants), the arrest record (I-213), the notice to appear (I-862),
+// the administrative subpoena (I-138) and release orders (I-220A/B).
+const FORM_NUMBERS: &[&str] = &[
+    "200", "203", "205", "286", "247", "247a", "247d", "247n", "247x", "213", "862", "138", "220a",
+    "220b",
+];
+
+/// Stems whose misspellings still mean the stem; each with the roles of the stem.
+const FUZZY_STEMS: &[(&str, Roles)] = &[
+    ("immigration", IMM_WORD),
+    ("inmigracion", IMM_WORD),
+    ("undocumented", IMM_WORD),
+    ("indocumentado", IMM_WORD),
+    ("deportation", DEPORT),
+    ("deportacion", DEPORT),
+];
+
+/// Prefixes that only begin immigration words, so truncations (`immig`, `immigr`) and
+/// suffixed forms (`immigrations`) count.
+const IMMIGRATION_PREFIXES: &[&str] = &["immig", "inmig", "imig"];
+
+type FxBuild = BuildHasherDefault<FxHasher>;
+
+/// The lookup table from a normalized word to its roles.
+pub(crate) struct Lexicon {
+    words: HashMap<&'static [u8], Roles, FxBuild>,
+}
+
+impl Lexicon {
+    pub fn new() -> Self {
+        let mut words: HashMap<&'static [u8], Roles, FxBuild> = HashMap::default();
+        for (word, roles) in TABLE {
+            let entry = words.entry(word.as_bytes()).or_default();
+            *entry = entry.or(*roles);
+        }
+        for number in FORM_NUMBERS {
+            let entry = words.entry(number.as_bytes()).or_default();
+            *entry = entry.or(FORM_NUMBER);
+        }
+        Lexicon { words }
+    }
+
+    /// The roles of a normalized (lower-case, accent-folded) word.
+    pub fn classify(&self, word: &[u8]) -> Roles {
+        if let Some(roles) = self.words.get(word) {
+            return *roles;
+        }
+        if is_form_word(word) {
+            return CIVIL_PROCESS;
+        }
+        if IMMIGRATION_PREFIXES
+            .iter()
+            .any(|p| word.starts_with(p.as_bytes()) && word.len() >= 5)
+        {
+            return IMM_WORD;
+        }
+        fuzzy(word)
+    }
+}
+
+/// `i200`, `i247a`: a DHS civil-process form number written without a separator.
+fn is_form_word(word: &[u8]) -> bool {
+    match word.split_first() {
+        Some((b'i', rest)) => FORM_NUMBERS.iter().any(|n| n.as_bytes() == rest),
+        _ => false,
+    }
+}
+
+/// Misspellings: within one edit of a stem (two for stems of eleven letters or more), for
+/// words long enough that such closeness is not chance.
+fn fuzzy(word: &[u8]) -> Roles {
+    if word.len() < 8 || word.len() > 14 || !word.iter().all(u8::is_ascii_lowercase) {
+        return Roles::NONE;
+    }
+    for (stem, roles) in FUZZY_STEMS {
+        let stem = stem.as_bytes();
+        let budget = if word.len() >= 11 && stem.len() >= 11 {
+            2
+        } else {
+            1
+        };
+        if word[0] == stem[0] && within_edits(word, stem, budget) {
+            return *roles;
+        }
+    }
+    Roles::NONE
+}
+
+/// Optimal-string-alignment distance (insertions, deletions, substitutions, adjacent
+/// transpositions) is at most `budget`.
+fn within_edits(a: &[u8], b: &[u8], budget: usize) -> bool {
+    if a.len().abs_diff(b.len()) > budget {
+        return false;
+    }
+    const W: usize = 16;
+    if a.len() >= W || b.len() >= W {
+        return false;
+    }
+    let mut prev2 = [0usize; W];
+    let mut prev = [0usize; W];
+    let mut row = [0usize; W];
+    for (j, cell) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        row[0] = i;
+        let mut best = row[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(row[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(prev2[j - 2] + 1);
+            }
+            row[j] = d;
+            best = best.min(d);
+        }
+        if best > budget {
+            return false;
+        }
+        prev2 = prev;
+        prev = row;
+    }
+    prev[b.len()] <= budget
+}
+
+/// A small multiplicative hasher: the keys are short, trusted words, so SipHash's
+/// flood resistance buys nothing and costs most of a lookup.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.add(u64::from(byte));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn misspellings_of_immigration_are_recognized_but_near_words_are_not() {
+        let lexicon = Lexicon::new();
+        for word in [
+            "imigration",
+            "immigation",
+            "immagration",
+            "inmigration",
+            "immigratoin",
+        ] {
+            assert!(lexicon.classify(word.as_bytes()).has(IMM_WORD), "{word}");
+        }
+        for word in [
+            "migration",
+            "irrigation",
+            "imitation",
+            "integration",
+            "importation",
+        ] {
+            assert!(!lexicon.classify(word.as_bytes()).has(IMM_WORD), "{word}");
+        }
+    }
+
+    #[test]
+    fn deportivo_is_not_deportation() {
+        let lexicon = Lexicon::new();
+        assert!(!lexicon.classify(b"deportivo").has(DEPORT));
+        assert!(lexicon.classify(b"deportaton").has(DEPORT));
+    }
+}
