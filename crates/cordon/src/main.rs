@@ -1,0 +1,42 @@
+//! The `cordon` command line: the glue over the log, policy, gateway and audit crates.
+#![forbid(unsafe_code)]
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Cordon: a purpose-bound firewall and verifiable audit log for public-safety data.
+#[derive(Parser)]
+#[command(name = "cordon", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create, append to, prove and verify a C2SP tlog-tiles transparency log.
+    Log(cmd::log::LogArgs),
+    /// Check, test and evaluate Cedar policy packs.
+    Policy(cmd::policy::PolicyArgs),
+    /// Screen free-text reasons (one per line on stdin) for immigration enforcement.
+    Screen(cmd::screen::ScreenArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Log(args) => cmd::log::run(args),
+        Command::Policy(args) => cmd::policy::run(args),
+        Command::Screen(args) => cmd::screen::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            // `{:#}` prints the whole context chain on one line: what failed and why, no backtrace.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Durable file operations: atomic replacement, directory fsync, and reading tiles back.
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::LogError;
+use crate::hash::{perfect_root, Hash, HASH_SIZE};
+use crate::merkle::{HashSource, ProofError};
+use crate::tile::{tile_in_tree, TileId, TILE_HEIGHT, TILE_WIDTH};
+
+/// Fsyncs a directory so that the names created or renamed in it survive a crash.
+pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(LogError::io(dir))
+}
+
+/// Writes files so that each appears whole or not at all, and all are durable at `finish`.
+pub struct AtomicWriter<'a> {
+    root: &'a Path,
+    dirs: BTreeSet<PathBuf>,
+}
+
+impl<'a> AtomicWriter<'a> {
+    pub fn new(root: &'a Path) -> Self {
+        AtomicWriter {
+            root,
+            dirs: BTreeSet::new(),
+        }
+    }
+
+    /// Writes `data` to `rel` under the root via a fsynced temporary file and a rename.
+    pub fn write(&mut self, rel: &str, data: &[u8]) -> Result<(), LogError> {
+        let path = self.root.join(rel);
+        let parent = path.parent().unwrap_or(self.root).to_path_buf();
+        if !parent.exists() {
+            fs::create_dir_all(&parent).map_err(LogError::io(&parent))?;
+            // New directories are names in their parents: those must be synced too.
+            let mut p = parent.as_path();
+            while let Some(up) = p.parent() {
+                self.dirs.insert(up.to_path_buf());
+                if up == self.root {
+                    break;
+                }
+                p = up;
+            }
+        }
+        let tmp = tmp_path(&path);
+        let mut f = File::create(&tmp).map_err(LogError::io(&tmp))?;
+        f.write_all(data).map_err(LogError::io(&tmp))?;
+        f.sync_data().map_err(LogError::io(&tmp))?;
+        fs::rename(&tmp, &path).map_err(LogError::io(&path))?;
+        self.dirs.insert(parent);
+        Ok(())
+    }
+
+    /// Makes every rename so far durable.
+    pub fn finish(self) -> Result<(), LogError> {
+        for d in &self.dirs {
+            sync_dir(d)?;
+        }
+        Ok(())
+    }
+}
+
+/// Temporary files end in `.tmp`; recovery deletes any it finds.
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".tmp");
+    PathBuf::from(s)
+}
+
+/// Reads a file, naming it in the error.
+pub fn read(path: &Path) -> Result<Vec<u8>, LogError> {
+    fs::read(path).map_err(LogError::io(path))
+}
+
+/// Reads the hash tile `id` as it stands in a tree of `size`, falling back from a partial
+/// tile to the full one (partials may be deleted once the full tile exists).
+pub fn read_hash_tile(root: &Path, id: TileId, size: u64) -> Result<Vec<Hash>, LogError> {
+    let (path, data) = read_tile_file(root, id, size)?;
+    let width = usize::from(id.width);
+    let expected_len = if data.len() == TILE_WIDTH as usize * HASH_SIZE {
+        data.len()
+    } else {
+        width * HASH_SIZE
+    };
+    if data.len() != expected_len {
+        return Err(LogError::BadTile {
+            path,
+            why: format!(
+                "has {} bytes; a tile of width {width} has {}",
+                data.len(),
+                width * HASH_SIZE
+            ),
+        });
+    }
+    Ok(data
+        .chunks_exact(HASH_SIZE)
+        .take(width)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            h
+        })
+        .collect())
+}
+
+/// Reads tile or bundle `id`, trying the partial path first and then the full one.
+pub fn read_tile_file(root: &Path, id: TileId, size: u64) -> Result<(PathBuf, Vec<u8>), LogError> {
+    let path = root.join(id.path());
+    match fs::read(&path) {
+        Ok(d) => Ok((path, d)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !id.is_full() => {
+            let full = root.join(TileId { width: 256, ..id }.path());
+            match fs::read(&full) {
+                Ok(d) => Ok((full, d)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Err(LogError::MissingTile { path, size })
+                }
+                Err(e) => Err(LogError::Io {
+                    path: full,
+                    source: e,
+                }),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(LogError::MissingTile { path, size })
+        }
+        Err(e) => Err(LogError::Io { path, source: e }),
+    }
+}
+
+/// A [`HashSource`] over the hash tiles of a tree of a given size on disk.
+pub struct TileHashes<'a> {
+    root: &'a Path,
+    size: u64,
+    cache: HashMap<(u8, u64), Vec<Hash>>,
+}
+
+impl<'a> TileHashes<'a> {
+    pub fn new(root: &'a Path, size: u64) -> Self {
+        TileHashes {
+            root,
+            size,
+            cache: HashMap::new(),
+        }
+    }
+}
+
+impl HashSource for TileHashes<'_> {
+    type Error = LogError;
+
+    fn node(&mut self, height: u32, index: u64) -> Result<Hash, LogError> {
+        let level = (height / TILE_HEIGHT) as u8;
+        let within = height % TILE_HEIGHT;
+        let first = index << within;
+        let count = 1usize << within;
+        let (tile_index, offset) = (first / TILE_WIDTH, (first % TILE_WIDTH) as usize);
+        if !self.cache.contains_key(&(level, tile_index)) {
+            let id =
+                tile_in_tree(self.size, level, tile_index).ok_or(ProofError::IndexOutOfRange {
+                    index: first << (u32::from(level) * TILE_HEIGHT),
+                    size: self.size,
+                })?;
+            let hashes = read_hash_tile(self.root, id, self.size)?;
+            self.cache.insert((level, tile_index), hashes);
+        }
+        let tile = &self.cache[&(level, tile_index)];
+        if offset + count > tile.len() {
+            return Err(ProofError::IndexOutOfRange {
+                index: first << (u32::from(level) * TILE_HEIGHT),
+                size: self.size,
+            }
+            .into());
+        }
+        Ok(perfect_root(&tile[offset..offset + count]))
+    }
+}

@@ -1,0 +1,31 @@
+//! A C2SP tlog-tiles transparency log: RFC 6962 hashing, hash tiles and entry bundles,
+//! signed-note checkpoints, inclusion and consistency proofs, and a durable appender.
+//!
+//! The writer ([`Log`]) acknowledges an entry only once it is on disk, and integrates
+//! entries into tiles and a newly signed checkpoint in the background. The reader side
+//! ([`verify`]) trusts nothing but the verifier key it is given.
+#![forbid(unsafe_code)]
+
+pub mod bundle;
+pub mod checkpoint;
+mod error;
+pub mod fs;
+pub mod hash;
+pub mod keys;
+pub mod merkle;
+pub mod note;
+pub mod proof;
+pub mod tile;
+pub mod tree;
+pub mod verify;
+
+pub use checkpoint::{Checkpoint, CheckpointError, SignedCheckpoint};
+pub use error::{AppendError, LogError};
+pub use hash::Hash;
+pub use keys::{KeyError, NoteVerifier, Signer, Verifier};
+pub use note::{Note, NoteError};
+pub use proof::TlogProof;
+pub mod log;
+pub mod wal;
+
+pub use log::{create, read_checkpoint, Log, LogConfig, PendingAppend, Receipt, Recovery};

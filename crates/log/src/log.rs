@@ -1,0 +1,586 @@
+//! The log writer: one sequencer thread that makes appends durable with group commit, and
+//! one integrator thread that folds durable entries into tiles and signs a checkpoint.
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::bundle::MAX_ENTRY_BYTES;
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::error::{AppendError, LogError};
+use crate::fs::{read, sync_dir, AtomicWriter, TileHashes};
+use crate::hash::empty_root;
+use crate::keys::{Signer, Verifier};
+use crate::merkle::{consistency_proof, subtree_root, verify_consistency};
+use crate::tree::TreeEdge;
+use crate::wal::{self, Segment, WalWriter};
+
+/// Where the log keeps what is not part of the public tlog-tiles layout.
+pub const PRIVATE_DIR: &str = ".cordon";
+const WAL_DIR: &str = ".cordon/wal";
+const LOCK_FILE: &str = ".cordon/lock";
+/// The log's verifier key, kept beside the log for tools that have no other copy.
+pub const VKEY_FILE: &str = ".cordon/vkey";
+
+/// Proof that an entry is durable in the log at `index`. Only the log can make one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Receipt {
+    index: u64,
+}
+
+impl Receipt {
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+}
+
+/// An append that has been handed to the sequencer and not yet acknowledged.
+pub struct PendingAppend(oneshot::Receiver<Result<Receipt, AppendError>>);
+
+impl PendingAppend {
+    /// Blocks until the entry is durable. Must not be called from inside an async runtime.
+    pub fn wait(self) -> Result<Receipt, AppendError> {
+        self.0.blocking_recv().unwrap_or(Err(AppendError::Closed))
+    }
+
+    /// Waits, without blocking a thread, until the entry is durable.
+    pub async fn durable(self) -> Result<Receipt, AppendError> {
+        self.0.await.unwrap_or(Err(AppendError::Closed))
+    }
+}
+
+/// Tuning for the writer.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// Most entries made durable by one fsync.
+    pub max_batch: usize,
+    /// A write-ahead segment is closed once it grows past this many bytes.
+    pub segment_bytes: u64,
+    /// Appends waiting for the sequencer before `submit` blocks (back-pressure).
+    pub queue_depth: usize,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            max_batch: 16_384,
+            segment_bytes: 64 << 20,
+            queue_depth: 65_536,
+        }
+    }
+}
+
+/// What opening the log found and repaired.
+#[derive(Debug, Default, Clone)]
+pub struct Recovery {
+    /// Durable entries that were not yet under a checkpoint and have been re-queued.
+    pub requeued: u64,
+    /// Bytes of an append torn by a crash, cut from the write-ahead file.
+    pub torn_bytes: u64,
+    pub torn_segment: Option<PathBuf>,
+}
+
+/// Counters for metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub appended: AtomicU64,
+    pub batches: AtomicU64,
+    pub wal_failures: AtomicU64,
+    pub checkpoints: AtomicU64,
+    pub integration_failures: AtomicU64,
+}
+
+struct Request {
+    entry: Vec<u8>,
+    reply: oneshot::Sender<Result<Receipt, AppendError>>,
+}
+
+struct State {
+    durable: u64,
+    pending: Vec<Vec<u8>>,
+    checkpoint: SignedCheckpoint,
+    segments: Vec<Segment>,
+    integration_error: Option<String>,
+    closing: bool,
+}
+
+struct Shared {
+    root: PathBuf,
+    signer: Signer,
+    state: Mutex<State>,
+    changed: Condvar,
+    stats: Stats,
+    // Held for the life of the writer: the OS lock that keeps a second writer out.
+    _lock: File,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock would be a bug in this module; the state it
+        // guards is still consistent (every update is a single assignment), so go on.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A log open for appending.
+pub struct Log {
+    shared: Arc<Shared>,
+    tx: Option<SyncSender<Request>>,
+    sequencer: Option<JoinHandle<()>>,
+    integrator: Option<JoinHandle<()>>,
+}
+
+/// Creates an empty log in `root` (which must not exist or be empty) signed by `signer`;
+/// the origin is the signer's key name.
+pub fn create(root: &Path, signer: &Signer) -> Result<SignedCheckpoint, LogError> {
+    if root.join("checkpoint").exists() {
+        return Err(LogError::AlreadyExists {
+            path: root.to_path_buf(),
+        });
+    }
+    if let Ok(mut it) = fs::read_dir(root) {
+        if it.next().is_some() {
+            return Err(LogError::AlreadyExists {
+                path: root.to_path_buf(),
+            });
+        }
+    }
+    fs::create_dir_all(root.join(WAL_DIR)).map_err(LogError::io(root))?;
+    let cp = Checkpoint {
+        origin: signer.name().to_string(),
+        size: 0,
+        root: empty_root(),
+        extensions: vec![],
+    }
+    .sign(signer);
+    let mut w = AtomicWriter::new(root);
+    w.write(
+        VKEY_FILE,
+        format!("{}\n", signer.verifier().to_text()).as_bytes(),
+    )?;
+    w.write("checkpoint", &cp.to_bytes())?;
+    w.finish()?;
+    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+        sync_dir(parent)?;
+    }
+    Ok(cp)
+}
+
+/// Reads and verifies the current checkpoint of the log in `root`.
+pub fn read_checkpoint(root: &Path, verifier: &Verifier) -> Result<SignedCheckpoint, LogError> {
+    let path = root.join("checkpoint");
+    if !path.exists() {
+        return Err(LogError::NotALog {
+            path: root.to_path_buf(),
+        });
+    }
+    let bytes = read(&path)?;
+    SignedCheckpoint::open(&bytes, &[verifier], None)
+        .map_err(|source| LogError::Checkpoint { path, source })
+}
+
+impl Log {
+    /// Opens the log for appending, recovering from any crash, and starts its threads.
+    pub fn open(
+        root: &Path,
+        signer: Signer,
+        config: LogConfig,
+    ) -> Result<(Log, Recovery), LogError> {
+        let root = root.to_path_buf();
+        let lock = take_lock(&root)?;
+        let cp = read_checkpoint(&root, &signer.verifier()).map_err(|e| match e {
+            LogError::Checkpoint { .. } => LogError::WrongKey {
+                key: signer.verifier().to_text(),
+                origin: String::from_utf8_lossy(
+                    &fs::read(root.join("checkpoint")).unwrap_or_default(),
+                )
+                .lines()
+                .next()
+                .unwrap_or("?")
+                .to_string(),
+            },
+            other => other,
+        })?;
+        let _ = fs::remove_file(root.join("checkpoint.tmp"));
+        let size = cp.checkpoint.size;
+        let edge = TreeEdge::load(&root, size)?;
+        if edge.root() != cp.checkpoint.root {
+            return Err(LogError::Corrupt {
+                path: root.join("tile"),
+                why: format!("the tiles at the right edge do not hash to the checkpoint's root (size {size})"),
+            });
+        }
+        let wal_dir = root.join(WAL_DIR);
+        fs::create_dir_all(&wal_dir).map_err(LogError::io(&wal_dir))?;
+        let rec = wal::recover(&wal_dir, size)?;
+        let recovery = Recovery {
+            requeued: rec.pending.len() as u64,
+            torn_bytes: rec.torn_bytes,
+            torn_segment: rec.torn_segment.clone(),
+        };
+        let durable = size + rec.pending.len() as u64;
+        let mut segments = rec.segments;
+        let (writer, seg) = WalWriter::create(&wal_dir, durable)?;
+        segments.retain(|s| s.base != seg.base);
+        segments.push(seg);
+        let shared = Arc::new(Shared {
+            root,
+            signer,
+            state: Mutex::new(State {
+                durable,
+                pending: rec.pending,
+                checkpoint: cp,
+                segments,
+                integration_error: None,
+                closing: false,
+            }),
+            changed: Condvar::new(),
+            stats: Stats::default(),
+            _lock: lock,
+        });
+        let (tx, rx) = sync_channel(config.queue_depth);
+        let s = shared.clone();
+        let cfg = config.clone();
+        let sequencer = std::thread::Builder::new()
+            .name("log-sequencer".into())
+            .spawn(move || sequence(s, rx, writer, cfg))
+            .map_err(LogError::io("log-sequencer thread"))?;
+        let s = shared.clone();
+        let integrator = std::thread::Builder::new()
+            .name("log-integrator".into())
+            .spawn(move || integrate_loop(s, edge))
+            .map_err(LogError::io("log-integrator thread"))?;
+        let log = Log {
+            shared,
+            tx: Some(tx),
+            sequencer: Some(sequencer),
+            integrator: Some(integrator),
+        };
+        Ok((log, recovery))
+    }
+
+    /// Hands an entry to the sequencer; the returned handle resolves once it is durable.
+    pub fn submit(&self, entry: Vec<u8>) -> PendingAppend {
+        let (reply, rx) = oneshot::channel();
+        if entry.len() > MAX_ENTRY_BYTES {
+            let _ = reply.send(Err(AppendError::TooLarge(entry.len())));
+        } else if let Some(tx) = &self.tx {
+            if let Err(e) = tx.send(Request { entry, reply }) {
+                let _ = e.0.reply.send(Err(AppendError::Closed));
+            }
+        }
+        PendingAppend(rx)
+    }
+
+    /// Appends an entry and blocks until it is durable.
+    pub fn append(&self, entry: Vec<u8>) -> Result<Receipt, AppendError> {
+        self.submit(entry).wait()
+    }
+
+    /// The newest signed checkpoint.
+    pub fn checkpoint(&self) -> SignedCheckpoint {
+        self.shared.lock().checkpoint.clone()
+    }
+
+    /// How many entries are durable (the next index to be assigned).
+    pub fn durable_size(&self) -> u64 {
+        self.shared.lock().durable
+    }
+
+    /// The last integration failure, if the newest attempt failed.
+    pub fn integration_error(&self) -> Option<String> {
+        self.shared.lock().integration_error.clone()
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    pub fn origin(&self) -> String {
+        self.shared.signer.name().to_string()
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.shared.root
+    }
+
+    /// Blocks until a checkpoint of at least `size` is signed, or `timeout` passes.
+    pub fn wait_checkpoint(
+        &self,
+        size: u64,
+        timeout: Duration,
+    ) -> Result<SignedCheckpoint, LogError> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        loop {
+            if st.checkpoint.checkpoint.size >= size {
+                return Ok(st.checkpoint.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let why = st
+                    .integration_error
+                    .clone()
+                    .unwrap_or_else(|| "integration is still running".into());
+                return Err(LogError::Corrupt {
+                    path: self.shared.root.clone(),
+                    why: format!("no checkpoint of size {size} within {timeout:?}: {why}"),
+                });
+            }
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Stops accepting appends, integrates everything durable, and waits for the threads.
+    pub fn close(mut self) -> Result<SignedCheckpoint, LogError> {
+        self.shutdown();
+        let st = self.shared.lock();
+        match &st.integration_error {
+            Some(e) if !st.pending.is_empty() => Err(LogError::Corrupt {
+                path: self.shared.root.clone(),
+                why: format!(
+                    "{} durable entries are not yet under a checkpoint ({e}); they will be integrated when the log is next opened",
+                    st.pending.len()
+                ),
+            }),
+            _ => Ok(st.checkpoint.clone()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.tx.take();
+        if let Some(h) = self.sequencer.take() {
+            let _ = h.join();
+        }
+        self.shared.lock().closing = true;
+        self.shared.changed.notify_all();
+        if let Some(h) = self.integrator.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn take_lock(root: &Path) -> Result<File, LogError> {
+    if !root.join("checkpoint").exists() {
+        return Err(LogError::NotALog {
+            path: root.to_path_buf(),
+        });
+    }
+    let private = root.join(PRIVATE_DIR);
+    fs::create_dir_all(&private).map_err(LogError::io(&private))?;
+    let path = root.join(LOCK_FILE);
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(LogError::io(&path))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked {
+            path: root.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(LogError::Io { path, source: e }),
+    }
+}
+
+/// The sequencer: drain the queue into one batch, write it, fsync once, acknowledge all.
+fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg: LogConfig) {
+    let mut poisoned: Option<String> = None;
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < cfg.max_batch {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        if let Some(why) = &poisoned {
+            for r in batch {
+                let _ = r.reply.send(Err(AppendError::Storage(why.clone())));
+            }
+            continue;
+        }
+        if let Err(e) = wal.append_batch(batch.iter().map(|r| r.entry.as_slice())) {
+            shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
+            // After a failed fsync the kernel may have dropped dirty pages: nothing written
+            // since the last good fsync can be trusted, so refuse every later append too.
+            let why = format!("{}: {e}", wal.path().display());
+            for r in batch {
+                let _ = r.reply.send(Err(AppendError::Storage(why.clone())));
+            }
+            poisoned = Some(format!(
+                "{why} (the log refuses appends until it is reopened)"
+            ));
+            continue;
+        }
+        let n = batch.len() as u64;
+        let mut replies = Vec::with_capacity(batch.len());
+        let first_index = {
+            let mut st = shared.lock();
+            let first_index = st.durable;
+            st.durable += n;
+            for r in batch {
+                st.pending.push(r.entry);
+                replies.push(r.reply);
+            }
+            first_index
+        };
+        shared.changed.notify_all();
+        shared.stats.appended.fetch_add(n, Ordering::Relaxed);
+        shared.stats.batches.fetch_add(1, Ordering::Relaxed);
+        for (i, reply) in replies.into_iter().enumerate() {
+            let _ = reply.send(Ok(Receipt {
+                index: first_index + i as u64,
+            }));
+        }
+        if wal.len() > cfg.segment_bytes {
+            roll_segment(&shared, &mut wal, first_index + n, &mut poisoned);
+        }
+    }
+}
+
+fn roll_segment(shared: &Shared, wal: &mut WalWriter, base: u64, poisoned: &mut Option<String>) {
+    match WalWriter::create(wal.dir(), base) {
+        Ok((w, seg)) => {
+            *wal = w;
+            shared.lock().segments.push(seg);
+        }
+        Err(e) => *poisoned = Some(e.to_string()),
+    }
+}
+
+/// The integrator: whenever durable entries wait, extend the tiles and sign a checkpoint.
+fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let (batch, old) = {
+            let mut st = shared.lock();
+            while st.pending.is_empty() && !st.closing {
+                st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+            if st.pending.is_empty() {
+                return;
+            }
+            (std::mem::take(&mut st.pending), st.checkpoint.clone())
+        };
+        let before = edge.clone();
+        match integrate(&shared, &mut edge, &batch, &old) {
+            Ok(cp) => {
+                backoff = Duration::from_millis(50);
+                shared.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
+                let obsolete = {
+                    let mut st = shared.lock();
+                    st.checkpoint = cp;
+                    st.integration_error = None;
+                    obsolete_segments(&mut st)
+                };
+                shared.changed.notify_all();
+                for seg in obsolete {
+                    let _ = fs::remove_file(&seg.path);
+                }
+            }
+            Err(e) => {
+                edge = before;
+                shared
+                    .stats
+                    .integration_failures
+                    .fetch_add(1, Ordering::Relaxed);
+                let closing = {
+                    let mut st = shared.lock();
+                    st.integration_error = Some(e.to_string());
+                    let newer = std::mem::replace(&mut st.pending, batch);
+                    st.pending.extend(newer);
+                    st.closing
+                };
+                shared.changed.notify_all();
+                if closing {
+                    // The entries are durable in the write-ahead file; the next open
+                    // integrates them. Do not spin forever on a broken disk at shutdown.
+                    return;
+                }
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+/// Segments entirely below the checkpoint, which the bundles now hold.
+fn obsolete_segments(st: &mut State) -> Vec<Segment> {
+    let size = st.checkpoint.checkpoint.size;
+    let mut gone = Vec::new();
+    while st.segments.len() > 1 && st.segments[1].base <= size {
+        gone.push(st.segments.remove(0));
+    }
+    gone
+}
+
+fn integrate(
+    shared: &Shared,
+    edge: &mut TreeEdge,
+    batch: &[Vec<u8>],
+    old: &SignedCheckpoint,
+) -> Result<SignedCheckpoint, LogError> {
+    let root = shared.root.as_path();
+    let writes = edge.extend(batch.iter().map(Vec::as_slice));
+    let mut w = AtomicWriter::new(root);
+    let mut full_tiles = Vec::new();
+    for t in &writes {
+        w.write(&t.id.path(), &t.data)?;
+        if t.id.is_full() {
+            full_tiles.push(t.id);
+        }
+    }
+    w.finish()?;
+    let new = Checkpoint {
+        origin: old.checkpoint.origin.clone(),
+        size: edge.size(),
+        root: edge.root(),
+        extensions: vec![],
+    };
+    check_consistent(root, &old.checkpoint, &new)?;
+    let signed = new.sign(&shared.signer);
+    let mut w = AtomicWriter::new(root);
+    w.write("checkpoint", &signed.to_bytes())?;
+    w.finish()?;
+    for id in full_tiles {
+        // The full tile replaces its partials; clients fall back to it as the spec allows.
+        let _ = fs::remove_dir_all(root.join(id.partial_dir()));
+    }
+    Ok(signed)
+}
+
+/// Never sign a checkpoint that is not an extension of the last one: prove it from the
+/// tiles just written, exactly as a client would.
+fn check_consistent(root: &Path, old: &Checkpoint, new: &Checkpoint) -> Result<(), LogError> {
+    let mut tiles = TileHashes::new(root, new.size);
+    if new.size > 0 && subtree_root(&mut tiles, 0, new.size)? != new.root {
+        return Err(LogError::Corrupt {
+            path: root.join("tile"),
+            why: format!(
+                "tiles written for size {} do not hash to the new root",
+                new.size
+            ),
+        });
+    }
+    let proof = consistency_proof(&mut tiles, old.size, new.size)?;
+    verify_consistency(old.size, new.size, &old.root, &new.root, &proof)?;
+    Ok(())
+}

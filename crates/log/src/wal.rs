@@ -1,0 +1,321 @@
+//! The write-ahead file that makes an append durable before it is integrated: segments of
+//! length- and CRC-framed entries, so that a torn tail is detected and cut, never accepted.
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::LogError;
+use crate::fs::sync_dir;
+
+const MAGIC: &[u8; 8] = b"CRDNWAL1";
+const HEADER_LEN: u64 = 16;
+const RECORD_HEADER: usize = 8;
+
+/// The segment holding entries from index `base` on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub base: u64,
+    pub path: PathBuf,
+}
+
+pub fn segment_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}.wal"))
+}
+
+/// Appends batches of entries to the newest segment.
+pub struct WalWriter {
+    dir: PathBuf,
+    file: File,
+    path: PathBuf,
+    len: u64,
+    buf: Vec<u8>,
+}
+
+impl WalWriter {
+    /// Creates a new, durable, empty segment starting at index `base`.
+    pub fn create(dir: &Path, base: u64) -> Result<(WalWriter, Segment), LogError> {
+        let path = segment_path(dir, base);
+        let mut file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(&path)
+            .map_err(LogError::io(&path))?;
+        let mut header = MAGIC.to_vec();
+        header.extend_from_slice(&base.to_be_bytes());
+        file.write_all(&header).map_err(LogError::io(&path))?;
+        file.sync_all().map_err(LogError::io(&path))?;
+        sync_dir(dir)?;
+        let seg = Segment {
+            base,
+            path: path.clone(),
+        };
+        let w = WalWriter {
+            dir: dir.to_path_buf(),
+            file,
+            path,
+            len: HEADER_LEN,
+            buf: Vec::new(),
+        };
+        Ok((w, seg))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Writes a batch and fsyncs it. On failure the segment is cut back to where it was,
+    /// so a failed batch leaves no half-record behind the next one.
+    pub fn append_batch<'a>(
+        &mut self,
+        entries: impl Iterator<Item = &'a [u8]>,
+    ) -> Result<(), std::io::Error> {
+        self.buf.clear();
+        for e in entries {
+            let len = (e.len() as u32).to_le_bytes();
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(&len);
+            crc.update(e);
+            self.buf.extend_from_slice(&len);
+            self.buf.extend_from_slice(&crc.finalize().to_le_bytes());
+            self.buf.extend_from_slice(e);
+        }
+        let result = self
+            .file
+            .write_all(&self.buf)
+            .and_then(|()| self.file.sync_data());
+        match result {
+            Ok(()) => {
+                self.len += self.buf.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                Err(e)
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// What recovery found in the write-ahead segments.
+#[derive(Debug, Default)]
+pub struct WalRecovery {
+    pub segments: Vec<Segment>,
+    /// Entries at indexes `>= first_pending`, durable but not in the checkpoint.
+    pub pending: Vec<Vec<u8>>,
+    pub first_pending: u64,
+    /// Bytes cut from the end of the last segment: an append torn by a crash, never
+    /// acknowledged.
+    pub torn_bytes: u64,
+    /// The segment the torn bytes were cut from.
+    pub torn_segment: Option<PathBuf>,
+}
+
+/// Reads every segment, cuts a torn tail off the last one, and returns the entries that
+/// the checkpoint of `size` does not cover yet.
+pub fn recover(dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
+    let mut segments = list_segments(dir)?;
+    let mut out = WalRecovery {
+        first_pending: size,
+        ..WalRecovery::default()
+    };
+    let mut expected_base: Option<u64> = None;
+    let last = segments.len().saturating_sub(1);
+    let mut keep = Vec::new();
+    for (i, seg) in segments.drain(..).enumerate() {
+        let data = fs::read(&seg.path).map_err(LogError::io(&seg.path))?;
+        let corrupt = |why: String| LogError::Corrupt {
+            path: seg.path.clone(),
+            why,
+        };
+        if (data.len() as u64) < HEADER_LEN || &data[..8] != MAGIC {
+            if i == last
+                && data.len() < HEADER_LEN as usize
+                && MAGIC.starts_with(&data[..data.len().min(8)])
+            {
+                // A segment whose creation was cut short holds nothing acknowledged.
+                fs::remove_file(&seg.path).map_err(LogError::io(&seg.path))?;
+                out.torn_bytes += data.len() as u64;
+                out.torn_segment = Some(seg.path.clone());
+                continue;
+            }
+            return Err(corrupt("not a write-ahead segment (bad header)".into()));
+        }
+        let base = u64::from_be_bytes(
+            data[8..16]
+                .try_into()
+                .map_err(|_| corrupt("bad header".into()))?,
+        );
+        if base != seg.base {
+            return Err(corrupt(format!(
+                "header says base {base}, name says {}",
+                seg.base
+            )));
+        }
+        match expected_base {
+            None if base > size => {
+                return Err(corrupt(format!(
+                    "entries {size}..{base} are missing: the checkpoint covers {size} entries but the oldest segment starts at {base}"
+                )))
+            }
+            Some(e) if e != base => {
+                return Err(corrupt(format!("segment starts at {base}; the one before ends at {e}")))
+            }
+            _ => {}
+        }
+        let (entries, valid_len) = parse_records(&data);
+        if valid_len < data.len() {
+            if i != last {
+                return Err(corrupt(format!(
+                    "damaged record at byte {valid_len} in a segment that is not the newest"
+                )));
+            }
+            let f = OpenOptions::new()
+                .write(true)
+                .open(&seg.path)
+                .map_err(LogError::io(&seg.path))?;
+            f.set_len(valid_len as u64)
+                .and_then(|()| f.sync_all())
+                .map_err(LogError::io(&seg.path))?;
+            out.torn_bytes += (data.len() - valid_len) as u64;
+            out.torn_segment = Some(seg.path.clone());
+        }
+        let count = entries.len() as u64;
+        for (k, e) in entries.into_iter().enumerate() {
+            if base + k as u64 >= size {
+                out.pending.push(e.to_vec());
+            }
+        }
+        expected_base = Some(base + count);
+        keep.push(seg);
+    }
+    out.segments = keep;
+    Ok(out)
+}
+
+/// Splits a segment into its valid records; returns them and where validity ends.
+pub fn parse_records(data: &[u8]) -> (Vec<&[u8]>, usize) {
+    let mut off = HEADER_LEN as usize;
+    let mut out = Vec::new();
+    while data.len() - off >= RECORD_HEADER {
+        let len_bytes = [data[off], data[off + 1], data[off + 2], data[off + 3]];
+        let len = u32::from_le_bytes(len_bytes) as usize;
+        let crc = u32::from_le_bytes([data[off + 4], data[off + 5], data[off + 6], data[off + 7]]);
+        let start = off + RECORD_HEADER;
+        if len > crate::bundle::MAX_ENTRY_BYTES || data.len() - start < len {
+            break;
+        }
+        let mut h = crc32fast::Hasher::new();
+        h.update(&len_bytes);
+        h.update(&data[start..start + len]);
+        if h.finalize() != crc {
+            break;
+        }
+        out.push(&data[start..start + len]);
+        off = start + len;
+    }
+    (out, off.min(data.len()))
+}
+
+/// The segments in a directory, oldest first.
+pub fn list_segments(dir: &Path) -> Result<Vec<Segment>, LogError> {
+    let mut segs = Vec::new();
+    for ent in fs::read_dir(dir).map_err(LogError::io(dir))? {
+        let ent = ent.map_err(LogError::io(dir))?;
+        let name = ent.file_name();
+        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".wal")) else {
+            continue;
+        };
+        if let Ok(base) = stem.parse::<u64>() {
+            segs.push(Segment {
+                base,
+                path: ent.path(),
+            });
+        }
+    }
+    segs.sort_by_key(|s| s.base);
+    Ok(segs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, base: u64, entries: &[&[u8]]) -> PathBuf {
+        let (mut w, seg) = WalWriter::create(dir, base).unwrap();
+        w.append_batch(entries.iter().copied()).unwrap();
+        seg.path
+    }
+
+    #[test]
+    fn every_possible_torn_tail_is_cut_and_acknowledged_entries_survive() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = write(tmp.path(), 0, &[b"alpha", b"beta", b"gamma"]);
+        let full = fs::read(&path).unwrap();
+        let acked_end = HEADER_LEN as usize + 2 * RECORD_HEADER + 5 + 4;
+        for cut in acked_end..full.len() {
+            fs::write(&path, &full[..cut]).unwrap();
+            let r = recover(tmp.path(), 0).unwrap();
+            assert_eq!(
+                r.pending,
+                vec![b"alpha".to_vec(), b"beta".to_vec()],
+                "cut at {cut}"
+            );
+            assert_eq!(r.torn_bytes, (cut - acked_end) as u64);
+            assert_eq!(fs::metadata(&path).unwrap().len(), acked_end as u64);
+        }
+    }
+
+    #[test]
+    fn a_flipped_bit_in_the_tail_is_detected_not_accepted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = write(tmp.path(), 0, &[b"alpha", b"beta"]);
+        let mut data = fs::read(&path).unwrap();
+        let last = data.len() - 1;
+        data[last] ^= 0x20;
+        fs::write(&path, &data).unwrap();
+        let r = recover(tmp.path(), 0).unwrap();
+        assert_eq!(r.pending, vec![b"alpha".to_vec()]);
+        assert!(r.torn_bytes > 0);
+    }
+
+    #[test]
+    fn damage_in_an_older_segment_refuses_to_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let old = write(tmp.path(), 0, &[b"alpha", b"beta"]);
+        write(tmp.path(), 2, &[b"gamma"]);
+        let mut data = fs::read(&old).unwrap();
+        let n = data.len();
+        data[n - 2] ^= 1;
+        fs::write(&old, &data).unwrap();
+        let err = recover(tmp.path(), 0).unwrap_err().to_string();
+        assert!(err.contains("00000000000000000000.wal"), "{err}");
+        assert!(err.contains("not the newest"), "{err}");
+    }
+
+    #[test]
+    fn pending_starts_at_the_checkpoint_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), 0, &[b"a", b"b"]);
+        write(tmp.path(), 2, &[b"c", b"d"]);
+        let r = recover(tmp.path(), 3).unwrap();
+        assert_eq!(r.pending, vec![b"d".to_vec()]);
+        assert_eq!(r.first_pending, 3);
+        assert!(recover(tmp.path(), 5).unwrap().pending.is_empty());
+    }
+
+    #[test]
+    fn a_gap_between_checkpoint_and_segments_is_corruption() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), 10, &[b"a"]);
+        assert!(recover(tmp.path(), 4).is_err());
+    }
+}
