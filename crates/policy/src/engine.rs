@@ -49,7 +49,8 @@ pub struct BadTypeName(&'static str);
 
 impl Engine {
     pub fn new() -> Result<Self, BadTypeName> {
-        let parse = |name: &'static str| EntityTypeName::from_str(name).map_err(|_| BadTypeName(name));
+        let parse =
+            |name: &'static str| EntityTypeName::from_str(name).map_err(|_| BadTypeName(name));
         Ok(Engine {
             principal_type: parse("Principal")?,
             dataset_type: parse("Dataset")?,

@@ -1,13 +1,23 @@
 //! Access requests, Cedar policy packs that encode the law, and free-text reason screening.
 #![forbid(unsafe_code)]
 
+mod annotations;
+pub mod bench;
+pub mod cases;
+pub mod decision;
+mod diagnostics;
+pub mod engine;
 pub mod error;
+pub mod pack;
 pub mod registry;
 pub mod request;
 pub mod screen;
 pub mod vocab;
 
+pub use decision::{Decision, Effect, Obligations};
+pub use engine::Facts;
 pub use error::PolicyError;
+pub use pack::{Pack, PolicyMeta};
 pub use registry::{Agency, AgencyRegistry, Dataset, DatasetRegistry};
 pub use request::{AccessRequest, Authority, Principal, Purpose, Resource};
 pub use screen::{Flag, FlagKind, Hit, Scratch, Screener, Screening};
