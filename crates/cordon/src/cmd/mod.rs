@@ -1,4 +1,5 @@
 //! One module per top-level subcommand.
 pub mod log;
+pub mod log_bench;
 pub mod policy;
 pub mod screen;
