@@ -88,10 +88,38 @@ roles! {
     SMUGGLING = 54;
     ANTI = 55;
     VICTIM_FORM = 56;       // I-918 (U visa), I-914 (T visa), VAWA
+    ALIEN_CONTEXT = 57;     // criminal alien, alien registration, resident alien
+    BUSINESS = 58;          // "Ero's Pizza": a name before a business noun is a business
+    POSSESSIVE_S = 59;
+    ENTRY = 60;             // "illegal entry" is immigration, unless into a building
+    IMM_ABBREVIATION = 61;  // "imm": immigration only before an enforcement word
 }
 
 const TABLE: &[(&str, Roles)] = &[
     ("ice", ICE),
+    ("criminal", ALIEN_CONTEXT),
+    ("registration", ALIEN_CONTEXT),
+    ("resident", ALIEN_CONTEXT),
+    ("number", ALIEN_CONTEXT),
+    ("s", POSSESSIVE_S),
+    ("pizza", BUSINESS),
+    ("pizzeria", BUSINESS),
+    ("restaurant", BUSINESS),
+    ("cafe", BUSINESS),
+    ("bar", BUSINESS),
+    ("grill", BUSINESS),
+    ("bakery", BUSINESS),
+    ("market", BUSINESS),
+    ("deli", BUSINESS),
+    ("tavern", BUSINESS),
+    ("lounge", BUSINESS),
+    ("salon", BUSINESS),
+    ("shop", BUSINESS),
+    ("boutique", BUSINESS),
+    ("liquors", BUSINESS),
+    ("motors", BUSINESS),
+    ("inc", BUSINESS),
+    ("llc", BUSINESS),
     ("ero", AGENCY.or(ENFORCEMENT_CUE)),
     ("usbp", AGENCY),
     ("fot", AGENCY),
@@ -139,9 +167,15 @@ const TABLE: &[(&str, Roles)] = &[
     ("migrants", ILLEGAL_OBJECT),
     ("extranjero", ILLEGAL_OBJECT),
     ("extranjeros", ILLEGAL_OBJECT),
-    ("entry", ILLEGAL_OBJECT.or(IVF_CONTEXT)),
+    ("entry", ENTRY.or(IVF_CONTEXT)),
     ("reentry", ILLEGAL_OBJECT),
-    ("entered", ILLEGAL_OBJECT),
+    ("entered", ENTRY),
+    ("country", ILLEGAL_OBJECT),
+    ("us", ILLEGAL_OBJECT),
+    ("usa", ILLEGAL_OBJECT),
+    ("imm", IMM_ABBREVIATION),
+    ("enforcement", ENFORCEMENT_CUE),
+    ("migracion", IMM_WORD),
     ("crossed", ILLEGAL_OBJECT),
     ("crosser", ILLEGAL_OBJECT),
     ("crossers", ILLEGAL_OBJECT),
@@ -155,6 +189,8 @@ const TABLE: &[(&str, Roles)] = &[
     ("ops", REMOVAL_CONTEXT),
     ("flight", REMOVAL_CONTEXT),
     ("docket", REMOVAL_CONTEXT),
+    ("case", REMOVAL_CONTEXT),
+    ("subject", REMOVAL_CONTEXT),
     (
         "warrant",
         REMOVAL_CONTEXT.or(ADMIN_CONTEXT).or(ENFORCEMENT_CUE),
@@ -163,10 +199,10 @@ const TABLE: &[(&str, Roles)] = &[
         "warrants",
         REMOVAL_CONTEXT.or(ADMIN_CONTEXT).or(ENFORCEMENT_CUE),
     ),
-    ("removable", REMOVABLE),
+    ("removable", REMOVABLE.or(ALIEN_CONTEXT)),
     ("administrative", ADMIN.or(ENFORCEMENT_CUE)),
     ("admin", ADMIN.or(ENFORCEMENT_CUE)),
-    ("arrest", ADMIN_CONTEXT),
+    ("arrest", ADMIN_CONTEXT.or(ALIEN_CONTEXT)),
     ("target", ADMIN_CONTEXT.or(CAP_CONTEXT)),
     ("hold", ADMIN_CONTEXT.or(ENFORCEMENT_CUE)),
     ("visa", VISA),
@@ -198,7 +234,7 @@ const TABLE: &[(&str, Roles)] = &[
     ("referral", CAP_CONTEXT),
     ("program", CAP_CONTEXT),
     ("interview", CAP_CONTEXT),
-    ("status", STATUS),
+    ("status", STATUS.or(ALIEN_CONTEXT)),
     ("estatus", STATUS),
     ("legal", STATUS_QUALIFIER.or(NOT_ENFORCEMENT_NEXT)),
     ("citizenship", CITIZENSHIP.or(STATUS_QUALIFIER)),
@@ -295,7 +331,10 @@ const TABLE: &[(&str, Roles)] = &[
     // Words that keep ICE the agency even beside drug or contact words.
     ("pickup", ENFORCEMENT_CUE),
     ("pick", ENFORCEMENT_CUE),
-    ("locate", ENFORCEMENT_CUE),
+    (
+        "locate",
+        ENFORCEMENT_CUE.or(ALIEN_CONTEXT).or(REMOVAL_CONTEXT),
+    ),
     ("request", ENFORCEMENT_CUE),
     ("assist", ENFORCEMENT_CUE),
     ("assisting", ENFORCEMENT_CUE),
@@ -411,6 +450,7 @@ const TABLE: &[(&str, Roles)] = &[
     ("trash", VEHICLE_CONTEXT),
     ("tree", VEHICLE_CONTEXT),
     ("residence", PREMISES),
+    ("residential", PREMISES),
     ("home", PREMISES),
     ("house", PREMISES),
     ("building", PREMISES),
@@ -634,5 +674,13 @@ mod tests {
         let lexicon = Lexicon::new();
         assert!(!lexicon.classify(b"deportivo").has(DEPORT));
         assert!(lexicon.classify(b"deportaton").has(DEPORT));
+    }
+}
+
+impl std::ops::BitOr for Roles {
+    type Output = Roles;
+
+    fn bitor(self, other: Roles) -> Roles {
+        self.or(other)
     }
 }

@@ -63,7 +63,8 @@ const TRIGGERS: Roles = Roles(
         | SIN.0
         | OPERATION_WORD.0
         | REPRO.0
-        | REPRO_QUALIFIER.0,
+        | REPRO_QUALIFIER.0
+        | IMM_ABBREVIATION.0,
 );
 
 /// The first rule that fires at word `i`: the flag and the last word of its span.
@@ -73,6 +74,9 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
     let single = |ok: bool| ok.then_some((Imm, i));
     if r.has(CIVIL_PROCESS) {
         return single(true);
+    }
+    if r.has(ICE | AGENCY | AGENCY_MIXED) && names_a_business(t, i) {
+        return None;
     }
     if r.has(ICE) && ice_is_the_agency(t, i, whole) {
         return single(true);
@@ -89,7 +93,7 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
     if r.has(DEPORT) && !whole.victim {
         return single(true);
     }
-    if r.has(ALIEN) && !whole.victim && !near(t, i, 0, 1, SMUGGLING) {
+    if r.has(ALIEN) && alien_as_status(t, i, whole) {
         return single(true);
     }
     if r.has(REMOVABLE) && !whole.any.has(VEHICLE_CONTEXT) {
@@ -110,11 +114,18 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
 /// Rules over two or three words; returns the last word of the phrase.
 fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize> {
     let r = t[i].roles;
-    let vehicle = whole.any.has(VEHICLE_CONTEXT);
+    // Removal of cars, trees, graffiti or a trespasser from a shop is not deportation.
+    let vehicle =
+        whole.any.0 & (VEHICLE_CONTEXT.0 | PREMISES.0 | BUSINESS.0 | CRIME_AGAINST.0) != 0;
     let candidates = [
+        (r.has(ILLEGAL), forward(t, i, 2, ILLEGAL_OBJECT)),
         (
-            r.has(ILLEGAL),
-            forward(t, i, 2, ILLEGAL_OBJECT).filter(|_| !illegal_entry_of_premises(whole)),
+            r.has(ILLEGAL) && !entry_into_premises(whole),
+            forward(t, i, 2, ENTRY),
+        ),
+        (
+            r.has(IMM_ABBREVIATION),
+            forward(t, i, 1, ENFORCEMENT_CUE.or(ADMIN_CONTEXT).or(STATUS)),
         ),
         (r.has(REMOVAL) && !vehicle, around(t, i, 2, REMOVAL_CONTEXT)),
         (
@@ -175,6 +186,21 @@ fn aimed_at_the_agency(t: &[Token], i: usize, whole: &Whole) -> bool {
     false
 }
 
+/// "alien" is a status word only beside words that make it one ("criminal alien", "alien
+/// registration"); alone it is as likely a costume or a film.
+fn alien_as_status(t: &[Token], i: usize, whole: &Whole) -> bool {
+    !whole.victim && !near(t, i, 0, 1, SMUGGLING) && near(t, i, 2, 2, ALIEN_CONTEXT)
+}
+
+/// "Ero's Pizza", "ICE bar": a name followed by a business noun is a business.
+fn names_a_business(t: &[Token], i: usize) -> bool {
+    let mut j = i + 1;
+    if t.get(j).is_some_and(|n| n.roles.has(POSSESSIVE_S)) {
+        j += 1;
+    }
+    t.get(j).is_some_and(|n| n.roles.has(BUSINESS))
+}
+
 /// "immigration" names a purpose unless it names a lawyer, a clinic, a fraud or a protest,
 /// or the reason is about a victim.
 fn immigration_as_purpose(t: &[Token], i: usize, whole: &Whole) -> bool {
@@ -196,8 +222,8 @@ fn visa_is_immigration_status(t: &[Token], i: usize) -> bool {
 }
 
 /// "illegal entry" into a house is burglary.
-fn illegal_entry_of_premises(whole: &Whole) -> bool {
-    whole.any.has(PREMISES)
+fn entry_into_premises(whole: &Whole) -> bool {
+    whole.any.has(PREMISES) || whole.any.has(CRIME_AGAINST)
 }
 
 /// `Form I 247A`: a space is accepted only after the word "form".
