@@ -17,20 +17,30 @@ pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
 }
 
 /// Writes files so that each appears whole or not at all, and all are durable at `finish`.
+///
+/// Files are written first and fsynced together at the end from several threads: the
+/// filesystem journal then commits many of them at once, which on the disks measured here
+/// is the difference between ~3.5 ms per tile and ~0.3 ms (see BENCHMARKS.md).
 pub struct AtomicWriter<'a> {
     root: &'a Path,
+    files: Vec<(PathBuf, PathBuf)>,
     dirs: BTreeSet<PathBuf>,
 }
+
+/// Threads that fsync at once; they wait on the disk, not the CPU.
+const SYNC_THREADS: usize = 16;
 
 impl<'a> AtomicWriter<'a> {
     pub fn new(root: &'a Path) -> Self {
         AtomicWriter {
             root,
+            files: Vec::new(),
             dirs: BTreeSet::new(),
         }
     }
 
-    /// Writes `data` to `rel` under the root via a fsynced temporary file and a rename.
+    /// Writes `data` to a temporary file beside `rel`; `finish` makes it durable and
+    /// renames it into place.
     pub fn write(&mut self, rel: &str, data: &[u8]) -> Result<(), LogError> {
         let path = self.root.join(rel);
         let parent = path.parent().unwrap_or(self.root).to_path_buf();
@@ -49,19 +59,50 @@ impl<'a> AtomicWriter<'a> {
         let tmp = tmp_path(&path);
         let mut f = File::create(&tmp).map_err(LogError::io(&tmp))?;
         f.write_all(data).map_err(LogError::io(&tmp))?;
-        f.sync_data().map_err(LogError::io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(LogError::io(&path))?;
+        self.files.push((tmp, path));
         self.dirs.insert(parent);
         Ok(())
     }
 
-    /// Makes every rename so far durable.
+    /// Fsyncs every file, renames each into place, and fsyncs the directories.
     pub fn finish(self) -> Result<(), LogError> {
-        for d in &self.dirs {
-            sync_dir(d)?;
+        let tmps: Vec<&Path> = self.files.iter().map(|(t, _)| t.as_path()).collect();
+        parallel(&tmps, |p| {
+            File::open(p)
+                .and_then(|f| f.sync_data())
+                .map_err(LogError::io(p))
+        })?;
+        for (tmp, path) in &self.files {
+            fs::rename(tmp, path).map_err(LogError::io(path))?;
         }
-        Ok(())
+        let dirs: Vec<&Path> = self.dirs.iter().map(PathBuf::as_path).collect();
+        parallel(&dirs, sync_dir)
     }
+}
+
+/// Runs `f` over `items` on up to [`SYNC_THREADS`] threads; the first error wins.
+fn parallel(
+    items: &[&Path],
+    f: impl Fn(&Path) -> Result<(), LogError> + Sync,
+) -> Result<(), LogError> {
+    if items.len() <= 1 {
+        return items.iter().try_for_each(|p| f(p));
+    }
+    let per = items.len().div_ceil(SYNC_THREADS);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items
+            .chunks(per)
+            .map(|chunk| s.spawn(|| chunk.iter().try_for_each(|p| f(p))))
+            .collect();
+        handles.into_iter().try_for_each(|h| {
+            h.join().unwrap_or_else(|_| {
+                Err(LogError::Corrupt {
+                    path: PathBuf::from("."),
+                    why: "an fsync worker stopped unexpectedly".into(),
+                })
+            })
+        })
+    })
 }
 
 /// Temporary files end in `.tmp`; recovery deletes any it finds.

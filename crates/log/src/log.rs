@@ -27,6 +27,9 @@ const LOCK_FILE: &str = ".cordon/lock";
 /// The log's verifier key, kept beside the log for tools that have no other copy.
 pub const VKEY_FILE: &str = ".cordon/vkey";
 
+/// Most entries folded into one checkpoint: 64 full tiles. worth.
+const MAX_INTEGRATION_BATCH: usize = 16_384;
+
 /// Proof that an entry is durable in the log at `index`. Only the log can make one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Receipt {
@@ -46,6 +49,15 @@ impl PendingAppend {
     /// Blocks until the entry is durable. Must not be called from inside an async runtime.
     pub fn wait(self) -> Result<Receipt, AppendError> {
         self.0.blocking_recv().unwrap_or(Err(AppendError::Closed))
+    }
+
+    /// The outcome if it is already known, without waiting.
+    pub fn try_wait(&mut self) -> Option<Result<Receipt, AppendError>> {
+        match self.0.try_recv() {
+            Ok(r) => Some(r),
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => Some(Err(AppendError::Closed)),
+        }
     }
 
     /// Waits, without blocking a thread, until the entry is durable.
@@ -478,7 +490,13 @@ fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge) {
             if st.pending.is_empty() {
                 return;
             }
-            (std::mem::take(&mut st.pending), st.checkpoint.clone())
+            // Bounded rounds keep checkpoints coming while a large backlog drains.
+            let take = st.pending.len().min(MAX_INTEGRATION_BATCH);
+            let rest = st.pending.split_off(take);
+            (
+                std::mem::replace(&mut st.pending, rest),
+                st.checkpoint.clone(),
+            )
         };
         let before = edge.clone();
         match integrate(&shared, &mut edge, &batch, &old) {

@@ -258,9 +258,17 @@ fn print_receipts(rx: mpsc::Receiver<PendingAppend>) -> Result<PrintOutcome> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let (mut count, mut last) = (0u64, None);
-    let mut next = rx.recv().ok();
-    while let Some(p) = next {
-        match p.wait() {
+    for mut p in rx {
+        let outcome = match p.try_wait() {
+            Some(r) => r,
+            None => {
+                // About to block on the next fsync: first show every receipt already earned,
+                // so a reader sees each one as soon as it is durable.
+                out.flush()?;
+                p.wait()
+            }
+        };
+        match outcome {
             Ok(r) => {
                 writeln!(out, "{}", r.index())?;
                 count += 1;
@@ -271,14 +279,6 @@ fn print_receipts(rx: mpsc::Receiver<PendingAppend>) -> Result<PrintOutcome> {
                 return Ok((count, last, Some(e.to_string())));
             }
         }
-        next = match rx.try_recv() {
-            Ok(p) => Some(p),
-            Err(_) => {
-                // Flush only when caught up, so a stream of receipts is not one write each.
-                out.flush()?;
-                rx.recv().ok()
-            }
-        };
     }
     out.flush()?;
     Ok((count, last, None))
