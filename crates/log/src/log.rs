@@ -75,6 +75,10 @@ pub struct LogConfig {
     pub segment_bytes: u64,
     /// Appends waiting for the sequencer before `submit` blocks (back-pressure).
     pub queue_depth: usize,
+    /// Shortest time between the starts of two integration rounds. Each round fsyncs
+    /// tiles and a checkpoint; spacing them keeps that traffic from delaying the
+    /// write-ahead fsyncs that appenders wait on, at the cost of checkpoint latency.
+    pub checkpoint_interval: Duration,
 }
 
 impl Default for LogConfig {
@@ -83,6 +87,7 @@ impl Default for LogConfig {
             max_batch: 16_384,
             segment_bytes: 64 << 20,
             queue_depth: 65_536,
+            checkpoint_interval: Duration::from_millis(20),
         }
     }
 }
@@ -265,7 +270,7 @@ impl Log {
         let s = shared.clone();
         let integrator = std::thread::Builder::new()
             .name("log-integrator".into())
-            .spawn(move || integrate_loop(s, edge))
+            .spawn(move || integrate_loop(s, edge, config.checkpoint_interval))
             .map_err(LogError::io("log-integrator thread"))?;
         let log = Log {
             shared,
@@ -479,9 +484,16 @@ fn roll_segment(shared: &Shared, wal: &mut WalWriter, base: u64, poisoned: &mut 
 }
 
 /// The integrator: whenever durable entries wait, extend the tiles and sign a checkpoint.
-fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge) {
+fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge, interval: Duration) {
     let mut backoff = Duration::from_millis(50);
+    let mut last_round: Option<Instant> = None;
     loop {
+        if let Some(t) = last_round {
+            let since = t.elapsed();
+            if since < interval && !shared.lock().closing {
+                std::thread::sleep(interval - since);
+            }
+        }
         let (batch, old) = {
             let mut st = shared.lock();
             while st.pending.is_empty() && !st.closing {
@@ -498,6 +510,7 @@ fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge) {
                 st.checkpoint.clone(),
             )
         };
+        last_round = Some(Instant::now());
         let before = edge.clone();
         match integrate(&shared, &mut edge, &batch, &old) {
             Ok(cp) => {
