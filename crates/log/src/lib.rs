@@ -28,4 +28,6 @@ pub use proof::TlogProof;
 pub mod log;
 pub mod wal;
 
-pub use log::{create, read_checkpoint, Log, LogConfig, PendingAppend, Receipt, Recovery};
+pub use log::{
+    create, read_checkpoint, FaultSwitch, Log, LogConfig, PendingAppend, Receipt, Recovery,
+};

@@ -18,7 +18,7 @@ use crate::hash::empty_root;
 use crate::keys::{Signer, Verifier};
 use crate::merkle::{consistency_proof, subtree_root, verify_consistency};
 use crate::tree::TreeEdge;
-use crate::wal::{self, Segment, WalWriter};
+use crate::wal::{self, Segment, WalError, WalWriter};
 
 /// Where the log keeps what is not part of the public tlog-tiles layout.
 pub const PRIVATE_DIR: &str = ".cordon";
@@ -79,6 +79,23 @@ pub struct LogConfig {
     /// tiles and a checkpoint; spacing them keeps that traffic from delaying the
     /// write-ahead fsyncs that appenders wait on, at the cost of checkpoint latency.
     pub checkpoint_interval: Duration,
+    /// Lets tests make every write-ahead write fail, to prove that callers fail closed.
+    pub faults: FaultSwitch,
+}
+
+/// A switch that makes the log's durable writes fail while it is on. Off by default;
+/// clones share one switch.
+#[derive(Clone, Debug, Default)]
+pub struct FaultSwitch(Arc<std::sync::atomic::AtomicBool>);
+
+impl FaultSwitch {
+    pub fn fail_writes(&self, on: bool) {
+        self.0.store(on, Ordering::SeqCst);
+    }
+
+    pub fn is_failing(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
 }
 
 impl Default for LogConfig {
@@ -88,6 +105,7 @@ impl Default for LogConfig {
             segment_bytes: 64 << 20,
             queue_depth: 65_536,
             checkpoint_interval: Duration::from_millis(20),
+            faults: FaultSwitch::default(),
         }
     }
 }
@@ -434,17 +452,24 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
             }
             continue;
         }
-        if let Err(e) = wal.append_batch(batch.iter().map(|r| r.entry.as_slice())) {
+        let written = if cfg.faults.is_failing() {
+            Err(WalError::Write(std::io::Error::other(
+                "injected storage fault",
+            )))
+        } else {
+            wal.append_batch(batch.iter().map(|r| r.entry.as_slice()))
+        };
+        if let Err(e) = written {
             shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
-            // After a failed fsync the kernel may have dropped dirty pages: nothing written
-            // since the last good fsync can be trusted, so refuse every later append too.
             let why = format!("{}: {e}", wal.path().display());
             for r in batch {
                 let _ = r.reply.send(Err(AppendError::Storage(why.clone())));
             }
-            poisoned = Some(format!(
-                "{why} (the log refuses appends until it is reopened)"
-            ));
+            if let WalError::Unrecoverable(_) = e {
+                poisoned = Some(format!(
+                    "{why} (the log refuses appends until it is reopened)"
+                ));
+            }
             continue;
         }
         let n = batch.len() as u64;
@@ -614,4 +639,96 @@ fn check_consistent(root: &Path, old: &Checkpoint, new: &Checkpoint) -> Result<(
     let proof = consistency_proof(&mut tiles, old.size, new.size)?;
     verify_consistency(old.size, new.size, &old.root, &new.root, &proof)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open_new(dir: &Path, cfg: LogConfig) -> Log {
+        let signer = Signer::generate("test.example/log").unwrap();
+        create(dir, &signer).unwrap();
+        Log::open(dir, signer, cfg).unwrap().0
+    }
+
+    #[test]
+    fn a_failing_disk_refuses_appends_and_recovers_when_writes_succeed_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cfg = LogConfig::default();
+        let faults = cfg.faults.clone();
+        let log = open_new(&tmp.path().join("log"), cfg);
+        assert_eq!(log.append(b"a".to_vec()).unwrap().index(), 0);
+        faults.fail_writes(true);
+        assert!(matches!(
+            log.append(b"b".to_vec()),
+            Err(AppendError::Storage(_))
+        ));
+        assert_eq!(log.stats().wal_failures.load(Ordering::Relaxed), 1);
+        faults.fail_writes(false);
+        // The refused entry took no index: the next one is 1, not 2.
+        assert_eq!(log.append(b"c".to_vec()).unwrap().index(), 1);
+        assert_eq!(log.close().unwrap().checkpoint.size, 2);
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_while_the_first_holds_the_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let signer = Signer::generate("test.example/log").unwrap();
+        create(&dir, &signer).unwrap();
+        let (first, _) = Log::open(&dir, signer.clone(), LogConfig::default()).unwrap();
+        assert!(matches!(
+            Log::open(&dir, signer, LogConfig::default()),
+            Err(LogError::Locked { .. })
+        ));
+        drop(first);
+    }
+
+    #[test]
+    fn the_wrong_key_cannot_open_a_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        create(&dir, &Signer::generate("test.example/log").unwrap()).unwrap();
+        let other = Signer::generate("test.example/log").unwrap();
+        assert!(matches!(
+            Log::open(&dir, other, LogConfig::default()),
+            Err(LogError::WrongKey { .. })
+        ));
+    }
+
+    #[test]
+    fn oversized_entries_are_refused_with_their_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = open_new(&tmp.path().join("log"), LogConfig::default());
+        assert_eq!(
+            log.append(vec![0; 70_000]),
+            Err(AppendError::TooLarge(70_000))
+        );
+    }
+
+    #[test]
+    fn full_tiles_replace_their_partials_and_old_segments_are_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let cfg = LogConfig {
+            segment_bytes: 4096,
+            checkpoint_interval: Duration::ZERO,
+            ..LogConfig::default()
+        };
+        let log = open_new(&dir, cfg);
+        for i in 0..300u32 {
+            log.append(format!("entry {i}").into_bytes()).unwrap();
+            log.wait_checkpoint(u64::from(i) + 1, Duration::from_secs(10))
+                .unwrap();
+        }
+        log.close().unwrap();
+        assert!(dir.join("tile/0/000").exists());
+        assert!(
+            !dir.join("tile/0/000.p").exists(),
+            "partials of a full tile remain"
+        );
+        assert!(dir.join("tile/0/001.p/44").exists());
+        let segments = wal::list_segments(&dir.join(WAL_DIR)).unwrap();
+        assert!(segments.len() <= 2, "{segments:?}");
+    }
 }

@@ -11,6 +11,24 @@ const MAGIC: &[u8; 8] = b"CRDNWAL1";
 const HEADER_LEN: u64 = 16;
 const RECORD_HEADER: usize = 8;
 
+/// Why a batch did not become durable.
+#[derive(Debug)]
+pub enum WalError {
+    /// The write failed (a full disk, say) and was undone; later batches may succeed.
+    Write(std::io::Error),
+    /// The fsync failed, or undoing a failed write did: the segment can no longer be trusted.
+    Unrecoverable(std::io::Error),
+}
+
+impl std::fmt::Display for WalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WalError::Write(e) => write!(f, "write failed: {e}"),
+            WalError::Unrecoverable(e) => write!(f, "fsync failed: {e}"),
+        }
+    }
+}
+
 /// The segment holding entries from index `base` on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Segment {
@@ -68,12 +86,12 @@ impl WalWriter {
         self.len
     }
 
-    /// Writes a batch and fsyncs it. On failure the segment is cut back to where it was,
-    /// so a failed batch leaves no half-record behind the next one.
+    /// Writes a batch and fsyncs it. When the write fails the segment is cut back to where
+    /// it was, so a failed batch leaves no half-record behind the next one.
     pub fn append_batch<'a>(
         &mut self,
         entries: impl Iterator<Item = &'a [u8]>,
-    ) -> Result<(), std::io::Error> {
+    ) -> Result<(), WalError> {
         self.buf.clear();
         for e in entries {
             let len = (e.len() as u32).to_le_bytes();
@@ -84,20 +102,20 @@ impl WalWriter {
             self.buf.extend_from_slice(&crc.finalize().to_le_bytes());
             self.buf.extend_from_slice(e);
         }
-        let result = self
-            .file
-            .write_all(&self.buf)
-            .and_then(|()| self.file.sync_data());
-        match result {
-            Ok(()) => {
-                self.len += self.buf.len() as u64;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.file.set_len(self.len);
-                Err(e)
-            }
+        if let Err(e) = self.file.write_all(&self.buf) {
+            return match self.file.set_len(self.len) {
+                Ok(()) => Err(WalError::Write(e)),
+                Err(_) => Err(WalError::Unrecoverable(e)),
+            };
         }
+        if let Err(e) = self.file.sync_data() {
+            // After a failed fsync the kernel may have dropped the dirty pages while
+            // marking them clean: nothing written since the last good fsync can be trusted.
+            let _ = self.file.set_len(self.len);
+            return Err(WalError::Unrecoverable(e));
+        }
+        self.len += self.buf.len() as u64;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -205,7 +223,7 @@ pub fn recover(dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
 pub fn parse_records(data: &[u8]) -> (Vec<&[u8]>, usize) {
     let mut off = HEADER_LEN as usize;
     let mut out = Vec::new();
-    while data.len() - off >= RECORD_HEADER {
+    while data.len().saturating_sub(off) >= RECORD_HEADER {
         let len_bytes = [data[off], data[off + 1], data[off + 2], data[off + 3]];
         let len = u32::from_le_bytes(len_bytes) as usize;
         let crc = u32::from_le_bytes([data[off + 4], data[off + 5], data[off + 6], data[off + 7]]);
