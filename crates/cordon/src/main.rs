@@ -16,6 +16,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the one-command demo: a sample records service behind the gateway, and a tour.
+    Demo(cmd::demo::DemoArgs),
+    /// Run the gateway: reverse proxy and forward-auth endpoint.
+    Serve(cmd::serve::ServeArgs),
     /// Create, append to, prove and verify a C2SP tlog-tiles transparency log.
     Log(cmd::log::LogArgs),
     /// Check, test and evaluate Cedar policy packs.
@@ -27,6 +31,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Log(args) => cmd::log::run(args),
         Command::Policy(args) => cmd::policy::run(args),
         Command::Screen(args) => cmd::screen::run(args),

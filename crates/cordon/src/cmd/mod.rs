@@ -1,5 +1,7 @@
 //! One module per top-level subcommand.
+pub mod demo;
 pub mod log;
 pub mod log_bench;
 pub mod policy;
 pub mod screen;
+pub mod serve;
