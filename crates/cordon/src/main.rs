@@ -28,7 +28,26 @@ enum Command {
     Screen(cmd::screen::ScreenArgs),
 }
 
+/// Users never see a stack trace: a closed pipe ends the program quietly, as Unix tools
+/// do, and anything else is reported as a bug in one line.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown failure");
+        if msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("cordon: internal error: {msg}{at}. This is a bug; please report it with the command you ran.");
+    }));
+}
+
 fn main() -> ExitCode {
+    install_panic_hook();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),

@@ -1,5 +1,6 @@
 //! Interoperability: a log written by `cordon log` verifies with tlog-scales, an
 //! independent Python implementation of tlog-tiles (installed by `.ci/run`).
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};

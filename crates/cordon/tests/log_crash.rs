@@ -1,5 +1,6 @@
 //! Crash safety: `cordon log append` killed with SIGKILL at random instants, again and
 //! again, never loses an acknowledged entry, and the log always reopens and verifies.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
 mod common;
 use common::*;
 

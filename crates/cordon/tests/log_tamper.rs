@@ -1,4 +1,5 @@
 //! `cordon log verify` and `consistency` catch tampering and name the file that failed.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
 mod common;
 use common::*;
 use std::path::Path;

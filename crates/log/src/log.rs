@@ -492,7 +492,7 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
                 index: first_index + i as u64,
             }));
         }
-        if wal.len() > cfg.segment_bytes {
+        if wal.bytes_written() > cfg.segment_bytes {
             roll_segment(&shared, &mut wal, first_index + n, &mut poisoned);
         }
     }

@@ -27,7 +27,7 @@ pub trait HashSource {
 /// The Merkle tree hash of leaves `[start, end)`, `start < end`, built from perfect subtrees.
 pub fn subtree_root<S: HashSource>(src: &mut S, start: u64, end: u64) -> Result<Hash, S::Error> {
     let n = end - start;
-    if n.is_power_of_two() && start % n == 0 {
+    if n.is_power_of_two() && start.is_multiple_of(n) {
         return src.node(n.trailing_zeros(), start >> n.trailing_zeros());
     }
     let k = largest_power_of_two_below(n);

@@ -44,7 +44,7 @@ impl TreeEdge {
             level += 1;
         }
         let mut bundle = Vec::new();
-        if size % TILE_WIDTH > 0 {
+        if !size.is_multiple_of(TILE_WIDTH) {
             if let Some(id) = bundle_in_tree(size, size / TILE_WIDTH) {
                 let (path, data) = read_tile_file(root, id, size)?;
                 let entries = bundle::decode(&data).map_err(|source| LogError::BadBundle {
@@ -80,7 +80,7 @@ impl TreeEdge {
         for e in entries {
             bundle::push_entry(&mut self.bundle, e);
             self.size += 1;
-            if self.size % TILE_WIDTH == 0 {
+            if self.size.is_multiple_of(TILE_WIDTH) {
                 writes.push(TileWrite {
                     id: TileId::entries(self.size / TILE_WIDTH - 1, 256),
                     data: std::mem::take(&mut self.bundle),

@@ -82,7 +82,7 @@ impl WalWriter {
         &self.dir
     }
 
-    pub fn len(&self) -> u64 {
+    pub fn bytes_written(&self) -> u64 {
         self.len
     }
 

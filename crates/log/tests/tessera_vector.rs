@@ -1,4 +1,5 @@
 //! Interoperability: rebuild Tessera's 15-entry test log and match it byte for byte.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -14,6 +14,7 @@ use cordon_log::verify::{check_consistency, prove, verify_dir};
 use cordon_log::{create, Log, LogConfig, PendingAppend, Signer, Verifier};
 
 use super::log_bench::{self, BenchArgs};
+use super::log_demo::{self, LogDemoArgs};
 
 #[derive(Args)]
 pub struct LogArgs {
@@ -83,6 +84,8 @@ enum LogCommand {
     },
     /// Measure durable appends, latencies and verification against baselines.
     Bench(BenchArgs),
+    /// A guided tour: create a log, append, prove, verify, and catch a changed byte.
+    Demo(LogDemoArgs),
 }
 
 pub fn run(args: LogArgs) -> Result<ExitCode> {
@@ -108,6 +111,7 @@ pub fn run(args: LogArgs) -> Result<ExitCode> {
         }
         LogCommand::CheckProof { proof, entry, vkey } => check_proof(&proof, &entry, &vkey),
         LogCommand::Bench(args) => log_bench::run(args),
+        LogCommand::Demo(args) => log_demo::run(args),
     }
 }
 
@@ -130,23 +134,14 @@ fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<ExitCode> {
         );
     }
     let signer = Signer::generate(origin).with_context(|| format!("origin {origin:?}"))?;
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&key_path)
-        .with_context(|| {
-            format!(
-                "creating the key file {} (an existing key is never overwritten)",
-                key_path.display()
-            )
-        })?;
-    create(dir, &signer).inspect_err(|_| {
-        let _ = fs::remove_file(&key_path);
-    })?;
-    writeln!(f, "{}", signer.to_text())
-        .and_then(|()| f.sync_all())
-        .with_context(|| format!("writing {}", key_path.display()))?;
+    if key_path.exists() {
+        bail!(
+            "the key file {} already exists; an existing key is never overwritten",
+            key_path.display()
+        );
+    }
+    create(dir, &signer)?;
+    write_secret(&key_path, &signer.to_text())?;
     println!("{}", signer.verifier().to_text());
     eprintln!(
         "created log {} (origin {origin}); signer key in {} (keep it secret)",
@@ -154,6 +149,19 @@ fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<ExitCode> {
         key_path.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a new secret file readable only by its owner; never overwrites one.
+pub fn write_secret(path: &Path, text: &str) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating the key file {} (an existing key is never overwritten)", path.display()))?;
+    writeln!(f, "{text}")
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn is_inside(path: &Path, dir: &Path) -> bool {

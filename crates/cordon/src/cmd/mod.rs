@@ -2,6 +2,7 @@
 pub mod demo;
 pub mod log;
 pub mod log_bench;
+pub mod log_demo;
 pub mod policy;
 pub mod screen;
 pub mod serve;
