@@ -271,3 +271,34 @@ fn proofs_printed_by_prove_check_out_and_fail_for_other_entries() {
         text(&o)
     );
 }
+
+#[test]
+fn verify_checks_inclusion_and_consistency_when_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, vkey) = make_log(tmp.path(), "log", 10);
+    let older = tmp.path().join("cp10");
+    std::fs::copy(dir.join("checkpoint"), &older).unwrap();
+    append(&dir, 10..20);
+    let d = dir.to_str().unwrap();
+    let o = run(
+        &[
+            "log",
+            "verify",
+            d,
+            "--vkey",
+            &vkey,
+            "--index",
+            "3",
+            "--index",
+            "19",
+            "--old",
+            older.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("entry 19 is included"));
+    let o = run(&["log", "verify", d, "--vkey", &vkey, "--index", "20"], b"");
+    assert!(!o.status.success());
+    assert!(text(&o).contains("inclusion of entry 20"), "{}", text(&o));
+}

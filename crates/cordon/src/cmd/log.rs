@@ -49,6 +49,12 @@ enum LogCommand {
         /// The log's verifier key, or a file holding it.
         #[arg(long)]
         vkey: String,
+        /// Also check the inclusion proof of these entries (repeatable).
+        #[arg(long)]
+        index: Vec<u64>,
+        /// Also check that the log extends this checkpoint saved earlier (repeatable).
+        #[arg(long)]
+        old: Vec<PathBuf>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -92,7 +98,13 @@ pub fn run(args: LogArgs) -> Result<ExitCode> {
     match args.command {
         LogCommand::Init { dir, origin, key } => init(&dir, &origin, key),
         LogCommand::Append { dir, key } => append(&dir, key),
-        LogCommand::Verify { dir, vkey, json } => verify(&dir, &vkey, json),
+        LogCommand::Verify {
+            dir,
+            vkey,
+            index,
+            old,
+            json,
+        } => verify(&dir, &vkey, &index, &old, json),
         LogCommand::Prove { dir, index, vkey } => {
             let v = vkey_for(&dir, vkey.as_deref())?;
             let p = prove(&dir, &v, index)?;
@@ -158,7 +170,12 @@ pub fn write_secret(path: &Path, text: &str) -> Result<()> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("creating the key file {} (an existing key is never overwritten)", path.display()))?;
+        .with_context(|| {
+            format!(
+                "creating the key file {} (an existing key is never overwritten)",
+                path.display()
+            )
+        })?;
     writeln!(f, "{text}")
         .and_then(|()| f.sync_all())
         .with_context(|| format!("writing {}", path.display()))
@@ -292,20 +309,33 @@ fn print_receipts(rx: mpsc::Receiver<PendingAppend>) -> Result<PrintOutcome> {
     Ok((count, last, None))
 }
 
-fn verify(dir: &Path, vkey: &str, json: bool) -> Result<ExitCode> {
+fn verify(
+    dir: &Path,
+    vkey: &str,
+    indexes: &[u64],
+    olds: &[PathBuf],
+    json: bool,
+) -> Result<ExitCode> {
     let v = parse_vkey(vkey)?;
-    match verify_dir(dir, &v) {
+    match verify_all(dir, &v, indexes, olds) {
         Ok(r) => {
             let root = base64::engine::general_purpose::STANDARD.encode(r.root);
             if json {
                 let j = serde_json::json!({"ok": true, "origin": r.origin, "size": r.size,
-                    "root": root, "entries_checked": r.entries_checked, "tiles_checked": r.tiles_checked});
+                    "root": root, "entries_checked": r.entries_checked, "tiles_checked": r.tiles_checked,
+                    "inclusion_checked": indexes, "consistent_with": olds});
                 println!("{j}");
             } else {
                 println!(
                     "OK: log {} holds {} entries; the checkpoint signature, {} tiles recomputed from the entries and the root {root} all verify",
                     r.origin, r.size, r.tiles_checked
                 );
+                for i in indexes {
+                    println!("OK: entry {i} is included under the checkpoint");
+                }
+                for o in olds {
+                    println!("OK: the log extends {}", o.display());
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -313,14 +343,32 @@ fn verify(dir: &Path, vkey: &str, json: bool) -> Result<ExitCode> {
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"ok": false, "error": e.to_string()})
+                    serde_json::json!({"ok": false, "error": format!("{e:#}")})
                 );
             } else {
-                eprintln!("FAIL: {e}");
+                eprintln!("FAIL: {e:#}");
             }
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Full verification, then each requested inclusion proof and consistency check.
+fn verify_all(
+    dir: &Path,
+    v: &Verifier,
+    indexes: &[u64],
+    olds: &[PathBuf],
+) -> Result<cordon_log::verify::VerifyReport> {
+    let report = verify_dir(dir, v)?;
+    for &i in indexes {
+        prove(dir, v, i).with_context(|| format!("inclusion of entry {i}"))?;
+    }
+    for o in olds {
+        let bytes = fs::read(o).with_context(|| format!("reading {}", o.display()))?;
+        check_consistency(dir, v, &bytes, o)?;
+    }
+    Ok(report)
 }
 
 fn check_proof(proof: &Path, entry: &Path, vkey: &str) -> Result<ExitCode> {
