@@ -732,3 +732,54 @@ mod tests {
         assert!(segments.len() <= 2, "{segments:?}");
     }
 }
+
+#[cfg(test)]
+mod invariant_tests {
+    use super::*;
+
+    #[test]
+    fn no_checkpoint_is_signed_over_tiles_that_do_not_match() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let signer = Signer::generate("test.example/log").unwrap();
+        create(&dir, &signer).unwrap();
+        let cfg = LogConfig {
+            checkpoint_interval: Duration::ZERO,
+            ..LogConfig::default()
+        };
+        let (log, _) = Log::open(&dir, signer, cfg).unwrap();
+        for i in 0..300u32 {
+            log.submit(i.to_be_bytes().to_vec());
+        }
+        log.append(b"last".to_vec()).unwrap();
+        log.wait_checkpoint(301, Duration::from_secs(10)).unwrap();
+        // Damage a tile the next checkpoint's root and consistency proof are read from:
+        // the level-1 hash standing for the first 256 entries.
+        let tile = dir.join("tile/1/000.p/1");
+        let mut data = fs::read(&tile).unwrap();
+        data[7] ^= 1;
+        fs::write(&tile, data).unwrap();
+
+        let r = log.append(b"after the damage".to_vec()).unwrap();
+        assert_eq!(
+            r.index(),
+            301,
+            "appends stay durable while integration fails"
+        );
+        let err = log
+            .wait_checkpoint(302, Duration::from_millis(500))
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("do not hash to the new root"),
+            "{err}"
+        );
+        assert_eq!(log.checkpoint().checkpoint.size, 301);
+        assert!(log.integration_error().is_some());
+        let on_disk = read_checkpoint(&dir, &log.shared.signer.verifier()).unwrap();
+        assert_eq!(
+            on_disk.checkpoint.size, 301,
+            "the published checkpoint did not move"
+        );
+        drop(log);
+    }
+}
