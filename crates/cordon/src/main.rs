@@ -41,7 +41,10 @@ fn install_panic_hook() {
         if msg.contains("Broken pipe") {
             std::process::exit(141);
         }
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!("cordon: internal error: {msg}{at}. This is a bug; please report it with the command you ran.");
     }));
 }

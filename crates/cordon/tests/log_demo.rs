@@ -14,8 +14,14 @@ fn log_demo_runs_twice_and_catches_the_tampered_copy() {
         assert!(o.status.success(), "run {run_no}: {t}");
         assert!(t.contains(first_receipt), "run {run_no}: {t}");
         assert!(t.contains("OK: "), "run {run_no}: {t}");
-        assert!(t.contains("FAIL (as it should)") && t.contains("log-demo-tampered/tile/"), "{t}");
+        assert!(
+            t.contains("FAIL (as it should)") && t.contains("log-demo-tampered/tile/"),
+            "{t}"
+        );
     }
     let key = std::fs::metadata(data.join("log-demo.key")).unwrap();
-    assert_eq!(std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777, 0o600);
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777,
+        0o600
+    );
 }

@@ -48,15 +48,21 @@ pub fn run(args: LogDemoArgs) -> Result<ExitCode> {
     step("2. The log signs a checkpoint: its size and Merkle root.");
     print!("{}", indent(&String::from_utf8_lossy(&cp.to_bytes())));
 
-    step(&format!("3. Prove that the denied ICE search (receipt {denied_index}) is in the log."));
+    step(&format!(
+        "3. Prove that the denied ICE search (receipt {denied_index}) is in the log."
+    ));
     let proof = prove(&dir, &verifier, denied_index)?;
     let proof_path = args.data.join(format!("receipt-{denied_index}.tlog-proof"));
-    fs::write(&proof_path, proof.to_text()).with_context(|| format!("writing {}", proof_path.display()))?;
+    fs::write(&proof_path, proof.to_text())
+        .with_context(|| format!("writing {}", proof_path.display()))?;
     print!("{}", indent(&proof.to_text()));
 
     step("4. Verify everything: the signature, every tile recomputed from the entries.");
     let report = verify_dir(&dir, &verifier)?;
-    println!("   OK: {} entries; {} tile(s) recomputed from them", report.size, report.tiles_checked);
+    println!(
+        "   OK: {} entries; {} tile(s) recomputed from them",
+        report.size, report.tiles_checked
+    );
 
     step("5. Change one byte of a copy, as someone covering tracks would: it is caught.");
     let tampered = args.data.join("log-demo-tampered");
@@ -69,18 +75,29 @@ pub fn run(args: LogDemoArgs) -> Result<ExitCode> {
     step("Try it yourself:");
     let d = dir.display();
     let v = verifier.to_text();
-    println!("   echo 'my decision' | cordon log append {d} --key {}", key_path.display());
+    println!(
+        "   echo 'my decision' | cordon log append {d} --key {}",
+        key_path.display()
+    );
     println!("   cordon log verify {d} --vkey {v}");
     println!("   cordon log prove {d} --index 0");
-    println!("   cordon log check-proof {} --entry FILE --vkey {v}", proof_path.display());
+    println!(
+        "   cordon log check-proof {} --entry FILE --vkey {v}",
+        proof_path.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Reuses the demo log from an earlier run, or creates one with a fresh key.
 fn demo_signer(dir: &Path, key_path: &Path) -> Result<Signer> {
     if dir.join("checkpoint").exists() {
-        let text = fs::read_to_string(key_path)
-            .with_context(|| format!("the demo log exists but its key {} does not; remove {} to start over", key_path.display(), dir.display()))?;
+        let text = fs::read_to_string(key_path).with_context(|| {
+            format!(
+                "the demo log exists but its key {} does not; remove {} to start over",
+                key_path.display(),
+                dir.display()
+            )
+        })?;
         return Signer::parse(&text).with_context(|| format!("{}", key_path.display()));
     }
     let signer = Signer::generate("demo.cordon.example/log")?;
@@ -92,9 +109,12 @@ fn demo_signer(dir: &Path, key_path: &Path) -> Result<Signer> {
 fn tamper_copy(from: &Path, to: &Path) -> Result<()> {
     let _ = fs::remove_dir_all(to);
     copy_tree(from, to)?;
-    let size = cordon_log::read_checkpoint(to, &Verifier::parse(&fs::read_to_string(to.join(cordon_log::log::VKEY_FILE))?)?)?
-        .checkpoint
-        .size;
+    let size = cordon_log::read_checkpoint(
+        to,
+        &Verifier::parse(&fs::read_to_string(to.join(cordon_log::log::VKEY_FILE))?)?,
+    )?
+    .checkpoint
+    .size;
     let id = cordon_log::tile::bundle_in_tree(size, 0).context("the demo log is empty")?;
     let (path, mut data) = cordon_log::fs::read_tile_file(to, id, size)?;
     if let Some(pos) = data.windows(4).position(|w| w == b"deny") {
