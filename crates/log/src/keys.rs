@@ -1,5 +1,7 @@
 //! Ed25519 note keys in their text forms: `name+hexid+base64` verifier keys and Go's
-//! `PRIVATE+KEY+name+hexid+base64` signer keys, with key IDs as the signed-note spec defines.
+//! `PRIVATE+KEY+name+hexid+base64` signer keys, with key IDs as the signed-note spec defines;
+//! both plain log signatures (type 0x01) and timestamped witness cosignatures (type 0x04,
+//! c2sp.org/tlog-cosignature).
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
@@ -10,6 +12,8 @@ use crate::note::{valid_key_name, NoteSignature};
 
 /// The signature type byte for plain Ed25519 note signatures.
 pub const ALG_ED25519: u8 = 0x01;
+/// The signature type byte for timestamped Ed25519 checkpoint cosignatures.
+pub const ALG_COSIGNATURE_V1: u8 = 0x04;
 
 /// Why a key could not be parsed or made.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -24,7 +28,7 @@ pub enum KeyError {
     BadKeyId(String),
     #[error("the key material is not valid base64")]
     BadBase64,
-    #[error("the key is of signature type {0:#04x}; only Ed25519 (0x01) is supported here")]
+    #[error("the key is of signature type {0:#04x}; only Ed25519 (0x01) and Ed25519 cosignatures (0x04) are supported")]
     UnsupportedAlgorithm(u8),
     #[error("the key material has {0} bytes; an Ed25519 key needs 1 type byte and 32 key bytes")]
     BadLength(usize),
@@ -59,6 +63,7 @@ pub fn key_id(name: &str, alg: u8, public_key: &[u8]) -> u32 {
 pub struct Verifier {
     name: String,
     id: u32,
+    alg: u8,
     key: VerifyingKey,
 }
 
@@ -72,9 +77,9 @@ impl Verifier {
         }
         let (name, id, material) = (parts[0], parse_key_id(parts[1])?, parts[2]);
         check_name(name)?;
-        let key_bytes = decode_material(material)?;
+        let (alg, key_bytes) = decode_material(material)?;
         let key = VerifyingKey::from_bytes(&key_bytes).map_err(|_| KeyError::BadPublicKey)?;
-        let computed = key_id(name, ALG_ED25519, key.as_bytes());
+        let computed = key_id(name, alg, key.as_bytes());
         if computed != id {
             return Err(KeyError::KeyIdMismatch {
                 given: id,
@@ -84,13 +89,29 @@ impl Verifier {
         Ok(Verifier {
             name: name.to_string(),
             id,
+            alg,
             key,
         })
     }
 
+    /// Whether this key checks witness cosignatures rather than log signatures.
+    pub fn is_cosigner(&self) -> bool {
+        self.alg == ALG_COSIGNATURE_V1
+    }
+
+    /// The time a cosignature by this key claims, if `signature` is one.
+    pub fn cosignature_time(&self, signature: &[u8]) -> Option<u64> {
+        if !self.is_cosigner() || signature.len() != 8 + 64 {
+            return None;
+        }
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&signature[..8]);
+        Some(u64::from_be_bytes(ts))
+    }
+
     /// The key in `name+hexid+base64` form.
     pub fn to_text(&self) -> String {
-        let mut material = vec![ALG_ED25519];
+        let mut material = vec![self.alg];
         material.extend_from_slice(self.key.as_bytes());
         format!("{}+{:08x}+{}", self.name, self.id, B64.encode(material))
     }
@@ -104,6 +125,21 @@ impl NoteVerifier for Verifier {
         self.id
     }
     fn verify(&self, text: &[u8], signature: &[u8]) -> bool {
+        if self.is_cosigner() {
+            let Some(ts) = self.cosignature_time(signature) else {
+                return false;
+            };
+            if ts > i64::MAX as u64 {
+                return false;
+            }
+            let Ok(sig) = ed25519_dalek::Signature::from_slice(&signature[8..]) else {
+                return false;
+            };
+            return self
+                .key
+                .verify_strict(&cosigned_message(text, ts), &sig)
+                .is_ok();
+        }
         let Ok(sig) = ed25519_dalek::Signature::from_slice(signature) else {
             return false;
         };
@@ -116,6 +152,7 @@ impl NoteVerifier for Verifier {
 pub struct Signer {
     name: String,
     id: u32,
+    alg: u8,
     key: SigningKey,
 }
 
@@ -128,18 +165,28 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// A fresh key named `name`, from the operating system's randomness.
     pub fn generate(name: &str) -> Result<Signer, KeyError> {
+        Self::generate_for(name, ALG_ED25519)
+    }
+
+    /// A fresh witness key, whose signatures are tlog-cosignature/v1 cosignatures.
+    pub fn generate_cosigner(name: &str) -> Result<Signer, KeyError> {
+        Self::generate_for(name, ALG_COSIGNATURE_V1)
+    }
+
+    fn generate_for(name: &str, alg: u8) -> Result<Signer, KeyError> {
         check_name(name)?;
         let mut seed = [0u8; 32];
         getrandom::getrandom(&mut seed).map_err(|e| KeyError::Randomness(e.to_string()))?;
-        Ok(Self::from_seed(name, seed))
+        Ok(Self::from_seed(name, alg, seed))
     }
 
-    fn from_seed(name: &str, seed: [u8; 32]) -> Signer {
+    fn from_seed(name: &str, alg: u8, seed: [u8; 32]) -> Signer {
         let key = SigningKey::from_bytes(&seed);
-        let id = key_id(name, ALG_ED25519, key.verifying_key().as_bytes());
+        let id = key_id(name, alg, key.verifying_key().as_bytes());
         Signer {
             name: name.to_string(),
             id,
+            alg,
             key,
         }
     }
@@ -152,7 +199,8 @@ impl Signer {
         }
         let (name, id) = (parts[2], parse_key_id(parts[3])?);
         check_name(name)?;
-        let signer = Self::from_seed(name, decode_material(parts[4])?);
+        let (alg, seed) = decode_material(parts[4])?;
+        let signer = Self::from_seed(name, alg, seed);
         if signer.id != id {
             return Err(KeyError::KeyIdMismatch {
                 given: id,
@@ -164,7 +212,7 @@ impl Signer {
 
     /// The key in Go's `PRIVATE+KEY+…` form. Treat the result as a secret.
     pub fn to_text(&self) -> String {
-        let mut material = vec![ALG_ED25519];
+        let mut material = vec![self.alg];
         material.extend_from_slice(self.key.as_bytes());
         format!(
             "PRIVATE+KEY+{}+{:08x}+{}",
@@ -186,16 +234,40 @@ impl Signer {
         Verifier {
             name: self.name.clone(),
             id: self.id,
+            alg: self.alg,
             key: self.key.verifying_key(),
         }
     }
 
-    /// Signs a note text, producing its signature line.
+    pub fn is_cosigner(&self) -> bool {
+        self.alg == ALG_COSIGNATURE_V1
+    }
+
+    /// Signs a note text, producing its signature line. A cosigner's signature carries
+    /// the current time.
     pub fn sign(&self, text: &[u8]) -> NoteSignature {
+        if self.is_cosigner() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            return self.cosign_at(text, now);
+        }
         NoteSignature {
             name: self.name.clone(),
             key_id: self.id,
             signature: self.key.sign(text).to_bytes().to_vec(),
+        }
+    }
+
+    /// A tlog-cosignature/v1: `timestamp || Ed25519(cosignature/v1, time, checkpoint)`.
+    pub fn cosign_at(&self, text: &[u8], timestamp: u64) -> NoteSignature {
+        let sig = self.key.sign(&cosigned_message(text, timestamp));
+        let mut signature = timestamp.to_be_bytes().to_vec();
+        signature.extend_from_slice(&sig.to_bytes());
+        NoteSignature {
+            name: self.name.clone(),
+            key_id: self.id,
+            signature,
         }
     }
 }
@@ -216,17 +288,27 @@ fn parse_key_id(hex: &str) -> Result<u32, KeyError> {
     u32::from_str_radix(hex, 16).map_err(|_| KeyError::BadKeyId(hex.to_string()))
 }
 
-fn decode_material(b64: &str) -> Result<[u8; 32], KeyError> {
+/// The message a v1 cosignature signs: a header, the time, then the checkpoint text.
+fn cosigned_message(text: &[u8], timestamp: u64) -> Vec<u8> {
+    let mut m = format!("cosignature/v1\ntime {timestamp}\n").into_bytes();
+    m.extend_from_slice(text);
+    m
+}
+
+fn decode_material(b64: &str) -> Result<(u8, [u8; 32]), KeyError> {
     let raw = B64.decode(b64).map_err(|_| KeyError::BadBase64)?;
+    if raw.is_empty() {
+        return Err(KeyError::BadLength(0));
+    }
+    if raw[0] != ALG_ED25519 && raw[0] != ALG_COSIGNATURE_V1 {
+        return Err(KeyError::UnsupportedAlgorithm(raw[0]));
+    }
     if raw.len() != 33 {
         return Err(KeyError::BadLength(raw.len()));
     }
-    if raw[0] != ALG_ED25519 {
-        return Err(KeyError::UnsupportedAlgorithm(raw[0]));
-    }
     let mut key = [0u8; 32];
     key.copy_from_slice(&raw[1..]);
-    Ok(key)
+    Ok((raw[0], key))
 }
 
 #[cfg(test)]
@@ -254,6 +336,29 @@ mod tests {
         assert!(!s.verifier().verify(b"hellO\n", &sig.signature));
         let again = Signer::parse(&s.to_text()).unwrap();
         assert_eq!(again.verifier(), s.verifier());
+    }
+
+    #[test]
+    fn cosignatures_verify_only_under_their_own_type_and_message() {
+        let w = Signer::generate_cosigner("witness.example/w1").unwrap();
+        let text = b"example.com/log\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let sig = w.cosign_at(text, 1_679_315_147);
+        let v = Verifier::parse(&w.verifier().to_text()).unwrap();
+        assert!(v.is_cosigner());
+        assert_eq!(v.cosignature_time(&sig.signature), Some(1_679_315_147));
+        assert!(v.verify(text, &sig.signature));
+        // The timestamp is signed: changing it breaks the signature.
+        let mut later = sig.signature.clone();
+        later[7] ^= 1;
+        assert!(!v.verify(text, &later));
+        // The same key as a plain log key has another ID and does not accept it.
+        assert_ne!(key_id(w.name(), ALG_ED25519, &[0; 32]), v.key_id());
+        let plain = Signer::from_seed("witness.example/w1", ALG_ED25519, [1; 32]);
+        assert!(!plain.verifier().verify(text, &sig.signature));
+        assert_eq!(
+            Signer::parse(&w.to_text()).unwrap().verifier(),
+            w.verifier()
+        );
     }
 
     #[test]
