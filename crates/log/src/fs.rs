@@ -173,6 +173,29 @@ pub fn read_tile_file(root: &Path, id: TileId, size: u64) -> Result<(PathBuf, Ve
     }
 }
 
+/// Decodes bundle `id` read from `path`, checking it holds the entries its width says:
+/// exactly that many when read from its own path, at least that many from the full bundle.
+pub fn decode_bundle<'d>(
+    root: &Path,
+    id: TileId,
+    path: &Path,
+    data: &'d [u8],
+) -> Result<Vec<&'d [u8]>, LogError> {
+    let entries = crate::bundle::decode(data).map_err(|source| LogError::BadBundle {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let width = usize::from(id.width);
+    let exact = path == root.join(id.path());
+    if entries.len() < width || (exact && entries.len() != width) {
+        return Err(LogError::BadTile {
+            path: path.to_path_buf(),
+            why: format!("holds {} entries; expected {width}", entries.len()),
+        });
+    }
+    Ok(entries.into_iter().take(width).collect())
+}
+
 /// A [`HashSource`] over the hash tiles of a tree of a given size on disk.
 pub struct TileHashes<'a> {
     root: &'a Path,

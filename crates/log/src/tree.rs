@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::bundle;
 use crate::error::LogError;
-use crate::fs::{read_hash_tile, read_tile_file};
+use crate::fs::{decode_bundle, read_hash_tile, read_tile_file};
 use crate::hash::{empty_root, leaf_hash, node_hash, perfect_root, Hash};
 use crate::tile::{bundle_in_tree, hashes_at_level, tile_in_tree, TileId, TILE_WIDTH};
 
@@ -47,18 +47,7 @@ impl TreeEdge {
         if !size.is_multiple_of(TILE_WIDTH) {
             if let Some(id) = bundle_in_tree(size, size / TILE_WIDTH) {
                 let (path, data) = read_tile_file(root, id, size)?;
-                let entries = bundle::decode(&data).map_err(|source| LogError::BadBundle {
-                    path: path.clone(),
-                    source,
-                })?;
-                let width = usize::from(id.width);
-                if entries.len() < width {
-                    return Err(LogError::BadTile {
-                        path,
-                        why: format!("holds {} entries; expected {width}", entries.len()),
-                    });
-                }
-                bundle = bundle::encode(entries.into_iter().take(width));
+                bundle = bundle::encode(decode_bundle(root, id, &path, &data)?);
             }
         }
         Ok(TreeEdge {

@@ -5,7 +5,7 @@ use std::path::Path;
 use crate::bundle;
 use crate::checkpoint::SignedCheckpoint;
 use crate::error::LogError;
-use crate::fs::{read_hash_tile, read_tile_file, TileHashes};
+use crate::fs::{decode_bundle, read_hash_tile, read_tile_file, TileHashes};
 use crate::hash::{leaf_hash, perfect_root, Hash};
 use crate::keys::{NoteVerifier, Verifier};
 use crate::log::read_checkpoint;
@@ -104,19 +104,8 @@ pub fn verify_dir(root: &Path, verifier: &Verifier) -> Result<VerifyReport, LogE
 fn check_bundle(root: &Path, size: u64, t: u64) -> Result<Vec<Hash>, LogError> {
     let id = bundle_in_tree(size, t).ok_or_else(|| tile_count_bug(root))?;
     let (path, data) = read_tile_file(root, id, size)?;
-    let entries = bundle::decode(&data).map_err(|source| LogError::BadBundle {
-        path: path.clone(),
-        source,
-    })?;
-    let width = usize::from(id.width);
-    let exact = path == root.join(id.path());
-    if entries.len() < width || (exact && entries.len() != width) {
-        return Err(LogError::BadTile {
-            path,
-            why: format!("holds {} entries; expected {width}", entries.len()),
-        });
-    }
-    let leaves: Vec<Hash> = entries[..width].iter().map(|e| leaf_hash(e)).collect();
+    let entries = decode_bundle(root, id, &path, &data)?;
+    let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
     let tile_id = TileId::hashes(0, t, id.width);
     compare_tile(root, tile_id, size, &leaves, |i| {
         format!("entry {} in {}", t * TILE_WIDTH + i as u64, path.display())
