@@ -27,6 +27,7 @@ pub use note::{Note, NoteError};
 pub use proof::TlogProof;
 pub mod log;
 pub mod wal;
+pub mod witness;
 
 pub use log::{
     create, read_checkpoint, FaultSwitch, Log, LogConfig, PendingAppend, Receipt, Recovery,
