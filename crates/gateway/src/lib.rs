@@ -1,2 +1,230 @@
 //! The enforcement point: reverse proxy and forward-auth that decide, log durably, then forward.
+//!
+//! Life of a request: [`server`] accepts it and terminates TLS; [`gate`] authenticates
+//! ([`identity`]), normalizes the path ([`path`]), maps it to a dataset ([`routes`]),
+//! reads the purpose headers ([`purpose`]), asks the policy pack, and appends the
+//! decision ([`entry`]) to the log, waiting until it is durable; only then does [`proxy`]
+//! forward it (or forward-auth answer 2xx), applying redactions ([`redact`]).
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod entry;
+pub mod gate;
+pub mod identity;
+pub mod metrics;
+pub mod path;
+pub mod proxy;
+pub mod public;
+pub mod purpose;
+pub mod redact;
+mod respond;
+pub mod routes;
+pub mod sample;
+pub mod server;
+pub mod tls;
+pub mod wire;
+
+use bytes::Bytes;
+use config::Config;
+use cordon_log::{FaultSwitch, Log, LogConfig, LogError, SignedCheckpoint, Signer};
+use cordon_policy::{Pack, PolicyError};
+use http_body_util::Full;
+use hyper::header::HeaderValue;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::time::Duration;
+
+pub use config::ConfigError;
+pub use path::{normalize_path, NormalPath, PathError};
+pub use purpose::{parse_purpose, PurposeError, PurposeFields};
+
+/// Why the gateway could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("policy pack: {0}")]
+    Policy(#[from] PolicyError),
+    #[error("log: {0}")]
+    Log(#[from] LogError),
+    #[error("cannot read the log key {path}: {message}")]
+    Key {
+        path: std::path::PathBuf,
+        message: String,
+    },
+    #[error("identity: {0}")]
+    Identity(#[from] identity::IdentityError),
+    #[error("tls: {0}")]
+    Tls(#[from] tls::TlsError),
+    #[error("upstream {url:?} is not usable: {why}")]
+    Upstream { url: String, why: String },
+    #[error("{0}")]
+    Registry(String),
+    #[error("cannot listen on {addr}: {message}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        message: String,
+    },
+}
+
+/// The upstream in reverse-proxy mode.
+pub(crate) struct Upstream {
+    /// `http://host:port`, without a trailing slash.
+    base: String,
+    authority: String,
+    client: Client<HttpConnector, Full<Bytes>>,
+    timeout: Duration,
+}
+
+/// A running gateway: configuration, pack, identities, routes, the open log and counters.
+pub struct Gateway {
+    pub(crate) config: Config,
+    pub(crate) pack: Pack,
+    pub(crate) auth: identity::Authenticator,
+    pub(crate) router: routes::Router,
+    pub(crate) log: Log,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) upstream: Option<Upstream>,
+    pub(crate) origin: String,
+    pub(crate) origin_header: HeaderValue,
+}
+
+impl Gateway {
+    /// Loads the pack, the identities and the log key, and opens the log for appending
+    /// (creating it if the directory has no log yet). `faults` lets tests fail the log's
+    /// storage on purpose.
+    pub fn open(config: Config, faults: FaultSwitch) -> Result<Gateway, GatewayError> {
+        let pack = Pack::load(&config.pack)?;
+        let auth = identity::Authenticator::new(&config.identity)?;
+        check_agencies(&pack, &auth, &config)?;
+        let signer = read_signer(&config.log.key)?;
+        if !config.log.dir.join("checkpoint").exists() {
+            cordon_log::create(&config.log.dir, &signer)?;
+        }
+        let log_config = LogConfig {
+            faults,
+            ..LogConfig::default()
+        };
+        let (log, recovery) = Log::open(&config.log.dir, signer, log_config)?;
+        if recovery.requeued > 0 || recovery.torn_bytes > 0 {
+            tracing::warn!(
+                requeued = recovery.requeued,
+                torn_bytes = recovery.torn_bytes,
+                "log recovered after an unclean stop"
+            );
+        }
+        let upstream = config.upstream.as_deref().map(upstream).transpose()?;
+        let origin = log.origin();
+        let origin_header = HeaderValue::from_str(&origin).map_err(|_| GatewayError::Key {
+            path: config.log.key.clone(),
+            message: "the log origin is not a valid header value".into(),
+        })?;
+        Ok(Gateway {
+            router: routes::Router::new(&config.routes),
+            config,
+            pack,
+            auth,
+            log,
+            metrics: metrics::Metrics::default(),
+            upstream,
+            origin,
+            origin_header,
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
+    }
+
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
+    pub fn dev_mode(&self) -> bool {
+        self.auth.dev_mode()
+    }
+
+    /// Integrates everything durable into a final checkpoint and releases the log.
+    pub fn close(self) -> Result<SignedCheckpoint, GatewayError> {
+        Ok(self.log.close()?)
+    }
+}
+
+fn read_signer(path: &std::path::Path) -> Result<Signer, GatewayError> {
+    let text = std::fs::read_to_string(path).map_err(|e| GatewayError::Key {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    Signer::parse(text.trim()).map_err(|e| GatewayError::Key {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Every statically configured identity must belong to an agency the pack knows, and
+/// every route must name a dataset it governs: a typo here would deny everyone silently.
+fn check_agencies(
+    pack: &Pack,
+    auth: &identity::Authenticator,
+    config: &Config,
+) -> Result<(), GatewayError> {
+    for agency in auth.configured_agencies() {
+        if pack.registry().agency(agency).is_none() {
+            return Err(GatewayError::Registry(format!(
+                "identity agency {agency:?} is not in the {} pack's agency registry",
+                pack.name()
+            )));
+        }
+    }
+    for r in &config.routes {
+        if pack.datasets().kind_of(&r.dataset).is_none() {
+            return Err(GatewayError::Registry(format!(
+                "route {} names dataset {:?}, which the {} pack does not govern",
+                r.prefix,
+                r.dataset,
+                pack.name()
+            )));
+        }
+        if !cordon_policy::Action::parse(&r.action).is_recognized() {
+            return Err(GatewayError::Registry(format!(
+                "route {} has action {:?}; use one of {}",
+                r.prefix,
+                r.action,
+                cordon_policy::Action::WORDS.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn upstream(url: &str) -> Result<Upstream, GatewayError> {
+    let bad = |why: &str| GatewayError::Upstream {
+        url: url.to_owned(),
+        why: why.to_owned(),
+    };
+    let rest = url.strip_prefix("http://").ok_or_else(|| {
+        bad("only http:// upstreams are supported (run Cordon beside the service)")
+    })?;
+    let authority = rest.trim_end_matches('/');
+    if authority.is_empty() || authority.contains('/') {
+        return Err(bad(
+            "give only scheme, host and port, e.g. http://127.0.0.1:9000",
+        ));
+    }
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client = Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build(connector);
+    Ok(Upstream {
+        base: format!("http://{authority}"),
+        authority: authority.to_owned(),
+        client,
+        timeout: Duration::from_secs(30),
+    })
+}

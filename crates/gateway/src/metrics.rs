@@ -1,0 +1,120 @@
+//! Prometheus counters for `/metrics`, written as exposition text by hand (a handful of
+//! counters does not need a metrics library).
+use cordon_log::log::Stats;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The outcomes a request can have; one counter each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    BadRequest,
+    Unauthenticated,
+    NoRoute,
+    /// The decision could not be made durable: nothing was forwarded (fail closed).
+    LogUnavailable,
+    UpstreamError,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 7] = [
+        Outcome::Allowed,
+        Outcome::Denied,
+        Outcome::BadRequest,
+        Outcome::Unauthenticated,
+        Outcome::NoRoute,
+        Outcome::LogUnavailable,
+        Outcome::UpstreamError,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::BadRequest => "bad_request",
+            Outcome::Unauthenticated => "unauthenticated",
+            Outcome::NoRoute => "no_route",
+            Outcome::LogUnavailable => "log_unavailable",
+            Outcome::UpstreamError => "upstream_error",
+        }
+    }
+}
+
+/// Counters shared by every connection.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    outcomes: [AtomicU64; 7],
+    redacted_fields: AtomicU64,
+}
+
+impl Metrics {
+    pub fn count(&self, o: Outcome) {
+        let i = Outcome::ALL.iter().position(|x| *x == o).unwrap_or(0);
+        self.outcomes[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self, o: Outcome) -> u64 {
+        let i = Outcome::ALL.iter().position(|x| *x == o).unwrap_or(0);
+        self.outcomes[i].load(Ordering::Relaxed)
+    }
+
+    pub fn add_redacted(&self, n: usize) {
+        self.redacted_fields.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// The exposition text, with the log's own counters.
+    pub fn render(&self, log: &Stats, checkpoint_size: u64) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# HELP cordon_requests_total Requests by outcome.\n# TYPE cordon_requests_total counter"
+        );
+        for o in Outcome::ALL {
+            let _ = writeln!(
+                s,
+                "cordon_requests_total{{outcome=\"{}\"}} {}",
+                o.label(),
+                self.get(o)
+            );
+        }
+        let _ = writeln!(s, "# HELP cordon_fail_closed_total Requests refused with 503 because the decision could not be logged.\n# TYPE cordon_fail_closed_total counter\ncordon_fail_closed_total {}", self.get(Outcome::LogUnavailable));
+        let _ = writeln!(s, "# HELP cordon_redacted_fields_total JSON fields removed by redaction obligations.\n# TYPE cordon_redacted_fields_total counter\ncordon_redacted_fields_total {}", self.redacted_fields.load(Ordering::Relaxed));
+        let counters = [
+            (
+                "cordon_log_appended_total",
+                "Entries made durable.",
+                &log.appended,
+            ),
+            (
+                "cordon_log_batches_total",
+                "Group commits (fsyncs of the write-ahead file).",
+                &log.batches,
+            ),
+            (
+                "cordon_log_write_failures_total",
+                "Failed durable writes.",
+                &log.wal_failures,
+            ),
+            (
+                "cordon_log_checkpoints_total",
+                "Checkpoints signed.",
+                &log.checkpoints,
+            ),
+            (
+                "cordon_log_integration_failures_total",
+                "Failed integrations into tiles.",
+                &log.integration_failures,
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                s,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(s, "# HELP cordon_log_checkpoint_size Entries under the newest signed checkpoint.\n# TYPE cordon_log_checkpoint_size gauge\ncordon_log_checkpoint_size {checkpoint_size}");
+        s
+    }
+}

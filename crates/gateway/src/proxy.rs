@@ -1,0 +1,201 @@
+//! Reverse-proxy mode: send an admitted request to the upstream and bring its answer back
+//! through the decision's obligations.
+use crate::gate::Admitted;
+use crate::metrics::Outcome;
+use crate::redact::redact;
+use crate::respond::{refuse, Body};
+use crate::Gateway;
+use bytes::Bytes;
+use cordon_log::Receipt;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{
+    HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
+};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), which a proxy must not pass on.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Identity headers that some upstreams trust from a front proxy. Only Cordon may set
+/// identity, so a client's copies are removed.
+const IDENTITY_HEADERS: [&str; 9] = [
+    "authorization",
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-groups",
+    "x-remote-user",
+    "remote-user",
+    "x-auth-request-user",
+    "x-auth-request-email",
+    "x-user",
+];
+
+/// Removes every header a client may not send on: hop-by-hop headers, identity headers,
+/// and every `Cordon-*` header except the purpose inputs.
+pub fn strip_client_headers(h: &mut HeaderMap) {
+    let doomed: Vec<HeaderName> = h
+        .keys()
+        .filter(|k| {
+            let n = k.as_str();
+            HOP_BY_HOP.contains(&n)
+                || IDENTITY_HEADERS.contains(&n)
+                || n.starts_with("x-forwarded-")
+                || n.starts_with("x-original-")
+                || (n.starts_with("cordon-") && !crate::purpose::INPUT_HEADERS.contains(&n))
+        })
+        .cloned()
+        .collect();
+    for k in doomed {
+        h.remove(&k);
+    }
+}
+
+impl Gateway {
+    /// Forwards an admitted request to the upstream.
+    ///
+    /// Invariant: nothing reaches the upstream without a durable decision. This function
+    /// takes the [`Receipt`] that only the log can mint, once the allow is on disk; there
+    /// is no other path to the upstream client.
+    pub async fn forward(
+        &self,
+        receipt: &Receipt,
+        admitted: &Admitted,
+        method: Method,
+        mut headers: HeaderMap,
+        body: Bytes,
+    ) -> Response<Body> {
+        let Some(up) = &self.upstream else {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                "this gateway has no upstream",
+                "use the forward-auth endpoint",
+            );
+        };
+        strip_client_headers(&mut headers);
+        // Redaction needs the plain body; ask the upstream not to compress it.
+        headers.remove(hyper::header::ACCEPT_ENCODING);
+        headers.remove(HOST);
+        let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
+            if let Ok(v) = HeaderValue::from_str(v) {
+                h.insert(k, v);
+            }
+        };
+        set(&mut headers, "host", &up.authority);
+        set(&mut headers, "cordon-receipt", &receipt.index().to_string());
+        set(
+            &mut headers,
+            "cordon-principal",
+            &admitted.identity.principal,
+        );
+        set(&mut headers, "cordon-agency", &admitted.identity.agency);
+        let mut uri = format!("{}{}", up.base, admitted.target.upstream_path);
+        if let Some(q) = &admitted.query {
+            uri.push('?');
+            uri.push_str(q);
+        }
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = method;
+        *req.headers_mut() = headers;
+        match uri.parse() {
+            Ok(u) => *req.uri_mut() = u,
+            Err(_) => return self.upstream_failed("the upstream URL could not be built"),
+        }
+        let resp = match tokio::time::timeout(up.timeout, up.client.request(req)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                return self.upstream_failed(&format!("the upstream did not answer: {e}"))
+            }
+            Err(_) => return self.upstream_failed("the upstream did not answer in time"),
+        };
+        let (mut parts, body) = resp.into_parts();
+        let bytes = match Limited::new(body, self.config.max_response_bytes)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return self.upstream_failed("the upstream response was too large or broken"),
+        };
+        let bytes = match self.apply_obligations(
+            &admitted.decision.obligations.redact,
+            &parts.headers,
+            bytes,
+        ) {
+            Ok(b) => b,
+            Err(why) => return self.upstream_failed(why),
+        };
+        let mut out_headers = parts.headers.clone();
+        strip_upstream_headers(&mut out_headers);
+        parts.headers = out_headers;
+        parts
+            .headers
+            .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        Response::from_parts(parts, Full::new(bytes))
+    }
+
+    /// Removes the redacted fields from a JSON body. A body that cannot be redacted is
+    /// withheld: an obligation the gateway cannot meet is a reason not to answer.
+    fn apply_obligations(
+        &self,
+        fields: &[String],
+        h: &HeaderMap,
+        body: Bytes,
+    ) -> Result<Bytes, &'static str> {
+        if fields.is_empty() || body.is_empty() {
+            return Ok(body);
+        }
+        if h.get(CONTENT_ENCODING)
+            .is_some_and(|v| v.as_bytes() != b"identity")
+        {
+            return Err("the upstream compressed a response that must be redacted");
+        }
+        let is_json = h
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.contains("json"));
+        if !is_json {
+            return Err(
+                "the decision requires redaction, which Cordon applies only to JSON responses",
+            );
+        }
+        let mut v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|_| "the upstream sent invalid JSON, which cannot be redacted")?;
+        let n = redact(&mut v, fields);
+        self.metrics.add_redacted(n);
+        serde_json::to_vec(&v)
+            .map(Bytes::from)
+            .map_err(|_| "the redacted response could not be serialized")
+    }
+
+    fn upstream_failed(&self, why: &str) -> Response<Body> {
+        self.metrics.count(Outcome::UpstreamError);
+        tracing::warn!(why, "upstream failure");
+        refuse(
+            StatusCode::BAD_GATEWAY,
+            why,
+            "the decision is logged (see Cordon-Receipt); try again later or tell the operator",
+        )
+    }
+}
+
+fn strip_upstream_headers(h: &mut HeaderMap) {
+    let doomed: Vec<HeaderName> = h
+        .keys()
+        .filter(|k| {
+            let n = k.as_str();
+            HOP_BY_HOP.contains(&n) || n.starts_with("cordon-") || n == "content-length"
+        })
+        .cloned()
+        .collect();
+    for k in doomed {
+        h.remove(&k);
+    }
+}

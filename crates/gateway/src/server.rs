@@ -1,0 +1,339 @@
+//! The HTTP(S) server: accepts connections, terminates TLS, dispatches each request to
+//! the reverse proxy, forward-auth, `/metrics`, `/healthz` or the public log, and shuts
+//! down gracefully.
+use crate::gate::Ask;
+use crate::identity::CertNames;
+use crate::metrics::Outcome;
+use crate::public::{parse_public_path, PublicFile};
+use crate::respond::{self, refuse, stamp, Body};
+use crate::Gateway;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CACHE_CONTROL};
+use hyper::{HeaderMap, Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+/// Largest request head (request line and headers) accepted; larger gets 431.
+pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+/// How long a graceful shutdown waits for requests in flight.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves until `shutdown` resolves, then stops accepting and waits (bounded) for the
+/// requests in flight. The caller closes the log afterwards.
+pub async fn serve(
+    gw: Arc<Gateway>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let gw = gw.clone();
+        let tls = tls.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let peer_ip = peer.ip();
+            match tls {
+                None => {
+                    http1(TokioIo::new(stream), gw, peer_ip, None, watcher).await;
+                }
+                Some(acceptor) => {
+                    let hs = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await;
+                    let Ok(Ok(tls_stream)) = hs else {
+                        tracing::debug!(%peer, "TLS handshake failed");
+                        return;
+                    };
+                    let cert = tls_stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|c| c.first())
+                        .map(|c| Arc::new(crate::tls::cert_names(c.as_ref())));
+                    http1(TokioIo::new(tls_stream), gw, peer_ip, cert, watcher).await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: draining requests in flight");
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; closing anyway");
+    }
+}
+
+async fn http1<I>(
+    io: TokioIo<I>,
+    gw: Arc<Gateway>,
+    peer: IpAddr,
+    cert: Option<Arc<CertNames>>,
+    watcher: hyper_util::server::graceful::Watcher,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |req| {
+        let gw = gw.clone();
+        let cert = cert.clone();
+        async move { Ok::<_, Infallible>(handle(&gw, req, peer, cert.as_deref()).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(MAX_HEAD_BYTES)
+        .header_read_timeout(Duration::from_secs(30))
+        .timer(hyper_util::rt::TokioTimer::new())
+        .serve_connection(io, svc);
+    let _ = watcher.watch(conn).await;
+}
+
+async fn handle(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    peer: IpAddr,
+    cert: Option<&CertNames>,
+) -> Response<Body> {
+    let path = req.uri().path();
+    if path == "/healthz" {
+        return respond::json(
+            StatusCode::OK,
+            &serde_json::json!({"status": "ok", "log": gw.origin, "log_size": gw.log.durable_size()}),
+        );
+    }
+    if path == "/metrics" {
+        let size = gw.log.checkpoint().checkpoint.size;
+        let text = gw.metrics.render(gw.log.stats(), size);
+        return respond::text(
+            StatusCode::OK,
+            "text/plain; version=0.0.4",
+            Bytes::from(text),
+        );
+    }
+    if let Some(rest) = path
+        .strip_prefix(gw.config.public_log_prefix.as_str())
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        return public(gw, rest);
+    }
+    if path == gw.config.forward_auth_path {
+        return forward_auth(gw, req, peer, cert).await;
+    }
+    proxy(gw, req, peer, cert).await
+}
+
+async fn proxy(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    peer: IpAddr,
+    cert: Option<&CertNames>,
+) -> Response<Body> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, gw.config.max_body_bytes).collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => {
+            gw.metrics.count(Outcome::BadRequest);
+            let mut r = refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!(
+                    "the request body is larger than {} bytes",
+                    gw.config.max_body_bytes
+                ),
+                "send a smaller request",
+            );
+            stamp(&mut r, None, &gw.origin_header);
+            return r;
+        }
+    };
+    let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let ask = Ask {
+        via: "proxy",
+        method: &parts.method,
+        path_and_query: pq,
+        headers: &parts.headers,
+        peer,
+        cert,
+    };
+    match gw.admit(&ask).await {
+        Err(refused) => {
+            gw.metrics.count(refused.outcome);
+            let mut r = refused.response;
+            stamp(&mut r, refused.receipt, &gw.origin_header);
+            r
+        }
+        Ok(admitted) => {
+            let mut r = gw
+                .forward(
+                    &admitted.receipt,
+                    &admitted,
+                    parts.method.clone(),
+                    parts.headers,
+                    body,
+                )
+                .await;
+            if r.status() != StatusCode::BAD_GATEWAY {
+                gw.metrics.count(Outcome::Allowed);
+            }
+            stamp(&mut r, Some(admitted.receipt.index()), &gw.origin_header);
+            r
+        }
+    }
+}
+
+/// The original method and URI a forward-auth subrequest describes: NGINX sends
+/// `X-Original-Method`/`X-Original-URI`; Traefik and Caddy send `X-Forwarded-Method`/`-Uri`.
+fn original(h: &HeaderMap) -> Option<(Method, String)> {
+    let get = |a: &str, b: &str| h.get(a).or_else(|| h.get(b)).and_then(|v| v.to_str().ok());
+    let uri = get("x-original-uri", "x-forwarded-uri")?;
+    let method = get("x-original-method", "x-forwarded-method")?;
+    Some((Method::from_bytes(method.as_bytes()).ok()?, uri.to_owned()))
+}
+
+async fn forward_auth(
+    gw: &Gateway,
+    req: Request<Incoming>,
+    peer: IpAddr,
+    cert: Option<&CertNames>,
+) -> Response<Body> {
+    let headers = req.headers();
+    let Some((method, uri)) = original(headers) else {
+        gw.metrics.count(Outcome::BadRequest);
+        let mut r = refuse(
+            StatusCode::FORBIDDEN,
+            "a forward-auth request must say which request it is about",
+            "send X-Original-Method and X-Original-URI (NGINX) or X-Forwarded-Method and X-Forwarded-Uri (Traefik, Caddy)",
+        );
+        stamp(&mut r, None, &gw.origin_header);
+        return r;
+    };
+    let ask = Ask {
+        via: "forward_auth",
+        method: &method,
+        path_and_query: &uri,
+        headers,
+        peer,
+        cert,
+    };
+    match gw.admit(&ask).await {
+        Err(refused) => {
+            gw.metrics.count(refused.outcome);
+            let mut r = refused.response;
+            // NGINX auth_request understands only 2xx, 401 and 403 (anything else is a
+            // 500); 503 stays, because it fails closed either way and says to retry.
+            if !matches!(
+                r.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::SERVICE_UNAVAILABLE
+            ) {
+                if let Ok(v) = HeaderValue::from_str(r.status().as_str()) {
+                    r.headers_mut().insert("cordon-status", v);
+                }
+                *r.status_mut() = StatusCode::FORBIDDEN;
+            }
+            stamp(&mut r, refused.receipt, &gw.origin_header);
+            r
+        }
+        Ok(admitted) => {
+            gw.metrics.count(Outcome::Allowed);
+            let mut r = respond::text(StatusCode::OK, "text/plain", Bytes::new());
+            let h = r.headers_mut();
+            let mut set = |k: &'static str, v: &str| {
+                if let Ok(v) = HeaderValue::from_str(v) {
+                    h.insert(k, v);
+                }
+            };
+            set("cordon-principal", &admitted.identity.principal);
+            set("cordon-agency", &admitted.identity.agency);
+            set(
+                "cordon-redact",
+                &admitted.decision.obligations.redact.join(","),
+            );
+            stamp(&mut r, Some(admitted.receipt.index()), &gw.origin_header);
+            r
+        }
+    }
+}
+
+fn public(gw: &Gateway, rest: &str) -> Response<Body> {
+    let not_public = || {
+        refuse(
+            StatusCode::NOT_FOUND,
+            "only the checkpoint and hash tiles are public (entry bundles are private)",
+            "fetch <prefix>/checkpoint or <prefix>/tile/<level>/<index>",
+        )
+    };
+    match parse_public_path(rest) {
+        Some(PublicFile::Checkpoint) => {
+            let mut r = respond::text(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                Bytes::from(gw.log.checkpoint().to_bytes()),
+            );
+            r.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Some(PublicFile::Tile(rel)) => match std::fs::read(gw.log.root().join(&rel)) {
+            Ok(bytes) => {
+                let mut r = respond::text(
+                    StatusCode::OK,
+                    "application/octet-stream",
+                    Bytes::from(bytes),
+                );
+                if !rel.to_string_lossy().contains(".p") {
+                    r.headers_mut().insert(
+                        CACHE_CONTROL,
+                        HeaderValue::from_static("public, max-age=31536000, immutable"),
+                    );
+                }
+                r
+            }
+            Err(_) => refuse(
+                StatusCode::NOT_FOUND,
+                "no such tile (yet)",
+                "fetch the checkpoint first; tiles exist up to its size",
+            ),
+        },
+        None => not_public(),
+    }
+}
+
+/// Binds the configured address and prepares TLS if configured.
+pub async fn bind(
+    config: &crate::config::Config,
+) -> Result<(TcpListener, Option<TlsAcceptor>), crate::GatewayError> {
+    let tls = config
+        .tls
+        .as_ref()
+        .map(crate::tls::server_config)
+        .transpose()?
+        .map(TlsAcceptor::from);
+    let listener =
+        TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| crate::GatewayError::Bind {
+                addr: config.listen,
+                message: e.to_string(),
+            })?;
+    Ok((listener, tls))
+}
