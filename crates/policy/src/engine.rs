@@ -24,7 +24,16 @@ pub struct Facts<'a> {
     pub has_case: bool,
     pub authority: &'a str,
     pub authority_record: &'a str,
+    /// See [`authority_names_path`].
+    pub authority_names_path: bool,
     pub flags: &'a [&'static str],
+}
+
+/// Whether an authority names exactly the one record asked for: the path is non-empty,
+/// holds no `*` pattern, and equals the record the authority names. Computed in Rust so
+/// each policy compares one boolean instead of re-deriving it.
+pub fn authority_names_path(path: &str, authority_record: &str) -> bool {
+    !path.is_empty() && !path.contains('*') && path == authority_record
 }
 
 /// Entity types and action ids parsed once per pack.
@@ -84,7 +93,7 @@ impl Engine {
     }
 }
 
-fn context_pairs(f: &Facts<'_>) -> [(String, RestrictedExpression); 13] {
+fn context_pairs(f: &Facts<'_>) -> [(String, RestrictedExpression); 14] {
     let s = |v: &str| RestrictedExpression::new_string(v.to_owned());
     let b = RestrictedExpression::new_bool;
     let flags = RestrictedExpression::new_set(f.flags.iter().map(|flag| s(flag)));
@@ -100,6 +109,7 @@ fn context_pairs(f: &Facts<'_>) -> [(String, RestrictedExpression); 13] {
         ("has_case".into(), b(f.has_case)),
         ("authority".into(), s(f.authority)),
         ("authority_record".into(), s(f.authority_record)),
+        ("authority_names_path".into(), b(f.authority_names_path)),
         ("flags".into(), flags),
         ("dataset".into(), s(f.dataset)),
     ]

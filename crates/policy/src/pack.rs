@@ -7,7 +7,7 @@ use crate::error::PolicyError;
 use crate::registry::{AgencyRegistry, DatasetRegistry};
 use crate::request::AccessRequest;
 use crate::screen::{Screener, Screening};
-use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{ActionConstraint, PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -42,6 +42,8 @@ pub struct Pack {
     dir: PathBuf,
     schema: Schema,
     policies: PolicySet,
+    /// The policies whose scope can match each action, so Cedar evaluates only those.
+    slices: HashMap<String, PolicySet>,
     meta: HashMap<String, PolicyMeta>,
     registry: AgencyRegistry,
     datasets: DatasetRegistry,
@@ -63,6 +65,7 @@ impl Pack {
         let engine = Engine::new().map_err(|e| PolicyError::PolicySet {
             message: e.to_string(),
         })?;
+        let slices = slice_by_action(&schema, &policies)?;
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -72,6 +75,7 @@ impl Pack {
             dir: dir.to_owned(),
             schema,
             policies,
+            slices,
             meta,
             registry,
             datasets,
@@ -104,6 +108,11 @@ impl Pack {
     /// The pack's Cedar policies, with their ids set from `@id`.
     pub fn policy_set(&self) -> &PolicySet {
         &self.policies
+    }
+
+    /// The policies Cedar evaluates for an action word (the whole set if not sliced).
+    pub fn policies_for(&self, action: &str) -> &PolicySet {
+        self.slices.get(action).unwrap_or(&self.policies)
     }
 
     /// What each policy stands for, by id.
@@ -163,6 +172,10 @@ impl Pack {
                 .is_some_and(|c| !c.trim().is_empty()),
             authority: request.authority.kind.policy_word(),
             authority_record: request.authority.record.as_deref().unwrap_or(""),
+            authority_names_path: crate::engine::authority_names_path(
+                &request.resource.path,
+                request.authority.record.as_deref().unwrap_or(""),
+            ),
             flags: &flags,
         };
         self.decide_facts(&facts, screening, problems)
@@ -184,7 +197,9 @@ impl Pack {
                 return self.deny_without_policy(screening, problems);
             }
         };
-        let response = self.engine.authorize(&request, &self.policies);
+        let response = self
+            .engine
+            .authorize(&request, self.policies_for(facts.action));
         let errors: Vec<String> = response
             .diagnostics()
             .errors()
@@ -353,6 +368,36 @@ fn validate(schema: &Schema, policies: &PolicySet) -> Result<(), PolicyError> {
     } else {
         Err(PolicyError::Validation { messages })
     }
+}
+
+/// Splits the policies by the action their scope names. Exact only because packs declare
+/// no action groups (`action in [...]` is then plain membership); with groups, every
+/// action gets the whole set.
+fn slice_by_action(
+    schema: &Schema,
+    policies: &PolicySet,
+) -> Result<HashMap<String, PolicySet>, PolicyError> {
+    let mut slices = HashMap::new();
+    if schema.action_groups().next().is_some() {
+        return Ok(slices);
+    }
+    let words = crate::vocab::Action::WORDS
+        .iter()
+        .copied()
+        .chain([crate::vocab::UNRECOGNIZED]);
+    for word in words {
+        let applies = |p: &&cedar_policy::Policy| match p.action_constraint() {
+            ActionConstraint::Any => true,
+            ActionConstraint::Eq(uid) => uid.id().unescaped() == word,
+            ActionConstraint::In(uids) => uids.iter().any(|u| u.id().unescaped() == word),
+        };
+        let slice = PolicySet::from_policies(policies.policies().filter(applies).cloned())
+            .map_err(|e| PolicyError::PolicySet {
+                message: crate::diagnostics::render(&e),
+            })?;
+        slices.insert(word.to_owned(), slice);
+    }
+    Ok(slices)
 }
 
 /// Ids are only ever set by the pack loader, from `@id`.

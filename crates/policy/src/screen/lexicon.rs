@@ -642,6 +642,14 @@ impl FxHasher {
     }
 }
 
+impl std::ops::BitOr for Roles {
+    type Output = Roles;
+
+    fn bitor(self, other: Roles) -> Roles {
+        self.or(other)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -674,13 +682,5 @@ mod tests {
         let lexicon = Lexicon::new();
         assert!(!lexicon.classify(b"deportivo").has(DEPORT));
         assert!(lexicon.classify(b"deportaton").has(DEPORT));
-    }
-}
-
-impl std::ops::BitOr for Roles {
-    type Output = Roles;
-
-    fn bitor(self, other: Roles) -> Roles {
-        self.or(other)
     }
 }

@@ -1,0 +1,171 @@
+//! Screening reads reasons the way a careful auditor would: it finds immigration
+//! enforcement however it is written, leaves ordinary police work alone, and always
+//! points at the words it acted on.
+
+use cordon_policy::screen::eval::{parse_labeled, score};
+use cordon_policy::{FlagKind, Screener};
+use proptest::prelude::*;
+
+fn flagged(text: &str) -> bool {
+    Screener::new().screen(text).has(FlagKind::CivilImmigration)
+}
+
+fn report(file: &str) -> cordon_policy::screen::eval::Report {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rows = parse_labeled(&text).unwrap_or_else(|e| panic!("{e}"));
+    score(&Screener::new(), &rows, FlagKind::CivilImmigration)
+}
+
+#[test]
+fn held_out_reasons_reach_the_target_precision_and_recall() {
+    let r = report("held-out-reasons.tsv");
+    assert!(
+        r.true_positive + r.false_negative >= 70,
+        "too few positives to measure"
+    );
+    assert!(r.precision() >= 0.99 && r.recall() >= 0.99, "{r}");
+}
+
+#[test]
+fn the_regression_set_stays_correct() {
+    let r = report("sealed-reasons.tsv");
+    assert!(r.precision() >= 0.99 && r.recall() >= 0.99, "{r}");
+}
+
+#[test]
+fn separators_and_dots_do_not_hide_an_agency() {
+    for text in [
+        "ICE+ERO",
+        "ice/ero",
+        "I.C.E.",
+        "ICE_ERO",
+        "HSI-ERO locate",
+        "ice-ero",
+        "E.R.O.",
+    ] {
+        assert!(flagged(text), "{text}");
+    }
+}
+
+#[test]
+fn form_numbers_and_287g_are_read_in_any_spelling() {
+    for text in [
+        "I-247A",
+        "i247a",
+        "Form I 200",
+        "I-205 warrant",
+        "287(g)",
+        "287g",
+        "287 g task force",
+        "CBP",
+        "USBP",
+    ] {
+        assert!(flagged(text), "{text}");
+    }
+}
+
+#[test]
+fn spanish_and_misspellings_are_read() {
+    for text in [
+        "la migra",
+        "inmigración",
+        "deportación pendiente",
+        "indocumentado",
+        "imigration",
+        "deportaton",
+        "Immigraton",
+    ] {
+        assert!(flagged(text), "{text}");
+    }
+}
+
+#[test]
+fn look_alikes_are_not_immigration() {
+    for text in [
+        "police",
+        "notice of violation",
+        "Vice - prostitution",
+        "black ice",
+        "ice on road - crash",
+        "Visa card fraud",
+        "removal of an abandoned vehicle",
+        "parking overstay",
+        "Alienware laptop theft",
+        "Deportivo jersey",
+        "U visa certification - DV victim",
+        "burglary at an immigration attorney's office",
+        "assault on ICE officer",
+        "ice cream truck robbery",
+        "zero tolerance DUI",
+        "I-90 crash",
+    ] {
+        assert!(!flagged(text), "{text}");
+    }
+}
+
+#[test]
+fn a_flag_points_at_the_words_as_written() {
+    let screening = Screener::new().screen("Veh. locate per I.C.E. request");
+    let flag = &screening.flags[0];
+    assert_eq!(flag.term, "I.C.E");
+    assert_eq!(
+        &"Veh. locate per I.C.E. request"[flag.start..flag.end],
+        "I.C.E"
+    );
+}
+
+#[test]
+fn an_abortion_search_raises_the_reproductive_health_flag_not_immigration() {
+    let screening = Screener::new().screen("had an abortion, search for female");
+    assert!(screening.has(FlagKind::ReproductiveHealth));
+    assert!(!screening.has(FlagKind::CivilImmigration));
+}
+
+#[test]
+fn the_screener_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Screener>();
+    let screener = std::sync::Arc::new(Screener::new());
+    let handles: Vec<_> = (0..2)
+        .map(|_| {
+            let s = screener.clone();
+            std::thread::spawn(move || s.screen("ICE hold").has(FlagKind::CivilImmigration))
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap_or(false));
+    }
+}
+
+proptest! {
+    #[test]
+    fn any_text_screens_without_panicking_and_spans_lie_on_the_text(text in "\\PC{0,80}") {
+        let screening = Screener::new().screen(&text);
+        for flag in screening.flags {
+            prop_assert!(flag.start < flag.end && flag.end <= text.len());
+            prop_assert_eq!(text.get(flag.start..flag.end), Some(flag.term.as_str()));
+        }
+    }
+
+    #[test]
+    fn screening_ignores_ascii_case(text in "[a-zA-Z0-9 +/._()-]{0,40}") {
+        let s = Screener::new();
+        prop_assert_eq!(
+            s.screen(&text.to_ascii_lowercase()).flags.len(),
+            s.screen(&text.to_ascii_uppercase()).flags.len()
+        );
+    }
+
+    #[test]
+    fn an_immigration_phrase_is_found_inside_ordinary_text(
+        before in "(stolen vehicle|burglary|hit and run|suspect) ",
+        phrase in "(assist ICE|ICE detainer|I-247A|deportation|Border Patrol|287\\(g\\))",
+        after in " (locate|request|follow up|veh)",
+    ) {
+        let text = format!("{before}{phrase}{after}");
+        prop_assert!(flagged(&text), "{}", text);
+    }
+}
