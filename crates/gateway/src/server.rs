@@ -23,7 +23,10 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// Largest request head (request line and headers) accepted; larger gets 431.
-pub const MAX_HEAD_BYTES: usize = 32 * 1024;
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// The connection's read buffer: room for a head at the limit, so the 431 is ours and
+/// carries a message, not hyper's bare one.
+const READ_BUF_BYTES: usize = 64 * 1024;
 /// How long a graceful shutdown waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -102,7 +105,7 @@ async fn http1<I>(
         async move { Ok::<_, Infallible>(handle(&gw, req, peer, cert.as_deref()).await) }
     });
     let conn = hyper::server::conn::http1::Builder::new()
-        .max_buf_size(MAX_HEAD_BYTES)
+        .max_buf_size(READ_BUF_BYTES)
         .header_read_timeout(Duration::from_secs(30))
         .timer(hyper_util::rt::TokioTimer::new())
         .serve_connection(io, svc);
@@ -115,6 +118,24 @@ async fn handle(
     peer: IpAddr,
     cert: Option<&CertNames>,
 ) -> Response<Body> {
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+        + req.uri().to_string().len();
+    if head > MAX_HEAD_BYTES {
+        gw.metrics.count(Outcome::BadRequest);
+        let mut r = refuse(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &format!(
+                "the request line and headers are {head} bytes, over the limit of {MAX_HEAD_BYTES}"
+            ),
+            "send fewer or shorter headers",
+        );
+        stamp(&mut r, None, &gw.origin_header);
+        return r;
+    }
     let path = req.uri().path();
     if path == "/healthz" {
         return respond::json(

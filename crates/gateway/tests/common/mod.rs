@@ -1,0 +1,160 @@
+//! A gateway in front of the real sample upstream, on loopback ports the OS picks.
+#![allow(clippy::unwrap_used, dead_code)]
+use cordon_gateway::config::Config;
+use cordon_gateway::sample::Hits;
+use cordon_gateway::wire::{self, Reply};
+use cordon_gateway::Gateway;
+use cordon_log::{FaultSwitch, Signer};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+pub fn pack_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city")
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    pub upstream: SocketAddr,
+    pub hits: Arc<Hits>,
+    pub gw: Arc<Gateway>,
+    pub faults: FaultSwitch,
+    pub verifier: cordon_log::Verifier,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The config every test shares: the demo's two dev keys and routes; `extra` is appended.
+pub fn config_text(upstream: SocketAddr, extra: &str) -> String {
+    format!(
+        r#"listen = "127.0.0.1:0"
+upstream = "http://{upstream}"
+pack = "{pack}"
+max_body_bytes = 4096
+
+[log]
+dir = "log"
+key = "log.key"
+
+[identity]
+dev_mode = true
+
+[[identity.api_keys]]
+key = "demo-cpd"
+principal = "cpd-detective-0417"
+agency = "cpd"
+
+[[identity.api_keys]]
+key = "demo-ice"
+principal = "ice-ero-officer-12"
+agency = "ice-ero"
+{extra}
+[[routes]]
+prefix = "/alpr/plates"
+dataset = "alpr"
+action = "search"
+
+[[routes]]
+prefix = "/records/people"
+dataset = "arrests"
+action = "read"
+"#,
+        pack = pack_dir().display()
+    )
+}
+
+impl Harness {
+    pub async fn start() -> Harness {
+        Self::start_with("", |_| {}).await
+    }
+
+    /// Starts the sample upstream and a gateway in front of it. `extra` is more config
+    /// text for the identity section; `prepare` may write files (certificates, JWKS) into
+    /// the config folder first.
+    pub async fn start_with(extra: &str, prepare: impl FnOnce(&Path)) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = Signer::generate("test.cordon.example/gateway").unwrap();
+        std::fs::write(dir.path().join("log.key"), signer.to_text()).unwrap();
+        prepare(dir.path());
+        let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let upstream = up.local_addr().unwrap();
+        let hits = Arc::new(Hits::default());
+        tokio::spawn(cordon_gateway::sample::serve(up, hits.clone()));
+        let config = Config::from_toml(&config_text(upstream, extra), dir.path()).unwrap();
+        let faults = FaultSwitch::default();
+        let gw = Arc::new(Gateway::open(config, faults.clone()).unwrap());
+        let (listener, tls) = cordon_gateway::server::bind(gw.config()).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(cordon_gateway::server::serve(
+            gw.clone(),
+            listener,
+            tls,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Harness {
+            dir,
+            addr,
+            upstream,
+            hits,
+            gw,
+            faults,
+            verifier: signer.verifier(),
+            stop: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        wire::send(self.addr, &wire::request("GET", path, headers))
+            .await
+            .unwrap()
+    }
+
+    pub fn upstream_hits(&self) -> u64 {
+        self.hits.total.load(Ordering::SeqCst)
+    }
+
+    /// Stops the server and closes the log; returns the log directory (kept alive by `dir`).
+    pub async fn stop(mut self) -> (tempfile::TempDir, cordon_log::Verifier, Arc<Hits>) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(s) = self.server.take() {
+            s.await.unwrap();
+        }
+        let gw = Arc::try_unwrap(self.gw).ok().unwrap();
+        tokio::task::spawn_blocking(move || gw.close().unwrap())
+            .await
+            .unwrap();
+        (self.dir, self.verifier, self.hits)
+    }
+}
+
+/// The headers of a lawful CPD search.
+pub const CPD: [(&str, &str); 4] = [
+    ("Authorization", "Bearer demo-cpd"),
+    ("Cordon-Purpose", "criminal_investigation"),
+    ("Cordon-Reason", "burglary%20suspect%20vehicle"),
+    ("Cordon-Case", "JD-1"),
+];
+
+/// The same search by ICE ERO.
+pub const ICE: [(&str, &str); 4] = [
+    ("Authorization", "Bearer demo-ice"),
+    ("Cordon-Purpose", "criminal_investigation"),
+    ("Cordon-Reason", "fugitive%20locate"),
+    ("Cordon-Case", "JD-1"),
+];
+
+/// Reads the log entry at `index` from a closed log.
+pub fn entry(dir: &Path, verifier: &cordon_log::Verifier, index: u64) -> serde_json::Value {
+    let report = cordon_log::verify::verify_dir(dir, verifier).unwrap();
+    let bytes = cordon_log::verify::read_entry(dir, report.size, index).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

@@ -1,0 +1,89 @@
+//! Fail closed: when the log cannot make a decision durable, no data moves.
+#![allow(clippy::unwrap_used)]
+mod common;
+use common::{Harness, CPD};
+use std::sync::atomic::Ordering;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_log_cannot_be_written_clients_get_503_and_nothing_is_forwarded() {
+    let h = Harness::start().await;
+    h.faults.fail_writes(true);
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let addr = h.addr;
+        tasks.push(tokio::spawn(async move {
+            let raw = cordon_gateway::wire::request("GET", "/alpr/plates/FAKE123", &CPD);
+            cordon_gateway::wire::send(addr, &raw).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert_eq!(r.header("retry-after"), Some("5"));
+        assert!(r.header("cordon-receipt").is_none());
+        assert!(r.json()["error"].as_str().unwrap().contains("fails closed"));
+    }
+    assert_eq!(h.upstream_hits(), 0);
+    let m = h.get("/metrics", &[]).await.text();
+    assert!(m.contains("cordon_fail_closed_total 20"), "{m}");
+    h.faults.fail_writes(false);
+    let r = h.get("/alpr/plates/FAKE123", &CPD).await;
+    assert_eq!(
+        r.status, 200,
+        "the gateway serves again once the log can be written"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_flapping_storage_every_forwarded_request_has_a_durable_allow_entry() {
+    let h = Harness::start().await;
+    let faults = h.faults.clone();
+    let flapper = tokio::spawn(async move {
+        for i in 0..40 {
+            faults.fail_writes(i % 2 == 0);
+            tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+        }
+        faults.fail_writes(false);
+    });
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let addr = h.addr;
+        let plate = ["FAKE123", "TEST456", "DEMO789"][i % 3];
+        tasks.push(tokio::spawn(async move {
+            let path = format!("/alpr/plates/{plate}");
+            let raw = cordon_gateway::wire::request("GET", &path, &CPD);
+            (path, cordon_gateway::wire::send(addr, &raw).await.unwrap())
+        }));
+    }
+    let mut served = Vec::new();
+    let mut refused = 0;
+    for t in tasks {
+        let (path, r) = t.await.unwrap();
+        match r.status {
+            200 => served.push((
+                path,
+                r.header("cordon-receipt").unwrap().parse::<u64>().unwrap(),
+            )),
+            503 => refused += 1,
+            s => panic!("unexpected status {s}: {}", r.text()),
+        }
+    }
+    flapper.await.unwrap();
+    let (dir, verifier, hits) = h.stop().await;
+    assert_eq!(hits.without_receipt.load(Ordering::SeqCst), 0);
+    assert_eq!(hits.total.load(Ordering::SeqCst), served.len() as u64);
+    let log = dir.path().join("log");
+    for (path, receipt) in &served {
+        let e = common::entry(&log, &verifier, *receipt);
+        assert_eq!(e["decision"]["decision"], "allow");
+        assert_eq!(e["path"], path.as_str());
+    }
+    let upstream_saw: std::collections::BTreeSet<u64> =
+        hits.receipts.lock().unwrap().iter().copied().collect();
+    let clients_got: std::collections::BTreeSet<u64> = served.iter().map(|s| s.1).collect();
+    assert_eq!(upstream_saw, clients_got);
+    eprintln!(
+        "{} served, {refused} refused while storage flapped",
+        served.len()
+    );
+}
