@@ -20,6 +20,8 @@ enum Command {
     Demo(cmd::demo::DemoArgs),
     /// Run the gateway: reverse proxy and forward-auth endpoint.
     Serve(cmd::serve::ServeArgs),
+    /// Audit exported access logs (Flock audit CSVs, CSV, JSONL) for immigration searches.
+    Audit(cmd::audit::AuditArgs),
     /// Create, append to, prove and verify a C2SP tlog-tiles transparency log.
     Log(cmd::log::LogArgs),
     /// Check, test and evaluate Cedar policy packs.
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Audit(args) => cmd::audit::run(args),
         Command::Log(args) => cmd::log::run(args),
         Command::Policy(args) => cmd::policy::run(args),
         Command::Screen(args) => cmd::screen::run(args),

@@ -1,4 +1,5 @@
 //! One module per top-level subcommand.
+pub mod audit;
 pub mod demo;
 pub mod log;
 pub mod log_bench;

@@ -1,0 +1,144 @@
+//! What a row says: whether its reason screens as immigration enforcement, whether the
+//! searching organization is an immigration agency, and whether it is a side door (a
+//! local agency searching with an immigration reason).
+use cordon_policy::{FlagKind, Hit, Scratch, Screener};
+
+/// The findings for one row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RowFindings {
+    /// Byte spans in the reason that screened as civil immigration enforcement.
+    pub immigration_terms: Vec<(u32, u32)>,
+    /// The organization is a federal immigration agency (ICE, HSI, ERO, CBP, USBP, USCIS).
+    pub immigration_agency: bool,
+}
+
+impl RowFindings {
+    pub fn immigration_reason(&self) -> bool {
+        !self.immigration_terms.is_empty()
+    }
+
+    /// A local (non-immigration) agency searching for an immigration purpose.
+    pub fn side_door(&self) -> bool {
+        self.immigration_reason() && !self.immigration_agency
+    }
+
+    pub fn flagged(&self) -> bool {
+        self.immigration_reason() || self.immigration_agency
+    }
+
+    /// The flag names, as written into flagged.csv.
+    pub fn flag_names(&self) -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if self.immigration_reason() {
+            v.push("immigration");
+        }
+        if self.immigration_agency {
+            v.push("immigration_agency");
+        }
+        if self.side_door() {
+            v.push("side_door");
+        }
+        v
+    }
+}
+
+/// Classifies rows; one per worker thread (it holds reusable buffers).
+pub struct Classifier<'s> {
+    screener: &'s Screener,
+    scratch: Scratch,
+    hits: Vec<Hit>,
+}
+
+impl<'s> Classifier<'s> {
+    pub fn new(screener: &'s Screener) -> Self {
+        Classifier {
+            screener,
+            scratch: Scratch::default(),
+            hits: Vec::new(),
+        }
+    }
+
+    pub fn classify(&mut self, reason: &str, org: &str) -> RowFindings {
+        self.hits.clear();
+        self.screener
+            .scan(reason, &mut self.scratch, &mut self.hits);
+        RowFindings {
+            immigration_terms: self
+                .hits
+                .iter()
+                .filter(|h| h.kind == FlagKind::CivilImmigration)
+                .map(|h| (h.start, h.end))
+                .collect(),
+            immigration_agency: is_immigration_agency(org),
+        }
+    }
+}
+
+/// Whole words that name an immigration agency or component in an organization name.
+const AGENCY_WORDS: [&str; 6] = ["ice", "hsi", "ero", "cbp", "usbp", "uscis"];
+/// Phrases that do, compared on lowercased words joined by single spaces.
+const AGENCY_PHRASES: [&str; 6] = [
+    "immigration and customs enforcement",
+    "homeland security investigations",
+    "enforcement and removal operations",
+    "customs and border protection",
+    "border patrol",
+    "citizenship and immigration services",
+];
+
+/// Whether an organization name (as a Flock export writes it, e.g. "[Federal] U.S.
+/// Immigration and Customs Enforcement (ICE)") is a federal immigration agency.
+pub fn is_immigration_agency(org: &str) -> bool {
+    let words: Vec<String> = org
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.iter().any(|w| AGENCY_WORDS.contains(&w.as_str())) {
+        return true;
+    }
+    let joined = format!(" {} ", words.join(" "));
+    AGENCY_PHRASES
+        .iter()
+        .any(|p| joined.contains(&format!(" {p} ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn immigration_agencies_are_recognized_by_name_and_acronym() {
+        for org in [
+            "[Federal] U.S. Immigration and Customs Enforcement (ICE)",
+            "ICE ERO Chicago",
+            "DHS - HSI",
+            "U.S. Border Patrol",
+            "Customs and Border Protection",
+            "USCIS Fraud Detection",
+        ] {
+            assert!(is_immigration_agency(org), "{org}");
+        }
+        for org in [
+            "Rice County Sheriff",
+            "Chicago Police Department",
+            "[Federal] Federal Bureau of Investigation (FBI)",
+            "Office of Justice Services",
+            "Danville PD",
+        ] {
+            assert!(!is_immigration_agency(org), "{org}");
+        }
+    }
+
+    #[test]
+    fn a_local_agency_with_an_immigration_reason_is_a_side_door() {
+        let s = Screener::new();
+        let mut c = Classifier::new(&s);
+        let f = c.classify("ICE+ERO", "Dallas PD");
+        assert!(f.immigration_reason() && f.side_door() && f.flagged());
+        let f = c.classify("stolen vehicle", "ICE ERO");
+        assert!(f.immigration_agency && !f.side_door() && f.flagged());
+        let f = c.classify("black ice crash", "Dallas PD");
+        assert!(!f.flagged(), "{f:?}");
+    }
+}

@@ -1,0 +1,32 @@
+//! What can go wrong reading an export: each error names the file and, where it can, the line.
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AuditError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path}: no {column:?} column in the header ({found}); name it with --map {key}=COLUMN"
+    )]
+    MissingColumn {
+        path: PathBuf,
+        column: String,
+        key: String,
+        found: String,
+    },
+    #[error("{path}, line {line}: {why}")]
+    BadRow {
+        path: PathBuf,
+        line: u64,
+        why: String,
+    },
+    #[error("{path}: {why}")]
+    NotThisFormat { path: PathBuf, why: String },
+    #[error("--map {0:?}: expected KEY=COLUMN, with KEY one of reason, org, time, networks, devices, case, name")]
+    BadMap(String),
+}

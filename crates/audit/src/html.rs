@@ -1,0 +1,250 @@
+//! report.html: one self-contained page (no scripts, no network) that a person who is not
+//! an engineer can read: what was read, what was found, charts, the reasons with the
+//! words that triggered them highlighted, and the method with its limits.
+use std::fmt::Write as _;
+
+use crate::summary::{Counts, Summary, TopReason};
+
+/// Organizations shown in the by-agency chart.
+const CHART_ORGS: usize = 15;
+
+pub fn render(s: &Summary) -> String {
+    let mut h = String::with_capacity(32 * 1024);
+    h.push_str(HEAD);
+    h.push_str("<h1>Audit of exported search logs</h1>\n");
+    read_section(&mut h, s);
+    found_section(&mut h, s);
+    org_chart(&mut h, s);
+    month_chart(&mut h, s);
+    reasons_section(&mut h, &s.top_reasons);
+    h.push_str(METHOD);
+    h.push_str("</body></html>\n");
+    h
+}
+
+fn esc(t: &str) -> String {
+    let mut o = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '&' => o.push_str("&amp;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn num(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn read_section(h: &mut String, s: &Summary) {
+    h.push_str("<h2>What was read</h2>\n<table><tr><th>File</th><th>Format</th><th>Rows</th><th>Flagged</th><th>Problems</th></tr>\n");
+    for f in &s.files {
+        let problems = if f.errors.is_empty() {
+            "none".to_string()
+        } else {
+            f.errors
+                .iter()
+                .map(|e| esc(e))
+                .collect::<Vec<_>>()
+                .join("<br>")
+        };
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{problems}</td></tr>",
+            esc(&f.path),
+            esc(&f.format),
+            num(f.rows),
+            num(f.flagged)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+fn figure(h: &mut String, key: &str, value: u64, label: &str) {
+    let _ = writeln!(
+        h,
+        "<div class=\"fig\"><span class=\"n\" data-figure=\"{key}\">{}</span><span>{label}</span></div>",
+        num(value)
+    );
+}
+
+/// A reach figure, or a plain statement that the export does not say.
+fn reach(h: &mut String, key: &str, known: u64, value: u64, label: &str) {
+    if known == 0 {
+        let _ = writeln!(h, "<div class=\"fig\"><span class=\"n\">—</span><span>{label}: not in these exports</span></div>");
+    } else {
+        figure(h, key, value, label);
+    }
+}
+
+fn found_section(h: &mut String, s: &Summary) {
+    h.push_str("<h2>What was found</h2>\n<div class=\"figs\">\n");
+    figure(h, "rows", s.rows, "searches read");
+    figure(
+        h,
+        "immigration",
+        s.flagged.immigration,
+        "searches whose stated reason reads as immigration enforcement",
+    );
+    figure(
+        h,
+        "immigration_agency",
+        s.flagged.immigration_agency,
+        "searches run by federal immigration agencies (ICE, HSI, ERO, CBP, Border Patrol, USCIS)",
+    );
+    figure(
+        h,
+        "side_door",
+        s.flagged.side_door,
+        "“side door” searches: another agency searching with an immigration reason",
+    );
+    reach(
+        h,
+        "networks_flagged",
+        s.reach.networks_known,
+        s.reach.networks_flagged,
+        "camera networks reached by flagged searches",
+    );
+    reach(
+        h,
+        "devices_flagged",
+        s.reach.devices_known,
+        s.reach.devices_flagged,
+        "cameras reached by flagged searches",
+    );
+    h.push_str("</div>\n");
+}
+
+fn bar_chart(h: &mut String, id: &str, title: &str, bars: &[(String, u64)]) {
+    let _ = writeln!(h, "<h2>{}</h2>", esc(title));
+    if bars.is_empty() {
+        h.push_str("<p>No flagged searches.</p>\n");
+        return;
+    }
+    let max = bars.iter().map(|b| b.1).max().unwrap_or(1).max(1);
+    let row = 26;
+    let height = bars.len() * row + 10;
+    let _ = writeln!(h, "<svg id=\"{id}\" role=\"img\" aria-label=\"{}\" width=\"860\" height=\"{height}\" viewBox=\"0 0 860 {height}\">", esc(title));
+    for (i, (label, n)) in bars.iter().enumerate() {
+        let y = i * row + 5;
+        let w = (*n as f64 / max as f64 * 440.0).max(1.0);
+        let _ = writeln!(
+            h,
+            "<g data-label=\"{l}\" data-value=\"{n}\"><text x=\"0\" y=\"{ty}\" class=\"lbl\">{l}</text><rect x=\"330\" y=\"{y}\" width=\"{w:.1}\" height=\"18\" class=\"bar\"/><text x=\"{tx:.1}\" y=\"{ty}\">{v}</text></g>",
+            l = esc(&truncate(label, 44)),
+            ty = y + 14,
+            tx = 336.0 + w,
+            v = num(*n)
+        );
+    }
+    h.push_str("</svg>\n");
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n - 1).collect();
+        format!("{t}…")
+    }
+}
+
+fn org_chart(h: &mut String, s: &Summary) {
+    let mut orgs: Vec<(&String, &Counts)> =
+        s.by_org.iter().filter(|(_, c)| c.flagged.any > 0).collect();
+    orgs.sort_by(|a, b| {
+        b.1.flagged
+            .any
+            .cmp(&a.1.flagged.any)
+            .then_with(|| a.0.cmp(b.0))
+    });
+    let bars: Vec<(String, u64)> = orgs
+        .iter()
+        .take(CHART_ORGS)
+        .map(|(o, c)| ((*o).clone(), c.flagged.any))
+        .collect();
+    bar_chart(h, "by-org", "Flagged searches by agency", &bars);
+}
+
+fn month_chart(h: &mut String, s: &Summary) {
+    let bars: Vec<(String, u64)> = s
+        .by_month
+        .iter()
+        .filter(|(_, c)| c.flagged.any > 0)
+        .map(|(m, c)| (m.clone(), c.flagged.any))
+        .collect();
+    bar_chart(h, "by-month", "Flagged searches by month", &bars);
+}
+
+fn highlighted(r: &TopReason) -> String {
+    let mut out = String::new();
+    let mut at = 0usize;
+    let mut spans = r.terms.clone();
+    spans.sort();
+    for (a, b) in spans {
+        let (a, b) = (a as usize, b as usize);
+        if a < at
+            || b > r.reason.len()
+            || !r.reason.is_char_boundary(a)
+            || !r.reason.is_char_boundary(b)
+        {
+            continue;
+        }
+        out.push_str(&esc(&r.reason[at..a]));
+        let _ = write!(out, "<mark>{}</mark>", esc(&r.reason[a..b]));
+        at = b;
+    }
+    out.push_str(&esc(r.reason.get(at..).unwrap_or("")));
+    out
+}
+
+fn reasons_section(h: &mut String, reasons: &[TopReason]) {
+    h.push_str("<h2>Most frequent flagged reasons</h2>\n<p>The highlighted words are what the screening read as immigration enforcement.</p>\n<table id=\"reasons\"><tr><th>Searches</th><th>Stated reason</th></tr>\n");
+    for r in reasons {
+        let _ = writeln!(
+            h,
+            "<tr><td data-count=\"{}\">{}</td><td>{}</td></tr>",
+            r.count,
+            num(r.count),
+            highlighted(r)
+        );
+    }
+    h.push_str("</table>\n");
+}
+
+const HEAD: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Cordon audit report</title>
+<style>
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#1b1b1b;line-height:1.45}
+h1{font-size:1.7em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}
+.figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:.8em}
+.fig{border:1px solid #ddd;border-radius:6px;padding:.7em}.fig .n{display:block;font-size:1.9em;font-weight:600}
+.bar{fill:#8a1c1c}.lbl{font-size:13px}svg text{font-size:13px;fill:#1b1b1b}
+mark{background:#ffe08a;padding:0 .1em}
+</style></head><body>
+"#;
+
+const METHOD: &str = r#"<h2>How this was done, and its limits</h2>
+<ul>
+<li>Every row of every file was read. Each stated reason was screened by Cordon's reason classifier, which looks for words and abbreviations of immigration enforcement (ICE, ERO, HSI, CBP, Border Patrol, 287(g), immigration form numbers such as I-247A or I-200, and Spanish terms), tolerating case, punctuation and common misspellings, and ignoring look-alikes such as "police", "black ice" or "U visa certification". The classifier is deterministic: the same reason always gives the same answer, and every flag shows the words that caused it.</li>
+<li>An agency counts as a federal immigration agency when its name says so (for example "Immigration and Customs Enforcement", "HSI", "Border Patrol").</li>
+<li>A "side door" search is one by any other agency whose stated reason reads as immigration enforcement, for example a local police search with the reason "assist ICE".</li>
+<li>Limits: the audit can only read what the export says. A search run for immigration enforcement under a vague reason ("investigation", "other") cannot be seen this way, so these counts are a floor, not a total. Redacted values ("***") are counted as written. Reviewing the flagged rows in flagged.csv by hand is recommended before publishing.</li>
+<li>The machine-readable findings are in summary.json; every flagged row, with all its original columns, is in flagged.csv.</li>
+</ul>
+"#;

@@ -1,0 +1,18 @@
+//! Audit exported access logs (Flock audit CSVs, any CSV or JSONL with a column map) for
+//! searches run for immigration enforcement, and report what was found to people who are
+//! not engineers.
+#![forbid(unsafe_code)]
+
+pub mod classify;
+pub mod columns;
+pub mod error;
+pub mod html;
+pub mod input;
+pub mod run;
+pub mod sample;
+pub mod summary;
+pub mod time;
+
+pub use error::AuditError;
+pub use run::{audit, AuditOptions, AuditOutcome, Format};
+pub use summary::Summary;

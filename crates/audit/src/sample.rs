@@ -1,0 +1,86 @@
+//! Synthetic Flock network-audit exports, clearly fake, for tests and the benchmark: the
+//! 13-column layout, two-line Time Frame cells, `***` redactions, "[Federal]" organizations,
+//! and a mix of ordinary, immigration and look-alike reasons.
+use std::io::Write;
+
+/// The 13-column header of the variant the public scanner reads.
+pub const HEADER: &str = "ID,Name,Org Name,Total Networks Searched,Time Frame,License Plate,Reason,Case #,Filters,Search Time,Search Type,Text Prompt,Moderation";
+
+const ORGS: [&str; 8] = [
+    "Example City PD",
+    "Example County Sheriff",
+    "Sample Town Police Department",
+    "[Federal] U.S. Immigration and Customs Enforcement (ICE)",
+    "[Federal] Federal Bureau of Investigation (FBI)",
+    "State Police District 9",
+    "Demo Village PD",
+    "[Federal] U.S. Border Patrol",
+];
+
+const REASONS: [&str; 16] = [
+    "stolen vehicle",
+    "burglary investigation",
+    "ICE+ERO",
+    "missing person",
+    "black ice crash follow-up",
+    "assist ICE",
+    "hit and run",
+    "Other - Not Applicable",
+    "immigration",
+    "narcotics",
+    "***",
+    "police notice",
+    "HSI-ERO case",
+    "agg assault",
+    "U visa certification for victim",
+    "Investigation",
+];
+
+/// A tiny deterministic generator, so a given seed always makes the same file.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, xs: &[&'a str]) -> &'a str {
+        xs[(self.next() as usize) % xs.len()]
+    }
+}
+
+/// Writes a header and `rows` rows of a synthetic export.
+pub fn write_flock_export(out: &mut impl Write, rows: u64, seed: u64) -> std::io::Result<()> {
+    let mut r = Lcg(seed | 1);
+    writeln!(out, "{HEADER}")?;
+    for id in 0..rows {
+        let org = r.pick(&ORGS);
+        let reason = r.pick(&REASONS);
+        let month = 1 + r.next() % 12;
+        let day = 1 + r.next() % 28;
+        let year = 2024 + r.next() % 2;
+        let hour = 1 + r.next() % 12;
+        let ampm = if r.next().is_multiple_of(2) {
+            "AM"
+        } else {
+            "PM"
+        };
+        let plate = if r.next().is_multiple_of(5) {
+            "***".to_string()
+        } else {
+            format!("FAKE{:03}", r.next() % 1000)
+        };
+        writeln!(
+            out,
+            "{id},Officer {n},\"{org}\",{nets},\"{month:02}/{day:02}/{year}, 12:00:00 AM UTC -\n{month:02}/{day:02}/{year}, 11:59:59 PM UTC\",{plate},\"{reason}\",CASE-{case},,\"{month:02}/{day:02}/{year}, {hour:02}:{min:02}:{sec:02} {ampm} UTC\",search,,",
+            n = r.next() % 500,
+            nets = 1 + r.next() % 7000,
+            case = r.next() % 100_000,
+            min = r.next() % 60,
+            sec = r.next() % 60,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `cordon audit`: screen exported access logs and write a report, a CSV of flagged rows
+//! and a JSON summary.
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use cordon_audit::columns::ColumnMap;
+use cordon_audit::{audit, AuditOptions, Format};
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    command: Option<AuditCommand>,
+    /// Export files to read (Flock audit CSVs, other CSVs, JSONL).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The files' format (default: flock, or jsonl for .jsonl/.ndjson files).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+    /// Which column holds what, e.g. `--map reason=Purpose,org=Agency` (keys: reason, org,
+    /// time, networks, devices, case, name).
+    #[arg(long)]
+    map: Vec<String>,
+    /// Where to write report.html, flagged.csv and summary.json.
+    #[arg(long, required = true)]
+    out: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+#[derive(clap::Subcommand)]
+enum AuditCommand {
+    /// Write a synthetic, clearly fake Flock network-audit export (13 columns), for trying
+    /// the audit and for benchmarks.
+    Generate {
+        /// Rows to write.
+        #[arg(long, default_value_t = 1000)]
+        rows: u64,
+        /// Seed: the same seed makes the same file.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Flock,
+    Csv,
+    Jsonl,
+}
+
+pub fn run(args: AuditArgs) -> Result<ExitCode> {
+    if let Some(AuditCommand::Generate { rows, seed, out }) = args.command {
+        let f =
+            std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;
+        let mut w = std::io::BufWriter::new(f);
+        cordon_audit::sample::write_flock_export(&mut w, rows, seed)
+            .and_then(|()| std::io::Write::flush(&mut w))
+            .with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("wrote {rows} synthetic rows to {}", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(out) = args.out.clone() else {
+        anyhow::bail!("--out DIR is required: where to write the report");
+    };
+    let format = args.format.map(|f| match f {
+        FormatArg::Flock => Format::Flock,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Jsonl => Format::Jsonl,
+    });
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let opts = AuditOptions {
+        files: args.files.clone(),
+        format,
+        map: ColumnMap::parse(&args.map)?,
+        out: out.clone(),
+        threads,
+    };
+    let bar = progress_bar(&args.files);
+    let current = Mutex::new(PathBuf::new());
+    let progress = |path: &Path, bytes: u64| {
+        if let Some(b) = &bar {
+            let mut cur = current.lock().unwrap_or_else(|p| p.into_inner());
+            if *cur != path {
+                *cur = path.to_path_buf();
+                b.set_message(path.display().to_string());
+            }
+            b.set_position(bytes);
+        }
+    };
+    let outcome = audit(&opts, &progress)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let s = &outcome.summary;
+    println!(
+        "{} searches read; {} with an immigration reason, {} by immigration agencies, {} side-door",
+        s.rows, s.flagged.immigration, s.flagged.immigration_agency, s.flagged.side_door
+    );
+    println!("report: {}", out.join("report.html").display());
+    for f in &s.files {
+        for e in &f.errors {
+            if e.starts_with(&f.path) {
+                eprintln!("{e}");
+            } else {
+                eprintln!("{}: {e}", f.path);
+            }
+        }
+    }
+    if outcome.errors > 0 {
+        eprintln!(
+            "{} problem(s) reading the input; the rest was audited (see above)",
+            outcome.errors
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on a terminal; nothing when output goes to a file or a pipe.
+fn progress_bar(files: &[PathBuf]) -> Option<indicatif::ProgressBar> {
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let largest = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .max()
+        .unwrap_or(0);
+    let bar = indicatif::ProgressBar::new(largest);
+    let style = indicatif::ProgressStyle::with_template(
+        "{msg} {bar:40} {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}

@@ -1,0 +1,214 @@
+//! `cordon audit` on Flock export variants, generic CSV and JSONL, and on bad input.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
+mod common;
+use common::*;
+use std::path::Path;
+
+fn audit(args: &[&str]) -> (std::process::Output, serde_json::Value) {
+    let out_dir = args[args.iter().position(|a| *a == "--out").unwrap() + 1];
+    let mut full = vec!["audit"];
+    full.extend_from_slice(args);
+    let o = run(&full, b"");
+    let summary = std::fs::read(Path::new(out_dir).join("summary.json"))
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    (o, summary)
+}
+
+const NETWORK_AUDIT: &str = "\u{feff}Name,Org Name,Total Networks Searched,Total Devices Searched,Time Frame,License Plate,Reason,Case #,Filters,Search Time,Search Type\n\
+Officer A,Danville PD,6674,77771,\"05/01/2025, 12:00:00 AM UTC -\n05/02/2025, 12:00:00 AM UTC\",***,ICE+ERO,,,\"05/02/2025, 10:00:00 AM UTC\",search\n\
+Officer B,Danville PD,10,100,\"05/01/2025, 12:00:00 AM UTC -\n05/02/2025, 12:00:00 AM UTC\",***,stolen car,25-1,,\"05/03/2025, 10:00:00 AM UTC\",search\n\
+Agent C,[Federal] U.S. Immigration and Customs Enforcement (ICE),3,30,\"06/01/2025, 12:00:00 AM UTC -\n06/02/2025, 12:00:00 AM UTC\",***,Other - Not Applicable,,,\"06/02/2025, 01:00:00 PM UTC\",lookup\n\
+Officer D,Rice County Sheriff,1,2,x,***,black ice crash,,,\"06/05/2025, 01:00:00 PM UTC\",search\n";
+
+#[test]
+fn flock_network_audit_with_bom_multiline_cells_and_redactions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("network.csv");
+    std::fs::write(&f, NETWORK_AUDIT).unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[f.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s["rows"], 4);
+    assert_eq!(s["flagged"]["immigration"], 1);
+    assert_eq!(s["flagged"]["immigration_agency"], 1);
+    assert_eq!(s["flagged"]["side_door"], 1);
+    assert_eq!(s["by_org"]["Danville PD"]["side_door"], 1);
+    assert_eq!(s["by_org"]["Rice County Sheriff"]["any"], 0);
+    assert_eq!(s["by_month"]["2025-05"]["any"], 1);
+    assert_eq!(s["reach"]["networks_flagged"], 6677);
+    assert_eq!(s["reach"]["devices_flagged"], 77801);
+    let flagged = std::fs::read_to_string(out.join("flagged.csv")).unwrap();
+    let mut r = csv::Reader::from_reader(flagged.as_bytes());
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 2);
+    let h = r.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|x| x == name).unwrap();
+    assert_eq!(&rows[0][col("Reason")], "ICE+ERO");
+    assert_eq!(&rows[0][col("matched_terms")], "ICE;ERO");
+    assert_eq!(&rows[0][col("line")], "2");
+    assert!(
+        rows[0][col("Time Frame")].contains('\n'),
+        "multi-line cell kept verbatim"
+    );
+    assert_eq!(&rows[1][col("flags")], "immigration_agency");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        report.contains("<mark>ICE</mark>+<mark>ERO</mark>"),
+        "terms highlighted"
+    );
+}
+
+#[test]
+fn thirteen_column_variant_and_invalid_utf8_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("thirteen.csv");
+    let mut data = b"ID,Name,Org Name,Total Networks Searched,Time Frame,License Plate,Reason,Case #,Filters,Search Time,Search Type,Text Prompt,Moderation\n".to_vec();
+    data.extend_from_slice(
+        b"1,X,Sample PD,5,tf,***,inmigraci\xf3n ICE,,,\"01/02/2025, 01:00:00 PM UTC\",search,,\n",
+    );
+    data.extend_from_slice(
+        b"2,Y,Sample PD,5,tf,***,theft,,,\"01/02/2025, 01:00:00 PM UTC\",search,,\n",
+    );
+    std::fs::write(&f, data).unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[
+        f.to_str().unwrap(),
+        "--format",
+        "flock",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s["rows"], 2);
+    assert_eq!(s["flagged"]["immigration"], 1);
+}
+
+#[test]
+fn a_missing_reason_column_is_named_and_other_files_are_still_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("no-reason.csv");
+    std::fs::write(&bad, "Name,Org Name,Search Time\nA,B,C\n").unwrap();
+    let good = tmp.path().join("good.csv");
+    std::fs::write(&good, NETWORK_AUDIT).unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[
+        bad.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(
+        t.contains("no-reason.csv") && t.contains("Reason") && t.contains("--map reason="),
+        "{t}"
+    );
+    assert_eq!(s["rows"], 4, "the good file was still audited");
+}
+
+#[test]
+fn binary_and_truncated_files_are_reported_with_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("export.csv");
+    std::fs::write(&bin, b"PK\x03\x04\x00\x00binary").unwrap();
+    let trunc = tmp.path().join("truncated.csv");
+    let full = NETWORK_AUDIT;
+    std::fs::write(&trunc, &full[..full.len() - 40]).unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[
+        bin.to_str().unwrap(),
+        trunc.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("export.csv") && t.contains("binary"), "{t}");
+    // The last record starts on line 8 (rows before it span two lines each).
+    assert!(t.contains("truncated.csv: line 8: has 7 fields"), "{t}");
+    assert_eq!(s["rows"], 3, "rows before the damage were audited");
+}
+
+#[test]
+fn jsonl_and_generic_csv_with_a_column_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = tmp.path().join("log.jsonl");
+    std::fs::write(
+        &j,
+        "{\"why\":\"assist ICE with removal\",\"dept\":\"Metro PD\"}\n{\"why\":\"burglary\",\"dept\":\"Metro PD\"}\nnot json\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[
+        j.to_str().unwrap(),
+        "--map",
+        "reason=why,org=dept",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "the bad line makes the exit non-zero");
+    assert!(text(&o).contains("line 3"), "{}", text(&o));
+    assert_eq!(s["rows"], 2);
+    assert_eq!(s["flagged"]["side_door"], 1);
+
+    let c = tmp.path().join("records.csv");
+    std::fs::write(
+        &c,
+        "user,purpose,agency\nu1,per ICE request,Records Unit\nu2,audit,Records Unit\n",
+    )
+    .unwrap();
+    let out2 = tmp.path().join("out2");
+    let (o, s) = audit(&[
+        c.to_str().unwrap(),
+        "--format",
+        "csv",
+        "--map",
+        "reason=purpose",
+        "--map",
+        "org=agency",
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s["flagged"]["immigration"], 1);
+}
+
+#[test]
+fn generated_export_round_trips_through_the_audit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("gen.csv");
+    let o = run(
+        &[
+            "audit",
+            "generate",
+            "--rows",
+            "30000",
+            "--out",
+            f.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[
+        f.to_str().unwrap(),
+        "--threads",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(s["rows"], 30000);
+    let flagged = std::fs::read_to_string(out.join("flagged.csv")).unwrap();
+    let n = csv::Reader::from_reader(flagged.as_bytes())
+        .records()
+        .count() as u64;
+    assert_eq!(serde_json::json!(n), s["flagged"]["any"]);
+    // Rows come out in input order even though chunks are classified in parallel.
+    let lines: Vec<u64> = csv::Reader::from_reader(flagged.as_bytes())
+        .records()
+        .map(|r| r.unwrap()[1].parse().unwrap())
+        .collect();
+    assert!(lines.windows(2).all(|w| w[0] < w[1]));
+}
