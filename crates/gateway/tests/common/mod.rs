@@ -27,18 +27,8 @@ pub struct Harness {
     server: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// The config every test shares: the demo's two dev keys and routes; `extra` is appended.
-pub fn config_text(upstream: SocketAddr, extra: &str) -> String {
-    format!(
-        r#"listen = "127.0.0.1:0"
-upstream = "http://{upstream}"
-pack = "{pack}"
-max_body_bytes = 4096
-
-[log]
-dir = "log"
-key = "log.key"
-
+/// The demo's two development API keys.
+pub const DEV_IDENTITY: &str = r#"
 [identity]
 dev_mode = true
 
@@ -51,7 +41,20 @@ agency = "cpd"
 key = "demo-ice"
 principal = "ice-ero-officer-12"
 agency = "ice-ero"
-{extra}
+"#;
+
+/// The config every test shares: the routes, the given identity section and `extra`.
+pub fn config_text(upstream: SocketAddr, identity: &str, extra: &str) -> String {
+    format!(
+        r#"listen = "127.0.0.1:0"
+upstream = "http://{upstream}"
+pack = "{pack}"
+max_body_bytes = 4096
+
+[log]
+dir = "log"
+key = "log.key"
+{identity}
 [[routes]]
 prefix = "/alpr/plates"
 dataset = "alpr"
@@ -61,6 +64,7 @@ action = "search"
 prefix = "/records/people"
 dataset = "arrests"
 action = "read"
+{extra}
 "#,
         pack = pack_dir().display()
     )
@@ -68,13 +72,13 @@ action = "read"
 
 impl Harness {
     pub async fn start() -> Harness {
-        Self::start_with("", |_| {}).await
+        Self::start_with(DEV_IDENTITY, "", |_| {}).await
     }
 
-    /// Starts the sample upstream and a gateway in front of it. `extra` is more config
-    /// text for the identity section; `prepare` may write files (certificates, JWKS) into
-    /// the config folder first.
-    pub async fn start_with(extra: &str, prepare: impl FnOnce(&Path)) -> Harness {
+    /// Starts the sample upstream and a gateway in front of it, with the given identity
+    /// section and `extra` config text (TLS); `prepare` may write files (certificates,
+    /// JWKS) into the config folder first.
+    pub async fn start_with(identity: &str, extra: &str, prepare: impl FnOnce(&Path)) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let signer = Signer::generate("test.cordon.example/gateway").unwrap();
         std::fs::write(dir.path().join("log.key"), signer.to_text()).unwrap();
@@ -83,7 +87,8 @@ impl Harness {
         let upstream = up.local_addr().unwrap();
         let hits = Arc::new(Hits::default());
         tokio::spawn(cordon_gateway::sample::serve(up, hits.clone()));
-        let config = Config::from_toml(&config_text(upstream, extra), dir.path()).unwrap();
+        let config =
+            Config::from_toml(&config_text(upstream, identity, extra), dir.path()).unwrap();
         let faults = FaultSwitch::default();
         let gw = Arc::new(Gateway::open(config, faults.clone()).unwrap());
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await.unwrap();
