@@ -1,0 +1,206 @@
+"""Runs the gateway benchmark arms with wrk, alternated, and prints a Markdown table.
+
+Every server (nginx, Cordon) runs on loopback ports on this machine; wrk runs beside
+them, so all arms share the same cores. CPU per request is the user+system time of all
+server processes (nginx master/workers and Cordon) over the run, divided by requests.
+"""
+import argparse, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+
+WRK_SCRIPT = r'''
+local n = 0
+request = function()
+  n = n + 1
+  -- About 10% of requests come from ICE ERO and are denied (and logged).
+  local auth = (n % 10 == 0) and "Bearer demo-ice" or "Bearer demo-cpd"
+  return wrk.format("GET", "/alpr/plates/FAKE123", {
+    ["Authorization"] = auth,
+    ["Cordon-Purpose"] = "criminal_investigation",
+    ["Cordon-Reason"] = "burglary%20suspect%20vehicle",
+  })
+end
+'''
+
+RECORD = '{"synthetic":"FAKE DEMO DATA","plate":"FAKE123","vehicle":"Demo Motors Sedan","registered_owner":{"id":"P-1001","name":"Alex Example","immigration_status":"lawful_permanent_resident","place_of_birth":"Fakeland"},"reads":[{"camera":"DEMO-CAM-01","time":"2026-11-01T08:15:00Z"}]}'
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"nothing listens on port {port}")
+
+
+def nginx_conf(d, p):
+    return f"""daemon off;
+worker_processes 2;
+error_log {d}/nginx-error.log warn;
+pid {d}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/b; proxy_temp_path {d}/p; fastcgi_temp_path {d}/f; uwsgi_temp_path {d}/u; scgi_temp_path {d}/s;
+  upstream records {{ server 127.0.0.1:{p['upstream']}; keepalive 64; }}
+  upstream cordon {{ server 127.0.0.1:{p['cordon']}; keepalive 64; }}
+  upstream stub {{ server 127.0.0.1:{p['stub']}; keepalive 64; }}
+  # The upstream: a static JSON record.
+  server {{ listen 127.0.0.1:{p['upstream']};
+    location / {{ default_type application/json; alias {d}/record.json; }} }}
+  # The stub that always says yes.
+  server {{ listen 127.0.0.1:{p['stub']}; location / {{ return 200; }} }}
+  # nginx proxy_pass to the upstream.
+  server {{ listen 127.0.0.1:{p['proxy']};
+    location / {{ proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://records; }} }}
+  # nginx auth_request to the always-yes stub.
+  server {{ listen 127.0.0.1:{p['authstub']};
+    location = /_auth {{ internal; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_pass http://stub/auth; }}
+    location / {{ auth_request /_auth; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://records; }} }}
+  # nginx auth_request to Cordon's forward-auth endpoint.
+  server {{ listen 127.0.0.1:{p['authcordon']};
+    location = /_auth {{ internal; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_pass_request_body off; proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URI $request_uri; proxy_set_header X-Original-Method $request_method;
+      proxy_pass http://cordon/_cordon/auth; }}
+    location / {{ auth_request /_auth;
+      auth_request_set $cordon_receipt $upstream_http_cordon_receipt;
+      proxy_set_header Cordon-Receipt $cordon_receipt;
+      proxy_http_version 1.1; proxy_set_header Connection ""; proxy_pass http://records; }} }}
+}}
+"""
+
+
+def cordon_conf(d, p, pack):
+    return f"""listen = "127.0.0.1:{p['cordon']}"
+upstream = "http://127.0.0.1:{p['upstream']}"
+pack = "{pack}"
+[log]
+dir = "{d}/log"
+key = "{d}/log.key"
+[identity]
+dev_mode = true
+[[identity.api_keys]]
+key = "demo-cpd"
+principal = "cpd-detective-0417"
+agency = "cpd"
+[[identity.api_keys]]
+key = "demo-ice"
+principal = "ice-ero-officer-12"
+agency = "ice-ero"
+[[routes]]
+prefix = "/alpr/plates"
+dataset = "alpr"
+action = "search"
+"""
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total
+
+
+def server_pids(nginx_master, cordon):
+    pids = [nginx_master.pid, cordon.pid]
+    out = subprocess.run(["pgrep", "-P", str(nginx_master.pid)], capture_output=True, text=True)
+    pids += [int(x) for x in out.stdout.split()]
+    return pids
+
+
+def to_ms(v, unit):
+    return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(port, seconds, conns, script, pids):
+    t0 = cpu_ticks(pids)
+    out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", script,
+                          f"http://127.0.0.1:{port}/alpr/plates/FAKE123"], capture_output=True, text=True).stdout
+    ticks = cpu_ticks(pids) - t0
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = {m.group(1): to_ms(m.group(2), m.group(3)) for m in re.finditer(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)", out, re.M)}
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    hz = os.sysconf("SC_CLK_TCK")
+    return {"rps": rps, "p50": lat.get("50"), "p99": lat.get("99"), "non2xx": int(non2xx.group(1)) if non2xx else 0,
+            "reqs": reqs, "cpu_us": ticks / hz / max(reqs, 1) * 1e6, "errors": errors.group(1) if errors else ""}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cordon", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    a = ap.parse_args()
+    for tool in ("nginx", "wrk"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"{tool} is missing: apt-get install -y nginx wrk")
+    d = tempfile.mkdtemp(prefix="cordon-bench-")
+    p = {k: free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon")}
+    pack = os.path.abspath("policies/chicago-welcoming-city")
+    open(f"{d}/record.json", "w").write(RECORD)
+    open(f"{d}/nginx.conf", "w").write(nginx_conf(d, p))
+    open(f"{d}/cordon.toml", "w").write(cordon_conf(d, p, pack))
+    open(f"{d}/bench.lua", "w").write(WRK_SCRIPT)
+    key = subprocess.run([a.cordon, "log", "init", f"{d}/log", "--origin", "bench.cordon.example/log",
+                          "--key", f"{d}/log.key"], capture_output=True, text=True)
+    if key.returncode != 0:
+        sys.exit(key.stderr)
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    ngx = subprocess.Popen([nginx_bin, "-p", d, "-c", f"{d}/nginx.conf", "-e", f"{d}/nginx-error.log"])
+    cordon = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/cordon.toml"],
+                              stderr=open(f"{d}/cordon.log", "w"), env={**os.environ, "RUST_LOG": "warn"})
+    try:
+        for k in ("upstream", "proxy", "authstub", "authcordon", "cordon"):
+            wait_port(p[k])
+        pids = server_pids(ngx, cordon)
+        arms = [("upstream direct", p["upstream"]), ("nginx proxy_pass", p["proxy"]),
+                ("Cordon reverse proxy", p["cordon"]), ("nginx auth_request -> stub", p["authstub"]),
+                ("nginx auth_request -> Cordon forward-auth", p["authcordon"])]
+        results = {name: [] for name, _ in arms}
+        for r in range(a.rounds):
+            for name, port in arms:
+                res = run_wrk(port, a.seconds, a.connections, f"{d}/bench.lua", pids)
+                results[name].append(res)
+                print(f"round {r + 1} {name}: {res['rps']:.0f} req/s p50 {res['p50']:.2f} ms p99 {res['p99']:.2f} ms "
+                      f"cpu {res['cpu_us']:.0f} us/req non-2xx {res['non2xx']} {res['errors']}", file=sys.stderr)
+        print(f"\n{a.rounds} rounds x {a.seconds}s per arm, {a.connections} connections, wrk -t2, {os.cpu_count()} cores\n")
+        print("| arm | req/s (median) | p50 ms | p99 ms | server CPU us/req | non-2xx (denied) share |")
+        print("|---|---|---|---|---|---|")
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        for name, _ in arms:
+            rs = results[name]
+            share = sum(x["non2xx"] for x in rs) / max(sum(x["reqs"] for x in rs), 1)
+            print(f"| {name} | {med([x['rps'] for x in rs]):.0f} | {med([x['p50'] for x in rs]):.2f} | "
+                  f"{med([x['p99'] for x in rs]):.2f} | {med([x['cpu_us'] for x in rs]):.0f} | {share:.1%} |")
+        m = {name: med([x["rps"] for x in results[name]]) for name, _ in arms}
+        print(f"\nCordon proxy / nginx proxy_pass: {m['Cordon reverse proxy'] / m['nginx proxy_pass']:.2f} (target >= 1.0)")
+        print(f"auth_request->Cordon / auth_request->stub: {m['nginx auth_request -> Cordon forward-auth'] / m['nginx auth_request -> stub']:.2f} (target >= 0.9)")
+    finally:
+        cordon.send_signal(signal.SIGTERM)
+        ngx.send_signal(signal.SIGQUIT)
+        cordon.wait(timeout=30)
+        ngx.wait(timeout=30)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
