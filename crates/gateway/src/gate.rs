@@ -57,56 +57,8 @@ impl Gateway {
     /// durable. Allowed requests come back with their [`Receipt`]; everything else comes
     /// back as the refusal to send.
     pub async fn admit(&self, ask: &Ask<'_>) -> Result<Admitted, Refused> {
-        let identity = self
-            .auth
-            .authenticate(
-                ask.headers.get(AUTHORIZATION).map(|v| v.as_bytes()),
-                ask.cert,
-            )
-            .map_err(|e| {
-                refused(
-                    Outcome::Unauthenticated,
-                    refuse(
-                        StatusCode::UNAUTHORIZED,
-                        &e.to_string(),
-                        "authenticate with a client certificate or a bearer token from your identity provider",
-                    ),
-                )
-            })?;
-        let (raw_path, query) = match ask.path_and_query.split_once('?') {
-            Some((p, q)) => (p, Some(q.to_owned())),
-            None => (ask.path_and_query, None),
-        };
-        let path = normalize_path(raw_path).map_err(|e| {
-            refused(
-                Outcome::BadRequest,
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    &format!("bad path: {e}"),
-                    "send a plain path such as /alpr/plates/ABC123",
-                ),
-            )
-        })?;
-        let target = self.router.route(&path).ok_or_else(|| {
-            refused(
-                Outcome::NoRoute,
-                refuse(
-                    StatusCode::NOT_FOUND,
-                    &format!("no dataset is configured for the path {}", path.decoded()),
-                    &format!("use one of the configured routes: {}", self.route_list()),
-                ),
-            )
-        })?;
-        if ask.method != Method::GET && ask.method != Method::HEAD {
-            return Err(refused(
-                Outcome::BadRequest,
-                refuse(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    &format!("method {} is not allowed through Cordon", ask.method),
-                    "records are read with GET or HEAD",
-                ),
-            ));
-        }
+        let identity = self.identify(ask)?;
+        let (target, query) = self.locate(ask)?;
         let (purpose, authority) = parse_purpose(purpose_fields(ask.headers)).map_err(|e| {
             refused(
                 Outcome::BadRequest,
@@ -149,6 +101,7 @@ impl Gateway {
             decision: &decision,
         };
         let receipt = self.append(&entry).await?;
+        tracing::debug!(receipt = receipt.index(), allowed = decision.is_allowed(), principal = %identity.principal, path = %logged_path, "decided");
         if !decision.is_allowed() {
             return Err(Refused {
                 response: self.denial(&decision, receipt.index()),
@@ -163,6 +116,59 @@ impl Gateway {
             identity,
             query,
         })
+    }
+
+    fn identify(&self, ask: &Ask<'_>) -> Result<Identity, Refused> {
+        let authorization = ask.headers.get(AUTHORIZATION).map(|v| v.as_bytes());
+        self.auth.authenticate(authorization, ask.cert).map_err(|e| {
+            refused(
+                Outcome::Unauthenticated,
+                refuse(
+                    StatusCode::UNAUTHORIZED,
+                    &e.to_string(),
+                    "authenticate with a client certificate or a bearer token from your identity provider",
+                ),
+            )
+        })
+    }
+
+    /// The dataset and action the path names, and the query as sent.
+    fn locate(&self, ask: &Ask<'_>) -> Result<(Target, Option<String>), Refused> {
+        let (raw_path, query) = match ask.path_and_query.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_owned())),
+            None => (ask.path_and_query, None),
+        };
+        let path = normalize_path(raw_path).map_err(|e| {
+            refused(
+                Outcome::BadRequest,
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    &format!("bad path: {e}"),
+                    "send a plain path such as /alpr/plates/ABC123",
+                ),
+            )
+        })?;
+        let target = self.router.route(&path).ok_or_else(|| {
+            refused(
+                Outcome::NoRoute,
+                refuse(
+                    StatusCode::NOT_FOUND,
+                    &format!("no dataset is configured for the path {}", path.decoded()),
+                    &format!("use one of the configured routes: {}", self.route_list()),
+                ),
+            )
+        })?;
+        if ask.method != Method::GET && ask.method != Method::HEAD {
+            return Err(refused(
+                Outcome::BadRequest,
+                refuse(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    &format!("method {} is not allowed through Cordon", ask.method),
+                    "records are read with GET or HEAD",
+                ),
+            ));
+        }
+        Ok((target, query))
     }
 
     async fn append(&self, entry: &LogEntry<'_>) -> Result<Receipt, Refused> {
