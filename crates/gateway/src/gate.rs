@@ -39,14 +39,15 @@ pub struct Admitted {
 
 /// A request that was refused, with the response to send and the outcome to count.
 pub struct Refused {
-    pub response: Response<Body>,
+    /// Boxed: a response is large and refusals travel through every `?` in the pipeline.
+    pub response: Box<Response<Body>>,
     pub outcome: Outcome,
     pub receipt: Option<u64>,
 }
 
 fn refused(outcome: Outcome, response: Response<Body>) -> Refused {
     Refused {
-        response,
+        response: Box::new(response),
         outcome,
         receipt: None,
     }
@@ -104,7 +105,7 @@ impl Gateway {
         tracing::debug!(receipt = receipt.index(), allowed = decision.is_allowed(), principal = %identity.principal, path = %logged_path, "decided");
         if !decision.is_allowed() {
             return Err(Refused {
-                response: self.denial(&decision, receipt.index()),
+                response: Box::new(self.denial(&decision, receipt.index())),
                 outcome: Outcome::Denied,
                 receipt: Some(receipt.index()),
             });

@@ -199,7 +199,7 @@ async fn proxy(
     match gw.admit(&ask).await {
         Err(refused) => {
             gw.metrics.count(refused.outcome);
-            let mut r = refused.response;
+            let mut r = *refused.response;
             stamp(&mut r, refused.receipt, &gw.origin_header);
             r
         }
@@ -259,7 +259,7 @@ async fn forward_auth(
     match gw.admit(&ask).await {
         Err(refused) => {
             gw.metrics.count(refused.outcome);
-            let mut r = refused.response;
+            let mut r = *refused.response;
             // NGINX auth_request understands only 2xx, 401 and 403 (anything else is a
             // 500); 503 stays, because it fails closed either way and says to retry.
             if !matches!(
