@@ -8,6 +8,7 @@ pub mod decision;
 mod diagnostics;
 pub mod engine;
 pub mod error;
+mod memo;
 pub mod pack;
 pub mod registry;
 pub mod request;

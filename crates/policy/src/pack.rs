@@ -4,6 +4,7 @@
 use crate::decision::{Decision, Effect, Obligations};
 use crate::engine::{Engine, Facts};
 use crate::error::PolicyError;
+use crate::memo::{Memo, Reads};
 use crate::registry::{AgencyRegistry, DatasetRegistry};
 use crate::request::AccessRequest;
 use crate::screen::{Screener, Screening};
@@ -49,6 +50,8 @@ pub struct Pack {
     datasets: DatasetRegistry,
     screener: Screener,
     engine: Engine,
+    reads: Reads,
+    memo: Memo,
 }
 
 impl Pack {
@@ -66,6 +69,7 @@ impl Pack {
             message: e.to_string(),
         })?;
         let slices = slice_by_action(&schema, &policies)?;
+        let reads = Reads::of(&policies);
         let name = dir
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -81,6 +85,8 @@ impl Pack {
             datasets,
             screener: Screener::new(),
             engine,
+            reads,
+            memo: Memo::default(),
         })
     }
 
@@ -133,15 +139,32 @@ impl Pack {
 
     /// As [`Pack::decide`], with a screening the caller already has.
     pub fn decide_screened(&self, request: &AccessRequest, screening: Screening) -> Decision {
+        PackView {
+            pack: self,
+            memo: &self.memo,
+        }
+        .decide(request, screening)
+    }
+}
+
+/// A pack with the memo a decision uses: the pack's own, or a fresh one for a cold decision.
+struct PackView<'a> {
+    pack: &'a Pack,
+    memo: &'a Memo,
+}
+
+impl PackView<'_> {
+    fn decide(&self, request: &AccessRequest, screening: Screening) -> Decision {
+        let pack = self.pack;
         let mut problems = request.unrecognized_words();
-        let agency = self.registry.agency(&request.principal.agency);
+        let agency = pack.registry.agency(&request.principal.agency);
         if agency.is_none() {
             problems.push(format!(
                 "agency {:?} is not in this pack's agency registry: register it in {AGENCIES_FILE}",
                 request.principal.agency
             ));
         }
-        let dataset_kind = self.datasets.kind_of(&request.resource.dataset);
+        let dataset_kind = pack.datasets.kind_of(&request.resource.dataset);
         if dataset_kind.is_none() {
             problems.push(format!(
                 "dataset {:?} is not governed by this pack: add it to {DATASETS_FILE}",
@@ -178,23 +201,66 @@ impl Pack {
             ),
             flags: &flags,
         };
-        self.decide_facts(&facts, screening, problems)
+        self.finish(&facts, screening, problems)
     }
 
-    /// Decides from facts already resolved; the exhaustive tests and the bench use this.
+    /// Looks the facts up in the memo, or asks Cedar and remembers a clean answer.
+    fn finish(&self, facts: &Facts<'_>, screening: Screening, problems: Vec<String>) -> Decision {
+        let key = self.pack.reads.key(facts);
+        let mut decision = match self.memo.get(&key) {
+            Some(stored) => (*stored).clone(),
+            None => {
+                let (decision, clean) = self.pack.evaluate(facts);
+                if clean {
+                    self.memo.put(key, decision.clone());
+                }
+                decision
+            }
+        };
+        decision.screen = screening;
+        let mut all = problems;
+        all.append(&mut decision.problems);
+        decision.problems = all;
+        decision
+    }
+}
+
+impl Pack {
+    /// As [`Pack::decide`], always asking Cedar (the benchmark's cold path).
+    pub fn decide_uncached(&self, request: &AccessRequest) -> Decision {
+        let memo = Memo::default();
+        let screening = self.screener.screen(&request.purpose.reason);
+        PackView {
+            pack: self,
+            memo: &memo,
+        }
+        .decide(request, screening)
+    }
+
+    /// Decides from facts already resolved, always asking Cedar; the exhaustive test and
+    /// the bench use this.
     pub fn decide_facts(
         &self,
         facts: &Facts<'_>,
         screening: Screening,
         mut problems: Vec<String>,
     ) -> Decision {
+        let (mut decision, _) = self.evaluate(facts);
+        decision.screen = screening;
+        problems.append(&mut decision.problems);
+        decision.problems = problems;
+        decision
+    }
+
+    /// Asks Cedar. The flag says whether the answer is clean (no evaluation error), and so
+    /// may be remembered.
+    fn evaluate(&self, facts: &Facts<'_>) -> (Decision, bool) {
+        let none = Screening::default;
         let request = match self.engine.request(facts) {
             Ok(request) => request,
             Err(message) => {
-                problems.push(format!(
-                    "the request could not be put to the policies: {message}"
-                ));
-                return self.deny_without_policy(screening, problems);
+                let problem = format!("the request could not be put to the policies: {message}");
+                return (self.deny_without_policy(none(), vec![problem]), false);
             }
         };
         let response = self
@@ -206,8 +272,7 @@ impl Pack {
             .map(|e| format!("policy evaluation failed, so the request is denied: {e}"))
             .collect();
         if !errors.is_empty() {
-            problems.extend(errors);
-            return self.deny_without_policy(screening, problems);
+            return (self.deny_without_policy(none(), errors), false);
         }
         let mut ids: Vec<String> = response
             .diagnostics()
@@ -220,9 +285,9 @@ impl Pack {
             cedar_policy::Decision::Deny => Effect::Deny,
         };
         if ids.is_empty() {
-            return self.deny_without_policy(screening, problems);
+            return (self.deny_without_policy(none(), Vec::new()), true);
         }
-        self.explained(effect, ids, screening, problems)
+        (self.explained(effect, ids, none(), Vec::new()), true)
     }
 
     fn explained(

@@ -116,3 +116,46 @@ fn a_decision_serializes_to_the_documented_shape() {
         .as_array()
         .is_some_and(|f| f.is_empty()));
 }
+
+#[test]
+fn a_remembered_decision_equals_the_one_cedar_gives_afresh() {
+    for name in common::PACKS {
+        let pack = common::load(name);
+        let all = cases::load(&pack).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for _round in 0..2 {
+            for case in &all {
+                assert_eq!(
+                    pack.decide(&case.request),
+                    pack.decide_uncached(&case.request),
+                    "{name}: {}",
+                    case.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_policy_that_reads_the_path_makes_the_memo_tell_paths_apart() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let from = common::pack_dir("chicago-welcoming-city");
+    for entry in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
+        let _ = std::fs::copy(entry.path(), dir.path().join(entry.file_name()));
+    }
+    let sealed = "@id(\"sealed-record\") @citation(\"court sealing order\") @explain(\"sealed\")\n\
+                  forbid (principal, action, resource) when { context.path == \"arrests/sealed\" };";
+    std::fs::write(dir.path().join("sealed.cedar"), sealed).unwrap_or_else(|e| panic!("{e}"));
+    let pack = cordon_policy::Pack::load(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let read = |path: &str| {
+        request(&format!(
+            r#"{{"principal":{{"id":"p","agency":"cpd"}},"action":"read","resource":{{"dataset":"arrests","path":"{path}"}},
+                "purpose":{{"code":"criminal_investigation","reason":"burglary"}}}}"#
+        ))
+    };
+    assert_eq!(pack.decide(&read("arrests/open")).decision, Effect::Allow);
+    assert_eq!(pack.decide(&read("arrests/sealed")).decision, Effect::Deny);
+    assert_eq!(pack.decide(&read("arrests/open")).decision, Effect::Allow);
+}
