@@ -56,7 +56,7 @@ http {{
   upstream stub {{ server 127.0.0.1:{p['stub']}; keepalive 64; }}
   # The upstream: a static JSON record.
   server {{ listen 127.0.0.1:{p['upstream']};
-    location / {{ default_type application/json; alias {d}/record.json; }} }}
+    root {d}; location / {{ default_type application/json; try_files /record.json =404; }} }}
   # The stub that always says yes.
   server {{ listen 127.0.0.1:{p['stub']}; location / {{ return 200; }} }}
   # nginx proxy_pass to the upstream.
@@ -154,6 +154,7 @@ def main():
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"{tool} is missing: apt-get install -y nginx wrk")
     d = tempfile.mkdtemp(prefix="cordon-bench-")
+    os.chmod(d, 0o755)  # nginx workers drop to an unprivileged user and must read record.json
     p = {k: free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon")}
     pack = os.path.abspath("policies/chicago-welcoming-city")
     open(f"{d}/record.json", "w").write(RECORD)
