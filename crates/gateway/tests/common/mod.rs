@@ -133,7 +133,22 @@ impl Harness {
         if let Some(s) = self.server.take() {
             s.await.unwrap();
         }
-        let gw = Arc::try_unwrap(self.gw).ok().unwrap();
+        // Connection tasks drop their handle just after the drain completes.
+        let mut gw = self.gw;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let gw = loop {
+            match Arc::try_unwrap(gw) {
+                Ok(g) => break g,
+                Err(shared) => {
+                    assert!(
+                        std::time::Instant::now() < deadline,
+                        "the gateway is still shared"
+                    );
+                    gw = shared;
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        };
         tokio::task::spawn_blocking(move || gw.close().unwrap())
             .await
             .unwrap();
