@@ -82,13 +82,15 @@ http {{
 """
 
 
-def cordon_conf(d, p, pack):
+def cordon_conf(d, p, pack, interval_ms):
+    interval = f"checkpoint_interval_ms = {interval_ms}" if interval_ms else ""
     return f"""listen = "127.0.0.1:{p['cordon']}"
 upstream = "http://127.0.0.1:{p['upstream']}"
 pack = "{pack}"
 [log]
 dir = "{d}/log"
 key = "{d}/log.key"
+{interval}
 [identity]
 dev_mode = true
 [[identity.api_keys]]
@@ -149,6 +151,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--checkpoint-interval-ms", type=int, default=0, help="0: the log's default")
     a = ap.parse_args()
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
@@ -159,7 +162,7 @@ def main():
     pack = os.path.abspath("policies/chicago-welcoming-city")
     open(f"{d}/record.json", "w").write(RECORD)
     open(f"{d}/nginx.conf", "w").write(nginx_conf(d, p))
-    open(f"{d}/cordon.toml", "w").write(cordon_conf(d, p, pack))
+    open(f"{d}/cordon.toml", "w").write(cordon_conf(d, p, pack, a.checkpoint_interval_ms))
     open(f"{d}/bench.lua", "w").write(WRK_SCRIPT)
     key = subprocess.run([a.cordon, "log", "init", f"{d}/log", "--origin", "bench.cordon.example/log",
                           "--key", f"{d}/log.key"], capture_output=True, text=True)

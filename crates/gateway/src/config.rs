@@ -45,6 +45,11 @@ pub struct LogSection {
     pub dir: PathBuf,
     /// The signing key file (`PRIVATE+KEY+origin+...`).
     pub key: PathBuf,
+    /// Shortest time between two checkpoints, in milliseconds (the log's default if
+    /// unset). Longer means fewer tile and checkpoint writes under load; every decision
+    /// is still durable before it is answered.
+    #[serde(default)]
+    pub checkpoint_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -102,9 +102,14 @@ impl Gateway {
         if !config.log.dir.join("checkpoint").exists() {
             cordon_log::create(&config.log.dir, &signer)?;
         }
+        let defaults = LogConfig::default();
         let log_config = LogConfig {
             faults,
-            ..LogConfig::default()
+            checkpoint_interval: config
+                .log
+                .checkpoint_interval_ms
+                .map_or(defaults.checkpoint_interval, Duration::from_millis),
+            ..defaults
         };
         let (log, recovery) = Log::open(&config.log.dir, signer, log_config)?;
         if recovery.requeued > 0 || recovery.torn_bytes > 0 {
