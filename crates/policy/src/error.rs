@@ -12,6 +12,8 @@ pub enum PolicyError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{} is not a folder; give the path of a pack folder such as policies/chicago-welcoming-city", dir.display())]
+    NotADirectory { dir: PathBuf },
     #[error("{} is not a policy pack: it has no {what}", dir.display())]
     MissingFile { dir: PathBuf, what: &'static str },
     #[error("schema {} is invalid: {message}", path.display())]

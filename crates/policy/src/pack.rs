@@ -58,6 +58,11 @@ impl Pack {
     /// Reads and validates a pack folder: the schema parses, every policy parses, carries
     /// `@id`, `@citation` and `@explain`, and validates against the schema in strict mode.
     pub fn load(dir: &Path) -> Result<Pack, PolicyError> {
+        if !dir.is_dir() {
+            return Err(PolicyError::NotADirectory {
+                dir: dir.to_owned(),
+            });
+        }
         let schema = load_schema(dir)?;
         let (policies, meta) = load_policies(dir)?;
         validate(&schema, &policies)?;
