@@ -47,7 +47,12 @@ pub struct Classifier<'s> {
     screener: &'s Screener,
     scratch: Scratch,
     hits: Vec<Hit>,
+    /// Organization names repeat on nearly every row: remember each one's answer.
+    agencies: std::collections::HashMap<String, bool>,
 }
+
+/// Distinct organization names remembered per worker before the rest are worked out anew.
+const MAX_CACHED_ORGS: usize = 50_000;
 
 impl<'s> Classifier<'s> {
     pub fn new(screener: &'s Screener) -> Self {
@@ -55,6 +60,7 @@ impl<'s> Classifier<'s> {
             screener,
             scratch: Scratch::default(),
             hits: Vec::new(),
+            agencies: std::collections::HashMap::new(),
         }
     }
 
@@ -69,8 +75,19 @@ impl<'s> Classifier<'s> {
                 .filter(|h| h.kind == FlagKind::CivilImmigration)
                 .map(|h| (h.start, h.end))
                 .collect(),
-            immigration_agency: is_immigration_agency(org),
+            immigration_agency: self.agency(org),
         }
+    }
+
+    fn agency(&mut self, org: &str) -> bool {
+        if let Some(&known) = self.agencies.get(org) {
+            return known;
+        }
+        let answer = is_immigration_agency(org);
+        if self.agencies.len() < MAX_CACHED_ORGS {
+            self.agencies.insert(org.to_string(), answer);
+        }
+        answer
     }
 }
 

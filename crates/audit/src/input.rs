@@ -1,30 +1,36 @@
-//! Opening an export: refusing binary files, reading its header, and yielding raw rows
-//! (CSV records as bytes, so invalid UTF-8 is replaced only where it is read, and carried
-//! through verbatim otherwise; JSONL lines as they are).
+//! Opening an export: refusing binary files, reading its header, and cutting the rest into
+//! chunks that end on record boundaries, so that workers can parse them in parallel.
+//! Records stay bytes: invalid UTF-8 is replaced only where a field is read, and carried
+//! through verbatim otherwise.
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::AuditError;
 
-/// One record as read, with the line it started on.
-pub enum RawRow {
-    Csv { line: u64, record: csv::ByteRecord },
-    Json { line: u64, text: String },
+/// Bytes read per block; a chunk is at least this large unless the file ends.
+const BLOCK: usize = 4 << 20;
+
+/// A run of whole records (or, at the end of a damaged file, what remains of the last).
+pub struct Chunk {
+    /// The line on which the chunk's first record starts.
+    pub first_line: u64,
+    pub bytes: Vec<u8>,
 }
 
 /// An open export.
-pub enum Source {
-    Csv {
-        path: PathBuf,
-        header: Vec<String>,
-        reader: csv::Reader<BufReader<File>>,
-    },
-    Jsonl {
-        path: PathBuf,
-        reader: BufReader<File>,
-        line: u64,
-    },
+pub struct Source {
+    path: PathBuf,
+    /// The CSV header, or `None` for JSONL.
+    header: Option<Vec<String>>,
+    file: File,
+    buf: Vec<u8>,
+    /// How far `buf` has been scanned for record boundaries, and whether that point is
+    /// inside a quoted field.
+    scanned: usize,
+    in_quote: bool,
+    next_line: u64,
+    bytes_read: u64,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
@@ -50,13 +56,14 @@ pub fn refuse_binary(path: &Path) -> Result<(), AuditError> {
 }
 
 impl Source {
+    /// Opens a CSV export and reads its header.
     pub fn open_csv(path: &Path) -> Result<Source, AuditError> {
         refuse_binary(path)?;
         let file = File::open(path).map_err(io(path))?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
-            .from_reader(BufReader::with_capacity(1 << 20, file));
-        let header = reader
+            .from_reader(BufReader::new(file));
+        let header: Vec<String> = reader
             .byte_headers()
             .map_err(|e| AuditError::NotThisFormat {
                 path: path.to_path_buf(),
@@ -65,76 +72,111 @@ impl Source {
             .iter()
             .map(|h| String::from_utf8_lossy(h).into_owned())
             .collect();
-        Ok(Source::Csv {
+        let after_header = reader.position().clone();
+        let mut file = File::open(path).map_err(io(path))?;
+        file.seek(SeekFrom::Start(after_header.byte()))
+            .map_err(io(path))?;
+        Ok(Source {
             path: path.to_path_buf(),
-            header,
-            reader,
+            header: Some(header),
+            file,
+            buf: Vec::new(),
+            scanned: 0,
+            in_quote: false,
+            next_line: after_header.line(),
+            bytes_read: after_header.byte(),
         })
     }
 
+    /// Opens a JSONL export (one object per line).
     pub fn open_jsonl(path: &Path) -> Result<Source, AuditError> {
         refuse_binary(path)?;
         let file = File::open(path).map_err(io(path))?;
-        Ok(Source::Jsonl {
+        Ok(Source {
             path: path.to_path_buf(),
-            reader: BufReader::with_capacity(1 << 20, file),
-            line: 0,
+            header: None,
+            file,
+            buf: Vec::new(),
+            scanned: 0,
+            in_quote: false,
+            next_line: 1,
+            bytes_read: 0,
         })
     }
 
-    /// Reads up to `n` rows into `out`; returns bytes read so far, or `None` at the end.
-    pub fn read_chunk(
-        &mut self,
-        n: usize,
-        out: &mut Vec<RawRow>,
-    ) -> Result<Option<u64>, AuditError> {
-        match self {
-            Source::Csv { path, reader, .. } => {
-                for _ in 0..n {
-                    let mut record = csv::ByteRecord::new();
-                    match reader.read_byte_record(&mut record) {
-                        Ok(true) => {
-                            let line = record.position().map_or(0, |p| p.line());
-                            out.push(RawRow::Csv { line, record });
-                        }
-                        Ok(false) => break,
-                        Err(e) => {
-                            let line = e.position().map_or(0, |p| p.line());
-                            return Err(AuditError::BadRow {
-                                path: path.clone(),
-                                line,
-                                why: e.to_string(),
-                            });
-                        }
-                    }
-                }
-                let pos = reader.position().byte();
-                Ok((!out.is_empty()).then_some(pos))
+    pub fn header(&self) -> Option<&[String]> {
+        self.header.as_deref()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes of the file consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    /// The next chunk of whole records, or `None` at the end of the file.
+    pub fn next_chunk(&mut self) -> Result<Option<Chunk>, AuditError> {
+        loop {
+            if let Some(end) = self.boundary() {
+                return Ok(Some(self.take(end)));
             }
-            Source::Jsonl { path, reader, line } => {
-                let mut buf = Vec::new();
-                let mut bytes = 0u64;
-                while out.len() < n {
-                    buf.clear();
-                    let got = reader.read_until(b'\n', &mut buf).map_err(io(path))?;
-                    if got == 0 {
-                        break;
-                    }
-                    bytes += got as u64;
-                    *line += 1;
-                    let text = String::from_utf8_lossy(&buf).trim_end().to_string();
-                    if !text.is_empty() {
-                        out.push(RawRow::Json { line: *line, text });
-                    }
-                }
-                Ok((!out.is_empty()).then_some(bytes))
+            let old = self.buf.len();
+            self.buf.resize(old + BLOCK, 0);
+            let n = self
+                .file
+                .read(&mut self.buf[old..])
+                .map_err(io(&self.path))?;
+            self.buf.truncate(old + n);
+            self.bytes_read += n as u64;
+            if n == 0 {
+                // The end: whatever remains is the last record, whole or not.
+                let rest = self.buf.len();
+                return Ok((rest > 0).then(|| self.take(rest)));
             }
         }
     }
 
-    pub fn path(&self) -> &Path {
-        match self {
-            Source::Csv { path, .. } | Source::Jsonl { path, .. } => path,
+    /// The end of the last whole record in the buffer, once it holds at least a block.
+    fn boundary(&mut self) -> Option<usize> {
+        let csv = self.header.is_some();
+        let mut last = None;
+        let mut i = self.scanned;
+        let buf = &self.buf;
+        while let Some(off) = if csv {
+            memchr::memchr2(b'"', b'\n', &buf[i..])
+        } else {
+            memchr::memchr(b'\n', &buf[i..])
+        } {
+            let at = i + off;
+            if buf[at] == b'"' {
+                // A doubled quote inside a field toggles twice: parity is what counts.
+                self.in_quote = !self.in_quote;
+            } else if !self.in_quote {
+                last = Some(at + 1);
+            }
+            i = at + 1;
         }
+        self.scanned = buf.len();
+        let end = last?;
+        if self.buf.len() < BLOCK {
+            // Too small to be worth a chunk yet: read more first, and rescan from the
+            // boundary (where no field is open) next time.
+            self.scanned = end;
+            self.in_quote = false;
+            return None;
+        }
+        Some(end)
+    }
+
+    fn take(&mut self, end: usize) -> Chunk {
+        let rest = self.buf.split_off(end);
+        let bytes = std::mem::replace(&mut self.buf, rest);
+        self.scanned = self.scanned.saturating_sub(end);
+        let first_line = self.next_line;
+        self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        Chunk { first_line, bytes }
     }
 }

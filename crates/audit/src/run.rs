@@ -12,12 +12,10 @@ use cordon_policy::Screener;
 use crate::classify::{Classifier, RowFindings};
 use crate::columns::{ColumnMap, Field, Resolved};
 use crate::error::AuditError;
-use crate::input::{RawRow, Source};
+use crate::input::{Chunk, Source};
 use crate::summary::{FileReport, RowFacts, Summary};
-use crate::time::month_of;
+use crate::time::month_key;
 
-/// Rows per chunk handed to a worker: large enough to amortize the hand-off.
-const CHUNK_ROWS: usize = 8192;
 /// Row errors listed per file before the rest are only counted.
 const MAX_ERRORS_LISTED: usize = 50;
 
@@ -170,8 +168,8 @@ fn open(
         Format::Jsonl => Source::open_jsonl(path)?,
         Format::Flock | Format::Csv => Source::open_csv(path)?,
     };
-    let (columns, placement, width) = match &source {
-        Source::Csv { header, .. } => {
+    let (columns, placement, width) = match source.header() {
+        Some(header) => {
             let columns = Resolved::resolve(header, map);
             if columns.index(Field::Reason).is_none() {
                 let why = if format == Format::Flock {
@@ -189,7 +187,7 @@ fn open(
             let placement = header.iter().map(|h| place(union, h)).collect();
             (columns, placement, header.len())
         }
-        Source::Jsonl { .. } => (Resolved::default(), vec![place(union, "record")], 0),
+        None => (Resolved::default(), vec![place(union, "record")], 0),
     };
     let key = |f: Field| map.get(f).unwrap_or(f.key()).to_string();
     let json_keys = [
@@ -238,11 +236,13 @@ fn audit_file(
 ) -> std::io::Result<(Summary, FileReport)> {
     let path = o.source.path().to_path_buf();
     let label = path.display().to_string();
-    let (work_tx, work_rx) = sync_channel::<(u64, Vec<RawRow>)>(threads * 2);
+    let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(threads * 2);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(u64, ChunkResult)>(threads * 2);
     let json_keys = o.json_keys.clone();
+    let csv = o.source.header().is_some();
     let ctx = ChunkContext {
+        csv,
         label: &label,
         json_keys: &json_keys,
         columns: &o.columns,
@@ -269,19 +269,17 @@ fn audit_file(
         let mut read_error = None;
         let mut index = 0u64;
         loop {
-            let mut rows = Vec::with_capacity(CHUNK_ROWS);
-            match o.source.read_chunk(CHUNK_ROWS, &mut rows) {
-                Ok(Some(pos)) => {
-                    progress(&path, pos);
-                    if work_tx.send((index, rows)).is_err() {
+            match o.source.next_chunk() {
+                Ok(Some(chunk)) => {
+                    progress(&path, o.source.bytes_read());
+                    if work_tx.send((index, chunk)).is_err() {
                         break;
                     }
                     index += 1;
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    // Rows read before the damage are still audited; the error is reported.
-                    let _ = work_tx.send((index, rows));
+                    // Chunks read before the failure are still audited; the error is reported.
                     read_error = Some(e.to_string());
                     break;
                 }
@@ -300,7 +298,7 @@ fn audit_file(
     })
 }
 
-fn next_chunk(rx: &Mutex<Receiver<(u64, Vec<RawRow>)>>) -> Option<(u64, Vec<RawRow>)> {
+fn next_chunk(rx: &Mutex<Receiver<(u64, Chunk)>>) -> Option<(u64, Chunk)> {
     rx.lock().ok()?.recv().ok()
 }
 
@@ -329,6 +327,8 @@ fn collect(
 }
 
 struct ChunkContext<'a> {
+    /// CSV records, or JSON lines.
+    csv: bool,
     label: &'a str,
     /// JSON keys for reason, org, time, networks, devices.
     json_keys: &'a [String; 5],
@@ -341,7 +341,7 @@ struct ChunkContext<'a> {
 fn classify_chunk(
     ctx: &ChunkContext<'_>,
     classifier: &mut Classifier<'_>,
-    rows: Vec<RawRow>,
+    chunk: Chunk,
 ) -> ChunkResult {
     let mut r = ChunkResult {
         summary: Summary::default(),
@@ -350,43 +350,80 @@ fn classify_chunk(
         errors: Vec::new(),
     };
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-    for row in rows {
-        let (line, fields) = match &row {
-            RawRow::Csv { line, record } => {
-                if record.len() != ctx.width {
-                    r.errors.push(format!(
-                        "line {line}: has {} fields where the header has {} (a truncated or damaged row); skipped",
-                        record.len(),
-                        ctx.width
-                    ));
-                    continue;
-                }
-                (*line, csv_fields(ctx.columns, record))
+    if ctx.csv {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(chunk.bytes.as_slice());
+        let mut record = csv::ByteRecord::new();
+        while let Ok(true) = reader.read_byte_record(&mut record) {
+            let line = chunk.first_line + record.position().map_or(1, |p| p.line()) - 1;
+            if record.len() != ctx.width {
+                r.errors.push(format!(
+                    "line {line}: has {} fields where the header has {} (a truncated or damaged row); skipped",
+                    record.len(),
+                    ctx.width
+                ));
+                continue;
             }
-            RawRow::Json { line, text } => match json_fields(ctx.json_keys, text) {
-                Ok(f) => (*line, f),
-                Err(why) => {
-                    r.errors.push(format!("line {line}: {why}; skipped"));
-                    continue;
-                }
-            },
-        };
-        let findings = classifier.classify(&fields.reason, &fields.org);
-        let facts = RowFacts {
-            reason: &fields.reason,
-            org: &fields.org,
-            month: month_of(&fields.time),
-            networks: count(&fields.networks),
-            devices: count(&fields.devices),
-        };
-        r.summary.add(&facts, &findings);
-        if findings.flagged() {
-            r.flagged += 1;
-            let _ = write_flagged(&mut w, ctx, line, &row, &fields.reason, &findings);
+            let fields = csv_fields(ctx.columns, &record);
+            let cells = Cells::Csv(&record);
+            classify_row(ctx, classifier, &mut r, &mut w, line, &fields, cells);
+        }
+    } else {
+        for (k, raw) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
+            let line = chunk.first_line + k as u64;
+            let text = String::from_utf8_lossy(raw);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match json_fields(ctx.json_keys, text) {
+                Ok(fields) => classify_row(
+                    ctx,
+                    classifier,
+                    &mut r,
+                    &mut w,
+                    line,
+                    &fields,
+                    Cells::Json(text),
+                ),
+                Err(why) => r.errors.push(format!("line {line}: {why}; skipped")),
+            }
         }
     }
     r.flagged_csv = w.into_inner().unwrap_or_default();
     r
+}
+
+/// The original cells of a row, to copy into flagged.csv.
+enum Cells<'a> {
+    Csv(&'a csv::ByteRecord),
+    Json(&'a str),
+}
+
+fn classify_row(
+    ctx: &ChunkContext<'_>,
+    classifier: &mut Classifier<'_>,
+    r: &mut ChunkResult,
+    w: &mut csv::Writer<Vec<u8>>,
+    line: u64,
+    fields: &Fields<'_>,
+    cells: Cells<'_>,
+) {
+    let findings = classifier.classify(&fields.reason, &fields.org);
+    let facts = RowFacts {
+        reason: &fields.reason,
+        org: &fields.org,
+        month: month_key(&fields.time),
+        networks: count(&fields.networks),
+        devices: count(&fields.devices),
+    };
+    r.summary.add(&facts, &findings);
+    if findings.flagged() {
+        r.flagged += 1;
+        let _ = write_flagged(w, ctx, line, cells, &fields.reason, &findings);
+    }
 }
 
 struct Fields<'a> {
@@ -433,15 +470,20 @@ fn json_fields(keys: &[String; 5], text: &str) -> Result<Fields<'static>, String
 
 /// A count as exports write it ("1,234"); redacted or blank counts are unknown.
 fn count(s: &str) -> Option<u64> {
-    let digits: String = s.chars().filter(|c| *c != ',').collect();
-    digits.trim().parse().ok()
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',') {
+        return None;
+    }
+    s.bytes().filter(u8::is_ascii_digit).try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 fn write_flagged(
     w: &mut csv::Writer<Vec<u8>>,
     ctx: &ChunkContext<'_>,
     line: u64,
-    row: &RawRow,
+    row: Cells<'_>,
     reason: &str,
     f: &RowFindings,
 ) -> csv::Result<()> {
@@ -456,14 +498,14 @@ fn write_flagged(
     cells[2] = f.flag_names().join(";").into_bytes();
     cells[3] = terms.join(";").into_bytes();
     match row {
-        RawRow::Csv { record, .. } => {
+        Cells::Csv(record) => {
             for (i, field) in record.iter().enumerate() {
                 if let Some(&pos) = ctx.placement.get(i) {
                     cells[4 + pos] = field.to_vec();
                 }
             }
         }
-        RawRow::Json { text, .. } => {
+        Cells::Json(text) => {
             if let Some(&pos) = ctx.placement.first() {
                 cells[4 + pos] = text.as_bytes().to_vec();
             }

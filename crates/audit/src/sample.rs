@@ -6,35 +6,36 @@ use std::io::Write;
 /// The 13-column header of the variant the public scanner reads.
 pub const HEADER: &str = "ID,Name,Org Name,Total Networks Searched,Time Frame,License Plate,Reason,Case #,Filters,Search Time,Search Type,Text Prompt,Moderation";
 
-const ORGS: [&str; 8] = [
+const ORGS: [&str; 6] = [
     "Example City PD",
     "Example County Sheriff",
     "Sample Town Police Department",
-    "[Federal] U.S. Immigration and Customs Enforcement (ICE)",
     "[Federal] Federal Bureau of Investigation (FBI)",
     "State Police District 9",
     "Demo Village PD",
+];
+/// Immigration agencies: about 1 search in 100, as in the exports reported on.
+const IMMIGRATION_ORGS: [&str; 2] = [
+    "[Federal] U.S. Immigration and Customs Enforcement (ICE)",
     "[Federal] U.S. Border Patrol",
 ];
 
-const REASONS: [&str; 16] = [
+const REASONS: [&str; 12] = [
     "stolen vehicle",
     "burglary investigation",
-    "ICE+ERO",
     "missing person",
     "black ice crash follow-up",
-    "assist ICE",
     "hit and run",
     "Other - Not Applicable",
-    "immigration",
     "narcotics",
     "***",
     "police notice",
-    "HSI-ERO case",
     "agg assault",
     "U visa certification for victim",
     "Investigation",
 ];
+/// Immigration reasons: about 2 searches in 100.
+const IMMIGRATION_REASONS: [&str; 4] = ["ICE+ERO", "assist ICE", "immigration", "HSI-ERO case"];
 
 /// A tiny deterministic generator, so a given seed always makes the same file.
 struct Lcg(u64);
@@ -56,8 +57,16 @@ pub fn write_flock_export(out: &mut impl Write, rows: u64, seed: u64) -> std::io
     let mut r = Lcg(seed | 1);
     writeln!(out, "{HEADER}")?;
     for id in 0..rows {
-        let org = r.pick(&ORGS);
-        let reason = r.pick(&REASONS);
+        let org = if r.next() % 100 < 1 {
+            r.pick(&IMMIGRATION_ORGS)
+        } else {
+            r.pick(&ORGS)
+        };
+        let reason = if r.next() % 100 < 2 {
+            r.pick(&IMMIGRATION_REASONS)
+        } else {
+            r.pick(&REASONS)
+        };
         let month = 1 + r.next() % 12;
         let day = 1 + r.next() % 28;
         let year = 2024 + r.next() % 2;

@@ -79,6 +79,8 @@ pub struct Summary {
     pub top_reasons: Vec<TopReason>,
     pub files: Vec<FileReport>,
     #[serde(skip)]
+    months: BTreeMap<Option<u32>, Counts>,
+    #[serde(skip)]
     reasons: HashMap<String, (u64, Vec<(u32, u32)>)>,
     #[serde(skip)]
     other_reasons: u64,
@@ -98,7 +100,8 @@ pub struct FileReport {
 pub struct RowFacts<'a> {
     pub reason: &'a str,
     pub org: &'a str,
-    pub month: Option<String>,
+    /// `YYYY * 100 + MM`, if the time could be read.
+    pub month: Option<u32>,
     pub networks: Option<u64>,
     pub devices: Option<u64>,
 }
@@ -112,13 +115,15 @@ impl Summary {
         } else {
             row.org.trim()
         };
-        let c = self.by_org.entry(org.to_string()).or_default();
+        // Look up before inserting: most rows repeat an organization already seen, and
+        // this is the per-row path.
+        let c = match self.by_org.get_mut(org) {
+            Some(c) => c,
+            None => self.by_org.entry(org.to_string()).or_default(),
+        };
         c.rows += 1;
         c.flagged.add(f);
-        let m = self
-            .by_month
-            .entry(row.month.clone().unwrap_or_else(|| "unknown".into()))
-            .or_default();
+        let m = self.months.entry(row.month).or_default();
         m.rows += 1;
         m.flagged.add(f);
         self.reach.networks_known += u64::from(row.networks.is_some());
@@ -153,8 +158,8 @@ impl Summary {
             c.rows += v.rows;
             c.flagged.merge(&v.flagged);
         }
-        for (k, v) in o.by_month {
-            let c = self.by_month.entry(k).or_default();
+        for (k, v) in o.months {
+            let c = self.months.entry(k).or_default();
             c.rows += v.rows;
             c.flagged.merge(&v.flagged);
         }
@@ -172,6 +177,16 @@ impl Summary {
 
     /// Fixes the list of top reasons; call once all rows are in.
     pub fn finish(&mut self) {
+        self.by_month = self
+            .months
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.map_or_else(|| "unknown".to_string(), crate::time::month_label),
+                    v.clone(),
+                )
+            })
+            .collect();
         let mut all: Vec<TopReason> = self
             .reasons
             .iter()

@@ -3,12 +3,22 @@
 
 /// The `YYYY-MM` month of a timestamp, if it is in a form exports use.
 pub fn month_of(text: &str) -> Option<String> {
+    month_key(text).map(month_label)
+}
+
+/// The month as `YYYY * 100 + MM`: a key that sorts by time and costs no allocation.
+pub fn month_key(text: &str) -> Option<u32> {
     let t = text.trim();
     us_month(t).or_else(|| iso_month(t))
 }
 
+/// `YYYY-MM` for a key from [`month_key`].
+pub fn month_label(key: u32) -> String {
+    format!("{:04}-{:02}", key / 100, key % 100)
+}
+
 /// `MM/DD/YYYY...`
-fn us_month(t: &str) -> Option<String> {
+fn us_month(t: &str) -> Option<u32> {
     let mut parts = t.splitn(3, '/');
     let m: u32 = parts.next()?.trim().parse().ok()?;
     let _d: u32 = parts.next()?.trim().parse().ok()?;
@@ -18,7 +28,7 @@ fn us_month(t: &str) -> Option<String> {
 }
 
 /// `YYYY-MM-DD...`
-fn iso_month(t: &str) -> Option<String> {
+fn iso_month(t: &str) -> Option<u32> {
     let y: u32 = t.get(..4)?.parse().ok()?;
     if t.as_bytes().get(4) != Some(&b'-') {
         return None;
@@ -27,8 +37,8 @@ fn iso_month(t: &str) -> Option<String> {
     valid(y, m)
 }
 
-fn valid(y: u32, m: u32) -> Option<String> {
-    ((1990..=2100).contains(&y) && (1..=12).contains(&m)).then(|| format!("{y:04}-{m:02}"))
+fn valid(y: u32, m: u32) -> Option<u32> {
+    ((1990..=2100).contains(&y) && (1..=12).contains(&m)).then_some(y * 100 + m)
 }
 
 #[cfg(test)]

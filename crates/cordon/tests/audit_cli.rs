@@ -205,10 +205,27 @@ fn generated_export_round_trips_through_the_audit() {
         .records()
         .count() as u64;
     assert_eq!(serde_json::json!(n), s["flagged"]["any"]);
-    // Rows come out in input order even though chunks are classified in parallel.
-    let lines: Vec<u64> = csv::Reader::from_reader(flagged.as_bytes())
+    // Rows come out in input order even though chunks (about 4 MiB each, so this file
+    // makes two) are parsed and classified in parallel, and each row's line number is
+    // right across chunk boundaries: generated row k spans lines 2 + 2k and 3 + 2k.
+    let mut reader = csv::Reader::from_reader(flagged.as_bytes());
+    let id_col = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "ID")
+        .unwrap();
+    let rows: Vec<(u64, u64)> = reader
         .records()
-        .map(|r| r.unwrap()[1].parse().unwrap())
+        .map(|r| r.unwrap())
+        .map(|r| (r[1].parse().unwrap(), r[id_col].parse().unwrap()))
         .collect();
-    assert!(lines.windows(2).all(|w| w[0] < w[1]));
+    assert!(rows.windows(2).all(|w| w[0].0 < w[1].0));
+    for (line, id) in &rows {
+        assert_eq!(*line, 2 + 2 * id, "row {id}");
+    }
+    assert!(
+        std::fs::metadata(&f).unwrap().len() > 4 << 20,
+        "the export spans chunks"
+    );
 }

@@ -48,6 +48,8 @@ enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Measure rows/s and MB/s on a generated export beside Python's csv module.
+    Bench(super::audit_bench::AuditBenchArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,6 +60,9 @@ enum FormatArg {
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
+    if let Some(AuditCommand::Bench(b)) = args.command {
+        return super::audit_bench::run(b);
+    }
     if let Some(AuditCommand::Generate { rows, seed, out }) = args.command {
         let f =
             std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?;

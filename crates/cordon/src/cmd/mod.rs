@@ -1,5 +1,6 @@
 //! One module per top-level subcommand.
 pub mod audit;
+pub mod audit_bench;
 pub mod demo;
 pub mod log;
 pub mod log_bench;
