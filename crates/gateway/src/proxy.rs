@@ -102,6 +102,7 @@ impl Gateway {
             uri.push('?');
             uri.push_str(q);
         }
+        let is_head = method == Method::HEAD;
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = method;
         *req.headers_mut() = headers;
@@ -132,12 +133,15 @@ impl Gateway {
             Ok(b) => b,
             Err(why) => return self.upstream_failed(why),
         };
-        let mut out_headers = parts.headers.clone();
-        strip_upstream_headers(&mut out_headers);
-        parts.headers = out_headers;
-        parts
-            .headers
-            .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+        // A HEAD answer has no body but keeps the length the GET body would have.
+        let head_length = parts.headers.get(CONTENT_LENGTH).cloned();
+        strip_upstream_headers(&mut parts.headers);
+        match head_length.filter(|_| is_head) {
+            Some(len) => parts.headers.insert(CONTENT_LENGTH, len),
+            None => parts
+                .headers
+                .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len())),
+        };
         Response::from_parts(parts, Full::new(bytes))
     }
 
