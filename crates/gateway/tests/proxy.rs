@@ -356,3 +356,26 @@ async fn metrics_count_outcomes_and_healthz_answers() {
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["log_size"], 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_request_is_decided_logged_and_answered_without_a_body() {
+    let h = Harness::start().await;
+    let r = wire::send(
+        h.addr,
+        &wire::request("HEAD", "/records/people/P-1001", &CPD),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.body.is_empty());
+    assert!(r.header("cordon-receipt").is_some());
+    assert_eq!(h.upstream_hits(), 1);
+    let r = wire::send(
+        h.addr,
+        &wire::request("HEAD", "/records/people/P-1001", &ICE),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 403);
+    assert_eq!(h.upstream_hits(), 1);
+}
