@@ -1,5 +1,6 @@
 //! Helpers shared by the command-line tests: run `cordon`, make logs.
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -4,7 +4,8 @@
 //! whose agency is a federal immigration agency is a read of the one record a judicial
 //! warrant or court order names; and every request with an unknown input is denied.
 //!
-//! Runs with `--features symcc` and needs cvc5 (`CVC5=/path/to/cvc5` or `cvc5` on PATH).
+//! The `symcc` feature is on by default; the proof needs cvc5 (`CVC5=/path/to/cvc5` or `cvc5`
+//! on PATH; `.ci/run` installs Debian's).
 //! Without cvc5 the tests fail rather than skip: a proof that did not run proves nothing.
 #![cfg(feature = "symcc")]
 
