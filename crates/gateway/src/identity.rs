@@ -57,7 +57,7 @@ struct JwtVerifier {
 /// Why the identity configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
-    #[error("cannot read JWKS file {path}: {source}")]
+    #[error("cannot read JWKS file {path}")]
     ReadJwks {
         path: std::path::PathBuf,
         source: std::io::Error,

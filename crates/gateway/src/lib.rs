@@ -44,18 +44,18 @@ pub use purpose::{parse_purpose, PurposeError, PurposeFields};
 pub enum GatewayError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("policy pack: {0}")]
+    #[error("policy pack")]
     Policy(#[from] PolicyError),
-    #[error("log: {0}")]
+    #[error("log")]
     Log(#[from] LogError),
-    #[error("cannot read the log key {path}: {message}")]
+    #[error("cannot read the log key {path}: {message} (create one with `cordon log init <log dir> --origin <name> --key <key file>`)")]
     Key {
         path: std::path::PathBuf,
         message: String,
     },
-    #[error("identity: {0}")]
+    #[error("identity")]
     Identity(#[from] identity::IdentityError),
-    #[error("tls: {0}")]
+    #[error("tls")]
     Tls(#[from] tls::TlsError),
     #[error("upstream {url:?} is not usable: {why}")]
     Upstream { url: String, why: String },
