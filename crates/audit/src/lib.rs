@@ -8,6 +8,8 @@ pub mod columns;
 pub mod error;
 pub mod html;
 pub mod input;
+pub mod logread;
+pub mod replay;
 pub mod run;
 pub mod sample;
 pub mod summary;

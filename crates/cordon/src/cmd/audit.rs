@@ -50,6 +50,21 @@ enum AuditCommand {
     },
     /// Measure rows/s and MB/s on a generated export beside Python's csv module.
     Bench(super::audit_bench::AuditBenchArgs),
+    /// Re-decide every request a Cordon log recorded under another policy pack, and report
+    /// which decisions would change and why.
+    Replay {
+        /// The log directory (verified in full before it is read).
+        log: PathBuf,
+        /// The policy pack to replay under.
+        #[arg(long)]
+        pack: PathBuf,
+        /// The log's verifier key or a file holding it (default: the key recorded at init).
+        #[arg(long)]
+        vkey: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -62,6 +77,15 @@ enum FormatArg {
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
     if let Some(AuditCommand::Bench(b)) = args.command {
         return super::audit_bench::run(b);
+    }
+    if let Some(AuditCommand::Replay {
+        log,
+        pack,
+        vkey,
+        json,
+    }) = args.command
+    {
+        return replay(&log, &pack, vkey.as_deref(), json);
     }
     if let Some(AuditCommand::Generate { rows, seed, out }) = args.command {
         let f =
@@ -150,4 +174,45 @@ fn progress_bar(files: &[PathBuf]) -> Option<indicatif::ProgressBar> {
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar)
+}
+
+fn replay(log: &Path, pack: &Path, vkey: Option<&str>, json: bool) -> Result<ExitCode> {
+    let verifier = match vkey {
+        Some(v) => super::log::parse_vkey(v)?,
+        None => super::log::parse_vkey(&log.join(cordon_log::log::VKEY_FILE).to_string_lossy())
+            .with_context(|| format!("no --vkey given and no key recorded in {}", log.display()))?,
+    };
+    let pack = cordon_policy::Pack::load(pack)
+        .with_context(|| format!("loading the pack {}", pack.display()))?;
+    let r = cordon_audit::replay::replay(log, &verifier, &pack)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} decisions replayed under {}: {} unchanged, {} allowed before would now be denied, {} denied before would now be allowed",
+            r.entries,
+            pack.name(),
+            r.unchanged,
+            r.allow_to_deny,
+            r.deny_to_allow
+        );
+        for c in &r.changes {
+            println!(
+                "  entry {} ({}): {} {} {} for {}: {:?} -> {:?}; {}",
+                c.index,
+                c.time,
+                c.agency,
+                c.action,
+                c.dataset,
+                c.purpose,
+                c.was,
+                c.now,
+                c.why.join(" ")
+            );
+        }
+        for s in &r.skipped {
+            eprintln!("skipped {s}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

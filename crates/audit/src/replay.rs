@@ -1,0 +1,104 @@
+//! Replay: re-decide every request a Cordon log recorded under another policy pack, and
+//! report which decisions would change and why — before a new pack is deployed, or to
+//! show what an older law allowed.
+use std::path::Path;
+
+use cordon_log::Verifier;
+use cordon_policy::{AccessRequest, Effect, Pack};
+use serde::Serialize;
+
+use crate::error::AuditError;
+use crate::logread::{bundle_entries, verified_size};
+
+/// A decision that comes out differently under the new pack.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub index: u64,
+    pub time: String,
+    pub agency: String,
+    pub action: String,
+    pub dataset: String,
+    pub purpose: String,
+    pub was: Effect,
+    pub now: Effect,
+    pub was_policies: Vec<String>,
+    pub now_policies: Vec<String>,
+    /// The new pack's explanation, in words.
+    pub why: Vec<String>,
+    pub citations: Vec<String>,
+}
+
+/// The outcome of a replay.
+#[derive(Debug, Default, Serialize)]
+pub struct ReplayReport {
+    pub entries: u64,
+    pub unchanged: u64,
+    pub allow_to_deny: u64,
+    pub deny_to_allow: u64,
+    pub changes: Vec<Change>,
+    /// Entries that are not gateway decisions (or not readable as one), by index and why.
+    pub skipped: Vec<String>,
+}
+
+/// Replays every entry of the verified log in `dir` under `pack`.
+pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayReport, AuditError> {
+    let size = verified_size(dir, verifier)?;
+    let mut report = ReplayReport::default();
+    for t in 0..size.div_ceil(256) {
+        for (k, entry) in bundle_entries(dir, size, t)?.into_iter().enumerate() {
+            let index = t * 256 + k as u64;
+            report.entries += 1;
+            match replay_one(index, &entry, pack) {
+                Ok(None) => report.unchanged += 1,
+                Ok(Some(c)) => {
+                    if c.now == Effect::Deny {
+                        report.allow_to_deny += 1;
+                    } else {
+                        report.deny_to_allow += 1;
+                    }
+                    report.changes.push(c);
+                }
+                Err(why) => report.skipped.push(format!("entry {index}: {why}")),
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Option<Change>, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(entry).map_err(|e| format!("not JSON: {e}"))?;
+    let request: AccessRequest = serde_json::from_value(v["request"].clone())
+        .map_err(|e| format!("no gateway request in it: {e}"))?;
+    let was: Effect = serde_json::from_value(v["decision"]["decision"].clone())
+        .map_err(|e| format!("no recorded decision in it: {e}"))?;
+    let now = pack.decide(&request);
+    if now.decision == was {
+        return Ok(None);
+    }
+    let text = |p: &serde_json::Value| p.as_str().map(str::to_string).unwrap_or_default();
+    let strings = |p: &serde_json::Value| -> Vec<String> {
+        p.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let req = &v["request"];
+    Ok(Some(Change {
+        index,
+        time: text(&v["time"]),
+        agency: text(&req["principal"]["agency"]),
+        action: text(&req["action"]),
+        dataset: text(&req["resource"]["dataset"]),
+        purpose: text(&req["purpose"]["code"]),
+        was,
+        now: now.decision,
+        was_policies: strings(&v["decision"]["policies"]),
+        now_policies: now.policies,
+        why: now.explanation,
+        citations: now.citations,
+    }))
+}
