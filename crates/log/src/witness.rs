@@ -381,37 +381,31 @@ mod tests {
         assert_eq!(f.witness.latest_size("log.example/a"), 40);
     }
 
+    /// An add-checkpoint body for the empty tree, signed by `signer` under its own name.
+    fn empty_tree_body(signer: &Signer) -> Vec<u8> {
+        let cp = Checkpoint {
+            origin: signer.name().into(),
+            size: 0,
+            root: empty_root(),
+            extensions: vec![],
+        };
+        AddCheckpoint {
+            old_size: 0,
+            proof: vec![],
+            checkpoint: cp.sign(signer).to_bytes(),
+        }
+        .to_body()
+    }
+
     #[test]
     fn unknown_logs_bad_signatures_and_bad_bodies_get_their_statuses() {
         let mut f = fixture();
         let stranger = Signer::generate("log.example/b").unwrap();
-        let cp = Checkpoint {
-            origin: "log.example/b".into(),
-            size: 0,
-            root: empty_root(),
-            extensions: vec![],
-        };
-        let body = AddCheckpoint {
-            old_size: 0,
-            proof: vec![],
-            checkpoint: cp.sign(&stranger).to_bytes(),
-        }
-        .to_body();
+        let body = empty_tree_body(&stranger);
         assert_eq!(f.witness.add_checkpoint(&body).unwrap_err().status(), 404);
 
         let impostor = Signer::generate("log.example/a").unwrap();
-        let cp = Checkpoint {
-            origin: "log.example/a".into(),
-            size: 0,
-            root: empty_root(),
-            extensions: vec![],
-        };
-        let body = AddCheckpoint {
-            old_size: 0,
-            proof: vec![],
-            checkpoint: cp.sign(&impostor).to_bytes(),
-        }
-        .to_body();
+        let body = empty_tree_body(&impostor);
         assert_eq!(f.witness.add_checkpoint(&body).unwrap_err().status(), 403);
 
         assert_eq!(
