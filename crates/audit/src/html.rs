@@ -61,10 +61,20 @@ fn read_section(h: &mut String, s: &Summary) {
                 .collect::<Vec<_>>()
                 .join("<br>")
         };
+        let mut about = esc(&f.path);
+        if let Some(v) = &f.verified {
+            let _ = write!(about, "<br><small>Verified: {}</small>", esc(v));
+        }
+        if f.other_entries > 0 {
+            let _ = write!(
+                about,
+                "<br><small>{} other log entries (not access decisions) were not screened</small>",
+                num(f.other_entries)
+            );
+        }
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{problems}</td></tr>",
-            esc(&f.path),
+            "<tr><td>{about}</td><td>{}</td><td>{}</td><td>{}</td><td>{problems}</td></tr>",
             esc(&f.format),
             num(f.rows),
             num(f.flagged)

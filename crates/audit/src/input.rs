@@ -23,7 +23,7 @@ pub struct Source {
     path: PathBuf,
     /// The CSV header, or `None` for JSONL.
     header: Option<Vec<String>>,
-    file: File,
+    origin: Origin,
     buf: Vec<u8>,
     /// How far `buf` has been scanned for record boundaries, and whether that point is
     /// inside a quoted field.
@@ -31,6 +31,14 @@ pub struct Source {
     in_quote: bool,
     next_line: u64,
     bytes_read: u64,
+}
+
+/// Where the records come from.
+enum Origin {
+    /// An export file, cut into chunks at record boundaries.
+    File(File),
+    /// A verified Cordon log, read a run of entry bundles at a time.
+    Log(crate::logread::LogCursor),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AuditError + '_ {
@@ -79,7 +87,7 @@ impl Source {
         Ok(Source {
             path: path.to_path_buf(),
             header: Some(header),
-            file,
+            origin: Origin::File(file),
             buf: Vec::new(),
             scanned: 0,
             in_quote: false,
@@ -95,13 +103,37 @@ impl Source {
         Ok(Source {
             path: path.to_path_buf(),
             header: None,
-            file,
+            origin: Origin::File(file),
             buf: Vec::new(),
             scanned: 0,
             in_quote: false,
             next_line: 1,
             bytes_read: 0,
         })
+    }
+
+    /// Opens a Cordon log directory, verified in full first, as JSON lines whose line
+    /// numbers are the entries' log indexes.
+    pub fn open_log(dir: &Path, verifier: &cordon_log::Verifier) -> Result<Source, AuditError> {
+        let cursor = crate::logread::LogCursor::open(dir, verifier)?;
+        Ok(Source {
+            path: dir.to_path_buf(),
+            header: None,
+            origin: Origin::Log(cursor),
+            buf: Vec::new(),
+            scanned: 0,
+            in_quote: false,
+            next_line: 0,
+            bytes_read: 0,
+        })
+    }
+
+    /// Entries in the log, when the source is a Cordon log.
+    pub fn log_size(&self) -> Option<u64> {
+        match &self.origin {
+            Origin::Log(l) => Some(l.size()),
+            Origin::File(_) => None,
+        }
     }
 
     pub fn header(&self) -> Option<&[String]> {
@@ -119,16 +151,25 @@ impl Source {
 
     /// The next chunk of whole records, or `None` at the end of the file.
     pub fn next_chunk(&mut self) -> Result<Option<Chunk>, AuditError> {
+        if let Origin::Log(log) = &mut self.origin {
+            let first_line = log.position();
+            let Some(bytes) = log.next_lines(BLOCK)? else {
+                return Ok(None);
+            };
+            self.bytes_read += bytes.len() as u64;
+            return Ok(Some(Chunk { first_line, bytes }));
+        }
         loop {
             if let Some(end) = self.boundary() {
                 return Ok(Some(self.take(end)));
             }
             let old = self.buf.len();
             self.buf.resize(old + BLOCK, 0);
-            let n = self
-                .file
-                .read(&mut self.buf[old..])
-                .map_err(io(&self.path))?;
+            let n = match &mut self.origin {
+                Origin::File(file) => file.read(&mut self.buf[old..]),
+                Origin::Log(_) => Ok(0),
+            }
+            .map_err(io(&self.path))?;
             self.buf.truncate(old + n);
             self.bytes_read += n as u64;
             if n == 0 {

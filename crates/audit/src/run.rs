@@ -28,6 +28,9 @@ pub enum Format {
     Csv,
     /// One JSON object per line, with `--map` naming the fields.
     Jsonl,
+    /// A Cordon log directory: verified in full, then its decision entries read as JSON
+    /// (reason `request.purpose.reason`, org `request.principal.agency`, time `time`).
+    Cordon,
 }
 
 impl Format {
@@ -36,11 +39,15 @@ impl Format {
             Format::Flock => "flock",
             Format::Csv => "csv",
             Format::Jsonl => "jsonl",
+            Format::Cordon => "cordon",
         }
     }
 
     /// The format a file's name suggests when none is given.
     fn guess(path: &Path) -> Format {
+        if path.is_dir() {
+            return Format::Cordon;
+        }
         match path
             .extension()
             .and_then(|e| e.to_str())
@@ -59,6 +66,9 @@ pub struct AuditOptions {
     pub map: ColumnMap,
     pub out: PathBuf,
     pub threads: usize,
+    /// The key Cordon logs are verified against; without it, each log's own recorded key
+    /// (which proves integrity since that key was recorded, not who holds it).
+    pub log_key: Option<cordon_log::Verifier>,
 }
 
 pub struct AuditOutcome {
@@ -76,6 +86,8 @@ struct Opened {
     placement: Vec<usize>,
     width: usize,
     json_keys: [String; 5],
+    /// For a Cordon log: what it was verified against.
+    verified: Option<String>,
 }
 
 /// Runs the audit; `progress` is told the bytes read so far in the current file.
@@ -93,7 +105,7 @@ pub fn audit(
     let mut opened = Vec::new();
     for path in &opts.files {
         let format = opts.format.unwrap_or_else(|| Format::guess(path));
-        match open(path, format, &opts.map, &mut union) {
+        match open(path, format, opts, &mut union) {
             Ok(o) => opened.push(o),
             Err(e) => {
                 errors += 1;
@@ -161,12 +173,17 @@ fn write_outputs(dir: &Path, summary: &Summary) -> Result<(), AuditError> {
 fn open(
     path: &Path,
     format: Format,
-    map: &ColumnMap,
+    opts: &AuditOptions,
     union: &mut Vec<String>,
 ) -> Result<Opened, AuditError> {
+    let map = &opts.map;
     let source = match format {
         Format::Jsonl => Source::open_jsonl(path)?,
         Format::Flock | Format::Csv => Source::open_csv(path)?,
+        Format::Cordon => match &opts.log_key {
+            Some(key) => Source::open_log(path, key)?,
+            None => Source::open_log(path, &recorded_key(path)?)?,
+        },
     };
     let (columns, placement, width) = match source.header() {
         Some(header) => {
@@ -189,7 +206,13 @@ fn open(
         }
         None => (Resolved::default(), vec![place(union, "record")], 0),
     };
-    let key = |f: Field| map.get(f).unwrap_or(f.key()).to_string();
+    let default_key = |f: Field| match (format, f) {
+        (Format::Cordon, Field::Reason) => "request.purpose.reason",
+        (Format::Cordon, Field::Org) => "request.principal.agency",
+        (Format::Cordon, Field::Networks | Field::Devices) => "",
+        _ => f.key(),
+    };
+    let key = |f: Field| map.get(f).unwrap_or(default_key(f)).to_string();
     let json_keys = [
         key(Field::Reason),
         key(Field::Org),
@@ -197,13 +220,42 @@ fn open(
         key(Field::Networks),
         key(Field::Devices),
     ];
+    let verified = source.log_size().map(|n| {
+        let key = match &opts.log_key {
+            Some(k) => format!("the key given ({})", k.to_text()),
+            None => "the key recorded in the log directory when it was created (pass --vkey to check against a key you hold)".into(),
+        };
+        format!("a Cordon log of {n} entries, every tile recomputed and its checkpoint signature checked against {key}")
+    });
     Ok(Opened {
+        verified,
         source,
         format,
         columns,
         placement,
         width,
         json_keys,
+    })
+}
+
+/// The verifier key a log recorded when it was created.
+fn recorded_key(dir: &Path) -> Result<cordon_log::Verifier, AuditError> {
+    let path = dir.join(cordon_log::log::VKEY_FILE);
+    let unusable = |why: String| AuditError::NotThisFormat {
+        path: dir.to_path_buf(),
+        why: format!("{why}; pass the log's verifier key with --vkey"),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        unusable(format!(
+            "this is not a Cordon log directory ({}: {e})",
+            path.display()
+        ))
+    })?;
+    cordon_log::Verifier::parse(text.trim()).map_err(|e| {
+        unusable(format!(
+            "the recorded key {} is not a verifier key: {e}",
+            path.display()
+        ))
     })
 }
 
@@ -222,6 +274,7 @@ struct ChunkResult {
     flagged_csv: Vec<u8>,
     flagged: u64,
     errors: Vec<String>,
+    other_entries: u64,
 }
 
 /// Reads one file in chunks, classifies them on `threads` workers, and writes the flagged
@@ -249,6 +302,7 @@ fn audit_file(
         placement: &o.placement,
         width: o.width,
         union_len,
+        decisions_only: (o.format == Format::Cordon).then_some("decision"),
     };
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -293,6 +347,7 @@ fn audit_file(
         })?;
         report.path = label.clone();
         report.format = o.format.name().into();
+        report.verified = o.verified.clone();
         report.errors.extend(read_error);
         Ok((summary, report))
     })
@@ -317,6 +372,7 @@ fn collect(
             out.write_all(&r.flagged_csv)?;
             report.rows += r.summary.rows;
             report.flagged += r.flagged;
+            report.other_entries += r.other_entries;
             let room = MAX_ERRORS_LISTED.saturating_sub(report.errors.len());
             report.errors.extend(r.errors.into_iter().take(room));
             summary.merge(r.summary);
@@ -336,6 +392,9 @@ struct ChunkContext<'a> {
     placement: &'a [usize],
     width: usize,
     union_len: usize,
+    /// For a Cordon log: only entries holding this key are access decisions; the others
+    /// (register entries, for one) are counted but not screened.
+    decisions_only: Option<&'a str>,
 }
 
 fn classify_chunk(
@@ -348,6 +407,7 @@ fn classify_chunk(
         flagged_csv: Vec::new(),
         flagged: 0,
         errors: Vec::new(),
+        other_entries: 0,
     };
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     if ctx.csv {
@@ -378,8 +438,9 @@ fn classify_chunk(
             if text.is_empty() {
                 continue;
             }
-            match json_fields(ctx.json_keys, text) {
-                Ok(fields) => classify_row(
+            match json_fields(ctx.json_keys, ctx.decisions_only, text) {
+                Ok(None) => r.other_entries += 1,
+                Ok(Some(fields)) => classify_row(
                     ctx,
                     classifier,
                     &mut r,
@@ -449,23 +510,43 @@ fn csv_fields<'a>(cols: &Resolved, record: &'a csv::ByteRecord) -> Fields<'a> {
     }
 }
 
-fn json_fields(keys: &[String; 5], text: &str) -> Result<Fields<'static>, String> {
+/// The fields of a JSON record; `None` when it lacks the `required` key. A key is either a
+/// top-level key or a dotted path into nested objects (`request.purpose.reason`).
+fn json_fields(
+    keys: &[String; 5],
+    required: Option<&str>,
+    text: &str,
+) -> Result<Option<Fields<'static>>, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
+    if required.is_some_and(|k| !obj.contains_key(k)) {
+        return Ok(None);
+    }
     let get = |k: &str| -> Cow<'static, str> {
-        match obj.get(k) {
+        match lookup(obj, k) {
             Some(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
             Some(serde_json::Value::Null) | None => Cow::Borrowed(""),
             Some(other) => Cow::Owned(other.to_string()),
         }
     };
-    Ok(Fields {
+    Ok(Some(Fields {
         reason: get(&keys[0]),
         org: get(&keys[1]),
         time: get(&keys[2]),
         networks: get(&keys[3]),
         devices: get(&keys[4]),
-    })
+    }))
+}
+
+fn lookup<'v>(
+    obj: &'v serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<&'v serde_json::Value> {
+    if let Some(v) = obj.get(key) {
+        return Some(v);
+    }
+    let (first, rest) = key.split_once('.')?;
+    lookup(obj.get(first)?.as_object()?, rest)
 }
 
 /// A count as exports write it ("1,234"); redacted or blank counts are unknown.

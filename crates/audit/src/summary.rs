@@ -94,6 +94,16 @@ pub struct FileReport {
     pub rows: u64,
     pub flagged: u64,
     pub errors: Vec<String>,
+    /// For a Cordon log: entries that are not access decisions (not screened).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_entries: u64,
+    /// For a Cordon log: how it was verified before it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One row's contribution.

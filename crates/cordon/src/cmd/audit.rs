@@ -15,10 +15,11 @@ use cordon_audit::{audit, AuditOptions, Format};
 pub struct AuditArgs {
     #[command(subcommand)]
     command: Option<AuditCommand>,
-    /// Export files to read (Flock audit CSVs, other CSVs, JSONL).
+    /// Export files to read (Flock audit CSVs, other CSVs, JSONL), or Cordon log directories.
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// The files' format (default: flock, or jsonl for .jsonl/.ndjson files).
+    /// The inputs' format (default: cordon for a directory, jsonl for .jsonl/.ndjson
+    /// files, flock otherwise).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     /// Which column holds what, e.g. `--map reason=Purpose,org=Agency` (keys: reason, org,
@@ -31,6 +32,10 @@ pub struct AuditArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// For Cordon logs: the verifier key (or a file holding it) to check them against
+    /// (default: the key each log recorded when it was created).
+    #[arg(long)]
+    vkey: Option<String>,
 }
 
 #[derive(clap::Subcommand)]
@@ -72,6 +77,7 @@ enum FormatArg {
     Flock,
     Csv,
     Jsonl,
+    Cordon,
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
@@ -104,7 +110,13 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         FormatArg::Flock => Format::Flock,
         FormatArg::Csv => Format::Csv,
         FormatArg::Jsonl => Format::Jsonl,
+        FormatArg::Cordon => Format::Cordon,
     });
+    let log_key = args
+        .vkey
+        .as_deref()
+        .map(super::log::parse_vkey)
+        .transpose()?;
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
@@ -114,6 +126,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         map: ColumnMap::parse(&args.map)?,
         out: out.clone(),
         threads,
+        log_key,
     };
     let bar = progress_bar(&args.files);
     let current = Mutex::new(PathBuf::new());

@@ -45,6 +45,7 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
             map: ColumnMap::default(),
             out: tmp.path().join(format!("out{round}")),
             threads,
+            log_key: None,
         };
         let t = Instant::now();
         let outcome = audit(&opts, &|_, _| {})?;
