@@ -354,7 +354,7 @@ fn flag_words(screening: &Screening) -> Vec<&'static str> {
     words
 }
 
-fn require(dir: &Path, file: &str, what: &'static str) -> Result<PathBuf, PolicyError> {
+pub(crate) fn require(dir: &Path, file: &str, what: &'static str) -> Result<PathBuf, PolicyError> {
     let path = dir.join(file);
     if path.is_file() {
         Ok(path)
@@ -373,7 +373,7 @@ fn read(path: &Path) -> Result<String, PolicyError> {
     })
 }
 
-fn load_schema(dir: &Path) -> Result<Schema, PolicyError> {
+pub(crate) fn load_schema(dir: &Path) -> Result<Schema, PolicyError> {
     let path = require(dir, SCHEMA_FILE, "schema.cedarschema")?;
     let text = read(&path)?;
     Schema::from_cedarschema_str(&text)
@@ -384,7 +384,9 @@ fn load_schema(dir: &Path) -> Result<Schema, PolicyError> {
         })
 }
 
-fn load_policies(dir: &Path) -> Result<(PolicySet, HashMap<String, PolicyMeta>), PolicyError> {
+pub(crate) fn load_policies(
+    dir: &Path,
+) -> Result<(PolicySet, HashMap<String, PolicyMeta>), PolicyError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|source| PolicyError::Io {
             path: dir.to_owned(),
@@ -421,7 +423,7 @@ fn load_policies(dir: &Path) -> Result<(PolicySet, HashMap<String, PolicyMeta>),
     Ok((set, meta))
 }
 
-fn validate(schema: &Schema, policies: &PolicySet) -> Result<(), PolicyError> {
+pub(crate) fn validate(schema: &Schema, policies: &PolicySet) -> Result<(), PolicyError> {
     let result = Validator::new(schema.clone()).validate(policies, ValidationMode::Strict);
     let mut messages: Vec<String> = result
         .validation_errors()

@@ -148,6 +148,52 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// The document a federal agency sends or presents when it asks something of the
+    /// jurisdiction: what the federal request register records and the packs decide on.
+    FederalRequestKind {
+        /// An immigration detainer, DHS form I-247A (8 CFR 287.7).
+        DetainerI247a => "detainer_i247a",
+        /// Warrant for Arrest of Alien, I-200: signed by an immigration officer, not a judge.
+        WarrantI200 => "warrant_i200",
+        /// Order to Detain or Release Alien, I-203: administrative.
+        WarrantI203 => "warrant_i203",
+        /// Warrant of Removal/Deportation, I-205: administrative.
+        WarrantI205 => "warrant_i205",
+        /// Notice of Custody Determination, I-286: administrative.
+        WarrantI286 => "warrant_i286",
+        /// A hit in NCIC's Immigration Violator File.
+        NcicImmigrationViolator => "ncic_immigration_violator",
+        /// A warrant signed by a judge or magistrate.
+        JudicialWarrant => "judicial_warrant",
+        /// An order of a court, including a judicial probable-cause determination.
+        CourtOrder => "court_order",
+        /// A request for information or assistance with no document (a call, an email, an
+        /// OEMC notification).
+        RequestForAssistance => "request_for_assistance",
+        /// An ICE administrative subpoena, I-138.
+        AdministrativeSubpoena => "administrative_subpoena",
+    }
+}
+
+vocabulary! {
+    /// What a federal request asks the jurisdiction to tell or to do.
+    FederalAsk {
+        /// Whether a person is in custody.
+        CustodyStatus => "custody_status",
+        /// When a person will be released (including notice before release).
+        ReleaseDate => "release_date",
+        /// A home or work address or other contact information.
+        Address => "address",
+        /// Access to a person in custody, or to a facility, for an interview or an arrest.
+        Access => "access",
+        /// Keeping a person in custody past the time they would be released.
+        Hold => "hold",
+        /// Handing a person over to the requesting agency.
+        Transfer => "transfer",
+    }
+}
+
 // Written out because the enum comes from a macro shared with vocabularies that have no default.
 #[allow(clippy::derivable_impls)]
 impl Default for AuthorityKind {

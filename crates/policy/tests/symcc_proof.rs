@@ -148,3 +148,51 @@ fn the_proof_can_fail_a_pack_that_lets_ice_search() {
         "the proof did not catch an ICE search permit"
     );
 }
+
+const JUDGE_SIGNED: &str = r#"permit (principal, action == Action::"respond", resource) when {
+    ["judicial_warrant", "court_order"].contains(context.kind) ||
+    context.attached.containsAny(["judicial_warrant", "court_order"]) };"#;
+
+/// Every federal request a pack's `requests/` policies comply with carries a document a
+/// judge signed: proved for every request, not only the ones the tests list.
+fn prove_responses(name: &str) {
+    let policies = cordon_policy::RequestPolicies::load(&common::pack_dir(name))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let schema = policies.schema();
+    let judge_signed = PolicySet::from_policies([policy("judge-signed", JUDGE_SIGNED)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    runtime.block_on(async {
+        let solver = LocalSolver::cvc5().unwrap_or_else(|e| panic!("cvc5 is needed: {e}"));
+        let mut compiler = CedarSymCompiler::new(solver).unwrap_or_else(|e| panic!("{e}"));
+        let envs: Vec<_> = schema.request_envs().collect();
+        assert_eq!(envs.len(), 1, "{name}: expected only the respond action");
+        for env in envs {
+            let typed = |ps: &PolicySet| {
+                CompiledPolicySet::compile(ps, &env, schema).unwrap_or_else(|e| panic!("{e}"))
+            };
+            let counterexample = compiler
+                .check_implies_with_counterexample_opt(
+                    &typed(policies.policy_set()),
+                    &typed(&judge_signed),
+                )
+                .await
+                .unwrap_or_else(|e| panic!("{name}: solver failed: {e}"));
+            assert!(
+                counterexample.is_none(),
+                "{name}: complies with a federal request no judge signed: {:?}",
+                counterexample.map(|c| c.request)
+            );
+        }
+    });
+}
+
+#[test]
+fn every_pack_complies_only_with_federal_requests_a_judge_signed() {
+    for name in common::PACKS {
+        prove_responses(name);
+    }
+}
