@@ -163,14 +163,14 @@ impl Source {
             if let Some(end) = self.boundary() {
                 return Ok(Some(self.take(end)));
             }
-            let old = self.buf.len();
-            self.buf.resize(old + BLOCK, 0);
+            // Reading into spare capacity (not a zero-filled slice) saves a pass over
+            // every block.
+            self.buf.reserve(BLOCK);
             let n = match &mut self.origin {
-                Origin::File(file) => file.read(&mut self.buf[old..]),
+                Origin::File(file) => file.take(BLOCK as u64).read_to_end(&mut self.buf),
                 Origin::Log(_) => Ok(0),
             }
             .map_err(io(&self.path))?;
-            self.buf.truncate(old + n);
             self.bytes_read += n as u64;
             if n == 0 {
                 // The end: whatever remains is the last record, whole or not.
@@ -213,8 +213,12 @@ impl Source {
     }
 
     fn take(&mut self, end: usize) -> Chunk {
-        let rest = self.buf.split_off(end);
-        let bytes = std::mem::replace(&mut self.buf, rest);
+        // The next buffer starts with the partial record left over and has room for the
+        // next block, so reading it never reallocates.
+        let mut next = Vec::with_capacity(self.buf.len() - end + BLOCK);
+        next.extend_from_slice(&self.buf[end..]);
+        self.buf.truncate(end);
+        let bytes = std::mem::replace(&mut self.buf, next);
         self.scanned = self.scanned.saturating_sub(end);
         let first_line = self.next_line;
         self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
