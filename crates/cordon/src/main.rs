@@ -28,6 +28,10 @@ enum Command {
     Policy(cmd::policy::PolicyArgs),
     /// Screen free-text reasons (one per line on stdin) for immigration enforcement.
     Screen(cmd::screen::ScreenArgs),
+    /// The federal request register: record detainers, warrants and requests, outcomes, corrections.
+    Requests(cmd::requests::RequestsArgs),
+    /// The reports the law requires: TRUST Act annual, Chicago quarterly.
+    Report(cmd::report::ReportArgs),
 }
 
 /// Users never see a stack trace: a closed pipe ends the program quietly, as Unix tools
@@ -61,6 +65,8 @@ fn main() -> ExitCode {
         Command::Log(args) => cmd::log::run(args),
         Command::Policy(args) => cmd::policy::run(args),
         Command::Screen(args) => cmd::screen::run(args),
+        Command::Requests(args) => cmd::requests::run(args),
+        Command::Report(args) => cmd::report::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,5 +6,7 @@ pub mod log;
 pub mod log_bench;
 pub mod log_demo;
 pub mod policy;
+pub mod report;
+pub mod requests;
 pub mod screen;
 pub mod serve;

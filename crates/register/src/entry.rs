@@ -1,0 +1,125 @@
+//! The register's log entries: one per step (a request recorded with the pack's answer, an
+//! outcome, a correction), versioned, and distinct from the gateway's access decisions.
+//!
+//! Canonical form: compact JSON whose first key is `"register"` (the layout version), then
+//! `time`, `via`, `by`, `step` and the step's fields, in the order declared here. Access
+//! decision entries have no `register` key, and register entries have no `decision` or
+//! `request` key, so neither can be read as the other.
+
+use crate::error::RegisterError;
+use crate::model::{FederalRequest, Outcome};
+use cordon_policy::ResponseDecision;
+use serde::{Deserialize, Serialize};
+
+/// Version of the register entry layout; bumped on any change to the fields.
+pub const REGISTER_VERSION: u32 = 1;
+
+/// The bytes every register entry starts with.
+const PREFIX: &[u8] = b"{\"register\":";
+
+/// Who recorded a step, and how they were identified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recorder {
+    /// The staff member.
+    pub id: String,
+    /// Their agency.
+    pub agency: String,
+    /// `log_key` (the command line, run by whoever holds the log's key), or the gateway's
+    /// authentication method: `mtls`, `jwt`, `api_key`.
+    pub auth: String,
+}
+
+/// One register entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterEntry {
+    /// [`REGISTER_VERSION`].
+    pub register: u32,
+    /// When it was recorded, RFC 3339 UTC.
+    pub time: String,
+    /// `cli` or `gateway`.
+    pub via: String,
+    pub by: Recorder,
+    #[serde(flatten)]
+    pub step: Step,
+}
+
+/// What the entry records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// A federal request received, and the pack's answer to it.
+    Request {
+        pack: String,
+        federal_request: FederalRequest,
+        response: ResponseDecision,
+    },
+    /// What became of the person; `of` is the request entry's log index.
+    Outcome { of: u64, outcome: Outcome },
+    /// A correction of the request or outcome entry at `of`. A corrected request carries
+    /// the pack's answer to the corrected facts.
+    Correction {
+        of: u64,
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        federal_request: Option<FederalRequest>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        response: Option<ResponseDecision>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outcome: Option<Outcome>,
+    },
+}
+
+impl Step {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Step::Request { .. } => "request",
+            Step::Outcome { .. } => "outcome",
+            Step::Correction { .. } => "correction",
+        }
+    }
+}
+
+impl RegisterEntry {
+    /// The canonical bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, RegisterError> {
+        Ok(serde_json::to_vec(self)?)
+    }
+
+    /// Reads a log entry: `Ok(None)` if it is not a register entry (an access decision,
+    /// anything else), an error if it claims to be one and is not.
+    pub fn parse(index: u64, bytes: &[u8]) -> Result<Option<RegisterEntry>, RegisterError> {
+        if !bytes.starts_with(PREFIX) {
+            return Ok(None);
+        }
+        let bad = |why: String| RegisterError::BadEntry { index, why };
+        let entry: RegisterEntry = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        if entry.register != REGISTER_VERSION {
+            return Err(bad(format!(
+                "it has register layout version {}, and this Cordon reads version {REGISTER_VERSION}: use a Cordon that reads it",
+                entry.register
+            )));
+        }
+        Ok(Some(entry))
+    }
+}
+
+/// Whether a log entry claims to be a register entry (its canonical first key).
+pub fn is_register_entry(bytes: &[u8]) -> bool {
+    bytes.starts_with(PREFIX)
+}
+
+/// Now as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let today = crate::when::When::today();
+    let rem = secs % 86_400;
+    format!(
+        "{today}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
