@@ -37,6 +37,21 @@ pub struct Config {
     pub identity: IdentitySection,
     #[serde(default)]
     pub routes: Vec<Route>,
+    /// The federal request register endpoint; absent, the gateway has none.
+    #[serde(default)]
+    pub register: Option<RegisterSection>,
+}
+
+/// Where staff record federal requests, and who may.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSection {
+    /// The endpoint: `POST <path>`, `POST <path>/<index>/outcome`, `.../correction`.
+    #[serde(default = "default_register_path")]
+    pub path: String,
+    /// The authenticated principals (certificate, JWT `sub`, or dev-mode key principal)
+    /// who may record requests, outcomes and corrections: records staff, not officers.
+    pub recorders: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +148,9 @@ fn default_max_response() -> usize {
 }
 fn default_retry_after() -> u32 {
     5
+}
+fn default_register_path() -> String {
+    "/requests".into()
 }
 fn default_agency_claim() -> String {
     "agency".into()
@@ -234,6 +252,9 @@ impl Config {
         for r in &self.routes {
             crate::path::normalize_path(&r.prefix)
                 .map_err(|e| ConfigError::Invalid(format!("route prefix {:?}: {e}", r.prefix)))?;
+        }
+        if let Some(register) = &self.register {
+            crate::requests::check_section(register, &self.routes)?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod public;
 pub mod purpose;
 pub mod redact;
+pub mod requests;
 mod respond;
 pub mod routes;
 pub mod sample;
@@ -88,6 +89,8 @@ pub struct Gateway {
     pub(crate) upstream: Option<Upstream>,
     pub(crate) origin: String,
     pub(crate) origin_header: HeaderValue,
+    /// Answers federal requests when `[register]` is configured.
+    pub(crate) registrar: Option<cordon_register::Registrar>,
 }
 
 impl Gateway {
@@ -125,7 +128,12 @@ impl Gateway {
             path: config.log.key.clone(),
             message: "the log origin is not a valid header value".into(),
         })?;
+        let registrar = match &config.register {
+            Some(_) => Some(cordon_register::Registrar::load(&config.pack, "gateway")?),
+            None => None,
+        };
         Ok(Gateway {
+            registrar,
             router: routes::Router::new(&config.routes),
             config,
             pack,

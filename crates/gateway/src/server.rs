@@ -158,6 +158,11 @@ async fn handle(
     {
         return public(gw, rest);
     }
+    if let Some(register) = gw.config.register.as_ref() {
+        if crate::requests::is_register_path(path, &register.path) {
+            return crate::requests::handle(gw, &register.path, req, cert).await;
+        }
+    }
     if path == gw.config.forward_auth_path {
         return forward_auth(gw, req, peer, cert).await;
     }

@@ -1,0 +1,291 @@
+//! The federal request register on the gateway: `POST /requests` records a federal request
+//! and answers with the pack's decision, its law and the log receipt;
+//! `POST /requests/<index>/outcome` and `POST /requests/<index>/correction` follow it up.
+//! Only authenticated principals listed in `register.recorders` may record. Entries are
+//! never edited or deleted: any other method is refused and pointed at corrections.
+//!
+//! The entries are made by `cordon_register::Registrar`, the same code `cordon requests`
+//! uses on a log directory; this module adds HTTP, identity and the durable append.
+
+use crate::identity::{CertNames, Identity};
+use crate::respond::{self, refuse, stamp, Body};
+use crate::Gateway;
+use bytes::Bytes;
+use cordon_register::{Correction, FederalRequest, Outcome, Prepared, Recorder, RegisterError};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::json;
+use std::time::Duration;
+
+/// Largest register body accepted: a request is a few hundred bytes.
+const MAX_BODY: usize = 64 * 1024;
+/// How long an outcome waits for the checkpoint that covers the entry it follows.
+const TARGET_WAIT: Duration = Duration::from_secs(10);
+
+/// Whether `path` is the register endpoint or under it.
+pub fn is_register_path(path: &str, prefix: &str) -> bool {
+    path == prefix
+        || path
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// What a register path asks for.
+enum Target {
+    NewRequest,
+    Outcome(u64),
+    Correction(u64),
+}
+
+/// Handles one request to the register endpoint.
+pub async fn handle(
+    gw: &Gateway,
+    prefix: &str,
+    req: Request<Incoming>,
+    cert: Option<&CertNames>,
+) -> Response<Body> {
+    let (mut response, receipt) = match answer(gw, prefix, req, cert).await {
+        Ok((response, receipt)) => (response, Some(receipt)),
+        Err(response) => (*response, None),
+    };
+    stamp(&mut response, receipt, &gw.origin_header);
+    response
+}
+
+type Refusal = Box<Response<Body>>;
+
+async fn answer(
+    gw: &Gateway,
+    prefix: &str,
+    req: Request<Incoming>,
+    cert: Option<&CertNames>,
+) -> Result<(Response<Body>, u64), Refusal> {
+    let target = target(prefix, req.uri().path())?;
+    if req.method() != Method::POST {
+        return Err(not_post(prefix, req.method()));
+    }
+    let (registrar, recorders) = match (&gw.registrar, &gw.config.register) {
+        (Some(r), Some(section)) => (r, &section.recorders),
+        _ => {
+            return Err(fail(
+                StatusCode::NOT_FOUND,
+                "the federal request register is not configured",
+                "configure [register] in the gateway config",
+            ))
+        }
+    };
+    let identity = identify(gw, &req, cert)?;
+    if !recorders.iter().any(|r| r == &identity.principal) {
+        return Err(fail(
+            StatusCode::FORBIDDEN,
+            &format!("{} may not record to the federal request register", identity.principal),
+            "ask the operator to add you to register.recorders; the register is kept by records staff",
+        ));
+    }
+    let body = read_body(req).await?;
+    let by = Recorder {
+        id: identity.principal.clone(),
+        agency: identity.agency.clone(),
+        auth: identity.method.to_owned(),
+    };
+    let prepared = match target {
+        Target::NewRequest => {
+            FederalRequest::from_json(&body).and_then(|r| registrar.request(by, r))
+        }
+        Target::Outcome(of) => {
+            let outcome = Outcome::from_json(&body).map_err(bad_input)?;
+            let entry = target_entry(gw, of).await?;
+            registrar.outcome(by, of, &entry, outcome)
+        }
+        Target::Correction(of) => {
+            let correction = Correction::from_json(&body).map_err(bad_input)?;
+            let entry = target_entry(gw, of).await?;
+            registrar.correction(by, of, &entry, correction)
+        }
+    }
+    .map_err(bad_input)?;
+    let receipt = append(gw, &prepared).await?;
+    Ok((recorded(gw, prefix, &prepared, receipt), receipt))
+}
+
+fn target(prefix: &str, path: &str) -> Result<Target, Refusal> {
+    let rest = path.strip_prefix(prefix).unwrap_or("");
+    let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+    let index = |s: &str| s.parse::<u64>().ok();
+    match parts.as_slice() {
+        [] => Ok(Target::NewRequest),
+        [n, "outcome"] if index(n).is_some() => Ok(Target::Outcome(index(n).unwrap_or_default())),
+        [n, "correction"] if index(n).is_some() => Ok(Target::Correction(index(n).unwrap_or_default())),
+        [n] if index(n).is_some() => Err(edit_refused(prefix, n)),
+        _ => Err(fail(
+            StatusCode::NOT_FOUND,
+            &format!("{path} is not a register endpoint"),
+            &format!("POST {prefix} (a new request), POST {prefix}/<index>/outcome, POST {prefix}/<index>/correction"),
+        )),
+    }
+}
+
+/// Anything but POST: entries cannot be read, edited or deleted over HTTP.
+fn not_post(prefix: &str, method: &Method) -> Refusal {
+    let mut r = fail(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("{method} is not allowed on the federal request register: entries are never edited or deleted"),
+        &format!("record a correction with POST {prefix}/<index>/correction; read the register with `cordon requests list` or the reports"),
+    );
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+fn edit_refused(prefix: &str, index: &str) -> Refusal {
+    let mut r = fail(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("register entry {index} cannot be edited or deleted"),
+        &format!("record a correction with POST {prefix}/{index}/correction (it is logged, names entry {index}, and wins in the reports)"),
+    );
+    r.headers_mut()
+        .insert(ALLOW, HeaderValue::from_static("POST"));
+    r
+}
+
+fn identify(
+    gw: &Gateway,
+    req: &Request<Incoming>,
+    cert: Option<&CertNames>,
+) -> Result<Identity, Refusal> {
+    let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
+    gw.auth.authenticate(authorization, cert).map_err(|e| {
+        fail(
+            StatusCode::UNAUTHORIZED,
+            &e.to_string(),
+            "authenticate with a client certificate or a bearer token from your identity provider",
+        )
+    })
+}
+
+async fn read_body(req: Request<Incoming>) -> Result<Bytes, Refusal> {
+    match Limited::new(req.into_body(), MAX_BODY).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(_) => Err(fail(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body is larger than {MAX_BODY} bytes"),
+            "send one request as a small JSON object",
+        )),
+    }
+}
+
+/// The entry an outcome or correction refers to, once a checkpoint covers it.
+async fn target_entry(gw: &Gateway, of: u64) -> Result<Vec<u8>, Refusal> {
+    let durable = gw.log.durable_size();
+    if of >= durable {
+        return Err(fail(
+            StatusCode::NOT_FOUND,
+            &format!("there is no log entry {of}: the log has {durable} entries"),
+            "give the receipt returned when the request was recorded",
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + TARGET_WAIT;
+    loop {
+        let size = gw.log.checkpoint().checkpoint.size;
+        if size > of {
+            return cordon_log::verify::read_entry(gw.log.root(), size, of).map_err(|e| {
+                tracing::error!(error = %e, index = of, "cannot read a log entry");
+                fail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    &format!("log entry {of} cannot be read: {e}"),
+                    "try again; if this persists, tell the operator",
+                )
+            });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("log entry {of} is not yet integrated"),
+                "try again in a few seconds",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn append(gw: &Gateway, prepared: &Prepared) -> Result<u64, Refusal> {
+    match gw.log.submit(prepared.bytes.clone()).durable().await {
+        Ok(receipt) => Ok(receipt.index()),
+        Err(e) => {
+            tracing::error!(error = %e, "register append failed; nothing was recorded");
+            Err(Box::new(respond::log_unavailable(
+                gw.config.retry_after_seconds,
+            )))
+        }
+    }
+}
+
+fn recorded(gw: &Gateway, prefix: &str, p: &Prepared, receipt: u64) -> Response<Body> {
+    let follow_up =
+        format!("record what becomes of the person with POST {prefix}/{receipt}/outcome");
+    let what_to_do = match p.response().map(|r| r.response) {
+        Some(cordon_policy::Response::Decline) => {
+            format!("do not act on the request: the law cited forbids it; {follow_up}")
+        }
+        Some(cordon_policy::Response::Comply) => {
+            format!("comply as the judicial document directs; {follow_up}")
+        }
+        None => "recorded".to_owned(),
+    };
+    respond::json(
+        StatusCode::CREATED,
+        &json!({
+            "receipt": receipt,
+            "log": gw.origin,
+            "step": p.entry.step.word(),
+            "response": p.response(),
+            "what_to_do": what_to_do,
+        }),
+    )
+}
+
+fn bad_input(e: RegisterError) -> Refusal {
+    let status = match e {
+        RegisterError::Target(_) => StatusCode::CONFLICT,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    fail(
+        status,
+        &e.to_string(),
+        "fix the field named and send it again",
+    )
+}
+
+fn fail(status: StatusCode, error: &str, fix: &str) -> Refusal {
+    Box::new(refuse(status, error, fix))
+}
+
+/// The register's path must be absolute, must not shadow a data route, and someone must
+/// be allowed to record.
+pub fn check_section(
+    section: &crate::config::RegisterSection,
+    routes: &[crate::config::Route],
+) -> Result<(), crate::ConfigError> {
+    let invalid = |m: String| Err(crate::ConfigError::Invalid(m));
+    if !section.path.starts_with('/') || section.path.len() < 2 || section.path.ends_with('/') {
+        return invalid(format!(
+            "register.path {:?} must be an absolute path such as /requests",
+            section.path
+        ));
+    }
+    if section.recorders.is_empty() || section.recorders.iter().any(|r| r.trim().is_empty()) {
+        return invalid("register.recorders is empty: list the principals of the records staff who may record federal requests".into());
+    }
+    for r in routes {
+        if is_register_path(&r.prefix, &section.path) || is_register_path(&section.path, &r.prefix)
+        {
+            return invalid(format!(
+                "route prefix {:?} overlaps register.path {:?}: give the register another path",
+                r.prefix, section.path
+            ));
+        }
+    }
+    Ok(())
+}
