@@ -32,6 +32,11 @@ enum Command {
     Requests(cmd::requests::RequestsArgs),
     /// The reports the law requires: TRUST Act annual, Chicago quarterly.
     Report(cmd::report::ReportArgs),
+    /// Run a C2SP tlog-witness that cosigns a log's checkpoints, or make its key.
+    Witness(cmd::witness::WitnessArgs),
+    /// Verify a published log as an auditor: signatures, witness quorum, consistency with
+    /// the last run, split views, receipts.
+    Verify(cmd::verify::VerifyArgs),
 }
 
 /// Users never see a stack trace: a closed pipe ends the program quietly, as Unix tools
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
         Command::Screen(args) => cmd::screen::run(args),
         Command::Requests(args) => cmd::requests::run(args),
         Command::Report(args) => cmd::report::run(args),
+        Command::Witness(args) => cmd::witness::run(args),
+        Command::Verify(args) => cmd::verify::run(args),
     };
     match result {
         Ok(code) => code,

@@ -11,3 +11,4 @@ pub use client::{ClientError, WitnessClient};
 pub use cordon_log::witness::AddCheckpoint;
 pub mod config;
 pub mod server;
+pub mod verify;

@@ -10,3 +10,5 @@ pub mod report;
 pub mod requests;
 pub mod screen;
 pub mod serve;
+pub mod verify;
+pub mod witness;
