@@ -11,7 +11,7 @@ pub enum RegisterError {
     #[error("{0}")]
     Target(String),
     /// The log could not be read or does not verify.
-    #[error("the log cannot be read: {0}")]
+    #[error("the log cannot be read")]
     Log(#[from] cordon_log::LogError),
     /// An entry in the log claims to be a register entry but does not parse as one.
     #[error("log entry {index} is marked as a register entry but is not one: {why}")]
@@ -19,7 +19,7 @@ pub enum RegisterError {
     /// A report's totals disagree between the register view and the raw log.
     #[error("the report's totals do not match the log, so no report was written: {0}")]
     Totals(String),
-    #[error("the entry could not be serialized: {0}")]
+    #[error("the entry could not be serialized")]
     Serialize(#[from] serde_json::Error),
 }
 

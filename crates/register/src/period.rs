@@ -54,7 +54,7 @@ impl Period {
         let month = date.get(5..7).and_then(|m| m.parse::<u32>().ok());
         match (*self, year, month) {
             (Period::Year(y), Some(dy), _) => dy == y,
-            (Period::Quarter(y, q), Some(dy), Some(m)) => dy == y && (m + 2) / 3 == q,
+            (Period::Quarter(y, q), Some(dy), Some(m)) => dy == y && m.div_ceil(3) == q,
             _ => false,
         }
     }

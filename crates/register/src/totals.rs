@@ -155,7 +155,7 @@ impl RawTally {
                 "comply" => t.complied += 1,
                 _ => t.declined += 1,
             }
-            let last = self.outcomes.values().filter(|(of, _)| of == index).last();
+            let last = self.outcomes.values().rfind(|(of, _)| of == index);
             count_result(&mut t, last.and_then(|(_, o)| o["result"].as_str()));
             if self.corrected.contains(index) {
                 t.corrected += 1;

@@ -14,8 +14,9 @@ use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct RequestsArgs {
+    /// Boxed: the flags of a correction make the command large beside the others.
     #[command(subcommand)]
-    pub command: RequestsCommand,
+    pub command: Box<RequestsCommand>,
 }
 
 #[derive(clap::Subcommand)]
@@ -141,7 +142,7 @@ pub struct OutcomeFlags {
 }
 
 pub fn run(args: RequestsArgs) -> Result<ExitCode> {
-    match args.command {
+    match *args.command {
         RequestsCommand::Add { at, request } => {
             let request = request.build()?;
             record(&at, |registrar, by, _log| {
