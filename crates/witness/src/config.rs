@@ -170,6 +170,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/witness.toml");
+        let c = WitnessConfig::load(&path).unwrap();
+        assert_eq!(c.log_verifiers(&path).unwrap().len(), 1);
+    }
+
+    #[test]
     fn a_config_names_what_is_wrong() {
         let log = Signer::generate("city.example/log").unwrap().verifier();
         let good = format!(
