@@ -479,3 +479,32 @@ fn a_tampered_log_or_a_forged_register_entry_yields_no_report() {
     );
     assert!(!out.join("report.html").exists());
 }
+
+#[test]
+fn policy_test_runs_the_federal_request_cases_and_fails_on_a_wrong_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("pack");
+    common::copy_dir(Path::new(&pack()), &copy);
+    let ok = run(&["policy", "test", copy.to_str().unwrap()], b"");
+    assert!(
+        ok.status.success()
+            && String::from_utf8_lossy(&ok.stdout).contains("federal request cases pass"),
+        "{}",
+        text(&ok)
+    );
+    let cases = copy.join("requests/cases.json");
+    let edited = std::fs::read_to_string(&cases).unwrap().replacen(
+        "\"response\": \"decline\"",
+        "\"response\": \"comply\"",
+        1,
+    );
+    std::fs::write(&cases, edited).unwrap();
+    let bad = run(&["policy", "test", copy.to_str().unwrap()], b"");
+    assert!(!bad.status.success(), "{}", text(&bad));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout)
+            .contains("FAIL a detainer with an I-200 attached is declined: expected comply"),
+        "{}",
+        text(&bad)
+    );
+}

@@ -9,6 +9,7 @@ mod diagnostics;
 pub mod engine;
 pub mod error;
 pub mod federal;
+pub mod federal_cases;
 mod memo;
 pub mod pack;
 pub mod registry;

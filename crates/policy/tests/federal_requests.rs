@@ -1,68 +1,33 @@
-//! Answering federal requests: each shipped pack decides its `request-cases.json` as the
+//! Answering federal requests: each shipped pack decides its `requests/cases.json` as the
 //! law expects, and over every combination of document, attachment and ask it complies
 //! only with what a judge signed, and cites the law for every other answer.
 
 mod common;
 
-use cordon_policy::{FederalAsk, FederalQuestion, FederalRequestKind, RequestPolicies, Response};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Case {
-    name: String,
-    request: Asked,
-    expect: Expected,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Asked {
-    agency: String,
-    kind: FederalRequestKind,
-    #[serde(default)]
-    attached: Vec<FederalRequestKind>,
-    asks: Vec<FederalAsk>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expected {
-    response: Response,
-    policies: Vec<String>,
-}
+use cordon_policy::federal_cases::{self, Asked};
+use cordon_policy::{FederalAsk, FederalRequestKind, RequestPolicies, Response};
 
 fn respond(pack: &RequestPolicies, asked: &Asked) -> cordon_policy::ResponseDecision {
-    pack.respond(&FederalQuestion {
-        recorded_by: "records-clerk",
-        agency: &asked.agency,
-        kind: &asked.kind,
-        attached: &asked.attached,
-        asks: &asked.asks,
-    })
+    pack.respond(&asked.question())
 }
 
 #[test]
 fn every_shipped_pack_answers_its_federal_request_cases_as_the_law_expects() {
     for name in common::PACKS {
         let pack = load(name);
-        let path = common::pack_dir(name).join("requests/cases.json");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let cases: Vec<Case> =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let cases = federal_cases::load(&pack).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(cases.len() >= 15, "{name}: only {} cases", cases.len());
-        let failures: Vec<String> = cases
-            .iter()
-            .filter_map(|case| {
-                let got = respond(&pack, &case.request);
-                let mut want = case.expect.policies.clone();
-                want.sort();
-                (got.response != case.expect.response || got.policies != want).then(|| {
-                    format!(
-                        "{}: expected {:?} by {:?}, got {:?} by {:?}",
-                        case.name, case.expect.response, want, got.response, got.policies
-                    )
-                })
+        let failures: Vec<String> = federal_cases::run(&pack, &cases)
+            .into_iter()
+            .map(|f| {
+                format!(
+                    "{}: expected {:?} by {:?}, got {:?} by {:?}",
+                    f.name,
+                    f.expected.response,
+                    f.expected.policies,
+                    f.got.response,
+                    f.got.policies
+                )
             })
             .collect();
         assert!(failures.is_empty(), "{name}:\n{}", failures.join("\n"));

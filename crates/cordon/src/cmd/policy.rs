@@ -89,7 +89,8 @@ fn test(dir: &Path) -> anyhow::Result<ExitCode> {
         all.len() - failures.len(),
         all.len()
     );
-    Ok(if failures.is_empty() {
+    let response_failures = super::requests::test_responses(dir)?;
+    Ok(if failures.is_empty() && response_failures == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

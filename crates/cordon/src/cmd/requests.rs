@@ -401,3 +401,37 @@ pub fn vkey_for(dir: &Path, arg: Option<&str>) -> Result<Verifier> {
         }
     }
 }
+
+/// Runs a pack's `requests/cases.json` (if it has `requests/`) for `cordon policy test`;
+/// returns how many failed.
+pub fn test_responses(dir: &Path) -> Result<usize> {
+    use cordon_policy::{federal_cases, RequestPolicies};
+    if !dir.join(cordon_policy::federal::REQUESTS_DIR).is_dir() {
+        return Ok(0);
+    }
+    let policies = RequestPolicies::load(dir).with_context(|| {
+        format!(
+            "the federal request policies of {} are not usable",
+            dir.display()
+        )
+    })?;
+    let cases = federal_cases::load(&policies)?;
+    let failures = federal_cases::run(&policies, &cases);
+    for f in &failures {
+        println!(
+            "FAIL {}: expected {} by {:?}, got {} by {:?}",
+            f.name,
+            f.expected.response.word(),
+            f.expected.policies,
+            f.got.response.word(),
+            f.got.policies
+        );
+    }
+    println!(
+        "{}: {} of {} federal request cases pass",
+        policies.name(),
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    Ok(failures.len())
+}
