@@ -134,6 +134,29 @@ fn a_witness_process_cosigns_a_real_log_and_remembers_it_across_a_restart() {
     };
     let lines = add(&client, &url, &req).unwrap();
     verified_cosignature(&second, &lines, &witness).unwrap();
+
+    // An auditor reads what the witness cosigned from its monitoring URL.
+    let seen = format!(
+        "{url}/{}/checkpoint",
+        cordon_witness::monitor::origin_hash("test.example/log")
+    );
+    let o = run(
+        &[
+            "verify",
+            log.to_str().unwrap(),
+            "--vkey",
+            &log_vkey,
+            "--witness",
+            &wvkey,
+            "--checkpoint",
+            &seen,
+            "--json",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["witnessed_size"], 300);
     drop(served);
 
     let _served = serve(&config, listen);

@@ -9,6 +9,8 @@ use cordon_log::{KeyError, Signer, Verifier};
 use serde::Deserialize;
 use thiserror::Error;
 
+use crate::server::WitnessService;
+
 /// Why a witness config could not be loaded or its witness opened.
 #[derive(Debug, Error)]
 pub enum ConfigError {
@@ -132,6 +134,17 @@ impl WitnessConfig {
             out.push(v);
         }
         Ok(out)
+    }
+
+    /// The witness with its HTTP service: cosigned copies for monitors live in
+    /// `<state_dir>/cosigned`.
+    pub fn open_service(&self, path: &Path) -> Result<WitnessService, ConfigError> {
+        let witness = self.open_witness(path)?;
+        let dir = self.state_dir.join("cosigned");
+        WitnessService::new(witness, &dir, &self.prefix).map_err(|e| ConfigError::State {
+            path: dir,
+            source: WitnessError::Storage(e.to_string()),
+        })
     }
 
     /// Reads the key and opens the witness's state.

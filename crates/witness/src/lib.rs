@@ -10,5 +10,6 @@ pub mod client;
 pub use client::{ClientError, WitnessClient};
 pub use cordon_log::witness::AddCheckpoint;
 pub mod config;
+pub mod monitor;
 pub mod server;
 pub mod verify;

@@ -10,6 +10,7 @@ use cordon_log::merkle::{consistency_proof, HashSource, ProofError};
 use cordon_log::witness::Witness;
 use cordon_log::{Checkpoint, Hash, Signer};
 use cordon_witness::client::verified_cosignature;
+use cordon_witness::server::WitnessService;
 use cordon_witness::{AddCheckpoint, ClientError, WitnessClient};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -70,12 +71,14 @@ impl Running {
 }
 
 async fn start(key: &Signer, log: &Signer, state: &std::path::Path) -> Running {
-    let witness = Arc::new(Witness::open(key.clone(), vec![log.verifier()], state).unwrap());
+    let witness = Witness::open(key.clone(), vec![log.verifier()], state).unwrap();
+    let service = WitnessService::new(witness, &state.join("cosigned"), "/w").unwrap();
+    let service = Arc::new(service);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/w", listener.local_addr().unwrap());
     let (tx, rx) = oneshot::channel::<()>();
     let done = tokio::spawn(async move {
-        cordon_witness::server::serve(witness, listener, "/w", async {
+        cordon_witness::server::serve(service, listener, async {
             let _ = rx.await;
         })
         .await;
@@ -241,4 +244,38 @@ async fn an_unreachable_witness_is_a_retryable_network_error() {
         .unwrap_err();
     assert!(matches!(e, ClientError::Network(_)), "{e}");
     assert!(e.is_retryable());
+}
+
+#[tokio::test]
+async fn monitors_read_the_latest_cosigned_checkpoint_by_origin_hash() {
+    let f = fixture();
+    let w = start(&f.key, &f.log, f.state.path()).await;
+    let http = cordon_witness::verify::source::Http::new(Duration::from_secs(5));
+    let at = |w: &Running| {
+        format!(
+            "{}/{}/checkpoint",
+            w.url,
+            cordon_witness::monitor::origin_hash(ORIGIN)
+        )
+    };
+    assert_eq!(http.get(&at(&w)).await.unwrap(), None);
+
+    let mut t = tree("a");
+    for (old, size) in [(0, 12), (12, 20)] {
+        f.client
+            .add_checkpoint(&w.url, &request(&f.log, &mut t, old, size))
+            .await
+            .unwrap();
+    }
+    w.stop().await;
+    let w = start(&f.key, &f.log, f.state.path()).await;
+    let body = http.get(&at(&w)).await.unwrap().unwrap();
+    let (log_key, witness_key) = (f.log.verifier(), f.key.verifier());
+    let cp = cordon_log::SignedCheckpoint::open(&body, &[&log_key], Some(ORIGIN)).unwrap();
+    assert_eq!(cp.checkpoint.size, 20);
+    assert_eq!(
+        cp.note.verify(&[&witness_key]).unwrap(),
+        vec!["witness.example/w1"]
+    );
+    w.stop().await;
 }

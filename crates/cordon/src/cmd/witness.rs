@@ -58,7 +58,7 @@ fn keygen(name: &str, key: PathBuf) -> Result<ExitCode> {
 fn serve(path: PathBuf) -> Result<ExitCode> {
     init_tracing();
     let config = WitnessConfig::load(&path)?;
-    let witness = Arc::new(config.open_witness(&path)?);
+    let service = Arc::new(config.open_service(&path)?);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -69,12 +69,12 @@ fn serve(path: PathBuf) -> Result<ExitCode> {
             .with_context(|| format!("listening on {}", config.listen))?;
         tracing::info!(
             listen = %listener.local_addr()?,
-            vkey = %witness.verifier().to_text(),
+            vkey = %service.verifier().to_text(),
             logs = config.logs.len(),
             "cordon witness listening; POST {}/add-checkpoint",
             config.prefix
         );
-        cordon_witness::server::serve(witness, listener, &config.prefix, shutdown_signal()).await;
+        cordon_witness::server::serve(service, listener, shutdown_signal()).await;
         Ok(ExitCode::SUCCESS)
     })
 }
