@@ -508,3 +508,35 @@ fn policy_test_runs_the_federal_request_cases_and_fails_on_a_wrong_one() {
         text(&bad)
     );
 }
+
+#[test]
+fn a_request_body_from_stdin_goes_through_the_gateway_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = new_log(dir.path());
+    let p = pack();
+    let args = [
+        "requests",
+        "add",
+        log.to_str().unwrap(),
+        "--pack",
+        &p,
+        "--by",
+        "clerk-7",
+        "--agency",
+        "cpd",
+        "--json",
+        "--body",
+        "-",
+    ];
+    let body = br#"{"kind":"warrant_i205","agency":"ice-ero","unit":"ERO","received":"2026-03-02","subject":"CB-9","asks":["transfer"]}"#;
+    let o = run(&args, body);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["response"]["response"], "decline");
+    let o = run(&args, br#"{"kind":"warrant_i205","agency":"ice-ero","unit":"ERO","received":"2026-03-02","subject":"CB-9","asks":["transfer"],"name":"x"}"#);
+    assert!(
+        !o.status.success() && String::from_utf8_lossy(&o.stderr).contains("unknown field `name`"),
+        "{}",
+        text(&o)
+    );
+}

@@ -26,6 +26,10 @@ pub enum RequestsCommand {
     Add {
         #[command(flatten)]
         at: Writing,
+        /// Read the request as JSON (the body `POST /requests` takes) from this file, or
+        /// `-` for stdin, instead of the flags below.
+        #[arg(long, conflicts_with_all = ["kind", "attached", "from", "unit", "received", "subject", "asks", "document_ref"])]
+        body: Option<PathBuf>,
         #[command(flatten)]
         request: RequestFlags,
     },
@@ -143,8 +147,11 @@ pub struct OutcomeFlags {
 
 pub fn run(args: RequestsArgs) -> Result<ExitCode> {
     match *args.command {
-        RequestsCommand::Add { at, request } => {
-            let request = request.build()?;
+        RequestsCommand::Add { at, body, request } => {
+            let request = match body {
+                Some(path) => read_body(&path)?,
+                None => request.build()?,
+            };
             record(&at, |registrar, by, _log| {
                 Ok(registrar.request(by, request)?)
             })
@@ -434,4 +441,16 @@ pub fn test_responses(dir: &Path) -> Result<usize> {
         cases.len()
     );
     Ok(failures.len())
+}
+
+/// A request body from a file or stdin, through the parser the gateway uses.
+fn read_body(path: &Path) -> Result<FederalRequest> {
+    let bytes = if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
+        buf
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    Ok(FederalRequest::from_json(&bytes)?)
 }
