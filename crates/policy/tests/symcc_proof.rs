@@ -158,6 +158,18 @@ const JUDGE_SIGNED: &str = r#"permit (principal, action == Action::"respond", re
 fn prove_responses(name: &str) {
     let policies = cordon_policy::RequestPolicies::load(&common::pack_dir(name))
         .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let counterexample = response_counterexample(&policies, policies.policy_set());
+    assert!(
+        counterexample.is_none(),
+        "{name}: complies with a federal request no judge signed: {counterexample:?}"
+    );
+}
+
+/// A request the given response policies comply with although no judge signed it.
+fn response_counterexample(
+    policies: &cordon_policy::RequestPolicies,
+    set: &PolicySet,
+) -> Option<String> {
     let schema = policies.schema();
     let judge_signed = PolicySet::from_policies([policy("judge-signed", JUDGE_SIGNED)])
         .unwrap_or_else(|e| panic!("{e}"));
@@ -169,25 +181,33 @@ fn prove_responses(name: &str) {
         let solver = LocalSolver::cvc5().unwrap_or_else(|e| panic!("cvc5 is needed: {e}"));
         let mut compiler = CedarSymCompiler::new(solver).unwrap_or_else(|e| panic!("{e}"));
         let envs: Vec<_> = schema.request_envs().collect();
-        assert_eq!(envs.len(), 1, "{name}: expected only the respond action");
-        for env in envs {
-            let typed = |ps: &PolicySet| {
-                CompiledPolicySet::compile(ps, &env, schema).unwrap_or_else(|e| panic!("{e}"))
-            };
-            let counterexample = compiler
-                .check_implies_with_counterexample_opt(
-                    &typed(policies.policy_set()),
-                    &typed(&judge_signed),
-                )
-                .await
-                .unwrap_or_else(|e| panic!("{name}: solver failed: {e}"));
-            assert!(
-                counterexample.is_none(),
-                "{name}: complies with a federal request no judge signed: {:?}",
-                counterexample.map(|c| c.request)
-            );
-        }
-    });
+        assert_eq!(envs.len(), 1, "expected only the respond action");
+        let env = &envs[0];
+        let typed = |ps: &PolicySet| {
+            CompiledPolicySet::compile(ps, env, schema).unwrap_or_else(|e| panic!("{e}"))
+        };
+        compiler
+            .check_implies_with_counterexample_opt(&typed(set), &typed(&judge_signed))
+            .await
+            .unwrap_or_else(|e| panic!("solver failed: {e}"))
+            .map(|c| format!("{:?}", c.request))
+    })
+}
+
+#[test]
+fn the_response_proof_can_fail_a_pack_that_honours_detainers() {
+    // Guards the proof against passing vacuously.
+    let policies = cordon_policy::RequestPolicies::load(&common::pack_dir("illinois-trust-act"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let leaky = PolicySet::from_policies([policy(
+        "honour-detainers",
+        r#"permit (principal, action == Action::"respond", resource) when { context.kind == "detainer_i247a" };"#,
+    )])
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        response_counterexample(&policies, &leaky).is_some(),
+        "the proof did not catch a permit for detainers"
+    );
 }
 
 #[test]
