@@ -46,6 +46,8 @@ impl Outcome {
 pub struct Metrics {
     outcomes: [AtomicU64; 7],
     redacted_fields: AtomicU64,
+    /// The federal request register's counters.
+    pub(crate) register: crate::requests::RegisterCounters,
 }
 
 impl Metrics {
@@ -114,6 +116,7 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        self.register.render(&mut s);
         let _ = writeln!(s, "# HELP cordon_log_checkpoint_size Entries under the newest signed checkpoint.\n# TYPE cordon_log_checkpoint_size gauge\ncordon_log_checkpoint_size {checkpoint_size}");
         s
     }

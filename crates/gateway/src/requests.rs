@@ -17,6 +17,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION};
 use hyper::{Method, Request, Response, StatusCode};
 use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Largest register body accepted: a request is a few hundred bytes.
@@ -48,7 +49,10 @@ pub async fn handle(
 ) -> Response<Body> {
     let (mut response, receipt) = match answer(gw, prefix, req, cert).await {
         Ok((response, receipt)) => (response, Some(receipt)),
-        Err(response) => (*response, None),
+        Err(response) => {
+            gw.metrics.register.refused.fetch_add(1, Ordering::Relaxed);
+            (*response, None)
+        }
     };
     stamp(&mut response, receipt, &gw.origin_header);
     response
@@ -107,6 +111,7 @@ async fn answer(
     }
     .map_err(bad_input)?;
     let receipt = append(gw, &prepared).await?;
+    gw.metrics.register.count(&prepared);
     Ok((recorded(gw, prefix, &prepared, receipt), receipt))
 }
 
@@ -288,4 +293,47 @@ pub fn check_section(
         }
     }
     Ok(())
+}
+
+/// Prometheus counters for the register: entries by step (and answer), and refusals.
+#[derive(Debug, Default)]
+pub struct RegisterCounters {
+    declined: AtomicU64,
+    complied: AtomicU64,
+    outcomes: AtomicU64,
+    corrections: AtomicU64,
+    refused: AtomicU64,
+}
+
+impl RegisterCounters {
+    fn count(&self, p: &Prepared) {
+        use cordon_register::Step;
+        let counter = match (&p.entry.step, p.response().map(|r| r.response)) {
+            (Step::Request { .. }, Some(cordon_policy::Response::Comply)) => &self.complied,
+            (Step::Request { .. }, _) => &self.declined,
+            (Step::Outcome { .. }, _) => &self.outcomes,
+            (Step::Correction { .. }, _) => &self.corrections,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn render(&self, s: &mut String) {
+        use std::fmt::Write as _;
+        let name = "cordon_register_entries_total";
+        let _ = writeln!(s, "# HELP {name} Federal request register entries recorded, by step and answer.\n# TYPE {name} counter");
+        let rows = [
+            ("request", "decline", &self.declined),
+            ("request", "comply", &self.complied),
+            ("outcome", "", &self.outcomes),
+            ("correction", "", &self.corrections),
+        ];
+        for (step, response, v) in rows {
+            let _ = writeln!(
+                s,
+                "{name}{{step=\"{step}\",response=\"{response}\"}} {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(s, "# HELP cordon_register_refused_total Register calls refused (unauthenticated, not a recorder, bad input, log unavailable).\n# TYPE cordon_register_refused_total counter\ncordon_register_refused_total {}", self.refused.load(Ordering::Relaxed));
+    }
 }
