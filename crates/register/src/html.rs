@@ -67,32 +67,47 @@ fn duty(report: &Report) -> String {
 
 fn totals(h: &mut String, report: &Report) {
     let t = &report.totals;
-    let rows: [(&str, u64); 13] = [
-        ("Requests received in the period", t.requests),
-        ("Immigration detainers (I-247A)", t.detainers),
+    // The keys are the fields of `Totals`, so a figure a reader sees can be checked.
+    let rows: [(&str, &str, u64); 13] = [
+        ("requests", "Requests received in the period", t.requests),
+        ("detainers", "Immigration detainers (I-247A)", t.detainers),
         (
+            "civil_warrants",
             "Civil immigration (administrative) warrants and NCIC Immigration Violator hits",
             t.civil_warrants,
         ),
         (
+            "assistance_requests",
             "Requests for information or assistance, administrative subpoenas",
             t.assistance_requests,
         ),
-        ("Judicial warrants and court orders", t.judicial),
-        ("Declined", t.declined),
-        ("Complied with", t.complied),
-        ("Person released", t.released),
-        ("Person transferred", t.transferred),
-        ("Person held on a criminal matter", t.held_criminal),
-        ("Person not in custody", t.not_in_custody),
-        ("No outcome recorded yet", t.no_outcome_yet),
-        ("Requests with a logged correction", t.corrected),
+        ("judicial", "Judicial warrants and court orders", t.judicial),
+        ("declined", "Declined", t.declined),
+        ("complied", "Complied with", t.complied),
+        ("released", "Person released", t.released),
+        ("transferred", "Person transferred", t.transferred),
+        (
+            "held_criminal",
+            "Person held on a criminal matter",
+            t.held_criminal,
+        ),
+        ("not_in_custody", "Person not in custody", t.not_in_custody),
+        (
+            "no_outcome_yet",
+            "No outcome recorded yet",
+            t.no_outcome_yet,
+        ),
+        (
+            "corrected",
+            "Requests with a logged correction",
+            t.corrected,
+        ),
     ];
     h.push_str("<h2>Totals</h2><table>");
-    for (label, n) in rows {
+    for (key, label, n) in rows {
         let _ = write!(
             h,
-            "<tr><th>{}</th><td class=\"num\">{n}</td></tr>",
+            "<tr><th>{}</th><td class=\"num\" data-figure=\"{key}\">{n}</td></tr>",
             esc(label)
         );
     }
