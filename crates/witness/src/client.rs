@@ -8,7 +8,8 @@
 //! use cordon_witness::{AddCheckpoint, ClientError, WitnessClient};
 //! use std::time::Duration;
 //!
-//! let client = WitnessClient::new(Duration::from_secs(10)); // keep one; it reuses connections
+//! // Keep one client: it reuses connections. https:// is checked against the system roots.
+//! let client = WitnessClient::new(Duration::from_secs(10));
 //! let req = AddCheckpoint { old_size: 0, proof, checkpoint: checkpoint.clone() };
 //! match client.add_checkpoint("http://witness.example:7380", &req).await {
 //!     Ok(lines) => {
@@ -31,9 +32,9 @@ use cordon_log::{Note, NoteVerifier, Verifier};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{CONTENT_TYPE, USER_AGENT};
 use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use rustls::pki_types::CertificateDer;
 use thiserror::Error;
 
 /// The content type tlog-witness gives a 409's body (the witness's latest size).
@@ -93,20 +94,23 @@ impl ClientError {
 /// clients to keep connections alive).
 #[derive(Clone)]
 pub struct WitnessClient {
-    http: Client<HttpConnector, Full<Bytes>>,
+    http: Client<crate::tls::Connector, Full<Bytes>>,
     timeout: Duration,
 }
 
 impl WitnessClient {
     /// A client whose every request (connect, send, read the answer) must finish within
-    /// `timeout`.
+    /// `timeout`. HTTPS witnesses are checked against the system's trusted roots.
     pub fn new(timeout: Duration) -> WitnessClient {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
-        connector.set_nodelay(true);
+        Self::with_roots(timeout, &[])
+    }
+
+    /// Like [`WitnessClient::new`], also trusting `roots` (DER certificates of a private
+    /// certificate authority) for HTTPS witnesses.
+    pub fn with_roots(timeout: Duration, roots: &[CertificateDer<'static>]) -> WitnessClient {
         let http = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .build(connector);
+            .build(crate::tls::connector(timeout, roots));
         WitnessClient { http, timeout }
     }
 
@@ -191,11 +195,8 @@ fn endpoint(prefix: &str) -> Result<Uri, ClientError> {
             bad("not a URL; give the witness's submission prefix, e.g. http://witness.example:7380")
         })?;
     match uri.scheme_str() {
-        Some("http") => Ok(uri),
-        Some("https") => Err(bad(
-            "https is not supported by this client yet; reach the witness over http on a trusted network or through a TLS-terminating proxy",
-        )),
-        _ => Err(bad("the URL must start with http://")),
+        Some("http" | "https") => Ok(uri),
+        _ => Err(bad("the URL must start with https:// or http://")),
     }
 }
 
@@ -339,8 +340,9 @@ mod tests {
     }
 
     #[test]
-    fn only_http_urls_are_accepted() {
+    fn only_http_and_https_urls_are_accepted() {
         assert!(endpoint("http://127.0.0.1:1/w/").is_ok());
+        assert!(endpoint("https://witness.example/w").is_ok());
         assert!(matches!(
             endpoint("ftp://x"),
             Err(ClientError::BadUrl { .. })

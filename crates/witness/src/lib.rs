@@ -12,4 +12,5 @@ pub use cordon_log::witness::AddCheckpoint;
 pub mod config;
 pub mod monitor;
 pub mod server;
+pub mod tls;
 pub mod verify;

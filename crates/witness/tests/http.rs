@@ -279,3 +279,60 @@ async fn monitors_read_the_latest_cosigned_checkpoint_by_origin_hash() {
     );
     w.stop().await;
 }
+
+/// Terminates TLS for `localhost` with a fresh certificate and forwards to `plain`, as a
+/// reverse proxy in front of a witness would; returns the https URL and the certificate.
+async fn tls_front(plain: &str) -> (String, rustls::pki_types::CertificateDer<'static>) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let der = cert.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![der.clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend = plain
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (acceptor, backend) = (acceptor.clone(), backend.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut up = tokio::net::TcpStream::connect(backend).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+            });
+        }
+    });
+    (format!("https://localhost:{port}/w"), der)
+}
+
+#[tokio::test]
+async fn a_witness_behind_https_is_reached_and_its_certificate_checked() {
+    let f = fixture();
+    let w = start(&f.key, &f.log, f.state.path()).await;
+    let (url, cert) = tls_front(&w.url).await;
+    let mut t = tree("a");
+    let req = request(&f.log, &mut t, 0, 3);
+
+    // Not signed by a root the client trusts: refused before anything is sent.
+    let e = f.client.add_checkpoint(&url, &req).await.unwrap_err();
+    assert!(matches!(e, ClientError::Network(_)), "{e}");
+
+    // Had it reached the witness, this resend from size 0 would now be a 409.
+    let trusting = WitnessClient::with_roots(Duration::from_secs(5), &[cert]);
+    let lines = trusting.add_checkpoint(&url, &req).await.unwrap();
+    verified_cosignature(&req.checkpoint, &lines, &f.key.verifier()).unwrap();
+    w.stop().await;
+}

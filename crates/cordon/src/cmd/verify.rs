@@ -10,7 +10,8 @@ use super::log::parse_vkey;
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// The log: a directory, or an http:// URL prefix serving `checkpoint` and `tile/...`.
+    /// The log: a directory, or an https:// (or http://) URL prefix serving `checkpoint`
+    /// and `tile/...`.
     source: String,
     /// The log's verifier key, or a file holding it.
     #[arg(long)]
@@ -24,7 +25,7 @@ pub struct VerifyArgs {
     /// Remembers the last checkpoint verified per log; later runs demand the log only grew.
     #[arg(long)]
     state: Option<PathBuf>,
-    /// Another checkpoint of this log (file or http:// URL), e.g. a cosigned one a witness
+    /// Another checkpoint of this log (file or URL), e.g. a cosigned one a witness
     /// or another auditor kept; it must agree with the tree. Repeatable.
     #[arg(long = "checkpoint", value_name = "FILE_OR_URL")]
     checkpoints: Vec<String>,

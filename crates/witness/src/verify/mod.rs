@@ -381,7 +381,7 @@ async fn check_other_checkpoints(
 }
 
 async fn read_place(opts: &Options, place: &str) -> Result<Vec<u8>, VerifyError> {
-    if place.starts_with("http://") {
+    if place.starts_with("http://") || place.starts_with("https://") {
         let http = match &opts.source {
             Source::Url { http, .. } => http.clone(),
             Source::Dir(_) => source::Http::new(std::time::Duration::from_secs(10)),

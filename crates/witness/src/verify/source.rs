@@ -1,4 +1,4 @@
-//! Where a log is read from for verification: a directory, or an http URL prefix that
+//! Where a log is read from for verification: a directory, or a URL prefix that
 //! serves the public side of the log (`checkpoint` and `tile/<L>/...`).
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -8,7 +8,6 @@ use cordon_log::hash::Hash;
 use cordon_log::tile::{TileId, FULL_TILE_BYTES, TILE_WIDTH};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::{StatusCode, Uri};
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
@@ -26,16 +25,16 @@ pub enum Source {
 /// A keep-alive HTTP client with a per-request timeout.
 #[derive(Clone)]
 pub struct Http {
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: Client<crate::tls::Connector, Empty<Bytes>>,
     timeout: Duration,
 }
 
 impl Http {
+    /// HTTPS servers are checked against the system's trusted roots.
     pub fn new(timeout: Duration) -> Http {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(timeout));
         Http {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: Client::builder(TokioExecutor::new())
+                .build(crate::tls::connector(timeout, &[])),
             timeout,
         }
     }
@@ -73,15 +72,9 @@ impl Http {
 }
 
 impl Source {
-    /// `http://…` is a URL prefix; anything else is a directory. `https` is refused with
-    /// a way out rather than silently fetched in the clear.
+    /// `https://…` or `http://…` is a URL prefix; anything else is a directory.
     pub fn parse(text: &str, timeout: Duration) -> Result<Source, VerifyError> {
-        if text.starts_with("https://") {
-            return Err(VerifyError::Usage(
-                "https sources are not supported yet; mirror the log (checkpoint and tile/) to a directory, or reach it over http on a trusted network".into(),
-            ));
-        }
-        if text.starts_with("http://") {
+        if text.starts_with("https://") || text.starts_with("http://") {
             return Ok(Source::Url {
                 prefix: text.trim_end_matches('/').to_string(),
                 http: Http::new(timeout),
@@ -90,7 +83,7 @@ impl Source {
         let dir = PathBuf::from(text);
         if !dir.is_dir() {
             return Err(VerifyError::Usage(format!(
-                "{text} is neither a log directory nor an http:// URL"
+                "{text} is neither a log directory nor an https:// or http:// URL"
             )));
         }
         Ok(Source::Dir(dir))
