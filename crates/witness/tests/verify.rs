@@ -320,6 +320,13 @@ fn the_quorum_counts_valid_cosignatures_from_distinct_witnesses() {
         "{r:#?}"
     );
 
+    // One witness named twice is one vote.
+    let mut o = options(dir_source(&dir), &key);
+    o.witnesses = vec![ws[0].verifier(), ws[0].verifier()];
+    o.quorum = 2;
+    o.checkpoints = vec![file.to_str().unwrap().to_string()];
+    assert!(!run(o).pass);
+
     // A cosignature that does not verify is a failure, not a missing vote.
     let mut forged = cosigned(&dir, &[&ws[0], &ws[1]]);
     let at = forged.len() - 10;

@@ -416,10 +416,17 @@ fn check_quorum(opts: &Options, report: &mut Report, candidates: &[(String, Sign
     if opts.witnesses.is_empty() && opts.quorum == 0 {
         return;
     }
+    // A key given twice is still one witness: it must not count twice.
+    let mut witnesses: Vec<&Verifier> = Vec::new();
+    for w in &opts.witnesses {
+        if !witnesses.iter().any(|k| *k == w) {
+            witnesses.push(w);
+        }
+    }
     let mut best: Option<(u64, Vec<String>)> = None;
     for (place, cp) in candidates {
         let mut names = Vec::new();
-        for w in &opts.witnesses {
+        for &w in &witnesses {
             let v: &dyn NoteVerifier = w;
             match cp.note.verify(&[v]) {
                 Ok(_) => match cosignature_problem(cp, w) {
@@ -457,7 +464,7 @@ fn check_quorum(opts: &Options, report: &mut Report, candidates: &[(String, Sign
                 format!(
                     "size {size} cosigned by {} of the {} witnesses given (quorum {}): {}",
                     names.len(),
-                    opts.witnesses.len(),
+                    witnesses.len(),
                     opts.quorum,
                     names.join(", ")
                 ),
@@ -469,7 +476,7 @@ fn check_quorum(opts: &Options, report: &mut Report, candidates: &[(String, Sign
             format!(
                 "no checkpoint carries {} valid cosignatures from the {} witnesses given; pass a cosigned checkpoint with --checkpoint, or check the witness keys",
                 opts.quorum,
-                opts.witnesses.len()
+                witnesses.len()
             ),
         ),
     }
