@@ -16,6 +16,8 @@ pub enum PolicyError {
     NotADirectory { dir: PathBuf },
     #[error("{} is not a policy pack: it has no {what}", dir.display())]
     MissingFile { dir: PathBuf, what: &'static str },
+    #[error("the pack {} has no requests/ folder, so it cannot answer federal requests: copy one from a shipped pack (policies/*/requests) and adapt it", dir.display())]
+    NoRequestPolicies { dir: PathBuf },
     #[error("schema {} is invalid: {message}", path.display())]
     Schema { path: PathBuf, message: String },
     #[error("policy file {} does not parse: {message}", path.display())]

@@ -46,9 +46,8 @@ impl RequestPolicies {
     pub fn load(pack_dir: &Path) -> Result<RequestPolicies, PolicyError> {
         let dir = pack_dir.join(REQUESTS_DIR);
         if !dir.is_dir() {
-            return Err(PolicyError::MissingFile {
+            return Err(PolicyError::NoRequestPolicies {
                 dir: pack_dir.to_owned(),
-                what: "requests/ folder of federal request policies",
             });
         }
         let schema = load_schema(&dir)?;
