@@ -419,7 +419,7 @@ fn check_quorum(opts: &Options, report: &mut Report, candidates: &[(String, Sign
     // A key given twice is still one witness: it must not count twice.
     let mut witnesses: Vec<&Verifier> = Vec::new();
     for w in &opts.witnesses {
-        if !witnesses.iter().any(|k| *k == w) {
+        if !witnesses.contains(&w) {
             witnesses.push(w);
         }
     }

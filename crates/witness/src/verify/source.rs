@@ -17,6 +17,7 @@ use super::VerifyError;
 const MAX_FETCH_BYTES: usize = 64 * 1024;
 
 /// The log being verified.
+#[derive(Clone)]
 pub enum Source {
     Dir(PathBuf),
     Url { prefix: String, http: Http },

@@ -22,13 +22,7 @@ impl TileTree {
         let mut level = 0u8;
         while hashes_at_level(size, level) > 0 {
             let count = hashes_at_level(size, level);
-            let mut hashes = Vec::with_capacity(count as usize);
-            for t in 0..count.div_ceil(TILE_WIDTH) {
-                let id = tile_in_tree(size, level, t).ok_or_else(|| VerifyError::Tree {
-                    why: format!("tile arithmetic disagrees with size {size}"),
-                })?;
-                hashes.extend(source.hash_tile(id, size).await?);
-            }
+            let hashes = fetch_level(source, size, level, count).await?;
             if let Some(below) = levels.last() {
                 check_level(below, &hashes, level)?;
             }
@@ -60,6 +54,56 @@ impl TileTree {
     pub fn leaf(&self, index: u64) -> Option<Hash> {
         self.levels.first()?.get(index as usize).copied()
     }
+}
+
+/// Tiles fetched at once from a URL: enough to hide round trips, few enough to be a
+/// polite client of a static file server.
+const IN_FLIGHT: usize = 16;
+
+/// All `count` hashes of tile level `level`, in order.
+async fn fetch_level(
+    source: &Source,
+    size: u64,
+    level: u8,
+    count: u64,
+) -> Result<Vec<Hash>, VerifyError> {
+    let ids = (0..count.div_ceil(TILE_WIDTH))
+        .map(|t| {
+            tile_in_tree(size, level, t).ok_or_else(|| VerifyError::Tree {
+                why: format!("tile arithmetic disagrees with size {size}"),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut hashes = Vec::with_capacity(count as usize);
+    if source.dir().is_some() {
+        for id in ids {
+            hashes.extend(source.hash_tile(id, size).await?);
+        }
+        return Ok(hashes);
+    }
+    let mut tiles: Vec<Option<Vec<Hash>>> = vec![None; ids.len()];
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut next = ids.iter().enumerate();
+    loop {
+        while tasks.len() < IN_FLIGHT {
+            let Some((i, &id)) = next.next() else { break };
+            let source = source.clone();
+            tasks.spawn(async move { (i, source.hash_tile(id, size).await) });
+        }
+        let Some(done) = tasks.join_next().await else {
+            break;
+        };
+        let (i, tile) = done.map_err(|e| VerifyError::Tree {
+            why: format!("a tile fetch stopped unexpectedly: {e}"),
+        })?;
+        tiles[i] = Some(tile?);
+    }
+    for tile in tiles {
+        hashes.extend(tile.ok_or_else(|| VerifyError::Tree {
+            why: "a tile was never fetched".into(),
+        })?);
+    }
+    Ok(hashes)
 }
 
 /// Each hash at tile level `level` must be the root of the 256 hashes under it.
