@@ -75,15 +75,18 @@ impl Drop for Served {
 }
 
 fn serve(config: &Path, listen: SocketAddr) -> Served {
-    let child = common::cordon()
-        .args(["witness", "serve", "--config", config.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // Owned by `Served` at once: its drop kills and reaps the process on every path.
+    let served = Served(
+        common::cordon()
+            .args(["witness", "serve", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     for _ in 0..200 {
         if std::net::TcpStream::connect(listen).is_ok() {
-            return Served(child);
+            return served;
         }
         std::thread::sleep(Duration::from_millis(25));
     }
