@@ -33,7 +33,8 @@ pub struct VerifyArgs {
     /// base64) or INDEX:ENTRY_FILE. Repeatable.
     #[arg(long = "receipt", value_name = "RECEIPT")]
     receipts: Vec<String>,
-    /// A file of receipts, one per line in the --receipt form.
+    /// A file of receipts: one per line in the --receipt form, a gateway's JSON denial,
+    /// or saved response headers (curl -D) with Cordon-Receipt lines.
     #[arg(long = "receipts", value_name = "FILE")]
     receipts_file: Option<PathBuf>,
     /// Print the result as JSON on stdout.

@@ -65,21 +65,65 @@ pub fn parse(text: &str, base: &Path) -> Result<Receipt, VerifyError> {
     Ok(Receipt { index, expect })
 }
 
-/// A receipts file: one receipt per line as [`parse`] reads it; blank lines and lines
-/// starting with `#` are skipped. Entry files are read relative to the file's folder.
+/// A receipts file, in any of the forms an officer may have kept:
+/// - one receipt per line as [`parse`] reads it (blank and `#` lines skipped; entry files
+///   relative to the file's folder);
+/// - a gateway's JSON answer (a denial), whose `receipt` field is the index;
+/// - saved response headers (`curl -D`), whose `Cordon-Receipt` lines are indexes.
 pub fn parse_file(path: &Path) -> Result<Vec<Receipt>, VerifyError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         VerifyError::Usage(format!("reading receipts file {}: {e}", path.display()))
     })?;
+    let bad = |why: String| VerifyError::Usage(format!("{}: {why}", path.display()));
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        return from_json(trimmed).map_err(bad);
+    }
+    if trimmed.starts_with("HTTP/") {
+        return from_headers(trimmed).map_err(bad);
+    }
     let base = path.parent().unwrap_or(Path::new("."));
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|(n, l)| {
-            parse(l, base)
-                .map_err(|e| VerifyError::Usage(format!("{} line {}: {e}", path.display(), n + 1)))
-        })
+        .map(|(n, l)| parse(l, base).map_err(|e| bad(format!("line {}: {e}", n + 1))))
         .collect()
+}
+
+fn from_json(text: &str) -> Result<Vec<Receipt>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}"))?;
+    let index = v
+        .get("receipt")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or("the JSON has no numeric \"receipt\" field (as in a gateway's answer)")?;
+    Ok(vec![Receipt {
+        index,
+        expect: Expect::Any,
+    }])
+}
+
+fn from_headers(text: &str) -> Result<Vec<Receipt>, String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        if name.trim().eq_ignore_ascii_case("cordon-receipt") {
+            let index = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("Cordon-Receipt {:?} is not a log index", value.trim()))?;
+            out.push(Receipt {
+                index,
+                expect: Expect::Any,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err("these response headers carry no Cordon-Receipt".into());
+    }
+    Ok(out)
 }
 
 fn decode_hash(s: &str) -> Option<Hash> {
@@ -120,5 +164,36 @@ mod tests {
         for bad in ["", "x", "-1", "3:", "3:missing-file"] {
             assert!(parse(bad, dir.path()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn receipts_files_may_be_lines_a_denial_or_saved_headers() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let lines = write("r.txt", "# kept by an officer\n5\n\n6\n");
+        let got: Vec<u64> = parse_file(&lines)
+            .unwrap()
+            .iter()
+            .map(|r| r.index)
+            .collect();
+        assert_eq!(got, vec![5, 6]);
+        let denial = write(
+            "d.json",
+            "{\n  \"decision\": \"deny\",\n  \"receipt\": 41\n}\n",
+        );
+        assert_eq!(parse_file(&denial).unwrap()[0].index, 41);
+        let headers = write(
+            "h.txt",
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncordon-receipt: 77\r\n\r\n",
+        );
+        assert_eq!(parse_file(&headers).unwrap()[0].index, 77);
+        let e = parse_file(&write("x.json", "{\"decision\": \"deny\"}")).unwrap_err();
+        assert!(e.to_string().contains("receipt"), "{e}");
+        let e = parse_file(&write("y.txt", "5\nfive\n")).unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
     }
 }
