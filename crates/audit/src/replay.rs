@@ -36,9 +36,16 @@ pub struct ReplayReport {
     pub allow_to_deny: u64,
     pub deny_to_allow: u64,
     pub changes: Vec<Change>,
+    /// Entries of the federal request register: not access decisions, so not replayed
+    /// here (the register's reports read them).
+    pub register_entries: u64,
     /// Entries that are not gateway decisions (or not readable as one), by index and why.
     pub skipped: Vec<String>,
 }
+
+/// The key that opens every register entry (`{"register":1,...}`), as the register
+/// writes it; kept here rather than depending on the register for one word.
+const REGISTER_KEY: &str = "register";
 
 /// Replays every entry of the verified log in `dir` under `pack`.
 pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayReport, AuditError> {
@@ -47,10 +54,15 @@ pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayRepo
     for t in 0..size.div_ceil(256) {
         for (k, entry) in bundle_entries(dir, size, t)?.into_iter().enumerate() {
             let index = t * 256 + k as u64;
-            report.entries += 1;
             match replay_one(index, &entry, pack) {
-                Ok(None) => report.unchanged += 1,
-                Ok(Some(c)) => {
+                Ok(Replayed::Register) => report.register_entries += 1,
+                Ok(Replayed::Same) => {
+                    report.entries += 1;
+                    report.unchanged += 1;
+                }
+                Ok(Replayed::Changed(c)) => {
+                    let c = *c;
+                    report.entries += 1;
                     if c.now == Effect::Deny {
                         report.allow_to_deny += 1;
                     } else {
@@ -58,23 +70,35 @@ pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayRepo
                     }
                     report.changes.push(c);
                 }
-                Err(why) => report.skipped.push(format!("entry {index}: {why}")),
+                Err(why) => {
+                    report.entries += 1;
+                    report.skipped.push(format!("entry {index}: {why}"));
+                }
             }
         }
     }
     Ok(report)
 }
 
-fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Option<Change>, String> {
+enum Replayed {
+    Same,
+    Changed(Box<Change>),
+    Register,
+}
+
+fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Replayed, String> {
     let v: serde_json::Value =
         serde_json::from_slice(entry).map_err(|e| format!("not JSON: {e}"))?;
+    if v.get(REGISTER_KEY).is_some() {
+        return Ok(Replayed::Register);
+    }
     let request: AccessRequest = serde_json::from_value(v["request"].clone())
         .map_err(|e| format!("no gateway request in it: {e}"))?;
     let was: Effect = serde_json::from_value(v["decision"]["decision"].clone())
         .map_err(|e| format!("no recorded decision in it: {e}"))?;
     let now = pack.decide(&request);
     if now.decision == was {
-        return Ok(None);
+        return Ok(Replayed::Same);
     }
     let text = |p: &serde_json::Value| p.as_str().map(str::to_string).unwrap_or_default();
     let strings = |p: &serde_json::Value| -> Vec<String> {
@@ -87,7 +111,7 @@ fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Option<Change>, S
             .unwrap_or_default()
     };
     let req = &v["request"];
-    Ok(Some(Change {
+    Ok(Replayed::Changed(Box::new(Change {
         index,
         time: text(&v["time"]),
         agency: text(&req["principal"]["agency"]),
@@ -100,5 +124,5 @@ fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Option<Change>, S
         now_policies: now.policies,
         why: now.explanation,
         citations: now.citations,
-    }))
+    })))
 }

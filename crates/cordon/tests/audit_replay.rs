@@ -44,11 +44,13 @@ fn replay_reports_only_the_decisions_that_change_and_why() {
     assert!(o.status.success(), "{}", text(&o));
     // Two honest decisions, then an ICE search recorded as allowed (as a laxer pack, or
     // a tampered gateway, would have decided it).
+    // ...and an entry of the federal request register, which is not an access decision.
     let lines = format!(
-        "{}\n{}\n{}\n",
+        "{}\n{}\n{}\n{}\n",
         entry(CPD, None),
         entry(ICE, None),
-        entry(ICE, Some("allow"))
+        entry(ICE, Some("allow")),
+        r#"{"register":1,"step":"request","kind":"i247a_detainer"}"#
     );
     let o = run(&["log", "append", dir.to_str().unwrap()], lines.as_bytes());
     assert!(o.status.success(), "{}", text(&o));
@@ -67,6 +69,8 @@ fn replay_reports_only_the_decisions_that_change_and_why() {
     assert!(o.status.success(), "{}", text(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["entries"], 3);
+    assert_eq!(r["register_entries"], 1);
+    assert_eq!(r["skipped"].as_array().unwrap().len(), 0, "{r}");
     assert_eq!(r["unchanged"], 2);
     assert_eq!(r["allow_to_deny"], 1);
     assert_eq!(r["deny_to_allow"], 0);

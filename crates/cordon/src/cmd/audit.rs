@@ -223,6 +223,12 @@ fn replay(log: &Path, pack: &Path, vkey: Option<&str>, json: bool) -> Result<Exi
                 c.why.join(" ")
             );
         }
+        if r.register_entries > 0 {
+            println!(
+                "{} entries of the federal request register are not access decisions and were not replayed (`cordon report` reads them)",
+                r.register_entries
+            );
+        }
         for s in &r.skipped {
             eprintln!("skipped {s}");
         }
