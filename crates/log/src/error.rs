@@ -46,6 +46,9 @@ pub enum LogError {
     Locked { path: PathBuf },
     #[error("the signer key {key} does not belong to this log (origin {origin})")]
     WrongKey { key: String, origin: String },
+    /// The PostgreSQL backend's database refused or lost a statement.
+    #[error("PostgreSQL ({what}): {why}")]
+    Database { what: String, why: String },
 }
 
 impl LogError {

@@ -26,6 +26,8 @@ pub use keys::{KeyError, NoteVerifier, Signer, Verifier};
 pub use note::{Note, NoteError};
 pub use proof::TlogProof;
 pub mod log;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod wal;
 pub mod witness;
 

@@ -40,10 +40,16 @@ impl Receipt {
     pub fn index(&self) -> u64 {
         self.index
     }
+
+    /// For the other sequencers in this crate (PostgreSQL), after their commit returned.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn minted(index: u64) -> Receipt {
+        Receipt { index }
+    }
 }
 
 /// An append that has been handed to the sequencer and not yet acknowledged.
-pub struct PendingAppend(oneshot::Receiver<Result<Receipt, AppendError>>);
+pub struct PendingAppend(pub(crate) oneshot::Receiver<Result<Receipt, AppendError>>);
 
 impl PendingAppend {
     /// Blocks until the entry is durable. Must not be called from inside an async runtime.
@@ -625,7 +631,11 @@ fn integrate(
 
 /// Never sign a checkpoint that is not an extension of the last one: prove it from the
 /// tiles just written, exactly as a client would.
-fn check_consistent(root: &Path, old: &Checkpoint, new: &Checkpoint) -> Result<(), LogError> {
+pub(crate) fn check_consistent(
+    root: &Path,
+    old: &Checkpoint,
+    new: &Checkpoint,
+) -> Result<(), LogError> {
     let mut tiles = TileHashes::new(root, new.size);
     if new.size > 0 && subtree_root(&mut tiles, 0, new.size)? != new.root {
         return Err(LogError::Corrupt {

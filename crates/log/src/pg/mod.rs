@@ -1,0 +1,322 @@
+//! The PostgreSQL backend: several gateways append to one log with one total order.
+//!
+//! Each process runs a sequencer that commits batches of entries in one transaction,
+//! taking their indexes from a single counter row (so indexes are gapless and follow
+//! commit order across processes), and mints a [`Receipt`] only after `COMMIT` returns.
+//! One integrator at a time, whoever holds a session advisory lock, folds committed
+//! entries into tiles in a shared directory and signs the checkpoint; when its session
+//! dies the lock is free and another process's integrator takes over from the recorded
+//! checkpoint, rebuilding tiles from the database if the directory disagrees with it.
+mod integrator;
+mod schema;
+mod sequencer;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+use tokio::sync::oneshot;
+
+use crate::bundle::MAX_ENTRY_BYTES;
+use crate::checkpoint::{Checkpoint, SignedCheckpoint};
+use crate::error::{AppendError, LogError};
+use crate::hash::empty_root;
+use crate::keys::Signer;
+use crate::log::{FaultSwitch, PendingAppend, Receipt, Stats};
+
+pub use integrator::integrator_holder;
+
+/// How the private decision index files an entry. The log does not read entries; the
+/// caller, who knows its own entry format, says where each one belongs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexRow {
+    /// RFC 3339 time of the decision.
+    pub time: String,
+    pub agency: Option<String>,
+    pub principal_kind: Option<String>,
+    pub decision: String,
+    pub dataset: Option<String>,
+}
+
+/// Tuning and identity of one writer process.
+#[derive(Clone, Debug)]
+pub struct PgConfig {
+    /// Recorded beside each entry and as the sessions' `application_name`, so operators
+    /// can tell which gateway wrote what and which one integrates.
+    pub writer: String,
+    /// Most entries committed in one transaction.
+    pub max_batch: usize,
+    /// Appends waiting for the sequencer before `submit` blocks.
+    pub queue_depth: usize,
+    /// Time between integration rounds (and checkpoint refreshes on non-integrators).
+    pub checkpoint_interval: Duration,
+    /// Lets tests make every commit fail, to prove that callers fail closed.
+    pub faults: FaultSwitch,
+}
+
+impl Default for PgConfig {
+    fn default() -> Self {
+        PgConfig {
+            writer: "cordon".into(),
+            max_batch: 4096,
+            queue_depth: 65_536,
+            checkpoint_interval: Duration::from_millis(50),
+            faults: FaultSwitch::default(),
+        }
+    }
+}
+
+struct Request {
+    entry: Vec<u8>,
+    row: Option<IndexRow>,
+    reply: oneshot::Sender<Result<Receipt, AppendError>>,
+}
+
+struct State {
+    durable: u64,
+    checkpoint: SignedCheckpoint,
+    integration_error: Option<String>,
+    integrating: bool,
+    closing: bool,
+}
+
+struct Shared {
+    url: String,
+    dir: PathBuf,
+    signer: Signer,
+    config: PgConfig,
+    state: Mutex<State>,
+    changed: Condvar,
+    stats: Stats,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every update of the state is a single assignment; a panic elsewhere leaves it
+        // consistent.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn connect(&self, role: &str) -> Result<Client, LogError> {
+        connect(&self.url, &format!("{} {role}", self.config.writer))
+    }
+}
+
+/// A log in PostgreSQL open for appending from this process.
+pub struct PgLog {
+    shared: Arc<Shared>,
+    tx: Option<SyncSender<Request>>,
+    sequencer: Option<JoinHandle<()>>,
+    integrator: Option<JoinHandle<()>>,
+}
+
+/// Connects without TLS: the database is expected on loopback or a private network;
+/// see the deployment guide for TLS to a remote server.
+pub fn connect(url: &str, application: &str) -> Result<Client, LogError> {
+    let mut cfg: postgres::Config =
+        url.parse()
+            .map_err(|e: postgres::Error| LogError::Database {
+                what: "parse the connection URL (postgresql://user@host/db)".into(),
+                why: e.to_string(),
+            })?;
+    cfg.application_name(application);
+    cfg.connect_timeout(Duration::from_secs(5));
+    cfg.connect(NoTls).map_err(db("connect"))
+}
+
+pub(crate) fn db(what: &'static str) -> impl Fn(postgres::Error) -> LogError {
+    move |e| LogError::Database {
+        what: what.into(),
+        why: match e.as_db_error() {
+            Some(d) => d.message().to_string(),
+            None => e.to_string(),
+        },
+    }
+}
+
+impl PgLog {
+    /// Opens the log in the database at `url` (creating its tables on first use) with its
+    /// tiles in `dir`, shared by every writer, and starts this process's sequencer and
+    /// integrator.
+    pub fn open(
+        url: &str,
+        dir: &Path,
+        signer: Signer,
+        config: PgConfig,
+    ) -> Result<PgLog, LogError> {
+        let mut client = connect(url, &format!("{} open", config.writer))?;
+        let first = Checkpoint {
+            origin: signer.name().to_string(),
+            size: 0,
+            root: empty_root(),
+            extensions: vec![],
+        }
+        .sign(&signer);
+        let origin = schema::init(&mut client, &first)?;
+        if origin != signer.name() {
+            return Err(LogError::WrongKey {
+                key: signer.verifier().to_text(),
+                origin,
+            });
+        }
+        std::fs::create_dir_all(dir).map_err(LogError::io(dir))?;
+        let checkpoint = integrator::read_recorded(&mut client, &signer)?;
+        let durable = schema::next_index(&mut client)?;
+        drop(client);
+        let shared = Arc::new(Shared {
+            url: url.to_string(),
+            dir: dir.to_path_buf(),
+            signer,
+            config: config.clone(),
+            state: Mutex::new(State {
+                durable,
+                checkpoint,
+                integration_error: None,
+                integrating: false,
+                closing: false,
+            }),
+            changed: Condvar::new(),
+            stats: Stats::default(),
+        });
+        let conn = shared.connect("sequencer")?;
+        let (tx, rx) = sync_channel(config.queue_depth);
+        let s = shared.clone();
+        let sequencer = std::thread::Builder::new()
+            .name("pg-sequencer".into())
+            .spawn(move || sequencer::run(s, rx, conn))
+            .map_err(LogError::io("pg-sequencer thread"))?;
+        let s = shared.clone();
+        let integrator = std::thread::Builder::new()
+            .name("pg-integrator".into())
+            .spawn(move || integrator::run(s))
+            .map_err(LogError::io("pg-integrator thread"))?;
+        Ok(PgLog {
+            shared,
+            tx: Some(tx),
+            sequencer: Some(sequencer),
+            integrator: Some(integrator),
+        })
+    }
+
+    /// Hands an entry, and how the decision index files it, to the sequencer; the handle
+    /// resolves once the transaction that holds it has committed.
+    pub fn submit(&self, entry: Vec<u8>, row: Option<IndexRow>) -> PendingAppend {
+        let (reply, rx) = oneshot::channel();
+        if entry.len() > MAX_ENTRY_BYTES {
+            let _ = reply.send(Err(AppendError::TooLarge(entry.len())));
+        } else if let Some(tx) = &self.tx {
+            if let Err(e) = tx.send(Request { entry, row, reply }) {
+                let _ = e.0.reply.send(Err(AppendError::Closed));
+            }
+        }
+        PendingAppend(rx)
+    }
+
+    /// Appends an entry and blocks until it is committed.
+    pub fn append(&self, entry: Vec<u8>, row: Option<IndexRow>) -> Result<Receipt, AppendError> {
+        self.submit(entry, row).wait()
+    }
+
+    /// The newest checkpoint this process knows: its own, or the integrator's as recorded.
+    pub fn checkpoint(&self) -> SignedCheckpoint {
+        self.shared.lock().checkpoint.clone()
+    }
+
+    /// One past the highest index this process has seen committed.
+    pub fn durable_size(&self) -> u64 {
+        self.shared.lock().durable
+    }
+
+    /// The last integration failure, if this process integrates and its newest round failed.
+    pub fn integration_error(&self) -> Option<String> {
+        self.shared.lock().integration_error.clone()
+    }
+
+    /// Whether this process currently holds the integrator lock.
+    pub fn is_integrator(&self) -> bool {
+        self.shared.lock().integrating
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.shared.stats
+    }
+
+    pub fn origin(&self) -> String {
+        self.shared.signer.name().to_string()
+    }
+
+    /// The shared tile directory.
+    pub fn root(&self) -> &Path {
+        &self.shared.dir
+    }
+
+    /// Blocks until a checkpoint of at least `size` is known, or `timeout` passes.
+    pub fn wait_checkpoint(
+        &self,
+        size: u64,
+        timeout: Duration,
+    ) -> Result<SignedCheckpoint, LogError> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        loop {
+            if st.checkpoint.checkpoint.size >= size {
+                return Ok(st.checkpoint.clone());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                let why = st
+                    .integration_error
+                    .clone()
+                    .unwrap_or_else(|| "integration is still running".into());
+                return Err(LogError::Corrupt {
+                    path: self.shared.dir.clone(),
+                    why: format!("no checkpoint of size {size} within {timeout:?}: {why}"),
+                });
+            }
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    /// Stops accepting appends and, if this process integrates, integrates everything
+    /// committed so far before releasing the lock.
+    pub fn close(mut self) -> Result<SignedCheckpoint, LogError> {
+        self.shutdown();
+        let st = self.shared.lock();
+        match &st.integration_error {
+            Some(e) => Err(LogError::Database {
+                what: "integrate before closing".into(),
+                why: format!("{e}; the next integrator will integrate the committed entries"),
+            }),
+            None => Ok(st.checkpoint.clone()),
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.tx.take();
+        if let Some(h) = self.sequencer.take() {
+            let _ = h.join();
+        }
+        self.shared.lock().closing = true;
+        self.shared.changed.notify_all();
+        if let Some(h) = self.integrator.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for PgLog {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests;
