@@ -65,6 +65,23 @@ pub struct LogSection {
     /// is still durable before it is answered.
     #[serde(default)]
     pub checkpoint_interval_ms: Option<u64>,
+    /// `file` (the default): this gateway alone appends to `dir`. `postgres`: several
+    /// gateways share one log in the database at `url`, and `dir` is their shared tile
+    /// directory (see docs/deploy.md).
+    #[serde(default)]
+    pub backend: LogBackendKind,
+    /// `postgresql://user@host/db` when `backend = "postgres"`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Where the log's sequencing state lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogBackendKind {
+    #[default]
+    File,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -220,6 +237,11 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if self.log.backend == LogBackendKind::Postgres && self.log.url.is_none() {
+            return Err(ConfigError::Invalid(
+                "log.backend = \"postgres\" needs log.url = \"postgresql://user@host/db\"".into(),
+            ));
+        }
         let id = &self.identity;
         if !id.api_keys.is_empty() && !id.dev_mode {
             return Err(ConfigError::Invalid(

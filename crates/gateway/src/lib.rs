@@ -11,6 +11,7 @@ pub mod config;
 pub mod entry;
 pub mod gate;
 pub mod identity;
+pub mod logbackend;
 pub mod metrics;
 pub mod path;
 pub mod proxy;
@@ -27,13 +28,14 @@ pub mod wire;
 
 use bytes::Bytes;
 use config::Config;
-use cordon_log::{FaultSwitch, Log, LogConfig, LogError, SignedCheckpoint, Signer};
+use cordon_log::{FaultSwitch, LogError, SignedCheckpoint, Signer};
 use cordon_policy::{Pack, PolicyError};
 use http_body_util::Full;
 use hyper::header::HeaderValue;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use logbackend::GatewayLog;
 use std::time::Duration;
 
 pub use config::ConfigError;
@@ -84,7 +86,7 @@ pub struct Gateway {
     pub(crate) pack: Pack,
     pub(crate) auth: identity::Authenticator,
     pub(crate) router: routes::Router,
-    pub(crate) log: Log,
+    pub(crate) log: GatewayLog,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) upstream: Option<Upstream>,
     pub(crate) origin: String,
@@ -102,26 +104,8 @@ impl Gateway {
         let auth = identity::Authenticator::new(&config.identity)?;
         check_agencies(&pack, &auth, &config)?;
         let signer = read_signer(&config.log.key)?;
-        if !config.log.dir.join("checkpoint").exists() {
-            cordon_log::create(&config.log.dir, &signer)?;
-        }
-        let defaults = LogConfig::default();
-        let log_config = LogConfig {
-            faults,
-            checkpoint_interval: config
-                .log
-                .checkpoint_interval_ms
-                .map_or(defaults.checkpoint_interval, Duration::from_millis),
-            ..defaults
-        };
-        let (log, recovery) = Log::open(&config.log.dir, signer, log_config)?;
-        if recovery.requeued > 0 || recovery.torn_bytes > 0 {
-            tracing::warn!(
-                requeued = recovery.requeued,
-                torn_bytes = recovery.torn_bytes,
-                "log recovered after an unclean stop"
-            );
-        }
+        let writer = format!("gateway {}", config.listen);
+        let log = GatewayLog::open(&config.log, signer, faults, &writer)?;
         let upstream = config.upstream.as_deref().map(upstream).transpose()?;
         let origin = log.origin();
         let origin_header = HeaderValue::from_str(&origin).map_err(|_| GatewayError::Key {
@@ -154,7 +138,7 @@ impl Gateway {
         &self.metrics
     }
 
-    pub fn log(&self) -> &Log {
+    pub fn log(&self) -> &GatewayLog {
         &self.log
     }
 

@@ -36,7 +36,7 @@ pub struct IndexRow {
     /// RFC 3339 time of the decision.
     pub time: String,
     pub agency: Option<String>,
-    pub principal_kind: Option<String>,
+    pub principal: Option<String>,
     pub decision: String,
     pub dataset: Option<String>,
 }
@@ -147,25 +147,18 @@ impl PgLog {
         signer: Signer,
         config: PgConfig,
     ) -> Result<PgLog, LogError> {
-        let mut client = connect(url, &format!("{} open", config.writer))?;
-        let first = Checkpoint {
-            origin: signer.name().to_string(),
-            size: 0,
-            root: empty_root(),
-            extensions: vec![],
-        }
-        .sign(&signer);
-        let origin = schema::init(&mut client, &first)?;
-        if origin != signer.name() {
-            return Err(LogError::WrongKey {
-                key: signer.verifier().to_text(),
-                origin,
-            });
-        }
-        std::fs::create_dir_all(dir).map_err(LogError::io(dir))?;
-        let checkpoint = integrator::read_recorded(&mut client, &signer)?;
-        let durable = schema::next_index(&mut client)?;
-        drop(client);
+        // The synchronous client runs its own runtime, which cannot start on a thread
+        // that is driving another (a gateway opens its log from async code).
+        let (checkpoint, durable) = std::thread::scope(|s| {
+            s.spawn(|| prepare(url, dir, &signer, &config))
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(LogError::Database {
+                        what: "open".into(),
+                        why: "the opening thread stopped unexpectedly".into(),
+                    })
+                })
+        })?;
         let shared = Arc::new(Shared {
             url: url.to_string(),
             dir: dir.to_path_buf(),
@@ -181,12 +174,11 @@ impl PgLog {
             changed: Condvar::new(),
             stats: Stats::default(),
         });
-        let conn = shared.connect("sequencer")?;
         let (tx, rx) = sync_channel(config.queue_depth);
         let s = shared.clone();
         let sequencer = std::thread::Builder::new()
             .name("pg-sequencer".into())
-            .spawn(move || sequencer::run(s, rx, conn))
+            .spawn(move || sequencer::run(s, rx))
             .map_err(LogError::io("pg-sequencer thread"))?;
         let s = shared.clone();
         let integrator = std::thread::Builder::new()
@@ -316,6 +308,35 @@ impl Drop for PgLog {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Creates the tables on first use, checks the signer against the recorded origin and
+/// reads where the log stands.
+fn prepare(
+    url: &str,
+    dir: &Path,
+    signer: &Signer,
+    config: &PgConfig,
+) -> Result<(SignedCheckpoint, u64), LogError> {
+    let mut client = connect(url, &format!("{} open", config.writer))?;
+    let first = Checkpoint {
+        origin: signer.name().to_string(),
+        size: 0,
+        root: empty_root(),
+        extensions: vec![],
+    }
+    .sign(signer);
+    let origin = schema::init(&mut client, &first)?;
+    if origin != signer.name() {
+        return Err(LogError::WrongKey {
+            key: signer.verifier().to_text(),
+            origin,
+        });
+    }
+    std::fs::create_dir_all(dir).map_err(LogError::io(dir))?;
+    let checkpoint = integrator::read_recorded(&mut client, signer)?;
+    let durable = schema::next_index(&mut client)?;
+    Ok((checkpoint, durable))
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS cordon_decisions (
     idx bigint PRIMARY KEY,
     time timestamptz NOT NULL,
     agency text,
-    principal_kind text,
+    principal text,
     decision text NOT NULL,
     dataset text
 );

@@ -33,7 +33,7 @@ impl Prepared {
             .map_err(db("prepare the entry insert"))?;
         let decisions = client
             .prepare(
-                "INSERT INTO cordon_decisions (idx, time, agency, principal_kind, decision, dataset) \
+                "INSERT INTO cordon_decisions (idx, time, agency, principal, decision, dataset) \
                  SELECT i, t::timestamptz, a, p, d, s \
                  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
                  AS u(i, t, a, p, d, s)",
@@ -48,8 +48,9 @@ impl Prepared {
     }
 }
 
-pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>, first: postgres::Client) {
-    let mut conn = Prepared::new(first).ok();
+pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
+    // Connects on the first batch, and again after any failure.
+    let mut conn: Option<Prepared> = None;
     let max = shared.config.max_batch.max(1);
     while let Ok(head) = rx.recv() {
         let mut batch = vec![head];
@@ -123,10 +124,7 @@ fn insert_index_rows(
     let i: Vec<i64> = rows.iter().map(|(i, _)| *i).collect();
     let t: Vec<&str> = rows.iter().map(|(_, r)| r.time.as_str()).collect();
     let a: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.agency.as_deref()).collect();
-    let p: Vec<Option<&str>> = rows
-        .iter()
-        .map(|(_, r)| r.principal_kind.as_deref())
-        .collect();
+    let p: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.principal.as_deref()).collect();
     let d: Vec<&str> = rows.iter().map(|(_, r)| r.decision.as_str()).collect();
     let s: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.dataset.as_deref()).collect();
     tx.execute(stmt, &[&i, &t, &a, &p, &d, &s])

@@ -40,7 +40,7 @@ fn row(i: usize) -> IndexRow {
     IndexRow {
         time: "2026-11-28T08:00:00.000Z".into(),
         agency: Some(format!("agency-{}", i % 3)),
-        principal_kind: Some("officer".into()),
+        principal: Some("officer".into()),
         decision: if i % 2 == 0 { "allow" } else { "deny" }.into(),
         dataset: Some("arrests".into()),
     }

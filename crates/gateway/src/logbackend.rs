@@ -1,0 +1,191 @@
+//! The gateway's log: the file log it owns alone, or its share of a log in PostgreSQL
+//! that several gateways append to. Either way an append yields a `Receipt` only once
+//! it is durable, so `Gateway::forward` keeps its guarantee.
+use std::path::Path;
+use std::time::Duration;
+
+use cordon_log::log::Stats;
+use cordon_log::pg::{IndexRow, PgConfig, PgLog};
+use cordon_log::{FaultSwitch, Log, LogConfig, LogError, PendingAppend, SignedCheckpoint, Signer};
+use serde::Deserialize;
+
+use crate::config::{LogBackendKind, LogSection};
+use crate::GatewayError;
+
+/// The open log, whichever backend the configuration chose.
+pub enum GatewayLog {
+    File(Log),
+    Postgres(PgLog),
+}
+
+impl GatewayLog {
+    /// Opens the configured backend; `writer` names this gateway in a shared log.
+    pub fn open(
+        section: &LogSection,
+        signer: Signer,
+        faults: FaultSwitch,
+        writer: &str,
+    ) -> Result<GatewayLog, GatewayError> {
+        let interval = section.checkpoint_interval_ms.map(Duration::from_millis);
+        match (section.backend, &section.url) {
+            (LogBackendKind::Postgres, Some(url)) => {
+                let defaults = PgConfig::default();
+                let config = PgConfig {
+                    writer: writer.to_string(),
+                    checkpoint_interval: interval.unwrap_or(defaults.checkpoint_interval),
+                    faults,
+                    ..defaults
+                };
+                Ok(GatewayLog::Postgres(PgLog::open(
+                    url,
+                    &section.dir,
+                    signer,
+                    config,
+                )?))
+            }
+            _ => open_file(&section.dir, signer, faults, interval),
+        }
+    }
+
+    /// Hands a decision's entry to the log; in PostgreSQL it is also filed in the
+    /// decision index in the same transaction.
+    pub fn submit(&self, entry: Vec<u8>) -> PendingAppend {
+        match self {
+            GatewayLog::File(l) => l.submit(entry),
+            GatewayLog::Postgres(l) => {
+                let row = index_row(&entry);
+                l.submit(entry, row)
+            }
+        }
+    }
+
+    pub fn checkpoint(&self) -> SignedCheckpoint {
+        match self {
+            GatewayLog::File(l) => l.checkpoint(),
+            GatewayLog::Postgres(l) => l.checkpoint(),
+        }
+    }
+
+    pub fn durable_size(&self) -> u64 {
+        match self {
+            GatewayLog::File(l) => l.durable_size(),
+            GatewayLog::Postgres(l) => l.durable_size(),
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        match self {
+            GatewayLog::File(l) => l.stats(),
+            GatewayLog::Postgres(l) => l.stats(),
+        }
+    }
+
+    pub fn origin(&self) -> String {
+        match self {
+            GatewayLog::File(l) => l.origin(),
+            GatewayLog::Postgres(l) => l.origin(),
+        }
+    }
+
+    /// The directory the public checkpoint and tiles are served from.
+    pub fn root(&self) -> &Path {
+        match self {
+            GatewayLog::File(l) => l.root(),
+            GatewayLog::Postgres(l) => l.root(),
+        }
+    }
+
+    pub fn wait_checkpoint(
+        &self,
+        size: u64,
+        timeout: Duration,
+    ) -> Result<SignedCheckpoint, LogError> {
+        match self {
+            GatewayLog::File(l) => l.wait_checkpoint(size, timeout),
+            GatewayLog::Postgres(l) => l.wait_checkpoint(size, timeout),
+        }
+    }
+
+    pub fn integration_error(&self) -> Option<String> {
+        match self {
+            GatewayLog::File(l) => l.integration_error(),
+            GatewayLog::Postgres(l) => l.integration_error(),
+        }
+    }
+
+    pub fn close(self) -> Result<SignedCheckpoint, LogError> {
+        match self {
+            GatewayLog::File(l) => l.close(),
+            GatewayLog::Postgres(l) => l.close(),
+        }
+    }
+}
+
+fn open_file(
+    dir: &Path,
+    signer: Signer,
+    faults: FaultSwitch,
+    interval: Option<Duration>,
+) -> Result<GatewayLog, GatewayError> {
+    if !dir.join("checkpoint").exists() {
+        cordon_log::create(dir, &signer)?;
+    }
+    let defaults = LogConfig::default();
+    let config = LogConfig {
+        faults,
+        checkpoint_interval: interval.unwrap_or(defaults.checkpoint_interval),
+        ..defaults
+    };
+    let (log, recovery) = Log::open(dir, signer, config)?;
+    if recovery.requeued > 0 || recovery.torn_bytes > 0 {
+        tracing::warn!(
+            requeued = recovery.requeued,
+            torn_bytes = recovery.torn_bytes,
+            "log recovered after an unclean stop"
+        );
+    }
+    Ok(GatewayLog::File(log))
+}
+
+/// The fields of a decision entry (`entry::LogEntry`) the audit index is keyed on.
+#[derive(Deserialize)]
+struct Facets {
+    time: String,
+    request: Request,
+    decision: Verdict,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    principal: Principal,
+    resource: Resource,
+}
+
+#[derive(Deserialize)]
+struct Principal {
+    id: String,
+    agency: String,
+}
+
+#[derive(Deserialize)]
+struct Resource {
+    dataset: String,
+}
+
+#[derive(Deserialize)]
+struct Verdict {
+    decision: String,
+}
+
+/// Decisions are filed in the index; other entries (the federal request register's) are
+/// in the log only.
+fn index_row(entry: &[u8]) -> Option<IndexRow> {
+    let f: Facets = serde_json::from_slice(entry).ok()?;
+    Some(IndexRow {
+        time: f.time,
+        agency: Some(f.request.principal.agency),
+        principal: Some(f.request.principal.id),
+        decision: f.decision.decision,
+        dataset: Some(f.request.resource.dataset),
+    })
+}
