@@ -224,6 +224,41 @@ async fn three_gateways_share_one_log_and_losing_the_integrator_loses_nothing() 
         assert_eq!(e["decision"]["decision"], want, "receipt {receipt}");
         assert_eq!(e["path"], path.as_str(), "receipt {receipt}");
     }
+    let denied_told = told.iter().filter(|t| !t.1).count();
+    let q = common::run(
+        &[
+            "log",
+            "query",
+            "--pg",
+            &url,
+            "--agency",
+            "ice-ero",
+            "--decision",
+            "deny",
+            "--json",
+            "--limit",
+            "100000",
+        ],
+        b"",
+    );
+    assert!(q.status.success(), "cordon log query: {}", common::text(&q));
+    let found: Vec<serde_json::Value> = String::from_utf8_lossy(&q.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        found.len() >= denied_told,
+        "the audit query misses denials clients were told of"
+    );
+    for d in &found {
+        let i = d["index"].as_u64().unwrap();
+        let e: serde_json::Value =
+            serde_json::from_slice(&cordon_log::verify::read_entry(&dir, report.size, i).unwrap())
+                .unwrap();
+        assert_eq!(e["decision"]["decision"], "deny", "index {i}");
+        assert_eq!(e["request"]["principal"]["agency"], "ice-ero", "index {i}");
+        assert_eq!(e["time"], d["time"], "index {i}");
+    }
     eprintln!(
         "{} receipts checked against a log of {}; integrator {holder} killed, {successor} took over",
         told.len(),

@@ -15,6 +15,7 @@ use cordon_log::{create, Log, LogConfig, PendingAppend, Signer, Verifier};
 
 use super::log_bench::{self, BenchArgs};
 use super::log_demo::{self, LogDemoArgs};
+use super::log_query::{self, QueryArgs};
 
 #[derive(Args)]
 pub struct LogArgs {
@@ -92,6 +93,9 @@ enum LogCommand {
     Bench(BenchArgs),
     /// A guided tour: create a log, append, prove, verify, and catch a changed byte.
     Demo(LogDemoArgs),
+    /// Audit a shared (PostgreSQL) log's decision index by time, agency, principal,
+    /// decision and dataset; prints each decision's log index.
+    Query(QueryArgs),
 }
 
 pub fn run(args: LogArgs) -> Result<ExitCode> {
@@ -123,6 +127,7 @@ pub fn run(args: LogArgs) -> Result<ExitCode> {
         }
         LogCommand::CheckProof { proof, entry, vkey } => check_proof(&proof, &entry, &vkey),
         LogCommand::Bench(args) => log_bench::run(args),
+        LogCommand::Query(args) => log_query::run(args),
         LogCommand::Demo(args) => log_demo::run(args),
     }
 }

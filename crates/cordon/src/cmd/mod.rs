@@ -5,6 +5,7 @@ pub mod demo;
 pub mod log;
 pub mod log_bench;
 pub mod log_demo;
+pub mod log_query;
 pub mod policy;
 pub mod report;
 pub mod requests;

@@ -8,6 +8,7 @@
 //! dies the lock is free and another process's integrator takes over from the recorded
 //! checkpoint, rebuilding tiles from the database if the directory disagrees with it.
 mod integrator;
+mod query;
 mod schema;
 mod sequencer;
 
@@ -28,6 +29,7 @@ use crate::keys::Signer;
 use crate::log::{FaultSwitch, PendingAppend, Receipt, Stats};
 
 pub use integrator::integrator_holder;
+pub use query::{decisions, DecisionQuery, IndexedDecision};
 
 /// How the private decision index files an entry. The log does not read entries; the
 /// caller, who knows its own entry format, says where each one belongs.

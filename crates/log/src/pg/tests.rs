@@ -99,6 +99,29 @@ fn two_writers_share_one_gapless_order_and_every_receipt_holds_its_entry() {
         .unwrap()
         .get(0);
     assert_eq!(denies, 300);
+    let q = DecisionQuery {
+        agency: Some("agency-1".into()),
+        decision: Some("deny".into()),
+        since: Some("2026-11-28T00:00:00Z".into()),
+        until: Some("2026-11-29T00:00:00Z".into()),
+        limit: 1000,
+        ..DecisionQuery::default()
+    };
+    let found = decisions(&mut client, &q).unwrap();
+    // Entries i with i % 3 == 1 and i odd, from each of the two writers.
+    assert_eq!(found.len(), 2 * (0..300).filter(|i| i % 3 == 1 && i % 2 == 1).count());
+    for d in &found {
+        assert_eq!(d.time, "2026-11-28T08:00:00.000Z");
+        let entry = read_entry(&dir, 600, d.index).unwrap();
+        let (_, e) = receipts.iter().find(|(r, _)| r.index() == d.index).unwrap();
+        assert_eq!(&entry, e, "the index points at the entry it describes");
+    }
+    let later = DecisionQuery {
+        since: Some("2026-11-29T00:00:00Z".into()),
+        limit: 10,
+        ..DecisionQuery::default()
+    };
+    assert!(decisions(&mut client, &later).unwrap().is_empty());
 }
 
 #[test]
