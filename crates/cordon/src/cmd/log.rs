@@ -15,6 +15,7 @@ use cordon_log::{create, Log, LogConfig, PendingAppend, Signer, Verifier};
 
 use super::log_bench::{self, BenchArgs};
 use super::log_demo::{self, LogDemoArgs};
+use super::log_bench_pg::{self, SharedBenchArgs};
 use super::log_query::{self, QueryArgs};
 
 #[derive(Args)]
@@ -96,6 +97,8 @@ enum LogCommand {
     /// Audit a shared (PostgreSQL) log's decision index by time, agency, principal,
     /// decision and dataset; prints each decision's log index.
     Query(QueryArgs),
+    /// Appends/s on PostgreSQL with one and three writers beside the file backend.
+    BenchShared(SharedBenchArgs),
 }
 
 pub fn run(args: LogArgs) -> Result<ExitCode> {
@@ -128,6 +131,7 @@ pub fn run(args: LogArgs) -> Result<ExitCode> {
         LogCommand::CheckProof { proof, entry, vkey } => check_proof(&proof, &entry, &vkey),
         LogCommand::Bench(args) => log_bench::run(args),
         LogCommand::Query(args) => log_query::run(args),
+        LogCommand::BenchShared(args) => log_bench_pg::run(args),
         LogCommand::Demo(args) => log_demo::run(args),
     }
 }

@@ -4,6 +4,7 @@ pub mod audit_bench;
 pub mod demo;
 pub mod log;
 pub mod log_bench;
+pub mod log_bench_pg;
 pub mod log_demo;
 pub mod log_query;
 pub mod policy;
