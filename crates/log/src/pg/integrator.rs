@@ -36,7 +36,12 @@ pub(super) fn run(shared: Arc<Shared>) {
         let closing = pause(&shared, interval);
         let result = match holder.as_mut() {
             Some(h) => integrate_all(&shared, h, closing).map(|_| ()),
-            None => follow(&shared, &mut follower, &mut holder),
+            // The last gateway to stop may take the lock only as it closes: it must then
+            // integrate what the others committed, or nobody would until the next start.
+            None => follow(&shared, &mut follower, &mut holder).and_then(|()| match &mut holder {
+                Some(h) if closing => integrate_all(&shared, h, true).map(|_| ()),
+                _ => Ok(()),
+            }),
         };
         match result {
             Ok(()) => {
