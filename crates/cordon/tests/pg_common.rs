@@ -1,4 +1,5 @@
 //! A fresh database per test on the server CORDON_TEST_PG names (`.ci/postgres` starts one).
+#![allow(clippy::unwrap_used)]
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub fn fresh_database(tag: &str) -> String {

@@ -14,8 +14,8 @@ use cordon_log::verify::{check_consistency, prove, verify_dir};
 use cordon_log::{create, Log, LogConfig, PendingAppend, Signer, Verifier};
 
 use super::log_bench::{self, BenchArgs};
-use super::log_demo::{self, LogDemoArgs};
 use super::log_bench_pg::{self, SharedBenchArgs};
+use super::log_demo::{self, LogDemoArgs};
 use super::log_query::{self, QueryArgs};
 
 #[derive(Args)]

@@ -60,7 +60,12 @@ pub fn run(args: SharedBenchArgs) -> Result<ExitCode> {
     let (mut f, mut one, mut three) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.rounds {
         f.push(arm(&|e| file.append(e).ok(), args.appenders, dur, size));
-        one.push(arm(&|e| writers[0].append(e, None).ok(), args.appenders, dur, size));
+        one.push(arm(
+            &|e| writers[0].append(e, None).ok(),
+            args.appenders,
+            dur,
+            size,
+        ));
         three.push(arm_spread(&writers, args.appenders, dur, size));
     }
     file.close()?;
@@ -91,9 +96,8 @@ fn arm_spread(writers: &[PgLog], appenders: usize, dur: Duration, size: usize) -
     let pick = |e: Vec<u8>| {
         // Each thread keeps to one writer, like a client behind a load balancer's
         // persistent connection: thread i uses writer i mod 3.
-        let i = THREAD_SLOT.with(|s| {
-            *s.get_or_init(|| next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-        });
+        let i = THREAD_SLOT
+            .with(|s| *s.get_or_init(|| next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)));
         writers[i % writers.len()].append(e, None).ok()
     };
     arm(&pick, appenders, dur, size)
@@ -154,7 +158,9 @@ impl Scratch {
         let mut c = connect(admin, "cordon bench").context("connecting to --pg")?;
         c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
             .and_then(|_| c.batch_execute(&format!("CREATE DATABASE {name}")))
-            .with_context(|| format!("creating the scratch database {name} (the role needs CREATEDB)"))?;
+            .with_context(|| {
+                format!("creating the scratch database {name} (the role needs CREATEDB)")
+            })?;
         Ok(Scratch {
             admin: admin.to_string(),
             url: format!("{base}/{name}"),

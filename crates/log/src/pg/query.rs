@@ -59,7 +59,9 @@ pub fn decisions(client: &mut Client, q: &DecisionQuery) -> Result<Vec<IndexedDe
                 &to_i64(q.limit),
             ],
         )
-        .map_err(db("query the decision index (are --since and --until RFC 3339 times?)"))?;
+        .map_err(db(
+            "query the decision index (are --since and --until RFC 3339 times?)",
+        ))?;
     Ok(rows
         .iter()
         .map(|r| IndexedDecision {

@@ -41,7 +41,7 @@ fn row(i: usize) -> IndexRow {
         time: "2026-11-28T08:00:00.000Z".into(),
         agency: Some(format!("agency-{}", i % 3)),
         principal: Some("officer".into()),
-        decision: if i % 2 == 0 { "allow" } else { "deny" }.into(),
+        decision: if i.is_multiple_of(2) { "allow" } else { "deny" }.into(),
         dataset: Some("arrests".into()),
     }
 }
@@ -109,7 +109,10 @@ fn two_writers_share_one_gapless_order_and_every_receipt_holds_its_entry() {
     };
     let found = decisions(&mut client, &q).unwrap();
     // Entries i with i % 3 == 1 and i odd, from each of the two writers.
-    assert_eq!(found.len(), 2 * (0..300).filter(|i| i % 3 == 1 && i % 2 == 1).count());
+    assert_eq!(
+        found.len(),
+        2 * (0..300).filter(|i| i % 3 == 1 && i % 2 == 1).count()
+    );
     for d in &found {
         assert_eq!(d.time, "2026-11-28T08:00:00.000Z");
         let entry = read_entry(&dir, 600, d.index).unwrap();
