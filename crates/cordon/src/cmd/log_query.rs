@@ -71,7 +71,7 @@ pub fn run(args: QueryArgs) -> Result<ExitCode> {
         }
     }
     eprintln!(
-        "{} decisions{}; each index is an entry in the log (`cordon log prove --index N`)",
+        "{} decisions{}; each index is an entry in the log (`cordon log prove TILE_DIR --index N`)",
         rows.len(),
         if rows.len() as u64 == args.limit {
             " (the limit; raise --limit for more)"

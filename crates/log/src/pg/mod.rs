@@ -132,9 +132,11 @@ pub fn connect(url: &str, application: &str) -> Result<Client, LogError> {
 pub(crate) fn db(what: &'static str) -> impl Fn(postgres::Error) -> LogError {
     move |e| LogError::Database {
         what: what.into(),
-        why: match e.as_db_error() {
-            Some(d) => d.message().to_string(),
-            None => e.to_string(),
+        why: match (e.as_db_error(), std::error::Error::source(&e)) {
+            (Some(d), _) => d.message().to_string(),
+            // "error connecting to server" alone does not say what to fix; the cause does.
+            (None, Some(cause)) => format!("{e}: {cause}"),
+            (None, None) => e.to_string(),
         },
     }
 }

@@ -46,6 +46,16 @@ LIMIT $7";
 
 /// The decisions matching every filter given.
 pub fn decisions(client: &mut Client, q: &DecisionQuery) -> Result<Vec<IndexedDecision>, LogError> {
+    let present: bool = client
+        .query_one("SELECT to_regclass('cordon_decisions') IS NOT NULL", &[])
+        .map_err(db("look for the decision index"))?
+        .get(0);
+    if !present {
+        return Err(LogError::Database {
+            what: "find the decision index".into(),
+            why: "this database holds no Cordon log (no cordon_decisions table); use the database the gateways' [log] url names".into(),
+        });
+    }
     let rows = client
         .query(
             SELECT,
