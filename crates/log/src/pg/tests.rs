@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::*;
+use crate::error::AppendError;
 use crate::verify::{read_entry, verify_dir};
 
 /// A new, empty database on the test server, so tests never share a log.
@@ -177,4 +178,90 @@ fn a_log_refuses_a_signer_of_another_origin() {
         PgLog::open(&url, tmp.path(), other, config("b")),
         Err(LogError::WrongKey { .. })
     ));
+}
+
+/// Ends every session of `writer` in `role` (`sequencer` or `integrator`), as a database
+/// restart or a network cut would.
+fn cut(url: &str, writer: &str, role: &str) -> u64 {
+    let mut c = connect(url, "cutter").unwrap();
+    let rows = c
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&format!("{writer} {role}")],
+        )
+        .unwrap();
+    rows.len() as u64
+}
+
+#[test]
+fn a_lost_database_session_refuses_appends_then_reconnects_without_a_gap() {
+    let url = fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/shared").unwrap();
+    let cfg = config("flaky");
+    let faults = cfg.faults.clone();
+    let log = PgLog::open(&url, tmp.path(), signer.clone(), cfg).unwrap();
+    assert_eq!(log.append(b"a".to_vec(), None).unwrap().index(), 0);
+    faults.fail_writes(true);
+    assert!(matches!(
+        log.append(b"refused".to_vec(), None),
+        Err(AppendError::Storage(_))
+    ));
+    faults.fail_writes(false);
+    // The refused entry took no index.
+    assert_eq!(log.append(b"a2".to_vec(), None).unwrap().index(), 1);
+    assert_eq!(cut(&url, "flaky", "sequencer"), 1);
+    // The first append after the cut may fail (its session is gone) or succeed on a new
+    // one; either way no index is skipped and nothing unacknowledged is counted.
+    let mut got = Vec::new();
+    for e in [b"b".to_vec(), b"c".to_vec(), b"d".to_vec()] {
+        if let Ok(r) = log.append(e, None) {
+            got.push(r.index());
+        }
+    }
+    assert!(got.len() >= 2, "the sequencer did not reconnect: {got:?}");
+    assert_eq!(got, (2..2 + got.len() as u64).collect::<Vec<_>>());
+    let size = 2 + got.len() as u64;
+    log.wait_checkpoint(size, Duration::from_secs(10)).unwrap();
+    assert_eq!(log.close().unwrap().checkpoint.size, size);
+    assert_eq!(
+        verify_dir(tmp.path(), &signer.verifier()).unwrap().size,
+        size
+    );
+}
+
+#[test]
+fn an_integrator_that_loses_its_session_is_replaced_and_the_log_keeps_growing() {
+    let url = fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/shared").unwrap();
+    let a = PgLog::open(&url, tmp.path(), signer.clone(), config("a")).unwrap();
+    let b = PgLog::open(&url, tmp.path(), signer.clone(), config("b")).unwrap();
+    a.append(b"first".to_vec(), None).unwrap();
+    a.wait_checkpoint(1, Duration::from_secs(10)).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !a.is_integrator() && !b.is_integrator() {
+        assert!(std::time::Instant::now() < deadline, "nobody integrates");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (holder, other) = if a.is_integrator() {
+        ("a", &b)
+    } else {
+        ("b", &a)
+    };
+    assert_eq!(cut(&url, holder, "integrator"), 1);
+    for i in 0..50 {
+        a.submit(format!("a {i}").into_bytes(), None);
+        b.append(format!("b {i}").into_bytes(), None).unwrap();
+    }
+    let size = a.append(b"last".to_vec(), None).unwrap().index() + 1;
+    other
+        .wait_checkpoint(size, Duration::from_secs(10))
+        .unwrap();
+    a.close().unwrap();
+    b.close().unwrap();
+    assert_eq!(
+        verify_dir(tmp.path(), &signer.verifier()).unwrap().size,
+        size
+    );
 }
