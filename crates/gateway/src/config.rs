@@ -40,6 +40,10 @@ pub struct Config {
     /// The federal request register endpoint; absent, the gateway has none.
     #[serde(default)]
     pub register: Option<RegisterSection>,
+    /// The public page and the public log at the root of a second listener; absent,
+    /// there is none.
+    #[serde(default)]
+    pub public: Option<crate::site::PublicSection>,
 }
 
 /// Where staff record federal requests, and who may.

@@ -45,7 +45,7 @@ pub fn now_rfc3339() -> String {
     rfc3339(d.as_secs(), d.subsec_millis())
 }
 
-fn rfc3339(secs: u64, millis: u32) -> String {
+pub(crate) fn rfc3339(secs: u64, millis: u32) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);

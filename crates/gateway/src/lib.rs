@@ -23,6 +23,7 @@ mod respond;
 pub mod routes;
 pub mod sample;
 pub mod server;
+pub mod site;
 pub mod tls;
 pub mod wire;
 

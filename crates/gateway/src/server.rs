@@ -300,7 +300,8 @@ async fn forward_auth(
     }
 }
 
-fn public(gw: &Gateway, rest: &str) -> Response<Body> {
+/// The checkpoint or a hash tile; also served at the root of the public listener.
+pub(crate) fn public(gw: &Gateway, rest: &str) -> Response<Body> {
     let not_public = || {
         refuse(
             StatusCode::NOT_FOUND,

@@ -33,12 +33,40 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             log = %gw.log().origin(),
             "cordon gateway listening"
         );
+        let public = start_public(&gw).await?;
         cordon_gateway::server::serve(gw.clone(), listener, tls, shutdown_signal()).await;
+        if let Some((stop, task)) = public {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         Ok(())
     });
     drop(rt);
     served?;
     close(gw)
+}
+
+type PublicTask = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Starts the public page's listener when `[public]` is configured; it stops when the
+/// sender is used (or dropped), so the gateway can then close its log.
+async fn start_public(gw: &Arc<Gateway>) -> Result<Option<PublicTask>> {
+    let Some(section) = gw.config().public.clone() else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(section.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (public.listen)", section.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, "public page listening");
+    let site = Arc::new(cordon_gateway::site::Site::new(gw.clone(), &section));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(cordon_gateway::site::serve(site, listener, async {
+        let _ = rx.await;
+    }));
+    Ok(Some((tx, task)))
 }
 
 /// Closes the log once the server has let go of the gateway, so every durable entry is

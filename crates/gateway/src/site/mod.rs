@@ -1,0 +1,242 @@
+//! The public listener: the resident-facing page at `/`, the counts behind it at
+//! `/stats.json`, know-your-rights pages at `/rights` and `/derechos`, and the public side
+//! of the log (`checkpoint`, hash tiles) at the root so `cordon verify <url>` works. It
+//! serves nothing an officer could query and never an entry bundle.
+pub mod page;
+pub mod rights;
+pub mod stats;
+
+use crate::respond::{self, refuse, Body};
+use crate::Gateway;
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::{Deserialize, Serialize};
+use stats::Counts;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// `[public]` in the gateway config: where residents reach the public page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublicSection {
+    /// Address of the public listener, e.g. `0.0.0.0:8081`. Plain HTTP: put a TLS
+    /// terminator in front of it.
+    pub listen: SocketAddr,
+    /// The URL residents use to reach it, shown in the "check it yourself" commands
+    /// (default: `http://<listen>`).
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// The latest checkpoint as the page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointView {
+    pub size: u64,
+    /// Base64, as in the checkpoint note.
+    pub root: String,
+    /// When this gateway's copy was last written (RFC 3339 UTC).
+    pub time: String,
+    /// Names of the witnesses whose cosignatures it carries.
+    pub cosigners: Vec<String>,
+}
+
+/// Everything `/` renders and `/stats.json` serves, taken at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub origin: String,
+    pub checkpoint: CheckpointView,
+    pub counts: Counts,
+    pub public_url: String,
+    /// The log's verifier key.
+    pub vkey: String,
+    /// The witnesses' verifier keys, for the verify command.
+    pub witness_vkeys: Vec<String>,
+}
+
+/// The public site's state: the running counts, kept across requests so each one reads
+/// only the entries that are new.
+pub struct Site {
+    gw: Arc<Gateway>,
+    counts: Mutex<Counts>,
+    public_url: String,
+    vkey: String,
+}
+
+impl Site {
+    pub fn new(gw: Arc<Gateway>, section: &PublicSection) -> Site {
+        let public_url = section
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", section.listen))
+            .trim_end_matches('/')
+            .to_owned();
+        let vkey = std::fs::read_to_string(gw.log.root().join(cordon_log::log::VKEY_FILE))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| "<the log's verifier key>".into());
+        Site {
+            gw,
+            counts: Mutex::new(Counts::default()),
+            public_url,
+            vkey,
+        }
+    }
+
+    /// Brings the counts up to the log's latest checkpoint and takes a snapshot. Reads
+    /// files, so call it off the async threads.
+    pub fn snapshot(&self) -> Result<Snapshot, String> {
+        let mut counts = self
+            .counts
+            .lock()
+            .map_err(|_| "the counts were poisoned by an earlier failure".to_owned())?;
+        let mut cp = self.gw.log.checkpoint();
+        // The integrator may replace a partial bundle between reading the checkpoint and
+        // the bundle; the next checkpoint then has the full one.
+        let mut tries = 0;
+        loop {
+            match counts.catch_up(&self.gw.pack, self.gw.log.root(), cp.checkpoint.size) {
+                Ok(()) => break,
+                Err(e) if tries >= 3 => return Err(e),
+                Err(_) => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(25));
+                    cp = self.gw.log.checkpoint();
+                }
+            }
+        }
+        let time = std::fs::metadata(self.gw.log.root().join("checkpoint"))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or_else(
+                || "unknown".into(),
+                |d| crate::entry::rfc3339(d.as_secs(), 0),
+            );
+        Ok(Snapshot {
+            origin: cp.checkpoint.origin.clone(),
+            checkpoint: CheckpointView {
+                size: cp.checkpoint.size,
+                root: base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    cp.checkpoint.root,
+                ),
+                time,
+                cosigners: Vec::new(),
+            },
+            counts: counts.clone(),
+            public_url: self.public_url.clone(),
+            vkey: self.vkey.clone(),
+            witness_vkeys: Vec::new(),
+        })
+    }
+}
+
+/// Serves the public site until `shutdown` resolves.
+pub async fn serve(site: Arc<Site>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "public listener: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let site = site.clone();
+        let svc = hyper::service::service_fn(move |req| {
+            let site = site.clone();
+            async move { Ok::<_, Infallible>(handle(site, req).await) }
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .header_read_timeout(Duration::from_secs(30))
+            .timer(hyper_util::rt::TokioTimer::new())
+            .serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(crate::server::DRAIN_TIMEOUT, graceful.shutdown()).await;
+}
+
+async fn handle(site: Arc<Site>, req: Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "the public site is read-only",
+            "use GET",
+        );
+    }
+    let path = req.uri().path().to_owned();
+    match path.as_str() {
+        "/" | "/stats.json" => {
+            let s = site.clone();
+            let snap = tokio::task::spawn_blocking(move || s.snapshot()).await;
+            match snap {
+                Ok(Ok(snap)) if path == "/" => html(page::home(&snap)),
+                Ok(Ok(snap)) => no_cache(respond::json(
+                    StatusCode::OK,
+                    &serde_json::to_value(&snap).unwrap_or_default(),
+                )),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "public page: cannot read the log's entries");
+                    unavailable()
+                }
+                Err(_) => unavailable(),
+            }
+        }
+        "/rights" => html(rights::english()),
+        "/derechos" => html(rights::spanish()),
+        p => match p.strip_prefix('/') {
+            Some(rest) if rest == "checkpoint" || rest.starts_with("tile/") => {
+                crate::server::public(&site.gw, rest)
+            }
+            _ => refuse(
+                StatusCode::NOT_FOUND,
+                "no such page",
+                "see / for the public record, /rights or /derechos for your rights",
+            ),
+        },
+    }
+}
+
+fn unavailable() -> Response<Body> {
+    refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the counts cannot be computed right now",
+        "try again in a minute; if this persists, tell the operator",
+    )
+}
+
+fn no_cache(mut r: Response<Body>) -> Response<Body> {
+    r.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
+/// An HTML page that may load nothing from anywhere (it has no need to).
+fn html(body: String) -> Response<Body> {
+    let mut r = respond::text(
+        StatusCode::OK,
+        "text/html; charset=utf-8",
+        Bytes::from(body),
+    );
+    r.headers_mut().insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+    );
+    no_cache(r)
+}

@@ -1,0 +1,191 @@
+//! Public counts of decisions, aggregated from the private log entries. Only vocabulary
+//! words and months leave this module: never ids, names, plates, case numbers, paths or
+//! reasons, because the aggregate keys are built from closed sets, not from entry text.
+use cordon_log::bundle;
+use cordon_log::tile::{TileId, TILE_WIDTH};
+use cordon_policy::{AgencyKind, Pack, PurposeCode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Allowed and denied decisions in one bucket.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub allowed: u64,
+    pub denied: u64,
+    /// Denied requests from federal immigration agencies (ICE, CBP, USCIS).
+    pub immigration_denied: u64,
+}
+
+/// Counts over the log's entries `0..entries`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// How many log entries have been read (decisions and other entries).
+    pub entries: u64,
+    /// Entries that are not access decisions (the federal request register's).
+    pub other_entries: u64,
+    pub total: Tally,
+    pub by_agency_kind: BTreeMap<String, Tally>,
+    pub by_purpose: BTreeMap<String, Tally>,
+    /// `YYYY-MM`, in UTC, of the decision time.
+    pub by_month: BTreeMap<String, Tally>,
+}
+
+/// The few fields of a decision entry (`entry::LogEntry`) the counts read.
+#[derive(Deserialize)]
+struct Facets {
+    time: String,
+    request: Request,
+    decision: Verdict,
+}
+
+#[derive(Deserialize)]
+struct Request {
+    principal: Agency,
+    #[serde(default)]
+    purpose: Purpose,
+}
+
+#[derive(Deserialize)]
+struct Agency {
+    agency: String,
+}
+
+#[derive(Deserialize, Default)]
+struct Purpose {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Verdict {
+    decision: String,
+}
+
+/// The label of an agency kind; an agency the pack does not know is `unregistered`.
+fn agency_label(pack: &Pack, agency: &str) -> (&'static str, bool) {
+    match pack.registry().kind_of(agency) {
+        Some(AgencyKind::LocalPolice) => ("local_police", false),
+        Some(AgencyKind::StatePolice) => ("state_police", false),
+        Some(AgencyKind::FederalImmigration) => ("federal_immigration", true),
+        Some(AgencyKind::FederalOther) => ("federal_other", false),
+        Some(AgencyKind::Other) => ("other", false),
+        _ => ("unregistered", false),
+    }
+}
+
+/// A purpose word from the vocabulary, or `none`/`unrecognized`: what a requester typed
+/// is never echoed.
+fn purpose_label(code: Option<&str>) -> String {
+    match code {
+        None => "none".into(),
+        Some(word) => {
+            let p = PurposeCode::parse(word);
+            if p.is_recognized() {
+                p.as_sent().to_owned()
+            } else {
+                "unrecognized".into()
+            }
+        }
+    }
+}
+
+/// `YYYY-MM` when the time starts with one, else `unknown`.
+fn month(time: &str) -> String {
+    let m = time.get(..7).unwrap_or("");
+    let b = m.as_bytes();
+    let ok = b.len() == 7
+        && b[4] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit());
+    if ok {
+        m.to_owned()
+    } else {
+        "unknown".into()
+    }
+}
+
+impl Counts {
+    /// Folds one entry in.
+    pub fn add(&mut self, pack: &Pack, entry: &[u8]) {
+        self.entries += 1;
+        let Ok(f) = serde_json::from_slice::<Facets>(entry) else {
+            self.other_entries += 1;
+            return;
+        };
+        let allowed = match f.decision.decision.as_str() {
+            "allow" => true,
+            "deny" => false,
+            _ => {
+                self.other_entries += 1;
+                return;
+            }
+        };
+        let (kind, immigration) = agency_label(pack, &f.request.principal.agency);
+        let bump = |t: &mut Tally| {
+            if allowed {
+                t.allowed += 1;
+            } else {
+                t.denied += 1;
+                if immigration {
+                    t.immigration_denied += 1;
+                }
+            }
+        };
+        bump(&mut self.total);
+        bump(self.by_agency_kind.entry(kind.to_owned()).or_default());
+        let purpose = purpose_label(f.request.purpose.code.as_deref());
+        bump(self.by_purpose.entry(purpose).or_default());
+        bump(self.by_month.entry(month(&f.time)).or_default());
+    }
+
+    /// Reads the entries `self.entries..size` from the log's bundles under `root`.
+    /// Counting resumes where it stopped, so after a restart the first call reads the
+    /// whole log and later calls only what is new.
+    pub fn catch_up(&mut self, pack: &Pack, root: &Path, size: u64) -> Result<(), String> {
+        while self.entries < size {
+            let n = self.entries / TILE_WIDTH;
+            let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
+            // Bounded by TILE_WIDTH (256), so it fits a u16.
+            let tile = TileId::entries(n, width as u16);
+            let path = root.join(tile.path());
+            let data = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let entries = bundle::decode(&data).map_err(|e| format!("{}: {e}", path.display()))?;
+            let skip = (self.entries - n * TILE_WIDTH) as usize;
+            if entries.len() as u64 != width {
+                return Err(format!(
+                    "{} holds {} entries, not {width}",
+                    path.display(),
+                    entries.len()
+                ));
+            }
+            for e in entries.into_iter().skip(skip) {
+                self.add(pack, e);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_are_only_digits() {
+        assert_eq!(month("2026-11-28T08:00:00.000Z"), "2026-11");
+        assert_eq!(month("plate ABC"), "unknown");
+        assert_eq!(month(""), "unknown");
+    }
+
+    #[test]
+    fn a_typed_purpose_is_never_echoed() {
+        assert_eq!(
+            purpose_label(Some("criminal_investigation")),
+            "criminal_investigation"
+        );
+        assert_eq!(purpose_label(Some("find Jane Doe")), "unrecognized");
+        assert_eq!(purpose_label(None), "none");
+    }
+}
