@@ -44,6 +44,10 @@ pub struct Config {
     /// there is none.
     #[serde(default)]
     pub public: Option<crate::site::PublicSection>,
+    /// Witnesses that must cosign a checkpoint before it is published; absent, the
+    /// log's own signed checkpoint is served.
+    #[serde(default)]
+    pub publish: Option<crate::publish::PublishSection>,
 }
 
 /// Where staff record federal requests, and who may.

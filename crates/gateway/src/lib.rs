@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod path;
 pub mod proxy;
 pub mod public;
+pub mod publish;
 pub mod purpose;
 pub mod redact;
 pub mod requests;
@@ -65,6 +66,8 @@ pub enum GatewayError {
     Upstream { url: String, why: String },
     #[error("{0}")]
     Registry(String),
+    #[error(transparent)]
+    Publish(#[from] publish::PublishError),
     #[error("cannot listen on {addr}: {message}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -94,6 +97,8 @@ pub struct Gateway {
     pub(crate) origin_header: HeaderValue,
     /// Answers federal requests when `[register]` is configured.
     pub(crate) registrar: Option<cordon_register::Registrar>,
+    /// Cosigned publication, when `[publish]` names witnesses.
+    pub(crate) publication: Option<std::sync::Arc<publish::Publication>>,
 }
 
 impl Gateway {
@@ -105,6 +110,7 @@ impl Gateway {
         let auth = identity::Authenticator::new(&config.identity)?;
         check_agencies(&pack, &auth, &config)?;
         let signer = read_signer(&config.log.key)?;
+        let log_key = signer.verifier();
         let writer = format!("gateway {}", config.listen);
         let log = GatewayLog::open(&config.log, signer, faults, &writer)?;
         let upstream = config.upstream.as_deref().map(upstream).transpose()?;
@@ -117,7 +123,14 @@ impl Gateway {
             Some(_) => Some(cordon_register::Registrar::load(&config.pack, "gateway")?),
             None => None,
         };
+        let publication = config
+            .publish
+            .as_ref()
+            .map(|p| publish::Publication::open(p, log.root(), &log_key))
+            .transpose()?
+            .map(std::sync::Arc::new);
         Ok(Gateway {
+            publication,
             registrar,
             router: routes::Router::new(&config.routes),
             config,
@@ -141,6 +154,11 @@ impl Gateway {
 
     pub fn log(&self) -> &GatewayLog {
         &self.log
+    }
+
+    /// Cosigned publication, when configured.
+    pub fn publication(&self) -> Option<&publish::Publication> {
+        self.publication.as_deref()
     }
 
     pub fn dev_mode(&self) -> bool {

@@ -145,7 +145,10 @@ async fn handle(
     }
     if path == "/metrics" {
         let size = gw.log.checkpoint().checkpoint.size;
-        let text = gw.metrics.render(gw.log.stats(), size);
+        let mut text = gw.metrics.render(gw.log.stats(), size);
+        if let Some(p) = &gw.publication {
+            p.render_metrics(&mut text, size);
+        }
         return respond::text(
             StatusCode::OK,
             "text/plain; version=0.0.4",
@@ -311,10 +314,21 @@ pub(crate) fn public(gw: &Gateway, rest: &str) -> Response<Body> {
     };
     match parse_public_path(rest) {
         Some(PublicFile::Checkpoint) => {
+            let bytes = match &gw.publication {
+                None => gw.log.checkpoint().to_bytes(),
+                Some(p) => match p.published() {
+                    Some(published) => published.bytes,
+                    None => return refuse(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "no checkpoint has been cosigned by enough witnesses yet",
+                        "try again shortly; the operator can watch cordon_publication_lag_entries",
+                    ),
+                },
+            };
             let mut r = respond::text(
                 StatusCode::OK,
                 "text/plain; charset=utf-8",
-                Bytes::from(gw.log.checkpoint().to_bytes()),
+                Bytes::from(bytes),
             );
             r.headers_mut()
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -34,8 +34,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             "cordon gateway listening"
         );
         let public = start_public(&gw).await?;
+        let publisher = start_publisher(&gw);
         cordon_gateway::server::serve(gw.clone(), listener, tls, shutdown_signal()).await;
-        if let Some((stop, task)) = public {
+        for (stop, task) in public.into_iter().chain(publisher) {
             let _ = stop.send(());
             let _ = task.await;
         }
@@ -67,6 +68,20 @@ async fn start_public(gw: &Arc<Gateway>) -> Result<Option<PublicTask>> {
         let _ = rx.await;
     }));
     Ok(Some((tx, task)))
+}
+
+/// Starts cosigned publication when `[publish]` names witnesses.
+fn start_publisher(gw: &Arc<Gateway>) -> Option<PublicTask> {
+    let p = gw.publication()?;
+    tracing::info!(
+        quorum = p.quorum(),
+        "publishing checkpoints cosigned by witnesses"
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(cordon_gateway::publish::run(gw.clone(), async {
+        let _ = rx.await;
+    }));
+    Some((tx, task))
 }
 
 /// Closes the log once the server has let go of the gateway, so every durable entry is

@@ -111,6 +111,22 @@ impl Site {
                 }
             }
         }
+        let (checkpoint, witness_vkeys) = match self.gw.publication() {
+            None => (self.own_checkpoint(&cp), Vec::new()),
+            Some(p) => (published_view(p), p.witness_vkeys()),
+        };
+        Ok(Snapshot {
+            origin: cp.checkpoint.origin.clone(),
+            checkpoint,
+            counts: counts.clone(),
+            public_url: self.public_url.clone(),
+            vkey: self.vkey.clone(),
+            witness_vkeys,
+        })
+    }
+
+    /// Without witnesses, the log's own signed checkpoint is the published one.
+    fn own_checkpoint(&self, cp: &cordon_log::SignedCheckpoint) -> CheckpointView {
         let time = std::fs::metadata(self.gw.log.root().join("checkpoint"))
             .and_then(|m| m.modified())
             .ok()
@@ -119,23 +135,35 @@ impl Site {
                 || "unknown".into(),
                 |d| crate::entry::rfc3339(d.as_secs(), 0),
             );
-        Ok(Snapshot {
-            origin: cp.checkpoint.origin.clone(),
-            checkpoint: CheckpointView {
-                size: cp.checkpoint.size,
-                root: base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    cp.checkpoint.root,
-                ),
-                time,
-                cosigners: Vec::new(),
-            },
-            counts: counts.clone(),
-            public_url: self.public_url.clone(),
-            vkey: self.vkey.clone(),
-            witness_vkeys: Vec::new(),
-        })
+        CheckpointView {
+            size: cp.checkpoint.size,
+            root: b64(&cp.checkpoint.root),
+            time,
+            cosigners: Vec::new(),
+        }
     }
+}
+
+/// The last cosigned checkpoint; before the first, size 0 and no cosigners.
+fn published_view(p: &crate::publish::Publication) -> CheckpointView {
+    match p.published() {
+        Some(pb) => CheckpointView {
+            size: pb.size,
+            root: b64(&pb.root),
+            time: crate::entry::rfc3339(pb.time, 0),
+            cosigners: pb.cosigners,
+        },
+        None => CheckpointView {
+            size: 0,
+            root: String::new(),
+            time: "not yet published".into(),
+            cosigners: Vec::new(),
+        },
+    }
+}
+
+fn b64(h: &cordon_log::Hash) -> String {
+    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, h)
 }
 
 /// Serves the public site until `shutdown` resolves.

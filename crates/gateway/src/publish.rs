@@ -1,0 +1,446 @@
+//! Cosigned publication: the gateway publishes a checkpoint only once `quorum` of its
+//! configured witnesses have cosigned it. A background task follows the log's newest
+//! signed checkpoint, asks each witness to cosign it (with a consistency proof from what
+//! that witness last cosigned), verifies every cosignature, and atomically writes the
+//! published note. Decisions never wait for it: the log goes on appending and signing its
+//! own checkpoints while witnesses are down, and the public side keeps serving the last
+//! cosigned checkpoint until the next one reaches the quorum.
+use crate::Gateway;
+use cordon_log::fs::TileHashes;
+use cordon_log::note::NoteSignature;
+use cordon_log::witness::AddCheckpoint;
+use cordon_log::{NoteVerifier, SignedCheckpoint, Verifier};
+use cordon_witness::{ClientError, WitnessClient};
+use serde::Deserialize;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Where the published (cosigned) checkpoint is kept, beside the log's own `checkpoint`.
+pub const PUBLISHED_FILE: &str = "checkpoint.cosigned";
+
+/// `[publish]` in the gateway config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishSection {
+    /// How many distinct witnesses must cosign before a checkpoint is published.
+    pub quorum: usize,
+    /// Longest wait between two rounds while the quorum is not reached, in milliseconds.
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+    pub witnesses: Vec<WitnessEntry>,
+}
+
+fn default_max_backoff() -> u64 {
+    30_000
+}
+
+/// One witness the gateway asks to cosign.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessEntry {
+    /// Shown on the public page.
+    pub name: String,
+    /// The witness's submission prefix (`https://witness.example/`).
+    pub url: String,
+    /// Its cosignature/v1 verifier key.
+    pub vkey: String,
+}
+
+/// Why publication could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("publish: {0}")]
+    Config(String),
+    #[error("the published checkpoint {path} does not verify with the log's key: {message} (move it aside to start publication afresh)")]
+    Published { path: PathBuf, message: String },
+}
+
+/// A checkpoint the quorum cosigned, as served.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub bytes: Vec<u8>,
+    pub size: u64,
+    pub root: cordon_log::Hash,
+    /// Names of the configured witnesses whose cosignatures it carries.
+    pub cosigners: Vec<String>,
+    /// The newest cosignature timestamp (seconds since the epoch).
+    pub time: u64,
+}
+
+struct Witness {
+    entry: WitnessEntry,
+    verifier: Verifier,
+    /// The size this witness last cosigned (or reported in a 409).
+    old_size: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// Publication state shared by the publisher task, `/metrics` and the public side.
+pub struct Publication {
+    witnesses: Vec<Witness>,
+    quorum: usize,
+    max_backoff: Duration,
+    path: PathBuf,
+    published: Mutex<Option<Published>>,
+    /// Since when the log has held entries not yet published.
+    behind_since: Mutex<Option<Instant>>,
+    rounds_failed: AtomicU64,
+}
+
+impl Publication {
+    /// Checks the section and loads the last published checkpoint, if any.
+    pub fn open(
+        section: &PublishSection,
+        log_root: &Path,
+        log_key: &Verifier,
+    ) -> Result<Publication, PublishError> {
+        let mut witnesses = Vec::new();
+        for w in &section.witnesses {
+            let verifier = Verifier::parse(w.vkey.trim()).map_err(|e| {
+                PublishError::Config(format!(
+                    "witness {:?}: vkey is not a verifier key: {e}",
+                    w.name
+                ))
+            })?;
+            if !verifier.is_cosigner() {
+                return Err(PublishError::Config(format!(
+                    "witness {:?}: vkey is not a cosignature/v1 key (a witness prints it at `cordon witness keygen`)",
+                    w.name
+                )));
+            }
+            if !w.url.starts_with("http://") && !w.url.starts_with("https://") {
+                return Err(PublishError::Config(format!(
+                    "witness {:?}: url {:?} must start with https:// or http://",
+                    w.name, w.url
+                )));
+            }
+            witnesses.push(Witness {
+                entry: w.clone(),
+                verifier,
+                old_size: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
+            });
+        }
+        if section.quorum == 0 || section.quorum > witnesses.len() {
+            return Err(PublishError::Config(format!(
+                "quorum = {} but {} witnesses are configured; use 1..={}",
+                section.quorum,
+                witnesses.len(),
+                witnesses.len()
+            )));
+        }
+        let path = log_root.join(PUBLISHED_FILE);
+        let publication = Publication {
+            witnesses,
+            quorum: section.quorum,
+            max_backoff: Duration::from_millis(section.max_backoff_ms.max(1)),
+            published: Mutex::new(None),
+            behind_since: Mutex::new(None),
+            rounds_failed: AtomicU64::new(0),
+            path,
+        };
+        publication.load(log_key)?;
+        Ok(publication)
+    }
+
+    fn load(&self, log_key: &Verifier) -> Result<(), PublishError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => {
+                return Err(PublishError::Published {
+                    path: self.path.clone(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        let v: &dyn NoteVerifier = log_key;
+        let cp = SignedCheckpoint::open(&bytes, &[v], Some(log_key.name())).map_err(|e| {
+            PublishError::Published {
+                path: self.path.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let mut cosigners = Vec::new();
+        let mut time = 0;
+        for w in &self.witnesses {
+            if let Some(sig) = cp
+                .note
+                .signatures()
+                .iter()
+                .find(|s| matches_key(s, &w.verifier))
+            {
+                cosigners.push(w.entry.name.clone());
+                time = time.max(w.verifier.cosignature_time(&sig.signature).unwrap_or(0));
+                w.old_size.store(cp.checkpoint.size, Ordering::Relaxed);
+            }
+        }
+        self.set(Published {
+            size: cp.checkpoint.size,
+            root: cp.checkpoint.root,
+            bytes,
+            cosigners,
+            time,
+        });
+        Ok(())
+    }
+
+    fn set(&self, p: Published) {
+        if let Ok(mut g) = self.published.lock() {
+            *g = Some(p);
+        }
+    }
+
+    /// The last checkpoint the quorum cosigned.
+    pub fn published(&self) -> Option<Published> {
+        self.published.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// The witnesses' verifier keys, for the commands the public page shows.
+    pub fn witness_vkeys(&self) -> Vec<String> {
+        self.witnesses
+            .iter()
+            .map(|w| w.entry.vkey.clone())
+            .collect()
+    }
+
+    pub fn quorum(&self) -> usize {
+        self.quorum
+    }
+
+    fn published_size(&self) -> Option<u64> {
+        self.published().map(|p| p.size)
+    }
+
+    /// Prometheus text: how far publication lags the log, and witness failures.
+    pub fn render_metrics(&self, out: &mut String, log_size: u64) {
+        let published = self.published_size().unwrap_or(0);
+        let lag_entries = log_size.saturating_sub(published);
+        let lag_seconds = self
+            .behind_since
+            .lock()
+            .ok()
+            .and_then(|g| *g)
+            .map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let _ = writeln!(out, "# HELP cordon_publication_lag_entries Entries in the log's newest checkpoint not yet under a cosigned, published one.\n# TYPE cordon_publication_lag_entries gauge\ncordon_publication_lag_entries {lag_entries}");
+        let _ = writeln!(out, "# HELP cordon_publication_lag_seconds How long the log has held entries not yet published.\n# TYPE cordon_publication_lag_seconds gauge\ncordon_publication_lag_seconds {lag_seconds:.3}");
+        let _ = writeln!(out, "# HELP cordon_published_checkpoint_size Entries under the published (cosigned) checkpoint.\n# TYPE cordon_published_checkpoint_size gauge\ncordon_published_checkpoint_size {published}");
+        let _ = writeln!(out, "# HELP cordon_witness_failures_total Requests to a witness that did not yield a valid cosignature.\n# TYPE cordon_witness_failures_total counter");
+        for w in &self.witnesses {
+            let _ = writeln!(
+                out,
+                "cordon_witness_failures_total{{witness=\"{}\"}} {}",
+                label(&w.entry.name),
+                w.failures.load(Ordering::Relaxed)
+            );
+        }
+        let _ = writeln!(out, "# HELP cordon_publication_rounds_failed_total Rounds that ended without a quorum.\n# TYPE cordon_publication_rounds_failed_total counter\ncordon_publication_rounds_failed_total {}", self.rounds_failed.load(Ordering::Relaxed));
+    }
+
+    fn note_behind(&self, behind: bool) {
+        if let Ok(mut g) = self.behind_since.lock() {
+            match (behind, g.is_some()) {
+                (true, false) => *g = Some(Instant::now()),
+                (false, _) => *g = None,
+                _ => {}
+            }
+        }
+    }
+}
+
+fn matches_key(s: &NoteSignature, v: &Verifier) -> bool {
+    let v: &dyn NoteVerifier = v;
+    s.name == v.name() && s.key_id == v.key_id()
+}
+
+/// A Prometheus label value: quotes, backslashes and newlines escaped.
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Follows the log and publishes until `shutdown` resolves.
+pub async fn run(gw: Arc<Gateway>, shutdown: impl std::future::Future<Output = ()>) {
+    let Some(publication) = gw.publication.clone() else {
+        return;
+    };
+    let client = WitnessClient::new(Duration::from_secs(5));
+    tokio::pin!(shutdown);
+    let mut failed_rounds: u32 = 0;
+    loop {
+        let wait = match round(&gw, &publication, &client).await {
+            Ok(()) => {
+                failed_rounds = 0;
+                Duration::from_millis(100)
+            }
+            Err(why) => {
+                publication.rounds_failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%why, "checkpoint not published yet");
+                failed_rounds = failed_rounds.saturating_add(1);
+                backoff(failed_rounds, publication.max_backoff)
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut shutdown => return,
+        }
+    }
+}
+
+/// Exponential from 100 ms, capped, with up to 50% jitter so that several gateways do
+/// not hit a recovering witness in step.
+fn backoff(failures: u32, cap: Duration) -> Duration {
+    let exp = Duration::from_millis(100).saturating_mul(1u32 << failures.min(16));
+    let base = exp.min(cap);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let jitter = base.mul_f64(f64::from(nanos % 1000) / 2000.0);
+    base - jitter
+}
+
+/// One round: if the log has a checkpoint newer than the published one, gather
+/// cosignatures and publish when the quorum is reached.
+async fn round(
+    gw: &Gateway,
+    publication: &Publication,
+    client: &WitnessClient,
+) -> Result<(), String> {
+    let cp = gw.log.checkpoint();
+    let size = cp.checkpoint.size;
+    let published = publication.published_size();
+    publication.note_behind(published.is_none_or(|p| p < size));
+    if published.is_some_and(|p| p >= size) {
+        return Ok(());
+    }
+    let bytes = cp.to_bytes();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, w) in publication.witnesses.iter().enumerate() {
+        let old = w.old_size.load(Ordering::Relaxed).min(size);
+        let root = gw.log.root().to_owned();
+        let (client, url, bytes) = (client.clone(), w.entry.url.clone(), bytes.clone());
+        tasks.spawn(async move { (i, ask(&client, &url, &root, bytes, old, size).await) });
+    }
+    let mut sigs = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((i, result)) = joined else { continue };
+        let w = &publication.witnesses[i];
+        match result.and_then(|lines| {
+            cordon_witness::client::verified_cosignature(&bytes, &lines, &w.verifier)
+        }) {
+            Ok(sig) => {
+                w.old_size.store(size, Ordering::Relaxed);
+                sigs.push((i, sig));
+            }
+            Err(e) => {
+                w.failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(witness = %w.entry.name, error = %e, "witness did not cosign");
+            }
+        }
+    }
+    if sigs.len() < publication.quorum {
+        return Err(format!(
+            "{} of {} witnesses cosigned size {size}; {} needed",
+            sigs.len(),
+            publication.witnesses.len(),
+            publication.quorum
+        ));
+    }
+    sigs.sort_by_key(|(i, _)| *i);
+    let mut note = cp.note.clone();
+    let mut time = 0;
+    let mut cosigners = Vec::new();
+    for (i, sig) in sigs {
+        let w = &publication.witnesses[i];
+        time = time.max(w.verifier.cosignature_time(&sig.signature).unwrap_or(0));
+        cosigners.push(w.entry.name.clone());
+        note.add_signature(sig);
+    }
+    let out = note.to_bytes();
+    write_atomically(&publication.path, &out)
+        .map_err(|e| format!("cannot write {}: {e}", publication.path.display()))?;
+    publication.set(Published {
+        bytes: out,
+        size,
+        root: cp.checkpoint.root,
+        cosigners,
+        time,
+    });
+    publication.note_behind(gw.log.checkpoint().checkpoint.size > size);
+    Ok(())
+}
+
+/// Asks one witness, following a 409 to the size it reports (at most twice: a witness
+/// that keeps moving its answer is not one to chase).
+async fn ask(
+    client: &WitnessClient,
+    url: &str,
+    root: &Path,
+    checkpoint: Vec<u8>,
+    mut old: u64,
+    size: u64,
+) -> Result<String, ClientError> {
+    for _ in 0..3 {
+        let proof = if old == 0 || old >= size {
+            Vec::new()
+        } else {
+            let mut src = TileHashes::new(root, size);
+            cordon_log::merkle::consistency_proof(&mut src, old, size).map_err(|e| {
+                ClientError::BadResponse(format!("cannot prove consistency from {old}: {e}"))
+            })?
+        };
+        let req = AddCheckpoint {
+            old_size: old,
+            proof,
+            checkpoint: checkpoint.clone(),
+        };
+        match client.add_checkpoint(url, &req).await {
+            Err(ClientError::Conflict { latest }) if latest <= size && latest != old => {
+                old = latest;
+            }
+            other => return other,
+        }
+    }
+    Err(ClientError::Refused {
+        status: 409,
+        message: "the witness kept reporting a different size".into(),
+    })
+}
+
+/// Temporary file, fsync, rename, directory fsync: readers see the old or the new note.
+fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let tmp = path.with_extension("cosigned.tmp");
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let cap = Duration::from_secs(2);
+        assert!(backoff(1, cap) <= Duration::from_millis(200));
+        assert!(backoff(1, cap) >= Duration::from_millis(100));
+        assert!(backoff(30, cap) <= cap);
+        assert!(backoff(30, cap) >= cap / 2);
+    }
+
+    #[test]
+    fn witness_names_cannot_break_the_metrics_text() {
+        assert_eq!(label("a\"b\nc"), "a\\\"b\\nc");
+    }
+}

@@ -1,0 +1,239 @@
+//! Cosigned publication with three real witness servers and a quorum of two: the
+//! published checkpoint carries valid cosignatures; with every witness down the gateway
+//! keeps deciding and logging, the public checkpoint stays the last cosigned one and the
+//! lag grows; when the witnesses come back, publication catches up.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
+mod common;
+use common::{Harness, CPD, DEV_IDENTITY};
+use cordon_log::witness::Witness;
+use cordon_log::{NoteVerifier, SignedCheckpoint, Signer, Verifier};
+use cordon_witness::server::WitnessService;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+/// One witness server that can be stopped and started again on the same port and state.
+struct WitnessProc {
+    addr: SocketAddr,
+    signer: Signer,
+    state: PathBuf,
+    running: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+}
+
+impl WitnessProc {
+    fn start(&mut self, listener: tokio::net::TcpListener, log_key: &Verifier) {
+        let witness = Witness::open(
+            Signer::parse(&self.signer.to_text()).unwrap(),
+            vec![log_key.clone()],
+            &self.state.join("state"),
+        )
+        .unwrap();
+        let service = WitnessService::new(witness, &self.state.join("monitor"), "").unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(cordon_witness::server::serve(
+            Arc::new(service),
+            listener,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        self.running = Some((tx, task));
+    }
+
+    async fn stop(&mut self) {
+        if let Some((tx, task)) = self.running.take() {
+            let _ = tx.send(());
+            task.await.unwrap();
+        }
+    }
+
+    async fn restart(&mut self, log_key: &Verifier) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.start(listener, log_key);
+    }
+}
+
+async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} is not in /metrics:\n{text}"))
+}
+
+/// Every cosignature line that verifies with one of `witnesses`.
+fn valid_cosigners(bytes: &[u8], log_key: &Verifier, witnesses: &[Verifier]) -> usize {
+    let v: &dyn NoteVerifier = log_key;
+    SignedCheckpoint::open(bytes, &[v], None).unwrap();
+    witnesses
+        .iter()
+        .filter(|w| {
+            let w: &dyn NoteVerifier = *w;
+            SignedCheckpoint::open(bytes, &[w], None).is_ok()
+        })
+        .count()
+}
+
+async fn lawful_searches(h: &Harness, n: usize) {
+    for _ in 0..n {
+        let r = h.get("/alpr/plates/FAKE123", &CPD).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert!(r.header("cordon-receipt").is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let mut witnesses = Vec::new();
+    let mut listeners = Vec::new();
+    let mut extra = String::from("[publish]\nquorum = 2\nmax_backoff_ms = 300\n");
+    for i in 0..3 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let signer = Signer::generate_cosigner(&format!("witness-{i}.example")).unwrap();
+        extra.push_str(&format!(
+            "[[publish.witnesses]]\nname = \"Witness {i}\"\nurl = \"http://{addr}\"\nvkey = \"{}\"\n",
+            signer.verifier().to_text()
+        ));
+        witnesses.push(WitnessProc {
+            addr,
+            signer,
+            state: keys_dir.path().join(format!("w{i}")),
+            running: None,
+        });
+        listeners.push(listener);
+    }
+    let witness_keys: Vec<Verifier> = witnesses.iter().map(|w| w.signer.verifier()).collect();
+    let mut log_key_seen = None;
+    let h = Harness::start_with(DEV_IDENTITY, &extra, |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("log.key")).unwrap();
+        log_key_seen = Some(Signer::parse(text.trim()).unwrap().verifier());
+    })
+    .await;
+    let log_key = log_key_seen.unwrap();
+    for (w, l) in witnesses.iter_mut().zip(listeners) {
+        w.start(l, &log_key);
+    }
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let publisher = tokio::spawn(cordon_gateway::publish::run(h.gw.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let publication = || h.gw.publication().unwrap().published();
+
+    // Witnesses up: the published checkpoint reaches the log's and carries >= 2 cosignatures.
+    lawful_searches(&h, 5).await;
+    let size = h.gw.log().durable_size();
+    wait_until("the first 5 decisions are published", || {
+        publication().is_some_and(|p| p.size >= size)
+    })
+    .await;
+    let first = publication().unwrap();
+    assert!(first.cosigners.len() >= 2, "{:?}", first.cosigners);
+    assert!(valid_cosigners(&first.bytes, &log_key, &witness_keys) >= 2);
+    let served = h.get("/_cordon/log/checkpoint", &[]).await;
+    assert_eq!(
+        served.body, first.bytes,
+        "the public checkpoint is the cosigned one"
+    );
+    let on_disk = std::fs::read(
+        h.gw.log()
+            .root()
+            .join(cordon_gateway::publish::PUBLISHED_FILE),
+    );
+    assert_eq!(on_disk.unwrap(), first.bytes);
+
+    // Every witness down: decisions go on, the log grows, publication stands still.
+    for w in &mut witnesses {
+        w.stop().await;
+    }
+    lawful_searches(&h, 10).await;
+    let grown = h.gw.log().durable_size();
+    assert_eq!(grown, first.size + 10, "every decision was logged");
+    let gw = h.gw.clone();
+    tokio::task::spawn_blocking(move || gw.log().wait_checkpoint(grown, Duration::from_secs(10)))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let m1 = h.get("/metrics", &[]).await.text();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let m2 = h.get("/metrics", &[]).await.text();
+    assert_eq!(metric(&m1, "cordon_publication_lag_entries"), 10.0);
+    let (s1, s2) = (
+        metric(&m1, "cordon_publication_lag_seconds"),
+        metric(&m2, "cordon_publication_lag_seconds"),
+    );
+    assert!(s1 > 0.0 && s2 > s1, "the lag grows: {s1} then {s2}");
+    assert!(m2.contains("cordon_witness_failures_total{witness=\"Witness 0\"}"));
+    assert!(metric(&m2, "cordon_publication_rounds_failed_total") >= 1.0);
+    let still = h.get("/_cordon/log/checkpoint", &[]).await;
+    assert_eq!(
+        still.body, first.bytes,
+        "the last cosigned checkpoint is still served"
+    );
+
+    // Two witnesses back: publication catches up to everything logged meanwhile.
+    for w in witnesses.iter_mut().take(2) {
+        w.restart(&log_key).await;
+    }
+    wait_until("publication catches up", || {
+        publication().is_some_and(|p| p.size >= grown)
+    })
+    .await;
+    let caught_up = publication().unwrap();
+    assert_eq!(
+        valid_cosigners(&caught_up.bytes, &log_key, &witness_keys),
+        2
+    );
+    let m3 = h.get("/metrics", &[]).await.text();
+    assert_eq!(metric(&m3, "cordon_publication_lag_entries"), 0.0);
+
+    // The public page shows the cosigned checkpoint and who cosigned it.
+    let section = cordon_gateway::site::PublicSection {
+        listen: "127.0.0.1:9".parse().unwrap(),
+        url: None,
+    };
+    let site = cordon_gateway::site::Site::new(h.gw.clone(), &section);
+    let snap = site.snapshot().unwrap();
+    assert_eq!(snap.checkpoint.size, caught_up.size);
+    assert_eq!(snap.checkpoint.cosigners, caught_up.cosigners);
+    assert_eq!(snap.witness_vkeys.len(), 3);
+    let page = cordon_gateway::site::page::home(&snap);
+    assert!(page.contains(&caught_up.cosigners.join(", ")));
+    assert!(page.contains("--witness"));
+    drop(site);
+
+    let _ = stop_tx.send(());
+    publisher.await.unwrap();
+    for w in &mut witnesses {
+        w.stop().await;
+    }
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quorum_larger_than_the_witnesses_is_refused_with_a_fix() {
+    let extra = format!(
+        "[publish]\nquorum = 2\n[[publish.witnesses]]\nname = \"only\"\nurl = \"http://127.0.0.1:9\"\nvkey = \"{}\"\n",
+        Signer::generate_cosigner("w.example").unwrap().verifier().to_text()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.cordon.example/gateway").unwrap();
+    std::fs::write(dir.path().join("log.key"), signer.to_text()).unwrap();
+    let text = common::config_text("127.0.0.1:1".parse().unwrap(), DEV_IDENTITY, &extra);
+    let config = cordon_gateway::config::Config::from_toml(&text, dir.path()).unwrap();
+    let err = cordon_gateway::Gateway::open(config, cordon_log::FaultSwitch::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("quorum = 2 but 1 witnesses"), "{err}");
+}
