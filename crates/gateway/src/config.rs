@@ -242,6 +242,9 @@ impl Config {
         if let Some(jwt) = &mut self.identity.jwt {
             fix(&mut jwt.jwks);
         }
+        if let Some(dir) = self.publish.as_mut().and_then(|p| p.dir.as_mut()) {
+            fix(dir);
+        }
     }
 
     fn check(&self) -> Result<(), ConfigError> {

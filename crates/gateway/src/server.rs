@@ -334,7 +334,14 @@ pub(crate) fn public(gw: &Gateway, rest: &str) -> Response<Body> {
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             r
         }
-        Some(PublicFile::Tile(rel)) => match std::fs::read(gw.log.root().join(&rel)) {
+        // With witnesses, the tiles of the published tree: the log's own partial tiles
+        // for that size may already be replaced by newer ones.
+        Some(PublicFile::Tile(rel)) => match std::fs::read(
+            gw.publication
+                .as_ref()
+                .map_or(gw.log.root(), |p| p.dir())
+                .join(&rel),
+        ) {
             Ok(bytes) => {
                 let mut r = respond::text(
                     StatusCode::OK,

@@ -82,6 +82,22 @@ fn valid_cosigners(bytes: &[u8], log_key: &Verifier, witnesses: &[Verifier]) -> 
         .count()
 }
 
+/// The public listener on a port the OS picks: its address, and how to stop it.
+async fn start_site(h: &Harness) -> (SocketAddr, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let section = cordon_gateway::site::PublicSection {
+        listen: addr,
+        url: None,
+    };
+    let site = Arc::new(cordon_gateway::site::Site::new(h.gw.clone(), &section));
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(cordon_gateway::site::serve(site, listener, async {
+        let _ = rx.await;
+    }));
+    (addr, tx, task)
+}
+
 async fn lawful_searches(h: &Harness, n: usize) {
     for _ in 0..n {
         let r = h.get("/alpr/plates/FAKE123", &CPD).await;
@@ -144,11 +160,7 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
         served.body, first.bytes,
         "the public checkpoint is the cosigned one"
     );
-    let on_disk = std::fs::read(
-        h.gw.log()
-            .root()
-            .join(cordon_gateway::publish::PUBLISHED_FILE),
-    );
+    let on_disk = std::fs::read(h.gw.log().root().join("public/checkpoint"));
     assert_eq!(on_disk.unwrap(), first.bytes);
 
     // Every witness down: decisions go on, the log grows, publication stands still.
@@ -196,6 +208,36 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
     );
     let m3 = h.get("/metrics", &[]).await.text();
     assert_eq!(metric(&m3, "cordon_publication_lag_entries"), 0.0);
+
+    // The public directory (what a static web server would serve) and the public
+    // listener both verify as cordon verify checks them: every hash tile, the log's
+    // signature and a quorum of two cosignatures.
+    let public_dir = h.gw.log().root().join("public");
+    assert!(
+        !public_dir.join("tile/entries").exists(),
+        "no entry bundle is public"
+    );
+    let site_run = start_site(&h).await;
+    for source in [
+        public_dir.display().to_string(),
+        format!("http://{}", site_run.0),
+    ] {
+        let report = cordon_witness::verify::run(cordon_witness::verify::Options {
+            source: cordon_witness::verify::source::Source::parse(&source, Duration::from_secs(5))
+                .unwrap(),
+            log_key: log_key.clone(),
+            witnesses: witness_keys.clone(),
+            quorum: 2,
+            state: None,
+            checkpoints: Vec::new(),
+            receipts: Vec::new(),
+        })
+        .await;
+        assert!(report.pass, "{source}: {:?}", report.failure());
+        assert_eq!(report.size, Some(caught_up.size), "{source}");
+    }
+    let _ = site_run.1.send(());
+    site_run.2.await.unwrap();
 
     // The public page shows the cosigned checkpoint and who cosigned it.
     let section = cordon_gateway::site::PublicSection {

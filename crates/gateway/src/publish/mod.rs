@@ -18,8 +18,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Where the published (cosigned) checkpoint is kept, beside the log's own `checkpoint`.
-pub const PUBLISHED_FILE: &str = "checkpoint.cosigned";
+pub mod mirror;
+
+/// The public directory's default name inside the log directory.
+pub const DEFAULT_DIR: &str = "public";
 
 /// `[publish]` in the gateway config.
 #[derive(Debug, Clone, Deserialize)]
@@ -30,6 +32,10 @@ pub struct PublishSection {
     /// Longest wait between two rounds while the quorum is not reached, in milliseconds.
     #[serde(default = "default_max_backoff")]
     pub max_backoff_ms: u64,
+    /// The public directory: the cosigned `checkpoint` and the hash tiles it covers, for
+    /// a static web server (default: `public` inside the log directory).
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
     pub witnesses: Vec<WitnessEntry>,
 }
 
@@ -83,6 +89,7 @@ pub struct Publication {
     witnesses: Vec<Witness>,
     quorum: usize,
     max_backoff: Duration,
+    /// `<public dir>/checkpoint`.
     path: PathBuf,
     published: Mutex<Option<Published>>,
     /// Since when the log has held entries not yet published.
@@ -132,7 +139,15 @@ impl Publication {
                 witnesses.len()
             )));
         }
-        let path = log_root.join(PUBLISHED_FILE);
+        let dir = section
+            .dir
+            .clone()
+            .unwrap_or_else(|| log_root.join(DEFAULT_DIR));
+        std::fs::create_dir_all(&dir).map_err(|e| PublishError::Published {
+            path: dir.clone(),
+            message: format!("cannot create the public directory: {e}"),
+        })?;
+        let path = dir.join("checkpoint");
         let publication = Publication {
             witnesses,
             quorum: section.quorum,
@@ -205,6 +220,11 @@ impl Publication {
             .iter()
             .map(|w| w.entry.vkey.clone())
             .collect()
+    }
+
+    /// The public directory: the cosigned checkpoint and the hash tiles it covers.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
     }
 
     pub fn quorum(&self) -> usize {
@@ -361,8 +381,7 @@ async fn round(
         note.add_signature(sig);
     }
     let out = note.to_bytes();
-    write_atomically(&publication.path, &out)
-        .map_err(|e| format!("cannot write {}: {e}", publication.path.display()))?;
+    publish_files(gw, publication, published.unwrap_or(0), size, &out)?;
     publication.set(Published {
         bytes: out,
         size,
@@ -411,19 +430,20 @@ async fn ask(
     })
 }
 
-/// Temporary file, fsync, rename, directory fsync: readers see the old or the new note.
-fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("cosigned.tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(data)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
+/// Tiles first, then the checkpoint that needs them, so the public directory is always
+/// a complete tree.
+fn publish_files(
+    gw: &Gateway,
+    publication: &Publication,
+    from: u64,
+    size: u64,
+    note: &[u8],
+) -> Result<(), String> {
+    let public = publication.path.parent().unwrap_or(Path::new("."));
+    mirror::mirror_tiles(gw.log.root(), public, from, size)
+        .map_err(|e| format!("cannot copy the hash tiles to {}: {e}", public.display()))?;
+    mirror::write_atomically(&publication.path, note)
+        .map_err(|e| format!("cannot write {}: {e}", publication.path.display()))
 }
 
 #[cfg(test)]
