@@ -209,6 +209,17 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
     let m3 = h.get("/metrics", &[]).await.text();
     assert_eq!(metric(&m3, "cordon_publication_lag_entries"), 0.0);
 
+    // After a restart the gateway picks up the last published checkpoint, not nothing.
+    let section = h.gw.config().publish.clone().unwrap();
+    let reopened =
+        cordon_gateway::publish::Publication::open(&section, h.gw.log().root(), &log_key).unwrap();
+    let loaded = reopened.published().unwrap();
+    assert_eq!(
+        (loaded.size, loaded.bytes),
+        (caught_up.size, caught_up.bytes.clone())
+    );
+    assert_eq!(loaded.cosigners, caught_up.cosigners);
+
     // The public directory (what a static web server would serve) and the public
     // listener both verify as cordon verify checks them: every hash tile, the log's
     // signature and a quorum of two cosignatures.

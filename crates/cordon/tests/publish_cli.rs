@@ -1,0 +1,233 @@
+//! `cordon serve` with three `cordon witness serve` processes and a quorum of two, as an
+//! operator runs them: the public listener serves a cosigned checkpoint that `cordon
+//! verify` accepts; with every witness killed the gateway keeps deciding and logging and
+//! the public checkpoint stands still; with two back, publication catches up.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
+mod common;
+use common::{cordon, run, text};
+use cordon_gateway::wire;
+use cordon_log::Signer;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+/// A child process killed and reaped on drop, on every path out of the test.
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> Proc {
+    Proc(
+        cordon()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn wait_listening(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+struct WitnessSetup {
+    config: PathBuf,
+    listen: SocketAddr,
+    vkey: String,
+}
+
+fn witness(dir: &Path, i: usize, log_vkey: &str) -> WitnessSetup {
+    let key = dir.join(format!("w{i}.key"));
+    let o = run(
+        &[
+            "witness",
+            "keygen",
+            "--name",
+            &format!("w{i}.example"),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let listen = free_port();
+    let config = dir.join(format!("w{i}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"{listen}\"\nkey = \"w{i}.key\"\nstate_dir = \"w{i}-state\"\n[[log]]\nvkey = \"{log_vkey}\"\n"
+        ),
+    )
+    .unwrap();
+    WitnessSetup {
+        config,
+        listen,
+        vkey: String::from_utf8(o.stdout).unwrap().trim().to_string(),
+    }
+}
+
+fn start_witness(w: &WitnessSetup) -> Proc {
+    let p = spawn(&["witness", "serve", "--config", w.config.to_str().unwrap()]);
+    wait_listening(w.listen);
+    p
+}
+
+fn gateway_config(
+    dir: &Path,
+    listen: SocketAddr,
+    public: SocketAddr,
+    ws: &[WitnessSetup],
+) -> PathBuf {
+    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city");
+    let mut text = format!(
+        r#"listen = "{listen}"
+pack = "{}"
+[log]
+dir = "log"
+key = "log.key"
+[identity]
+dev_mode = true
+[[identity.api_keys]]
+key = "demo-cpd"
+principal = "cpd-detective-0417"
+agency = "cpd"
+[[routes]]
+prefix = "/alpr/plates"
+dataset = "alpr"
+action = "search"
+[public]
+listen = "{public}"
+[publish]
+quorum = 2
+max_backoff_ms = 300
+"#,
+        pack.display()
+    );
+    for (i, w) in ws.iter().enumerate() {
+        text.push_str(&format!(
+            "[[publish.witnesses]]\nname = \"Witness {i}\"\nurl = \"http://{}\"\nvkey = \"{}\"\n",
+            w.listen, w.vkey
+        ));
+    }
+    let path = dir.join("cordon.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn get(
+    rt: &tokio::runtime::Runtime,
+    addr: SocketAddr,
+    path: &str,
+    h: &[(&str, &str)],
+) -> wire::Reply {
+    rt.block_on(wire::send(addr, &wire::request("GET", path, h)))
+        .unwrap()
+}
+
+/// A lawful search through forward-auth; returns its receipt.
+fn decide(rt: &tokio::runtime::Runtime, gw: SocketAddr) -> u64 {
+    let r = get(
+        rt,
+        gw,
+        "/_cordon/auth",
+        &[
+            ("Authorization", "Bearer demo-cpd"),
+            ("Cordon-Purpose", "criminal_investigation"),
+            ("Cordon-Reason", "burglary%20suspect%20vehicle"),
+            ("Cordon-Case", "JD-1"),
+            ("X-Original-Method", "GET"),
+            ("X-Original-URI", "/alpr/plates/FAKE123"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.header("cordon-receipt").unwrap().parse().unwrap()
+}
+
+fn public_size(rt: &tokio::runtime::Runtime, public: SocketAddr) -> Option<u64> {
+    let r = get(rt, public, "/checkpoint", &[]);
+    (r.status == 200).then(|| r.text().lines().nth(1).unwrap().parse().unwrap())
+}
+
+fn wait_published(rt: &tokio::runtime::Runtime, public: SocketAddr, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while public_size(rt, public).is_none_or(|s| s < size) {
+        assert!(Instant::now() < deadline, "size {size} was never published");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn verify(public: SocketAddr, log_vkey: &str, ws: &[WitnessSetup]) -> std::process::Output {
+    let url = format!("http://{public}");
+    let mut args = vec!["verify", &url, "--vkey", log_vkey, "--quorum", "2"];
+    for w in ws {
+        args.extend(["--witness", &w.vkey]);
+    }
+    run(&args, b"")
+}
+
+#[test]
+fn cordon_serve_publishes_with_a_quorum_and_keeps_deciding_while_witnesses_are_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/cordon").unwrap();
+    std::fs::write(tmp.path().join("log.key"), signer.to_text()).unwrap();
+    let log_vkey = signer.verifier().to_text();
+    let ws: Vec<WitnessSetup> = (0..3).map(|i| witness(tmp.path(), i, &log_vkey)).collect();
+    let mut running: Vec<Proc> = ws.iter().map(start_witness).collect();
+    let (listen, public) = (free_port(), free_port());
+    let config = gateway_config(tmp.path(), listen, public, &ws);
+    let _gateway = spawn(&["serve", "--config", config.to_str().unwrap()]);
+    wait_listening(listen);
+    wait_listening(public);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+
+    for _ in 0..5 {
+        decide(&rt, listen);
+    }
+    wait_published(&rt, public, 5);
+    let o = verify(public, &log_vkey, &ws);
+    assert!(o.status.success(), "{}", text(&o));
+    let first = get(&rt, public, "/checkpoint", &[]).body;
+
+    running.clear(); // every witness killed
+    let receipts: Vec<u64> = (0..5).map(|_| decide(&rt, listen)).collect();
+    assert_eq!(
+        receipts,
+        (5..10).collect::<Vec<_>>(),
+        "decisions keep being logged"
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    assert_eq!(get(&rt, public, "/checkpoint", &[]).body, first);
+    let metrics = get(&rt, listen, "/metrics", &[]).text();
+    assert!(
+        metrics.contains("cordon_publication_lag_entries 5"),
+        "{metrics}"
+    );
+
+    running.extend(ws.iter().take(2).map(start_witness));
+    wait_published(&rt, public, 10);
+    let o = verify(public, &log_vkey, &ws);
+    assert!(o.status.success(), "{}", text(&o));
+    let page = get(&rt, public, "/", &[]).text();
+    assert!(
+        page.contains("Witness 0") && page.contains("Witness 1"),
+        "{page}"
+    );
+    assert!(!page.contains("cpd-detective-0417") && !page.contains("FAKE123"));
+}
