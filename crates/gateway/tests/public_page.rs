@@ -167,6 +167,10 @@ async fn public_pages_render_in_chromium_match_stats_json_and_leak_nothing() {
     );
     assert!(dom.contains("Check it yourself"));
     assert!(dom.contains(&format!("cordon verify http://{site}")));
+    assert!(
+        dom.contains(&format!("curl -o first-tile http://{site}/tile/0/000.p/7")),
+        "the tile command names a tile that exists"
+    );
     let total = c["total"]["allowed"].as_u64().unwrap() + c["total"]["denied"].as_u64().unwrap();
     assert_eq!(shown(&dom, "total"), Some(total));
     for key in ["allowed", "denied", "immigration_denied"] {

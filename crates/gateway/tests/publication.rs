@@ -263,6 +263,7 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
     let page = cordon_gateway::site::page::home(&snap);
     assert!(page.contains(&caught_up.cosigners.join(", ")));
     assert!(page.contains("--witness"));
+    assert!(page.contains("--quorum 2"));
     drop(site);
 
     let _ = stop_tx.send(());

@@ -59,6 +59,8 @@ pub struct Snapshot {
     pub vkey: String,
     /// The witnesses' verifier keys, for the verify command.
     pub witness_vkeys: Vec<String>,
+    /// Cosignatures a published checkpoint carries at least, when witnesses are configured.
+    pub quorum: Option<usize>,
 }
 
 /// The public site's state: the running counts, kept across requests so each one reads
@@ -122,6 +124,7 @@ impl Site {
             public_url: self.public_url.clone(),
             vkey: self.vkey.clone(),
             witness_vkeys,
+            quorum: self.gw.publication().map(|p| p.quorum()),
         })
     }
 

@@ -80,24 +80,25 @@ xmlns=\"http://www.w3.org/2000/svg\">"
     );
     for (i, (key, t)) in rows.iter().enumerate() {
         let y = i * row_h;
-        let bar = |v: u64| 8 + (v * 300 / max) as usize;
+        // Labels take the left 360 units; bars scale to the 240 after them.
+        let bar = |v: u64| 8 + (v * 232 / max) as usize;
         let _ = write!(
             s,
             "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>\
-<rect class=\"allow\" x=\"300\" y=\"{}\" height=\"14\" width=\"{}\"/>\
+<rect class=\"allow\" x=\"360\" y=\"{}\" height=\"14\" width=\"{}\"/>\
 <text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>\
-<rect class=\"deny\" x=\"300\" y=\"{}\" height=\"14\" width=\"{}\"/>\
+<rect class=\"deny\" x=\"360\" y=\"{}\" height=\"14\" width=\"{}\"/>\
 <text x=\"{}\" y=\"{}\" font-size=\"12\">{}</text>",
             y + 24,
             esc(plain(key)),
             y + 6,
             bar(t.allowed) - 8,
-            300 + bar(t.allowed),
+            364 + bar(t.allowed),
             y + 18,
             t.allowed,
             y + 24,
             bar(t.denied) - 8,
-            300 + bar(t.denied),
+            364 + bar(t.denied),
             y + 36,
             t.denied
         );
@@ -198,6 +199,13 @@ entries, <span data-figure=\"other_entries\">{}</span> of which are not access d
     shell("en", "Public record of data requests", &body)
 }
 
+/// The first hash tile of a tree of `size` leaves: full, or partial while the log is small.
+fn first_tile(size: u64) -> String {
+    let width = size.clamp(1, cordon_log::tile::TILE_WIDTH);
+    // At most TILE_WIDTH (256), so it fits a u16.
+    cordon_log::tile::TileId::hashes(0, 0, width as u16).path()
+}
+
 /// The exact commands a resident or journalist runs to check the log.
 fn check_it(snap: &Snapshot) -> String {
     let url = esc(&snap.public_url);
@@ -206,15 +214,20 @@ fn check_it(snap: &Snapshot) -> String {
         .iter()
         .map(|v| format!(" \\\n  --witness '{}'", esc(v)))
         .collect();
+    let quorum = snap
+        .quorum
+        .map(|k| format!(" \\\n  --quorum {k}"))
+        .unwrap_or_default();
+    let tile = first_tile(snap.checkpoint.size);
     format!(
         "<h2>Check it yourself</h2><p>You do not have to trust this page. The log is public: \
 anyone can download its checkpoint and hash tiles and check, with their own computer, \
 that the log only ever grew and that nothing in it was changed.</p>\
 <p>Fetch the signed checkpoint and a hash tile:</p>\
-<pre>curl {url}/checkpoint\ncurl -o tile-0-000 {url}/tile/0/000</pre>\
+<pre>curl {url}/checkpoint\ncurl -o first-tile {url}/{tile}</pre>\
 <p>Verify the whole log with Cordon (it checks every tile, the log's signature and the \
 witnesses' cosignatures, and remembers what it saw so a rewound or forked log is caught \
-next time):</p><pre id=\"verify\">cordon verify {url} \\\n  --vkey '{}'{witnesses}</pre>\
+next time):</p><pre id=\"verify\">cordon verify {url} \\\n  --vkey '{}'{witnesses}{quorum}</pre>\
 <p>The formats are open standards (C2SP tlog-tiles and signed notes), so any other \
 implementation can check the log too. Entries themselves are not public: they name the \
 officers and the people searched for.</p>",

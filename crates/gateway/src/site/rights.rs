@@ -47,11 +47,12 @@ help.</p>
 <p>Do not sign any paper you do not understand or that a lawyer has not read. Signing can
 give up your right to see a judge.</p>
 
-<h2>What this city does</h2>
-<p>City police do not arrest or hold anyone because of an administrative warrant or a
-detainer, do not ask about immigration status, and do not let immigration agencies
-search city data for civil immigration enforcement. Every request for data goes through
-this gateway, which refuses such requests and records the refusal in a public log.</p>
+<h2>What the law here says</h2>
+<p>The sanctuary laws listed below limit what local police may do for immigration
+agents. In Chicago and in Illinois, police may not arrest or hold anyone because of an
+administrative warrant or a detainer, and may not share data for civil immigration
+enforcement. Every request for the city's data goes through this system, which refuses
+such requests and records each refusal in a public log.</p>
 
 <h2>Sources</h2>
 <ul>
@@ -62,8 +63,8 @@ approved or ordered by a judge, including forms I-200, I-203, I-205 and I-286).<
 <li>8 CFR 241.2 (warrants of removal, I-205) and 8 CFR 287.7 (detainers, I-247A).</li>
 <li>Chicago Police Department Special Order S06-14-03 (administrative warrants are the
 I-200, the I-205 and NCIC Immigration Violator File hits).</li>
-<li>U.S. Constitution, Fourth Amendment (no entry into a home without a judicial warrant)
-and Fifth Amendment (the right to remain silent); 8 U.S.C. 1362 (the right to a lawyer
+<li>U.S. Constitution, Fourth Amendment (no entry into a home without a judicial warrant,
+unless someone inside agrees or there is an emergency) and Fifth Amendment (the right to remain silent); 8 U.S.C. 1362 (the right to a lawyer
 in removal proceedings, at no expense to the government).</li>
 <li>Immigrant Legal Resource Center, advisories on detainers and administrative
 warrants.</li>
@@ -103,12 +104,13 @@ legal.</p>
 <p>No firme ningún papel que no entienda o que un abogado no haya leído. Al firmar podría
 renunciar a su derecho a ver a un juez.</p>
 
-<h2>Lo que hace esta ciudad</h2>
-<p>La policía de la ciudad no arresta ni detiene a nadie por una orden administrativa o
-una solicitud de detención, no pregunta por el estatus migratorio y no deja que las
-agencias de inmigración busquen en los datos de la ciudad para la aplicación civil de
-las leyes de inmigración. Toda solicitud de datos pasa por este sistema, que rechaza esas
-solicitudes y anota el rechazo en un registro público.</p>
+<h2>Lo que dice la ley aquí</h2>
+<p>Las leyes santuario de la lista de abajo limitan lo que la policía local puede hacer
+por los agentes de inmigración. En Chicago y en Illinois, la policía no puede arrestar ni
+detener a nadie por una orden administrativa o una solicitud de detención, ni compartir
+datos para la aplicación civil de las leyes de inmigración. Toda solicitud de datos de la
+ciudad pasa por este sistema, que rechaza esas solicitudes y anota cada rechazo en un
+registro público.</p>
 
 <h2>Fuentes</h2>
 <ul>
@@ -123,7 +125,7 @@ I-247A).</li>
 administrativas son el I-200, el I-205 y los avisos del archivo de infractores de
 inmigración de NCIC).</li>
 <li>Constitución de los EE. UU., Cuarta Enmienda (no se entra a una casa sin orden
-judicial) y Quinta Enmienda (derecho a guardar silencio); 8 U.S.C. 1362 (derecho a un
+judicial, salvo que alguien adentro lo permita o haya una emergencia) y Quinta Enmienda (derecho a guardar silencio); 8 U.S.C. 1362 (derecho a un
 abogado en procesos de expulsión, sin costo para el gobierno).</li>
 <li>Immigrant Legal Resource Center, avisos sobre solicitudes de detención y órdenes
 administrativas.</li>
