@@ -291,3 +291,76 @@ async fn a_quorum_larger_than_the_witnesses_is_refused_with_a_fix() {
         .to_string();
     assert!(err.contains("quorum = 2 but 1 witnesses"), "{err}");
 }
+
+/// A witness that already cosigned a later checkpoint than the gateway knows (say, the
+/// gateway's public directory was lost) answers 409 with its size; the publisher resends
+/// from there instead of giving up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_witness_ahead_of_the_publisher_is_followed_from_the_size_it_reports() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let signer = Signer::generate_cosigner("ahead.example").unwrap();
+    let extra = format!(
+        "[publish]\nquorum = 1\nmax_backoff_ms = 200\n[[publish.witnesses]]\nname = \"Ahead\"\nurl = \"http://{addr}\"\nvkey = \"{}\"\n",
+        signer.verifier().to_text()
+    );
+    let mut log_key_seen = None;
+    let h = Harness::start_with(DEV_IDENTITY, &extra, |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("log.key")).unwrap();
+        log_key_seen = Some(Signer::parse(text.trim()).unwrap().verifier());
+    })
+    .await;
+    let log_key = log_key_seen.unwrap();
+    let mut w = WitnessProc {
+        addr,
+        signer,
+        state: state.path().to_owned(),
+        running: None,
+    };
+    w.start(listener, &log_key);
+
+    lawful_searches(&h, 3).await;
+    let gw = h.gw.clone();
+    let seeded = tokio::task::spawn_blocking(move || {
+        gw.log()
+            .wait_checkpoint(3, Duration::from_secs(10))
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let client = cordon_witness::WitnessClient::new(Duration::from_secs(5));
+    let req = cordon_witness::AddCheckpoint {
+        old_size: 0,
+        proof: Vec::new(),
+        checkpoint: seeded.to_bytes(),
+    };
+    client
+        .add_checkpoint(&format!("http://{addr}"), &req)
+        .await
+        .unwrap();
+
+    lawful_searches(&h, 2).await;
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let publisher = tokio::spawn(cordon_gateway::publish::run(h.gw.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    let size = h.gw.log().durable_size();
+    wait_until("the publisher catches up past the witness's size", || {
+        h.gw.publication()
+            .unwrap()
+            .published()
+            .is_some_and(|p| p.size >= size)
+    })
+    .await;
+    let m = h.get("/metrics", &[]).await.text();
+    assert_eq!(
+        metric(&m, "cordon_witness_failures_total{witness=\"Ahead\"}"),
+        0.0,
+        "a 409 that was followed is not a failure"
+    );
+    let _ = stop_tx.send(());
+    publisher.await.unwrap();
+    w.stop().await;
+    h.stop().await;
+}
