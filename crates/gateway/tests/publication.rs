@@ -364,3 +364,67 @@ async fn a_witness_ahead_of_the_publisher_is_followed_from_the_size_it_reports()
     w.stop().await;
     h.stop().await;
 }
+
+/// A witness that accepts connections but never answers does not hold publication
+/// hostage once the quorum has cosigned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_witness_does_not_delay_publication_past_the_quorum() {
+    let good = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let good_addr = good.local_addr().unwrap();
+    let hanging = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hanging_addr = hanging.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = hanging.accept().await {
+            open.push(s); // never read, never answer
+        }
+    });
+    let state = tempfile::tempdir().unwrap();
+    let signer = Signer::generate_cosigner("good.example").unwrap();
+    let silent = Signer::generate_cosigner("silent.example").unwrap();
+    let extra = format!(
+        "[publish]\nquorum = 1\n[[publish.witnesses]]\nname = \"Good\"\nurl = \"http://{good_addr}\"\nvkey = \"{}\"\n[[publish.witnesses]]\nname = \"Silent\"\nurl = \"http://{hanging_addr}\"\nvkey = \"{}\"\n",
+        signer.verifier().to_text(),
+        silent.verifier().to_text()
+    );
+    let mut log_key_seen = None;
+    let h = Harness::start_with(DEV_IDENTITY, &extra, |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join("log.key")).unwrap();
+        log_key_seen = Some(Signer::parse(text.trim()).unwrap().verifier());
+    })
+    .await;
+    let mut w = WitnessProc {
+        addr: good_addr,
+        signer,
+        state: state.path().to_owned(),
+        running: None,
+    };
+    w.start(good, &log_key_seen.unwrap());
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let publisher = tokio::spawn(cordon_gateway::publish::run(h.gw.clone(), async {
+        let _ = stop_rx.await;
+    }));
+    for round in 1..=3u64 {
+        lawful_searches(&h, 1).await;
+        let size = h.gw.log().durable_size();
+        // The witness client's timeout is 5 s; each round must finish well before it.
+        let started = Instant::now();
+        wait_until("the quorum's checkpoint is published", || {
+            h.gw.publication()
+                .unwrap()
+                .published()
+                .is_some_and(|p| p.size >= size)
+        })
+        .await;
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "round {round} waited for the silent witness: {:?}",
+            started.elapsed()
+        );
+    }
+    let _ = stop_tx.send(());
+    publisher.await.unwrap();
+    w.stop().await;
+    held.abort();
+    h.stop().await;
+}

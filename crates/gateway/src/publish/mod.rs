@@ -283,6 +283,9 @@ fn label(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// How long a round waits for the remaining witnesses once the quorum has cosigned.
+const LATE_GRACE: Duration = Duration::from_millis(500);
+
 /// Follows the log and publishes until `shutdown` resolves.
 pub async fn run(gw: Arc<Gateway>, shutdown: impl std::future::Future<Output = ()>) {
     let Some(publication) = gw.publication.clone() else {
@@ -346,7 +349,20 @@ async fn round(
         tasks.spawn(async move { (i, ask(&client, &url, &root, bytes, old, size).await) });
     }
     let mut sigs = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
+    let mut quorum_at: Option<Instant> = None;
+    loop {
+        // Once the quorum is in hand, a hanging witness may delay publication only by
+        // LATE_GRACE; it is asked again from its old size next round.
+        let next = match quorum_at {
+            None => tasks.join_next().await,
+            Some(t) => {
+                let left = LATE_GRACE.saturating_sub(t.elapsed());
+                tokio::time::timeout(left, tasks.join_next())
+                    .await
+                    .unwrap_or(None)
+            }
+        };
+        let Some(joined) = next else { break };
         let Ok((i, result)) = joined else { continue };
         let w = &publication.witnesses[i];
         match result.and_then(|lines| {
@@ -355,6 +371,9 @@ async fn round(
             Ok(sig) => {
                 w.old_size.store(size, Ordering::Relaxed);
                 sigs.push((i, sig));
+                if sigs.len() >= publication.quorum && quorum_at.is_none() {
+                    quorum_at = Some(Instant::now());
+                }
             }
             Err(e) => {
                 w.failures.fetch_add(1, Ordering::Relaxed);
