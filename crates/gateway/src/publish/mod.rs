@@ -95,6 +95,7 @@ pub struct Publication {
     /// Since when the log has held entries not yet published.
     behind_since: Mutex<Option<Instant>>,
     rounds_failed: AtomicU64,
+    log_key: Verifier,
 }
 
 impl Publication {
@@ -156,12 +157,14 @@ impl Publication {
             behind_since: Mutex::new(None),
             rounds_failed: AtomicU64::new(0),
             path,
+            log_key: log_key.clone(),
         };
-        publication.load(log_key)?;
+        publication.load()?;
         Ok(publication)
     }
 
-    fn load(&self, log_key: &Verifier) -> Result<(), PublishError> {
+    fn load(&self) -> Result<(), PublishError> {
+        let log_key = &self.log_key;
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -400,6 +403,11 @@ async fn round(
         note.add_signature(sig);
     }
     let out = note.to_bytes();
+    if newer_on_disk(&publication.path, size) {
+        // Another gateway sharing this log (PostgreSQL backend) published a larger tree
+        // meanwhile: adopt it rather than rewind the public checkpoint.
+        return publication.load().map_err(|e| e.to_string());
+    }
     publish_files(gw, publication, published.unwrap_or(0), size, &out)?;
     publication.set(Published {
         bytes: out,
@@ -449,6 +457,14 @@ async fn ask(
     })
 }
 
+/// Whether the public directory already holds a checkpoint larger than `size`.
+fn newer_on_disk(path: &Path, size: u64) -> bool {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| SignedCheckpoint::parse_unverified(&b).ok())
+        .is_some_and(|cp| cp.checkpoint.size > size)
+}
+
 /// Tiles first, then the checkpoint that needs them, so the public directory is always
 /// a complete tree.
 fn publish_files(
@@ -476,6 +492,25 @@ mod tests {
         assert!(backoff(1, cap) >= Duration::from_millis(100));
         assert!(backoff(30, cap) <= cap);
         assert!(backoff(30, cap) >= cap / 2);
+    }
+
+    #[test]
+    fn a_larger_published_tree_is_never_replaced_by_a_smaller_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("checkpoint");
+        assert!(!newer_on_disk(&path, 0), "nothing published yet");
+        let signer =
+            cordon_log::Signer::generate("test.example/log").unwrap_or_else(|e| panic!("{e}"));
+        let cp = cordon_log::Checkpoint {
+            origin: "test.example/log".into(),
+            size: 5,
+            root: [7; 32],
+            extensions: Vec::new(),
+        };
+        std::fs::write(&path, cp.sign(&signer).to_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        assert!(newer_on_disk(&path, 3));
+        assert!(!newer_on_disk(&path, 5));
+        assert!(!newer_on_disk(&path, 9));
     }
 
     #[test]
