@@ -63,6 +63,13 @@ async fn start_public(gw: &Arc<Gateway>) -> Result<Option<PublicTask>> {
         .with_context(|| format!("cannot listen on {} (public.listen)", section.listen))?;
     tracing::info!(listen = %listener.local_addr()?, "public page listening");
     let site = Arc::new(cordon_gateway::site::Site::new(gw.clone(), &section));
+    // Count the whole log now, not on the first resident's visit.
+    let warm = site.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = warm.snapshot() {
+            tracing::warn!(error = %e, "public page: cannot count the log's entries yet");
+        }
+    });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(cordon_gateway::site::serve(site, listener, async {
         let _ = rx.await;
