@@ -6,7 +6,15 @@ use common::{cordon, text};
 
 fn tour(data: &std::path::Path) -> String {
     let o = cordon()
-        .args(["demo", "--tour-only", "--listen", "127.0.0.1:0", "--data"])
+        .args([
+            "demo",
+            "--tour-only",
+            "--listen",
+            "127.0.0.1:0",
+            "--public",
+            "127.0.0.1:0",
+            "--data",
+        ])
         .arg(data)
         .output()
         .unwrap();
@@ -31,8 +39,16 @@ fn the_demo_tour_allows_denies_redacts_and_verifies_and_can_run_twice() {
     assert!(!first.contains("undocumented"), "{first}");
     assert!(!first.contains("lawful_permanent_resident"), "{first}");
     assert!(first.contains("OK: checkpoint of 4 entries"), "{first}");
+    assert!(
+        first.contains("cosigned by 2 of the 2 witnesses given (quorum 2)"),
+        "the public copy is checked with both witnesses' cosignatures: {first}"
+    );
     let second = tour(&data);
     assert!(second.contains("OK: checkpoint of 8 entries"), "{second}");
+    assert!(
+        second.contains("size 8 cosigned by 2 of the 2 witnesses"),
+        "witnesses keep their state across runs and cosign the extension: {second}"
+    );
     let vkey = std::fs::read_to_string(data.join("gateway-log/.cordon/vkey")).unwrap();
     let verifier = cordon_log::Verifier::parse(vkey.trim()).unwrap();
     let report = cordon_log::verify::verify_dir(&data.join("gateway-log"), &verifier).unwrap();

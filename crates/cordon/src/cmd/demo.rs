@@ -16,6 +16,9 @@ pub struct DemoArgs {
     /// Address the gateway listens on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Address of the public listener: the transparency page and the cosigned log.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    public: SocketAddr,
     /// Where to keep the demo's log, key and config (reused on the next run).
     #[arg(long, default_value = "cordon-data")]
     data: PathBuf,
@@ -32,7 +35,8 @@ const CPD_KEY: &str = "demo-cpd";
 const ICE_KEY: &str = "demo-ice";
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    super::serve::init_tracing();
+    // The tour tells the story; the in-process witnesses' routine lines would interrupt it.
+    super::serve::init_tracing_with("info,cordon_witness=warn");
     let pack = find_pack(&args.pack)?;
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;
@@ -55,10 +59,15 @@ async fn demo(
     let upstream = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let upstream_addr = upstream.local_addr()?;
     tokio::spawn(sample::serve(upstream, Arc::default()));
-    let config = write_config(&args.data, pack, args.listen, upstream_addr)?;
+    let public_addr = super::demo_witness::concrete(args.public)?;
+    let witnesses = super::demo_witness::start(&args.data, verifier).await?;
+    let public_toml = super::demo_witness::config_toml(public_addr, &witnesses);
+    let config = write_config(&args.data, pack, args.listen, upstream_addr, &public_toml)?;
     let gw =
         Arc::new(Gateway::open(config, FaultSwitch::default()).context("starting the gateway")?);
     super::serve::announce(&gw);
+    let public = super::serve::start_public(&gw).await?;
+    let publisher = super::serve::start_publisher(&gw);
     let (listener, _) = cordon_gateway::server::bind(gw.config()).await?;
     let addr = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -82,15 +91,20 @@ async fn demo(
     );
     tour(addr, upstream_addr).await?;
     verify(&gw, verifier)?;
-    if args.tour_only {
-        let _ = stop_tx.send(());
-        let _ = server.await;
-        return Ok(gw);
+    let size = gw.log().checkpoint().checkpoint.size;
+    super::demo_witness::wait_published(&gw, size, std::time::Duration::from_secs(30)).await?;
+    super::demo_witness::show_verification(public_addr, verifier, &witnesses).await?;
+    if !args.tour_only {
+        print_try_it(addr, public_addr);
+        super::serve::shutdown_signal().await;
     }
-    print_try_it(addr);
-    super::serve::shutdown_signal().await;
     let _ = stop_tx.send(());
     let _ = server.await;
+    for (stop, task) in public.into_iter().chain(publisher) {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
+    super::demo_witness::stop(witnesses).await;
     Ok(gw)
 }
 
@@ -224,7 +238,11 @@ fn verify(gw: &Gateway, verifier: &cordon_log::Verifier) -> Result<()> {
     Ok(())
 }
 
-fn print_try_it(addr: SocketAddr) {
+fn print_try_it(addr: SocketAddr, public: SocketAddr) {
+    println!("\nThe public side, for residents and auditors (no login, nothing private):");
+    println!("   http://{public}/            the transparency page: counts, charts, who cosigned");
+    println!("   http://{public}/rights      know your rights (English); /derechos in Spanish");
+    println!("   http://{public}/stats.json  the numbers behind the page");
     println!("\nThe gateway keeps serving. Try it (Ctrl-C stops it and closes the log):");
     println!("   curl -i http://{addr}/alpr/plates/DEMO789 -H 'Authorization: Bearer {CPD_KEY}' -H 'Cordon-Purpose: criminal_investigation' -H 'Cordon-Reason: hit and run'");
     println!("   curl -i http://{addr}/alpr/plates/DEMO789 -H 'Authorization: Bearer {ICE_KEY}' -H 'Cordon-Purpose: civil_immigration_enforcement'");
@@ -289,6 +307,7 @@ fn write_config(
     pack: &Path,
     listen: SocketAddr,
     upstream: SocketAddr,
+    public_toml: &str,
 ) -> Result<Config> {
     let pack = std::fs::canonicalize(pack).with_context(|| format!("{}", pack.display()))?;
     let text = format!(
@@ -326,7 +345,7 @@ dataset = "arrests"
 action = "read"
 "#,
         pack = pack.display()
-    );
+    ) + public_toml;
     let path = data.join("cordon-demo.toml");
     std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
     Ok(Config::from_toml(&text, data)?)

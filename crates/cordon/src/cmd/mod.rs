@@ -2,6 +2,7 @@
 pub mod audit;
 pub mod audit_bench;
 pub mod demo;
+pub mod demo_witness;
 pub mod log;
 pub mod log_bench;
 pub mod log_bench_pg;

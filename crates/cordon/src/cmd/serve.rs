@@ -47,14 +47,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     close(gw)
 }
 
-type PublicTask = (
+pub(crate) type PublicTask = (
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<()>,
 );
 
 /// Starts the public page's listener when `[public]` is configured; it stops when the
 /// sender is used (or dropped), so the gateway can then close its log.
-async fn start_public(gw: &Arc<Gateway>) -> Result<Option<PublicTask>> {
+pub(crate) async fn start_public(gw: &Arc<Gateway>) -> Result<Option<PublicTask>> {
     let Some(section) = gw.config().public.clone() else {
         return Ok(None);
     };
@@ -78,7 +78,7 @@ async fn start_public(gw: &Arc<Gateway>) -> Result<Option<PublicTask>> {
 }
 
 /// Starts cosigned publication when `[publish]` names witnesses.
-fn start_publisher(gw: &Arc<Gateway>) -> Option<PublicTask> {
+pub(crate) fn start_publisher(gw: &Arc<Gateway>) -> Option<PublicTask> {
     let p = gw.publication()?;
     tracing::info!(
         quorum = p.quorum(),
@@ -117,8 +117,13 @@ pub fn announce(gw: &Gateway) {
 }
 
 pub fn init_tracing() {
+    init_tracing_with("info");
+}
+
+/// Tracing with `default` as the filter unless RUST_LOG says otherwise.
+pub fn init_tracing_with(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
