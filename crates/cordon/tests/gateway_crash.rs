@@ -2,98 +2,22 @@
 //! is in the verified log, with the decision the client was told.
 #![allow(clippy::unwrap_used)]
 mod common;
-use common::cordon;
-use cordon_gateway::wire;
+mod gateway_common;
+use gateway_common::{chicago_pack, client, free_port, serve, wait_healthy, Told};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
 fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr) -> std::path::PathBuf {
-    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city");
     let text = format!(
-        r#"listen = "{listen}"
-upstream = "http://{upstream}"
-pack = "{}"
-[log]
-dir = "log"
-key = "log.key"
-[identity]
-dev_mode = true
-[[identity.api_keys]]
-key = "demo-cpd"
-principal = "cpd-detective-0417"
-agency = "cpd"
-[[identity.api_keys]]
-key = "demo-ice"
-principal = "ice-ero-officer-12"
-agency = "ice-ero"
-[[routes]]
-prefix = "/alpr/plates"
-dataset = "alpr"
-action = "search"
-"#,
-        pack.display()
+        "listen = \"{listen}\"\nupstream = \"http://{upstream}\"\npack = \"{}\"\n[log]\ndir = \"log\"\nkey = \"log.key\"\n{}",
+        chicago_pack().display(),
+        gateway_common::DEV_IDENTITIES_AND_ROUTES
     );
     let path = dir.join("cordon.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn serve(config: &Path) -> Child {
-    cordon()
-        .args(["serve", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = wire::send(addr, &wire::request("GET", "/healthz", &[])).await {
-            if r.status == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "cordon serve did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// (receipt, allowed, path) for every decision a client was told about.
-type Told = Vec<(u64, bool, String)>;
-
-async fn client(addr: SocketAddr, n: usize, told: Arc<std::sync::Mutex<Told>>) {
-    for i in 0..n {
-        let (key, plate) = if i % 10 == 0 {
-            ("Bearer demo-ice", "TEST456")
-        } else {
-            ("Bearer demo-cpd", "FAKE123")
-        };
-        let path = format!("/alpr/plates/{plate}");
-        let headers = [
-            ("Authorization", key),
-            ("Cordon-Purpose", "criminal_investigation"),
-            ("Cordon-Reason", "burglary"),
-        ];
-        let Ok(r) = wire::send(addr, &wire::request("GET", &path, &headers)).await else {
-            return;
-        };
-        if let Some(receipt) = r.header("cordon-receipt").and_then(|v| v.parse().ok()) {
-            told.lock().unwrap().push((receipt, r.status == 200, path));
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,7 +30,7 @@ async fn every_receipt_a_client_received_survives_a_kill_9_under_load() {
     tokio::spawn(cordon_gateway::sample::serve(up, Arc::default()));
     let listen = free_port();
     let config = write_config(tmp.path(), listen, upstream);
-    let told = Arc::new(std::sync::Mutex::new(Told::new()));
+    let told = Told::default();
     for round in 0..3 {
         let mut child = serve(&config);
         wait_healthy(listen).await;

@@ -4,22 +4,15 @@
 //! are gapless and unique.
 #![allow(clippy::unwrap_used)]
 mod common;
+mod gateway_common;
 mod pg_common;
-use common::cordon;
-use cordon_gateway::wire;
+use gateway_common::{chicago_pack, client, free_port, serve, wait_healthy, Told};
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Child;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
 
 fn write_config(
     dir: &Path,
@@ -28,7 +21,6 @@ fn write_config(
     upstream: SocketAddr,
     url: &str,
 ) -> PathBuf {
-    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city");
     let text = format!(
         r#"listen = "{listen}"
 upstream = "http://{upstream}"
@@ -39,77 +31,13 @@ url = "{url}"
 dir = "tiles"
 key = "log.key"
 checkpoint_interval_ms = 5
-[identity]
-dev_mode = true
-[[identity.api_keys]]
-key = "demo-cpd"
-principal = "cpd-detective-0417"
-agency = "cpd"
-[[identity.api_keys]]
-key = "demo-ice"
-principal = "ice-ero-officer-12"
-agency = "ice-ero"
-[[routes]]
-prefix = "/alpr/plates"
-dataset = "alpr"
-action = "search"
-"#,
-        pack.display()
+{}"#,
+        chicago_pack().display(),
+        gateway_common::DEV_IDENTITIES_AND_ROUTES
     );
     let path = dir.join(format!("gateway-{n}.toml"));
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn serve(config: &Path) -> Child {
-    cordon()
-        .args(["serve", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_healthy(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = wire::send(addr, &wire::request("GET", "/healthz", &[])).await {
-            if r.status == 200 {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "cordon serve on {addr} did not come up"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// (receipt, allowed, path) for every decision a client was told about.
-type Told = Arc<Mutex<Vec<(u64, bool, String)>>>;
-
-async fn client(addr: SocketAddr, n: usize, told: Told) {
-    for i in 0..n {
-        let (key, plate) = if i % 10 == 0 {
-            ("Bearer demo-ice", "TEST456".to_string())
-        } else {
-            ("Bearer demo-cpd", "FAKE123".to_string())
-        };
-        let path = format!("/alpr/plates/{plate}");
-        let headers = [
-            ("Authorization", key),
-            ("Cordon-Purpose", "criminal_investigation"),
-            ("Cordon-Reason", "burglary"),
-        ];
-        let Ok(r) = wire::send(addr, &wire::request("GET", &path, &headers)).await else {
-            return;
-        };
-        if let Some(receipt) = r.header("cordon-receipt").and_then(|v| v.parse().ok()) {
-            told.lock().unwrap().push((receipt, r.status == 200, path));
-        }
-    }
 }
 
 /// Which gateway (by listen address) holds the integrator lock, if any.

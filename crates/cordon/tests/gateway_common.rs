@@ -1,0 +1,91 @@
+//! Helpers for tests that run `cordon serve` processes: ports, the shared development
+//! identities, startup, and a client that records every receipt it was given.
+#![allow(dead_code)]
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
+use crate::common::cordon;
+use cordon_gateway::wire;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+pub fn chicago_pack() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city")
+}
+
+/// The development identities (a CPD detective, an ICE ERO officer) and the plate route.
+pub const DEV_IDENTITIES_AND_ROUTES: &str = r#"[identity]
+dev_mode = true
+[[identity.api_keys]]
+key = "demo-cpd"
+principal = "cpd-detective-0417"
+agency = "cpd"
+[[identity.api_keys]]
+key = "demo-ice"
+principal = "ice-ero-officer-12"
+agency = "ice-ero"
+[[routes]]
+prefix = "/alpr/plates"
+dataset = "alpr"
+action = "search"
+"#;
+
+pub fn serve(config: &Path) -> Child {
+    cordon()
+        .args(["serve", "--config"])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+pub async fn wait_healthy(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = wire::send(addr, &wire::request("GET", "/healthz", &[])).await {
+            if r.status == 200 {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "cordon serve on {addr} did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// (receipt, allowed, path) for every decision a client was told about.
+pub type Told = Arc<Mutex<Vec<(u64, bool, String)>>>;
+
+/// `n` plate searches, one in ten by ICE (denied); stops at the first failed connection.
+pub async fn client(addr: SocketAddr, n: usize, told: Told) {
+    for i in 0..n {
+        let (key, plate) = if i % 10 == 0 {
+            ("Bearer demo-ice", "TEST456")
+        } else {
+            ("Bearer demo-cpd", "FAKE123")
+        };
+        let path = format!("/alpr/plates/{plate}");
+        let headers = [
+            ("Authorization", key),
+            ("Cordon-Purpose", "criminal_investigation"),
+            ("Cordon-Reason", "burglary"),
+        ];
+        let Ok(r) = wire::send(addr, &wire::request("GET", &path, &headers)).await else {
+            return;
+        };
+        if let Some(receipt) = r.header("cordon-receipt").and_then(|v| v.parse().ok()) {
+            told.lock().unwrap().push((receipt, r.status == 200, path));
+        }
+    }
+}
