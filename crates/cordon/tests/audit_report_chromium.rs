@@ -3,39 +3,6 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
 mod common;
 use common::*;
-use std::process::Command;
-
-fn chromium(args: &[&str], profile: &std::path::Path) -> std::process::Output {
-    let bin = std::env::var("CORDON_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    Command::new(&bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-        ])
-        .args([
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("running {bin}: {e}; install it with `apt-get install chromium` (.ci/run does)")
-        })
-}
-
-/// The number shown in the element carrying `data-figure="key"`, as the browser parsed it.
-fn shown(dom: &str, key: &str) -> Option<u64> {
-    let at = dom.find(&format!("data-figure=\"{key}\""))?;
-    let rest = &dom[at..];
-    let start = rest.find('>')? + 1;
-    let end = rest[start..].find('<')? + start;
-    rest[start..end].replace(',', "").trim().parse().ok()
-}
 
 #[test]
 fn report_renders_in_chromium_and_its_figures_match_summary_json() {
@@ -77,16 +44,20 @@ fn report_renders_in_chromium_and_its_figures_match_summary_json() {
         dom.contains("<svg id=\"by-org\""),
         "the agency chart is in the page"
     );
-    assert_eq!(shown(&dom, "rows"), summary["rows"].as_u64());
+    assert_eq!(shown_figure(&dom, "rows"), summary["rows"].as_u64());
     for key in ["immigration", "immigration_agency", "side_door"] {
-        assert_eq!(shown(&dom, key), summary["flagged"][key].as_u64(), "{key}");
+        assert_eq!(
+            shown_figure(&dom, key),
+            summary["flagged"][key].as_u64(),
+            "{key}"
+        );
         assert!(
             summary["flagged"][key].as_u64().unwrap() > 0,
             "{key} is exercised"
         );
     }
     assert_eq!(
-        shown(&dom, "networks_flagged"),
+        shown_figure(&dom, "networks_flagged"),
         summary["reach"]["networks_flagged"].as_u64()
     );
     // Each bar of the agency chart carries the count summary.json has for that agency.

@@ -59,3 +59,48 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Runs Debian's Chromium headless (or `CORDON_CHROMIUM`) with a fresh profile and the
+/// flags that keep it off the network.
+pub fn chromium(args: &[&str], profile: &Path) -> Output {
+    let bin = std::env::var("CORDON_CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    Command::new(&bin)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("running {bin}: {e}; install it with `apt-get install chromium` (.ci/run does)")
+        })
+}
+
+/// The page as Chromium parsed it.
+pub fn dump_dom(html: &Path, profile: &Path) -> String {
+    let url = format!("file://{}", html.display());
+    let o = chromium(&["--dump-dom", &url], profile);
+    assert!(
+        o.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// The number in the element carrying `data-figure="key"`, as the browser parsed it
+/// (thousands separators dropped).
+pub fn shown_figure(dom: &str, key: &str) -> Option<u64> {
+    let at = dom.find(&format!("data-figure=\"{key}\""))?;
+    let rest = &dom[at..];
+    let start = rest.find('>')? + 1;
+    let end = rest[start..].find('<')? + start;
+    rest[start..end].replace(',', "").trim().parse().ok()
+}

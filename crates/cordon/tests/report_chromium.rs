@@ -4,48 +4,11 @@
 
 mod common;
 
-use common::{run, text};
+use common::{dump_dom, run, shown_figure, text};
 use std::path::Path;
-use std::process::Command;
 
-fn dump_dom(html: &Path, profile: &Path) -> String {
-    let bin = std::env::var("CORDON_CHROMIUM").unwrap_or_else(|_| "chromium".into());
-    let o = Command::new(&bin)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-        ])
-        .args([
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("running {bin}: {e}; install it with `apt-get install chromium` (.ci/run does)")
-        });
-    assert!(
-        o.status.success(),
-        "chromium failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
-}
-
-/// The number in the element carrying `data-figure="key"`, as the browser parsed it.
 fn shown(dom: &str, key: &str) -> u64 {
-    let at = dom
-        .find(&format!("data-figure=\"{key}\""))
-        .unwrap_or_else(|| panic!("no figure {key}"));
-    let rest = &dom[at..];
-    let start = rest.find('>').unwrap() + 1;
-    let end = rest[start..].find('<').unwrap() + start;
-    rest[start..end].trim().parse().unwrap()
+    shown_figure(dom, key).unwrap_or_else(|| panic!("no figure {key}"))
 }
 
 #[test]
