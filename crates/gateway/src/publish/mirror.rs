@@ -20,12 +20,20 @@ pub fn mirror_tiles(log_root: &Path, public: &Path, from: u64, to: u64) -> std::
                 continue;
             }
             // At most TILE_WIDTH (256), so it fits a u16.
-            let rel = TileId::hashes(level, index, width as u16).path();
-            let data = std::fs::read(log_root.join(&rel))?;
-            write_atomically(&public.join(&rel), &data)?;
+            let id = TileId::hashes(level, index, width as u16);
+            write_atomically(&public.join(id.path()), &tile_bytes(log_root, id, to)?)?;
         }
     }
     Ok(())
+}
+
+/// The tile as a tree of `size` has it. The log deletes a partial tile once the full one
+/// exists, which can happen while witnesses are being asked, so this falls back to the
+/// full tile cut to the partial's width (a partial tile is a prefix of the full one).
+fn tile_bytes(log_root: &Path, id: TileId, size: u64) -> std::io::Result<Vec<u8>> {
+    let hashes = cordon_log::fs::read_hash_tile(log_root, id, size)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(hashes.concat())
 }
 
 /// Temporary file, fsync, rename, directory fsync: readers see the old file or the new.
@@ -41,4 +49,31 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     drop(f);
     std::fs::rename(&tmp, path)?;
     std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test
+    use super::*;
+
+    #[test]
+    fn a_partial_tile_the_log_replaced_with_the_full_one_is_still_mirrored() {
+        let (log, public) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let full: Vec<u8> = (0..TILE_WIDTH * 32).map(|i| i.to_le_bytes()[0]).collect();
+        let full_path = log.path().join(TileId::hashes(0, 0, 256).path());
+        std::fs::create_dir_all(full_path.parent().unwrap()).unwrap();
+        std::fs::write(&full_path, &full).unwrap();
+
+        mirror_tiles(log.path(), public.path(), 0, 10).unwrap();
+
+        let partial = std::fs::read(public.path().join("tile/0/000.p/10")).unwrap();
+        assert_eq!(partial, full[..10 * 32]);
+    }
+
+    #[test]
+    fn a_missing_tile_is_an_error_not_a_partial_public_tree() {
+        let (log, public) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        assert!(mirror_tiles(log.path(), public.path(), 0, 10).is_err());
+        assert!(!public.path().join("tile/0/000.p/10").exists());
+    }
 }
