@@ -125,6 +125,7 @@ impl Publication {
                     w.name, w.url
                 )));
             }
+            check_distinct(&witnesses, w, &verifier)?;
             witnesses.push(Witness {
                 entry: w.clone(),
                 verifier,
@@ -272,6 +273,32 @@ impl Publication {
             }
         }
     }
+}
+
+/// A key listed twice would count twice toward the quorum, letting one witness stand in
+/// for two; a name listed twice would merge two witnesses' failure counters.
+fn check_distinct(
+    seen: &[Witness],
+    entry: &WitnessEntry,
+    verifier: &Verifier,
+) -> Result<(), PublishError> {
+    let key: &dyn NoteVerifier = verifier;
+    for w in seen {
+        let other: &dyn NoteVerifier = &w.verifier;
+        if other.name() == key.name() && other.key_id() == key.key_id() {
+            return Err(PublishError::Config(format!(
+                "witnesses {:?} and {:?} have the same vkey; each witness must be listed once, with its own key",
+                w.entry.name, entry.name
+            )));
+        }
+        if w.entry.name == entry.name {
+            return Err(PublishError::Config(format!(
+                "two witnesses are named {:?}; give each its own name",
+                entry.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn matches_key(s: &NoteSignature, v: &Verifier) -> bool {
@@ -492,6 +519,58 @@ mod tests {
         assert!(backoff(1, cap) >= Duration::from_millis(100));
         assert!(backoff(30, cap) <= cap);
         assert!(backoff(30, cap) >= cap / 2);
+    }
+
+    fn section(witnesses: &[(&str, &str)]) -> PublishSection {
+        PublishSection {
+            quorum: 2,
+            max_backoff_ms: 1000,
+            dir: None,
+            witnesses: witnesses
+                .iter()
+                .map(|(name, vkey)| WitnessEntry {
+                    name: (*name).into(),
+                    url: "http://127.0.0.1:9".into(),
+                    vkey: (*vkey).into(),
+                })
+                .collect(),
+        }
+    }
+
+    fn open_error(witnesses: &[(&str, &str)]) -> String {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let log_key = cordon_log::Signer::generate("test.example/log")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .verifier();
+        match Publication::open(&section(witnesses), dir.path(), &log_key) {
+            Ok(_) => panic!("{witnesses:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn one_witness_listed_twice_cannot_make_a_quorum_of_two() {
+        let w = cordon_log::Signer::generate_cosigner("w.example")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .verifier()
+            .to_text();
+        let err = open_error(&[("first", &w), ("second", &w)]);
+        assert!(
+            err.contains("\"first\" and \"second\" have the same vkey"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn two_witnesses_with_one_name_are_refused() {
+        let key = |n: &str| {
+            cordon_log::Signer::generate_cosigner(n)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .verifier()
+                .to_text()
+        };
+        let err = open_error(&[("clerk", &key("a.example")), ("clerk", &key("b.example"))]);
+        assert!(err.contains("two witnesses are named \"clerk\""), "{err}");
     }
 
     #[test]
