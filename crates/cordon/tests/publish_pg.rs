@@ -1,0 +1,216 @@
+//! Cosigned publication on the shared PostgreSQL log: two `cordon serve` processes on one
+//! log, each publishing through three `cordon witness serve` processes at a quorum of two.
+//! Whichever gateway a decision went through, and across a full tile, both public
+//! listeners end up serving a cosigned checkpoint covering it that `cordon verify`
+//! accepts, and so does the shared public directory a static web server would serve.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
+mod common;
+mod gateway_common;
+mod pg_common;
+use common::{run, text};
+use cordon_gateway::wire;
+use gateway_common::{chicago_pack, free_port, serve, wait_healthy, DEV_IDENTITIES_AND_ROUTES};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// A child process killed and reaped on drop, on every path out of the test.
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct WitnessSetup {
+    listen: SocketAddr,
+    vkey: String,
+    /// Killed when the test ends, however it ends.
+    _process: Proc,
+}
+
+fn start_witness(dir: &Path, i: usize, log_vkey: &str) -> WitnessSetup {
+    let key = dir.join(format!("w{i}.key"));
+    let name = format!("w{i}.example");
+    let o = run(
+        &[
+            "witness",
+            "keygen",
+            "--name",
+            &name,
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let listen = free_port();
+    let config = dir.join(format!("w{i}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"{listen}\"\nkey = \"w{i}.key\"\nstate_dir = \"w{i}-state\"\n[[log]]\nvkey = \"{log_vkey}\"\n"
+        ),
+    )
+    .unwrap();
+    let process = Proc(
+        common::cordon()
+            .args(["witness", "serve", "--config", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(listen).is_err() {
+        assert!(Instant::now() < deadline, "witness {i} never listened");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    WitnessSetup {
+        listen,
+        vkey: String::from_utf8(o.stdout).unwrap().trim().to_string(),
+        _process: process,
+    }
+}
+
+fn gateway_config(
+    dir: &Path,
+    n: usize,
+    url: &str,
+    (listen, public): (SocketAddr, SocketAddr),
+    ws: &[WitnessSetup],
+) -> PathBuf {
+    let mut text = format!(
+        r#"listen = "{listen}"
+pack = "{}"
+[log]
+backend = "postgres"
+url = "{url}"
+dir = "tiles"
+key = "log.key"
+checkpoint_interval_ms = 5
+{DEV_IDENTITIES_AND_ROUTES}
+[public]
+listen = "{public}"
+[publish]
+quorum = 2
+max_backoff_ms = 300
+"#,
+        chicago_pack().display()
+    );
+    for (i, w) in ws.iter().enumerate() {
+        text.push_str(&format!(
+            "[[publish.witnesses]]\nname = \"Witness {i}\"\nurl = \"http://{}\"\nvkey = \"{}\"\n",
+            w.listen, w.vkey
+        ));
+    }
+    let path = dir.join(format!("gateway-{n}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A lawful search through forward-auth; returns its receipt.
+async fn decide(gw: SocketAddr) -> u64 {
+    let headers = [
+        ("Authorization", "Bearer demo-cpd"),
+        ("Cordon-Purpose", "criminal_investigation"),
+        ("Cordon-Reason", "burglary"),
+        ("X-Original-Method", "GET"),
+        ("X-Original-URI", "/alpr/plates/FAKE123"),
+    ];
+    let r = wire::send(gw, &wire::request("GET", "/_cordon/auth", &headers))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.header("cordon-receipt").unwrap().parse().unwrap()
+}
+
+async fn wait_published(public: SocketAddr, size: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = wire::send(public, &wire::request("GET", "/checkpoint", &[]))
+            .await
+            .unwrap();
+        let published: Option<u64> = (r.status == 200)
+            .then(|| r.text().lines().nth(1).and_then(|l| l.parse().ok()))
+            .flatten();
+        if published.is_some_and(|s| s >= size) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{public} never published size {size} (last: {published:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn verify(source: &str, log_vkey: &str, ws: &[WitnessSetup]) {
+    let mut args = vec!["verify", source, "--vkey", log_vkey, "--quorum", "2"];
+    for w in ws {
+        args.extend(["--witness", w.vkey.as_str()]);
+    }
+    let o = tokio::task::block_in_place(|| run(&args, b""));
+    assert!(o.status.success(), "cordon verify {source}: {}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_on_one_postgres_log_publish_cosigned_checkpoints_that_verify() {
+    let url = tokio::task::block_in_place(|| pg_common::fresh_database("publish"));
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = cordon_log::Signer::generate("shared.cordon.example/log").unwrap();
+    std::fs::write(tmp.path().join("log.key"), signer.to_text()).unwrap();
+    let log_vkey = signer.verifier().to_text();
+    let ws: Vec<WitnessSetup> = (0..3)
+        .map(|i| start_witness(tmp.path(), i, &log_vkey))
+        .collect();
+
+    let addrs: Vec<(SocketAddr, SocketAddr)> = (0..2).map(|_| (free_port(), free_port())).collect();
+    let _gateways: Vec<Proc> = addrs
+        .iter()
+        .enumerate()
+        .map(|(n, a)| Proc(serve(&gateway_config(tmp.path(), n, &url, *a, &ws))))
+        .collect();
+    for (listen, _) in &addrs {
+        wait_healthy(*listen).await;
+    }
+
+    // Past the first full tile, so both publishers meet a partial tile the integrator
+    // has already replaced.
+    let clients: Vec<_> = addrs
+        .iter()
+        .map(|(listen, _)| {
+            let listen = *listen;
+            tokio::spawn(async move {
+                let mut last = 0;
+                for _ in 0..150 {
+                    last = last.max(decide(listen).await);
+                }
+                last
+            })
+        })
+        .collect();
+    let mut last = 0;
+    for c in clients {
+        last = last.max(c.await.unwrap());
+    }
+    assert!(
+        last >= 299,
+        "every decision was logged: last receipt {last}"
+    );
+    for (_, public) in &addrs {
+        wait_published(*public, last + 1).await;
+        verify(&format!("http://{public}"), &log_vkey, &ws);
+    }
+    verify(
+        tmp.path().join("tiles/public").to_str().unwrap(),
+        &log_vkey,
+        &ws,
+    );
+    assert!(
+        !tmp.path().join("tiles/public/tile/entries").exists(),
+        "no entry bundle is public"
+    );
+}
