@@ -4,6 +4,7 @@
 use cordon_log::tile::{TileId, TILE_WIDTH};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Copies the hash tiles a tree of `to` leaves needs and that a tree of `from` leaves
 /// (already mirrored) did not have in this form, from `log_root` into `public`.
@@ -37,11 +38,16 @@ fn tile_bytes(log_root: &Path, id: TileId, size: u64) -> std::io::Result<Vec<u8>
 }
 
 /// Temporary file, fsync, rename, directory fsync: readers see the old file or the new.
+/// The temporary name is this writer's own: gateways sharing a log (PostgreSQL backend)
+/// share its public directory, and two writers truncating one temporary file could
+/// rename a torn checkpoint into place.
 pub fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
+    let n = WRITES.fetch_add(1, Ordering::Relaxed);
+    name.push(format!(".{}.{n}.tmp", std::process::id()));
     let tmp = dir.join(name);
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(data)?;
@@ -68,6 +74,32 @@ mod tests {
 
         let partial = std::fs::read(public.path().join("tile/0/000.p/10")).unwrap();
         assert_eq!(partial, full[..10 * 32]);
+    }
+
+    #[test]
+    fn concurrent_writers_never_tear_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint");
+        let (a, b) = (vec![b'a'; 300], vec![b'b'; 200]);
+        std::fs::write(&path, &a).unwrap();
+        std::thread::scope(|s| {
+            for data in [&a, &b] {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..200 {
+                        write_atomically(path, data).unwrap();
+                    }
+                });
+            }
+            for _ in 0..2000 {
+                let seen = std::fs::read(&path).unwrap();
+                assert!(
+                    seen == a || seen == b,
+                    "a torn file of {} bytes",
+                    seen.len()
+                );
+            }
+        });
     }
 
     #[test]
