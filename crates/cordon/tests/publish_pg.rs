@@ -204,6 +204,20 @@ async fn two_gateways_on_one_postgres_log_publish_cosigned_checkpoints_that_veri
         wait_published(*public, last + 1).await;
         verify(&format!("http://{public}"), &log_vkey, &ws);
     }
+    for (listen, _) in &addrs {
+        let r = wire::send(*listen, &wire::request("GET", "/metrics", &[]))
+            .await
+            .unwrap();
+        let text = r.text();
+        let failures: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("cordon_witness_failures_total{") && !l.ends_with(" 0"))
+            .collect();
+        assert!(
+            failures.is_empty(),
+            "healthy witnesses are not counted as failing when the other gateway got there first: {failures:?}"
+        );
+    }
     verify(
         tmp.path().join("tiles/public").to_str().unwrap(),
         &log_vkey,

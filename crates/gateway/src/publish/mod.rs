@@ -379,6 +379,7 @@ async fn round(
         tasks.spawn(async move { (i, ask(&client, &url, &root, bytes, old, size).await) });
     }
     let mut sigs = Vec::new();
+    let mut superseded = false;
     let mut quorum_at: Option<Instant> = None;
     loop {
         // Once the quorum is in hand, a hanging witness may delay publication only by
@@ -405,11 +406,23 @@ async fn round(
                     quorum_at = Some(Instant::now());
                 }
             }
+            // Another gateway on this shared log had the witness cosign a larger tree
+            // first: the witness is healthy and this checkpoint is already stale.
+            Err(ClientError::Conflict { latest }) if latest > size => {
+                w.old_size.store(latest, Ordering::Relaxed);
+                superseded = true;
+            }
             Err(e) => {
                 w.failures.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(witness = %w.entry.name, error = %e, "witness did not cosign");
             }
         }
+    }
+    if sigs.len() < publication.quorum && superseded {
+        if newer_on_disk(&publication.path, size) {
+            publication.load().map_err(|e| e.to_string())?;
+        }
+        return Ok(());
     }
     if sigs.len() < publication.quorum {
         return Err(format!(
