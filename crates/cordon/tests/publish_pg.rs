@@ -218,6 +218,13 @@ async fn two_gateways_on_one_postgres_log_publish_cosigned_checkpoints_that_veri
             "healthy witnesses are not counted as failing when the other gateway got there first: {failures:?}"
         );
     }
+    let on_disk = std::fs::read_to_string(tmp.path().join("tiles/public/checkpoint")).unwrap();
+    let disk_size: u64 = on_disk.lines().nth(1).unwrap().parse().unwrap();
+    assert!(
+        disk_size > last,
+        "the shared public checkpoint was rewound to {disk_size} after {} was published",
+        last + 1
+    );
     verify(
         tmp.path().join("tiles/public").to_str().unwrap(),
         &log_vkey,

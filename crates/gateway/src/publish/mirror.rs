@@ -28,6 +28,30 @@ pub fn mirror_tiles(log_root: &Path, public: &Path, from: u64, to: u64) -> std::
     Ok(())
 }
 
+/// An exclusive lock on the public directory, released on drop. It lives in
+/// `.publish.lock`, an empty file a static web server need not serve.
+#[derive(Debug)]
+pub struct PublishLock(std::fs::File);
+
+impl Drop for PublishLock {
+    fn drop(&mut self) {
+        // Closing the file would release it too; unlocking first says so.
+        let _ = self.0.unlock();
+    }
+}
+
+/// Waits for the public directory's lock: gateways sharing a log take turns publishing.
+pub fn lock(public: &Path) -> std::io::Result<PublishLock> {
+    std::fs::create_dir_all(public)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(public.join(".publish.lock"))?;
+    file.lock()?;
+    Ok(PublishLock(file))
+}
+
 /// The tile as a tree of `size` has it. The log deletes a partial tile once the full one
 /// exists, which can happen while witnesses are being asked, so this falls back to the
 /// full tile cut to the partial's width (a partial tile is a prefix of the full one).

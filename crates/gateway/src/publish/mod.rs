@@ -443,12 +443,12 @@ async fn round(
         note.add_signature(sig);
     }
     let out = note.to_bytes();
-    if newer_on_disk(&publication.path, size) {
+    let from = published.unwrap_or(0);
+    if !publish_unless_newer(gw.log.root(), &publication.path, from, size, &out)? {
         // Another gateway sharing this log (PostgreSQL backend) published a larger tree
         // meanwhile: adopt it rather than rewind the public checkpoint.
         return publication.load().map_err(|e| e.to_string());
     }
-    publish_files(gw, publication, published.unwrap_or(0), size, &out)?;
     publication.set(Published {
         bytes: out,
         size,
@@ -506,19 +506,27 @@ fn newer_on_disk(path: &Path, size: u64) -> bool {
 }
 
 /// Tiles first, then the checkpoint that needs them, so the public directory is always
-/// a complete tree.
-fn publish_files(
-    gw: &Gateway,
-    publication: &Publication,
+/// a complete tree; unless the directory already holds a larger tree (false). The check
+/// and the writes happen under the directory's lock, so two gateways sharing it cannot
+/// both pass the check and leave the smaller checkpoint last.
+fn publish_unless_newer(
+    log_root: &Path,
+    checkpoint: &Path,
     from: u64,
     size: u64,
     note: &[u8],
-) -> Result<(), String> {
-    let public = publication.path.parent().unwrap_or(Path::new("."));
-    mirror::mirror_tiles(gw.log.root(), public, from, size)
+) -> Result<bool, String> {
+    let public = checkpoint.parent().unwrap_or(Path::new("."));
+    let _lock = mirror::lock(public)
+        .map_err(|e| format!("cannot lock the public directory {}: {e}", public.display()))?;
+    if newer_on_disk(checkpoint, size) {
+        return Ok(false);
+    }
+    mirror::mirror_tiles(log_root, public, from, size)
         .map_err(|e| format!("cannot copy the hash tiles to {}: {e}", public.display()))?;
-    mirror::write_atomically(&publication.path, note)
-        .map_err(|e| format!("cannot write {}: {e}", publication.path.display()))
+    mirror::write_atomically(checkpoint, note)
+        .map_err(|e| format!("cannot write {}: {e}", checkpoint.display()))?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -584,6 +592,37 @@ mod tests {
         };
         let err = open_error(&[("clerk", &key("a.example")), ("clerk", &key("b.example"))]);
         assert!(err.contains("two witnesses are named \"clerk\""), "{err}");
+    }
+
+    #[test]
+    fn racing_publishers_never_leave_the_smaller_tree_published() {
+        let log = tempfile::tempdir().unwrap();
+        let tile = log.path().join("tile/0/000");
+        std::fs::create_dir_all(log.path().join("tile/0")).unwrap();
+        std::fs::write(&tile, [0u8; 256 * 32]).unwrap();
+        let signer = cordon_log::Signer::generate("test.example/log").unwrap();
+        let note = |size| {
+            let cp = cordon_log::Checkpoint {
+                origin: "test.example/log".into(),
+                size,
+                root: [7; 32],
+                extensions: Vec::new(),
+            };
+            cp.sign(&signer).to_bytes()
+        };
+        let (small, large) = (note(5), note(9));
+        for _ in 0..40 {
+            let public = tempfile::tempdir().unwrap();
+            let path = public.path().join("checkpoint");
+            std::thread::scope(|s| {
+                for (size, bytes) in [(9, &large), (5, &small)] {
+                    let (log, path) = (log.path(), &path);
+                    s.spawn(move || publish_unless_newer(log, path, 0, size, bytes));
+                }
+            });
+            let on_disk = std::fs::read(&path).unwrap();
+            assert_eq!(on_disk, large, "the public checkpoint was rewound");
+        }
     }
 
     #[test]
