@@ -356,30 +356,14 @@ impl Log {
         size: u64,
         timeout: Duration,
     ) -> Result<SignedCheckpoint, LogError> {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        loop {
-            if st.checkpoint.checkpoint.size >= size {
-                return Ok(st.checkpoint.clone());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let why = st
-                    .integration_error
-                    .clone()
-                    .unwrap_or_else(|| "integration is still running".into());
-                return Err(LogError::Corrupt {
-                    path: self.shared.root.clone(),
-                    why: format!("no checkpoint of size {size} within {timeout:?}: {why}"),
-                });
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        wait_signed(
+            self.shared.lock(),
+            &self.shared.changed,
+            |st: &State| (&st.checkpoint, st.integration_error.as_deref()),
+            &self.shared.root,
+            size,
+            timeout,
+        )
     }
 
     /// Stops accepting appends, integrates everything durable, and waits for the threads.
@@ -511,6 +495,37 @@ fn roll_segment(shared: &Shared, wal: &mut WalWriter, base: u64, poisoned: &mut 
             shared.lock().segments.push(seg);
         }
         Err(e) => *poisoned = Some(e.to_string()),
+    }
+}
+
+/// Waits on `changed` until the checkpoint `view` reads from the state covers `size`
+/// entries, or `timeout` passes; both backends keep their state this way.
+pub(crate) fn wait_signed<S>(
+    mut st: MutexGuard<'_, S>,
+    changed: &Condvar,
+    view: impl Fn(&S) -> (&SignedCheckpoint, Option<&str>),
+    root: &Path,
+    size: u64,
+    timeout: Duration,
+) -> Result<SignedCheckpoint, LogError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let (cp, error) = view(&st);
+        if cp.checkpoint.size >= size {
+            return Ok(cp.clone());
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            let why = error.unwrap_or("integration is still running");
+            return Err(LogError::Corrupt {
+                path: root.to_path_buf(),
+                why: format!("no checkpoint of size {size} within {timeout:?}: {why}"),
+            });
+        }
+        st = changed
+            .wait_timeout(st, deadline - now)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
     }
 }
 

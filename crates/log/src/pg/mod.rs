@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use postgres::{Client, NoTls};
 use tokio::sync::oneshot;
@@ -255,30 +255,14 @@ impl PgLog {
         size: u64,
         timeout: Duration,
     ) -> Result<SignedCheckpoint, LogError> {
-        let deadline = Instant::now() + timeout;
-        let mut st = self.shared.lock();
-        loop {
-            if st.checkpoint.checkpoint.size >= size {
-                return Ok(st.checkpoint.clone());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                let why = st
-                    .integration_error
-                    .clone()
-                    .unwrap_or_else(|| "integration is still running".into());
-                return Err(LogError::Corrupt {
-                    path: self.shared.dir.clone(),
-                    why: format!("no checkpoint of size {size} within {timeout:?}: {why}"),
-                });
-            }
-            st = self
-                .shared
-                .changed
-                .wait_timeout(st, deadline - now)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
+        crate::log::wait_signed(
+            self.shared.lock(),
+            &self.shared.changed,
+            |st: &State| (&st.checkpoint, st.integration_error.as_deref()),
+            &self.shared.dir,
+            size,
+            timeout,
+        )
     }
 
     /// Stops accepting appends and, if this process integrates, integrates everything
