@@ -4,90 +4,16 @@
 //! the public checkpoint stands still; with two back, publication catches up.
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
 mod common;
-use common::{cordon, run, text};
+mod gateway_common;
+use common::{run, text};
 use cordon_gateway::wire;
 use cordon_log::Signer;
+use gateway_common::{
+    free_port, spawn, start_witness, wait_listening, witness, Proc, WitnessSetup,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
-
-/// A child process killed and reaped on drop, on every path out of the test.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str]) -> Proc {
-    Proc(
-        cordon()
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn wait_listening(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on {addr}");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-}
-
-struct WitnessSetup {
-    config: PathBuf,
-    listen: SocketAddr,
-    vkey: String,
-}
-
-fn witness(dir: &Path, i: usize, log_vkey: &str) -> WitnessSetup {
-    let key = dir.join(format!("w{i}.key"));
-    let o = run(
-        &[
-            "witness",
-            "keygen",
-            "--name",
-            &format!("w{i}.example"),
-            "--key",
-            key.to_str().unwrap(),
-        ],
-        b"",
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let listen = free_port();
-    let config = dir.join(format!("w{i}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"{listen}\"\nkey = \"w{i}.key\"\nstate_dir = \"w{i}-state\"\n[[log]]\nvkey = \"{log_vkey}\"\n"
-        ),
-    )
-    .unwrap();
-    WitnessSetup {
-        config,
-        listen,
-        vkey: String::from_utf8(o.stdout).unwrap().trim().to_string(),
-    }
-}
-
-fn start_witness(w: &WitnessSetup) -> Proc {
-    let p = spawn(&["witness", "serve", "--config", w.config.to_str().unwrap()]);
-    wait_listening(w.listen);
-    p
-}
 
 fn gateway_config(
     dir: &Path,

@@ -9,71 +9,13 @@ mod gateway_common;
 mod pg_common;
 use common::{run, text};
 use cordon_gateway::wire;
-use gateway_common::{chicago_pack, free_port, serve, wait_healthy, DEV_IDENTITIES_AND_ROUTES};
+use gateway_common::{
+    chicago_pack, free_port, serve, start_witness, wait_healthy, witness, Proc, WitnessSetup,
+    DEV_IDENTITIES_AND_ROUTES,
+};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
-
-/// A child process killed and reaped on drop, on every path out of the test.
-struct Proc(Child);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-struct WitnessSetup {
-    listen: SocketAddr,
-    vkey: String,
-    /// Killed when the test ends, however it ends.
-    _process: Proc,
-}
-
-fn start_witness(dir: &Path, i: usize, log_vkey: &str) -> WitnessSetup {
-    let key = dir.join(format!("w{i}.key"));
-    let name = format!("w{i}.example");
-    let o = run(
-        &[
-            "witness",
-            "keygen",
-            "--name",
-            &name,
-            "--key",
-            key.to_str().unwrap(),
-        ],
-        b"",
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let listen = free_port();
-    let config = dir.join(format!("w{i}.toml"));
-    std::fs::write(
-        &config,
-        format!(
-            "listen = \"{listen}\"\nkey = \"w{i}.key\"\nstate_dir = \"w{i}-state\"\n[[log]]\nvkey = \"{log_vkey}\"\n"
-        ),
-    )
-    .unwrap();
-    let process = Proc(
-        common::cordon()
-            .args(["witness", "serve", "--config", config.to_str().unwrap()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(listen).is_err() {
-        assert!(Instant::now() < deadline, "witness {i} never listened");
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    WitnessSetup {
-        listen,
-        vkey: String::from_utf8(o.stdout).unwrap().trim().to_string(),
-        _process: process,
-    }
-}
 
 fn gateway_config(
     dir: &Path,
@@ -163,9 +105,8 @@ async fn two_gateways_on_one_postgres_log_publish_cosigned_checkpoints_that_veri
     let signer = cordon_log::Signer::generate("shared.cordon.example/log").unwrap();
     std::fs::write(tmp.path().join("log.key"), signer.to_text()).unwrap();
     let log_vkey = signer.verifier().to_text();
-    let ws: Vec<WitnessSetup> = (0..3)
-        .map(|i| start_witness(tmp.path(), i, &log_vkey))
-        .collect();
+    let ws: Vec<WitnessSetup> = (0..3).map(|i| witness(tmp.path(), i, &log_vkey)).collect();
+    let _witnesses: Vec<Proc> = ws.iter().map(start_witness).collect();
 
     let addrs: Vec<(SocketAddr, SocketAddr)> = (0..2).map(|_| (free_port(), free_port())).collect();
     let _gateways: Vec<Proc> = addrs

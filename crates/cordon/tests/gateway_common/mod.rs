@@ -2,7 +2,7 @@
 //! identities, startup, and a client that records every receipt it was given.
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
-use crate::common::cordon;
+use crate::common::{cordon, run, text};
 use cordon_gateway::wire;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -88,4 +88,78 @@ pub async fn client(addr: SocketAddr, n: usize, told: Told) {
             told.lock().unwrap().push((receipt, r.status == 200, path));
         }
     }
+}
+
+/// A child process killed and reaped on drop, on every path out of the test.
+pub struct Proc(pub Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `cordon <args>` in the background, its output discarded.
+pub fn spawn(args: &[&str]) -> Proc {
+    Proc(
+        cordon()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
+pub fn wait_listening(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {addr}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// A witness's key and config, made with `cordon witness keygen`, ready to serve.
+pub struct WitnessSetup {
+    pub config: PathBuf,
+    pub listen: SocketAddr,
+    pub vkey: String,
+}
+
+/// Witness `i` in `dir`, witnessing the log whose verifier key is `log_vkey`.
+pub fn witness(dir: &Path, i: usize, log_vkey: &str) -> WitnessSetup {
+    let key = dir.join(format!("w{i}.key"));
+    let o = run(
+        &[
+            "witness",
+            "keygen",
+            "--name",
+            &format!("w{i}.example"),
+            "--key",
+            key.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let listen = free_port();
+    let config = dir.join(format!("w{i}.toml"));
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"{listen}\"\nkey = \"w{i}.key\"\nstate_dir = \"w{i}-state\"\n[[log]]\nvkey = \"{log_vkey}\"\n"
+        ),
+    )
+    .unwrap();
+    WitnessSetup {
+        config,
+        listen,
+        vkey: String::from_utf8(o.stdout).unwrap().trim().to_string(),
+    }
+}
+
+/// `cordon witness serve` for `w`, once it listens.
+pub fn start_witness(w: &WitnessSetup) -> Proc {
+    let p = spawn(&["witness", "serve", "--config", w.config.to_str().unwrap()]);
+    wait_listening(w.listen);
+    p
 }
