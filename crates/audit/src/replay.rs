@@ -39,6 +39,9 @@ pub struct ReplayReport {
     /// Entries of the federal request register: not access decisions, so not replayed
     /// here (the register's reports read them).
     pub register_entries: u64,
+    /// Refusals before any policy decision (a bad query, a non-canonical URI), reloads and
+    /// "not served" notes: nothing a pack could decide differently.
+    pub not_decisions: u64,
     /// Entries that are not gateway decisions (or not readable as one), by index and why.
     pub skipped: Vec<String>,
 }
@@ -56,6 +59,7 @@ pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayRepo
             let index = t * 256 + k as u64;
             match replay_one(index, &entry, pack) {
                 Ok(Replayed::Register) => report.register_entries += 1,
+                Ok(Replayed::NotADecision) => report.not_decisions += 1,
                 Ok(Replayed::Same) => {
                     report.entries += 1;
                     report.unchanged += 1;
@@ -84,6 +88,7 @@ enum Replayed {
     Same,
     Changed(Box<Change>),
     Register,
+    NotADecision,
 }
 
 fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Replayed, String> {
@@ -91,6 +96,13 @@ fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Replayed, String>
         serde_json::from_slice(entry).map_err(|e| format!("not JSON: {e}"))?;
     if v.get(REGISTER_KEY).is_some() {
         return Ok(Replayed::Register);
+    }
+    // Version 2 entries say what they are; version 1 entries are all decisions.
+    if matches!(
+        v.get("kind").and_then(|k| k.as_str()),
+        Some("refusal" | "reload" | "not_served")
+    ) {
+        return Ok(Replayed::NotADecision);
     }
     let request: AccessRequest = serde_json::from_value(v["request"].clone())
         .map_err(|e| format!("no gateway request in it: {e}"))?;

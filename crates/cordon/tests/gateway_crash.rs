@@ -17,6 +17,7 @@ fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr) -> std::pa
     );
     let path = dir.join("cordon.toml");
     std::fs::write(&path, text).unwrap();
+    gateway_common::write_proxy_secret(path.parent().unwrap());
     path
 }
 

@@ -37,6 +37,7 @@ checkpoint_interval_ms = 5
     );
     let path = dir.join(format!("gateway-{n}.toml"));
     std::fs::write(&path, text).unwrap();
+    gateway_common::write_proxy_secret(path.parent().unwrap());
     path
 }
 

@@ -34,10 +34,14 @@ dev_mode = true
 key = "demo-cpd"
 principal = "cpd-detective-0417"
 agency = "cpd"
+[forward_auth]
+dialect = "nginx"
+proxy_secret_file = "proxy.secret"
 [[routes]]
 prefix = "/alpr/plates"
 dataset = "alpr"
 action = "search"
+upstream_redacts = true
 [public]
 listen = "{public}"
 [publish]
@@ -54,6 +58,7 @@ max_backoff_ms = 300
     }
     let path = dir.join("cordon.toml");
     std::fs::write(&path, text).unwrap();
+    gateway_common::write_proxy_secret(path.parent().unwrap());
     path
 }
 
@@ -80,6 +85,7 @@ fn decide(rt: &tokio::runtime::Runtime, gw: SocketAddr) -> u64 {
             ("Cordon-Case", "JD-1"),
             ("X-Original-Method", "GET"),
             ("X-Original-URI", "/alpr/plates/FAKE123"),
+            ("Cordon-Proxy-Secret", gateway_common::PROXY_SECRET),
         ],
     );
     assert_eq!(r.status, 200, "{}", r.text());

@@ -50,6 +50,7 @@ max_backoff_ms = 300
     }
     let path = dir.join(format!("gateway-{n}.toml"));
     std::fs::write(&path, text).unwrap();
+    gateway_common::write_proxy_secret(path.parent().unwrap());
     path
 }
 
@@ -61,6 +62,7 @@ async fn decide(gw: SocketAddr) -> u64 {
         ("Cordon-Reason", "burglary"),
         ("X-Original-Method", "GET"),
         ("X-Original-URI", "/alpr/plates/FAKE123"),
+        ("Cordon-Proxy-Secret", gateway_common::PROXY_SECRET),
     ];
     let r = wire::send(gw, &wire::request("GET", "/_cordon/auth", &headers))
         .await

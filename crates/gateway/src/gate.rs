@@ -1,31 +1,61 @@
-//! The decision pipeline shared by the reverse proxy and forward-auth: authenticate, read
-//! the purpose, map the path to a dataset, decide, and make the decision durable in the
-//! log. Only a durable decision yields a [`Receipt`].
-use crate::entry::{now_rfc3339, LogEntry};
+//! The decision pipeline shared by the reverse proxy and forward-auth: authenticate, map
+//! the path to a dataset, bind the query, read the purpose, decide, and make the decision
+//! durable in the log. Every refusal of an authenticated requester is logged too; only a
+//! durable allow yields a [`Receipt`].
+use crate::entry::{now_rfc3339, DecisionEntry, Refusal, Requester, StackRef, ENTRY_VERSION};
 use crate::identity::{CertNames, Identity};
 use crate::metrics::Outcome;
 use crate::path::normalize_path;
 use crate::purpose::{self, parse_purpose, PurposeFields};
+use crate::query::bind_query;
 use crate::respond::{self, refuse, Body};
 use crate::routes::Target;
 use crate::Gateway;
 use cordon_log::{AppendError, Receipt};
-use cordon_policy::{AccessRequest, Decision, Principal, Resource};
+use cordon_policy::{AccessRequest, Decision, Effect, Principal, Resource};
 use hyper::header::AUTHORIZATION;
 use hyper::{HeaderMap, Method, Response, StatusCode};
 use serde_json::json;
 use std::net::IpAddr;
 
+/// Which enforcement point is asking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Proxy,
+    ForwardAuth,
+}
+
+impl Via {
+    fn word(self) -> &'static str {
+        match self {
+            Via::Proxy => "proxy",
+            Via::ForwardAuth => "forward_auth",
+        }
+    }
+}
+
 /// What is being asked, as read off the wire (the proxied request, or the original
 /// request a forward-auth subrequest describes).
 pub struct Ask<'a> {
-    pub via: &'static str,
+    pub via: Via,
     pub method: &'a Method,
     /// The raw path and query.
     pub path_and_query: &'a str,
     pub headers: &'a HeaderMap,
+    /// The client's address: the connection's peer, or what a trusted proxy reported.
     pub peer: IpAddr,
     pub cert: Option<&'a CertNames>,
+    /// Something already wrong with how the request was described (a forward-auth
+    /// subrequest with conflicting originals, a body on a read): refused, and logged once
+    /// the requester is known.
+    pub problem: Option<Problem>,
+}
+
+/// What was wrong with a request before it was decided, and what to do instead.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub error: String,
+    pub fix: &'static str,
 }
 
 /// A request whose allow is durable in the log.
@@ -34,6 +64,7 @@ pub struct Admitted {
     pub decision: Decision,
     pub target: Target,
     pub identity: Identity,
+    /// The canonical query that was decided and logged, if any: all the upstream gets.
     pub query: Option<String>,
 }
 
@@ -53,21 +84,201 @@ fn refused(outcome: Outcome, response: Response<Body>) -> Refused {
     }
 }
 
+/// A refusal before a policy decision: what was wrong and what to do instead.
+struct Early {
+    status: StatusCode,
+    outcome: Outcome,
+    error: String,
+    fix: String,
+}
+
+fn early(status: StatusCode, outcome: Outcome, error: String, fix: &str) -> Early {
+    Early {
+        status,
+        outcome,
+        error,
+        fix: fix.to_owned(),
+    }
+}
+
+/// What was decided, before it is logged.
+struct Decided {
+    /// The method sent upstream: the request's, except that a HEAD whose answer must be
+    /// redacted is fetched as a GET (only the redacted length is returned).
+    method: String,
+    target: Target,
+    request: AccessRequest,
+    decision: Decision,
+    path: String,
+    query: Option<String>,
+}
+
 impl Gateway {
-    /// Decides one request and appends the decision to the log, waiting until it is
-    /// durable. Allowed requests come back with their [`Receipt`]; everything else comes
-    /// back as the refusal to send.
+    /// Decides one request and appends the decision (or the refusal) to the log, waiting
+    /// until it is durable. Allowed requests come back with their [`Receipt`]; everything
+    /// else comes back as the refusal to send. Unauthenticated requests are refused
+    /// without a log entry (counted in metrics), so nobody can flood the log.
     pub async fn admit(&self, ask: &Ask<'_>) -> Result<Admitted, Refused> {
         let identity = self.identify(ask)?;
-        let (target, query) = self.locate(ask)?;
-        let (purpose, authority) = parse_purpose(purpose_fields(ask.headers)).map_err(|e| {
-            refused(
+        let time = now_rfc3339();
+        let decided = match self.decide(ask, &identity) {
+            Ok(d) => d,
+            Err(e) => return Err(self.log_refusal(ask, &identity, &time, e).await),
+        };
+        let entry = self.entry(ask, &identity, &time, &decided);
+        let receipt = self.append(&entry).await?;
+        tracing::debug!(receipt = receipt.index(), allowed = decided.decision.is_allowed(), principal = %identity.principal, path = %decided.path, "decided");
+        if !decided.decision.is_allowed() {
+            return Err(Refused {
+                response: Box::new(self.denial(&decided.decision, receipt.index())),
+                outcome: Outcome::Denied,
+                receipt: Some(receipt.index()),
+            });
+        }
+        Ok(Admitted {
+            receipt,
+            decision: decided.decision,
+            target: decided.target,
+            identity,
+            query: decided.query,
+        })
+    }
+
+    fn entry<'a>(
+        &'a self,
+        ask: &'a Ask<'_>,
+        identity: &'a Identity,
+        time: &'a str,
+        d: &'a Decided,
+    ) -> DecisionEntry<'a> {
+        DecisionEntry {
+            v: ENTRY_VERSION,
+            kind: "decision",
+            time,
+            via: ask.via.word(),
+            auth: identity.method,
+            principal: Requester {
+                id: &identity.principal,
+                agency: &identity.agency,
+            },
+            client: Some(ask.peer),
+            method: &d.method,
+            path: &d.path,
+            query: d.query.as_deref(),
+            body_sha256: None,
+            stack: Some(self.stack_ref()),
+            routes_sha256: Some(&self.fingerprints.routes),
+            authority: None,
+            request: Some(&d.request),
+            decision: Some(&d.decision),
+            refusal: None,
+        }
+    }
+
+    fn stack_ref(&self) -> StackRef<'_> {
+        StackRef {
+            packs: &self.fingerprints.packs,
+            sha256: &self.fingerprints.stack,
+        }
+    }
+
+    /// Logs a refusal of an authenticated requester and builds its response.
+    async fn log_refusal(
+        &self,
+        ask: &Ask<'_>,
+        identity: &Identity,
+        time: &str,
+        e: Early,
+    ) -> Refused {
+        let (path, query) = split_target(ask.path_and_query);
+        let (path, query) = (clip(path), query.map(clip));
+        let entry = DecisionEntry {
+            v: ENTRY_VERSION,
+            kind: "refusal",
+            time,
+            via: ask.via.word(),
+            auth: identity.method,
+            principal: Requester {
+                id: &identity.principal,
+                agency: &identity.agency,
+            },
+            client: Some(ask.peer),
+            method: ask.method.as_str(),
+            path: &path,
+            query: query.as_deref(),
+            body_sha256: None,
+            stack: Some(self.stack_ref()),
+            routes_sha256: Some(&self.fingerprints.routes),
+            authority: None,
+            request: None,
+            decision: None,
+            refusal: Some(Refusal {
+                status: e.status.as_u16(),
+                error: &e.error,
+            }),
+        };
+        let receipt = match self.append(&entry).await {
+            Ok(r) => r,
+            Err(refusal) => return refusal,
+        };
+        Refused {
+            response: Box::new(refuse(e.status, &e.error, &e.fix)),
+            outcome: e.outcome,
+            receipt: Some(receipt.index()),
+        }
+    }
+
+    fn decide(&self, ask: &Ask<'_>, identity: &Identity) -> Result<Decided, Early> {
+        if let Some(p) = &ask.problem {
+            return Err(early(
+                StatusCode::BAD_REQUEST,
                 Outcome::BadRequest,
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    &e.to_string(),
-                    &purpose_help(e.header()),
+                p.error.clone(),
+                p.fix,
+            ));
+        }
+        refuse_duplicates(ask.headers)?;
+        let (raw_path, raw_query) = split_target(ask.path_and_query);
+        let mut target = self.locate(ask, raw_path)?;
+        let bound = bind_query(
+            raw_query,
+            &target.route.query,
+            target.path_record.as_deref(),
+        )
+        .map_err(|e| {
+            early(
+                StatusCode::BAD_REQUEST,
+                Outcome::BadRequest,
+                e.to_string(),
+                "send only the query parameters the route declares, each once",
+            )
+        })?;
+        if let (Some(record), None) = (&bound.record, &target.path_record) {
+            // A collection path whose query names a record is decided as that record.
+            target.record = format!("{}/{record}", target.record);
+        }
+        let query = (!bound.canonical.is_empty()).then_some(bound.canonical);
+        let canonical_uri = match &query {
+            Some(q) => format!("{}?{q}", target.upstream_path),
+            None => target.upstream_path.clone(),
+        };
+        if ask.via == Via::ForwardAuth && ask.path_and_query != canonical_uri {
+            return Err(early(
+                StatusCode::FORBIDDEN,
+                Outcome::BadRequest,
+                format!(
+                    "the original URI {:?} is not in canonical form; Cordon decides only {canonical_uri:?}",
+                    ask.path_and_query
                 ),
+                "request the canonical form: a proxy forwards the URI it was sent, so Cordon allows only that exact spelling",
+            ));
+        }
+        let (purpose, authority) = parse_purpose(purpose_fields(ask.headers)).map_err(|e| {
+            early(
+                StatusCode::BAD_REQUEST,
+                Outcome::BadRequest,
+                e.to_string(),
+                &purpose_help(e.header()),
             )
         })?;
         let request = AccessRequest {
@@ -86,41 +297,40 @@ impl Gateway {
             time: None,
             source: Some(ask.peer),
         };
-        let decision = self.pack.decide(&request);
-        let logged_path = match &query {
-            Some(q) => format!("{}?{q}", target.upstream_path),
-            None => target.upstream_path.clone(),
-        };
-        let entry = LogEntry {
-            v: crate::entry::ENTRY_VERSION,
-            time: now_rfc3339(),
-            via: ask.via,
-            auth: identity.method,
-            method: ask.method.as_str(),
-            path: &logged_path,
-            request: &request,
-            decision: &decision,
-        };
-        let receipt = self.append(&entry).await?;
-        tracing::debug!(receipt = receipt.index(), allowed = decision.is_allowed(), principal = %identity.principal, path = %logged_path, "decided");
-        if !decision.is_allowed() {
-            return Err(Refused {
-                response: Box::new(self.denial(&decision, receipt.index())),
-                outcome: Outcome::Denied,
-                receipt: Some(receipt.index()),
-            });
+        let mut decision = self.pack.decide(&request);
+        if ask.via == Via::ForwardAuth {
+            forbid_unenforceable_redaction(&mut decision, target.route.upstream_redacts);
         }
-        Ok(Admitted {
-            receipt,
-            decision,
+        let head_as_get = ask.via == Via::Proxy
+            && ask.method == Method::HEAD
+            && !decision.obligations.redact.is_empty();
+        Ok(Decided {
+            method: if head_as_get {
+                "GET".into()
+            } else {
+                ask.method.to_string()
+            },
+            path: target.upstream_path.clone(),
             target,
-            identity,
+            request,
+            decision,
             query,
         })
     }
 
     fn identify(&self, ask: &Ask<'_>) -> Result<Identity, Refused> {
-        let authorization = ask.headers.get(AUTHORIZATION).map(|v| v.as_bytes());
+        let mut values = ask.headers.get_all(AUTHORIZATION).iter();
+        let authorization = values.next().map(|v| v.as_bytes());
+        if values.next().is_some() {
+            return Err(refused(
+                Outcome::BadRequest,
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    "the request carries more than one Authorization header",
+                    "send one credential",
+                ),
+            ));
+        }
         self.auth.authenticate(authorization, ask.cert).map_err(|e| {
             refused(
                 Outcome::Unauthenticated,
@@ -133,46 +343,44 @@ impl Gateway {
         })
     }
 
-    /// The dataset and action the path names, and the query as sent.
-    fn locate(&self, ask: &Ask<'_>) -> Result<(Target, Option<String>), Refused> {
-        let (raw_path, query) = match ask.path_and_query.split_once('?') {
-            Some((p, q)) => (p, Some(q.to_owned())),
-            None => (ask.path_and_query, None),
-        };
+    /// The dataset and action the path names, if the route takes this method.
+    fn locate(&self, ask: &Ask<'_>, raw_path: &str) -> Result<Target, Early> {
         let path = normalize_path(raw_path).map_err(|e| {
-            refused(
+            early(
+                StatusCode::BAD_REQUEST,
                 Outcome::BadRequest,
-                refuse(
-                    StatusCode::BAD_REQUEST,
-                    &format!("bad path: {e}"),
-                    "send a plain path such as /alpr/plates/ABC123",
-                ),
+                format!("bad path: {e}"),
+                "send a plain path such as /alpr/plates/ABC123",
             )
         })?;
         let target = self.router.route(&path).ok_or_else(|| {
-            refused(
+            early(
+                StatusCode::NOT_FOUND,
                 Outcome::NoRoute,
-                refuse(
-                    StatusCode::NOT_FOUND,
-                    &format!("no dataset is configured for the path {}", path.decoded()),
-                    &format!("use one of the configured routes: {}", self.route_list()),
-                ),
+                format!("no dataset is configured for the path {}", path.decoded()),
+                &format!("use one of the configured routes: {}", self.route_list()),
             )
         })?;
-        if ask.method != Method::GET && ask.method != Method::HEAD {
-            return Err(refused(
+        if !target
+            .route
+            .methods
+            .iter()
+            .any(|m| m == ask.method.as_str())
+        {
+            return Err(early(
+                StatusCode::METHOD_NOT_ALLOWED,
                 Outcome::BadRequest,
-                refuse(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    &format!("method {} is not allowed through Cordon", ask.method),
-                    "records are read with GET or HEAD",
+                format!(
+                    "method {} is not allowed on {}",
+                    ask.method, target.route.prefix
                 ),
+                &format!("this route takes {}", target.route.methods.join(", ")),
             ));
         }
-        Ok((target, query))
+        Ok(target)
     }
 
-    async fn append(&self, entry: &LogEntry<'_>) -> Result<Receipt, Refused> {
+    async fn append(&self, entry: &DecisionEntry<'_>) -> Result<Receipt, Refused> {
         let bytes = entry.to_bytes().map_err(|e| {
             refused(
                 Outcome::BadRequest,
@@ -235,6 +443,56 @@ impl Gateway {
             .collect();
         v.join(", ")
     }
+}
+
+/// In forward-auth mode Cordon never sees the response, so it cannot remove fields: an
+/// allow that carries a redaction obligation becomes a deny unless the route declares
+/// that the upstream removes them itself.
+fn forbid_unenforceable_redaction(d: &mut Decision, upstream_redacts: bool) {
+    if d.decision != Effect::Allow || d.obligations.redact.is_empty() || upstream_redacts {
+        return;
+    }
+    d.decision = Effect::Deny;
+    d.explanation = vec![format!(
+        "the law allows this only with {} removed from the answer, and in forward-auth mode Cordon never sees the answer; this route does not declare that the upstream removes them (upstream_redacts)",
+        d.obligations.redact.join(" and ")
+    )];
+}
+
+/// A purpose header sent twice could be decided on one value and read upstream as the
+/// other, so neither is used.
+fn refuse_duplicates(h: &HeaderMap) -> Result<(), Early> {
+    for name in purpose::INPUT_HEADERS {
+        if h.get_all(name).iter().count() > 1 {
+            return Err(early(
+                StatusCode::BAD_REQUEST,
+                Outcome::BadRequest,
+                format!("header {name} appears more than once"),
+                "send each Cordon-* header once",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn split_target(path_and_query: &str) -> (&str, Option<&str>) {
+    match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    }
+}
+
+/// A refused request's path or query is logged as sent, cut to a length the log takes.
+fn clip(s: &str) -> String {
+    const MAX: usize = 2048;
+    if s.len() <= MAX {
+        return s.to_owned();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 fn purpose_fields(h: &HeaderMap) -> PurposeFields<'_> {

@@ -8,7 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
-pub mod entry;
+pub mod fingerprint;
+pub use cordon_entry as entry;
 pub mod gate;
 pub mod identity;
 pub mod logbackend;
@@ -18,6 +19,7 @@ pub mod proxy;
 pub mod public;
 pub mod publish;
 pub mod purpose;
+pub mod query;
 pub mod redact;
 pub mod requests;
 mod respond;
@@ -99,6 +101,10 @@ pub struct Gateway {
     pub(crate) registrar: Option<cordon_register::Registrar>,
     /// Cosigned publication, when `[publish]` names witnesses.
     pub(crate) publication: Option<std::sync::Arc<publish::Publication>>,
+    /// The hashes of the packs and routes in force, recorded with every decision.
+    pub(crate) fingerprints: fingerprint::Fingerprints,
+    /// The forward-auth proxy's shared secret, when configured.
+    pub(crate) proxy_secret: Option<Vec<u8>>,
 }
 
 impl Gateway {
@@ -129,7 +135,13 @@ impl Gateway {
             .map(|p| publish::Publication::open(p, log.root(), &log_key))
             .transpose()?
             .map(std::sync::Arc::new);
+        let fingerprints =
+            fingerprint::Fingerprints::new(&[(pack.name(), pack.dir())], &config.routes)
+                .map_err(|e| GatewayError::Registry(format!("cannot read the pack: {e}")))?;
+        let proxy_secret = read_proxy_secret(&config)?;
         Ok(Gateway {
+            fingerprints,
+            proxy_secret,
             publication,
             registrar,
             router: routes::Router::new(&config.routes),
@@ -169,6 +181,32 @@ impl Gateway {
     pub fn close(self) -> Result<SignedCheckpoint, GatewayError> {
         Ok(self.log.close()?)
     }
+}
+
+/// The forward-auth proxy's secret, trimmed of a trailing newline; an empty file would
+/// let anyone in, so it is refused.
+fn read_proxy_secret(config: &Config) -> Result<Option<Vec<u8>>, GatewayError> {
+    let Some(path) = config
+        .forward_auth
+        .as_ref()
+        .and_then(|f| f.proxy_secret_file.as_ref())
+    else {
+        return Ok(None);
+    };
+    let bad = |message: String| {
+        GatewayError::Config(ConfigError::Invalid(format!(
+            "forward_auth.proxy_secret_file {}: {message}",
+            path.display()
+        )))
+    };
+    let text = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let secret = text.trim_ascii().to_vec();
+    if secret.len() < 16 {
+        return Err(bad(
+            "the secret is shorter than 16 bytes: generate one, e.g. `openssl rand -hex 32`".into(),
+        ));
+    }
+    Ok(Some(secret))
 }
 
 fn read_signer(path: &std::path::Path) -> Result<Signer, GatewayError> {

@@ -7,7 +7,6 @@ use std::time::Duration;
 use cordon_log::log::Stats;
 use cordon_log::pg::{IndexRow, PgConfig, PgLog};
 use cordon_log::{FaultSwitch, Log, LogConfig, LogError, PendingAppend, SignedCheckpoint, Signer};
-use serde::Deserialize;
 
 use crate::config::{LogBackendKind, LogSection};
 use crate::GatewayError;
@@ -147,45 +146,17 @@ fn open_file(
     Ok(GatewayLog::File(log))
 }
 
-/// The fields of a decision entry (`entry::LogEntry`) the audit index is keyed on.
-#[derive(Deserialize)]
-struct Facets {
-    time: String,
-    request: Request,
-    decision: Verdict,
-}
-
-#[derive(Deserialize)]
-struct Request {
-    principal: Principal,
-    resource: Resource,
-}
-
-#[derive(Deserialize)]
-struct Principal {
-    id: String,
-    agency: String,
-}
-
-#[derive(Deserialize)]
-struct Resource {
-    dataset: String,
-}
-
-#[derive(Deserialize)]
-struct Verdict {
-    decision: String,
-}
-
-/// Decisions are filed in the index; other entries (the federal request register's) are
-/// in the log only.
+/// Decisions and refusals are filed in the index; other entries (the federal request
+/// register's, reloads) are in the log only.
 fn index_row(entry: &[u8]) -> Option<IndexRow> {
-    let f: Facets = serde_json::from_slice(entry).ok()?;
+    let cordon_entry::Entry::Decision(r) = cordon_entry::read(entry).ok()? else {
+        return None;
+    };
     Some(IndexRow {
-        time: f.time,
-        agency: Some(f.request.principal.agency),
-        principal: Some(f.request.principal.id),
-        decision: f.decision.decision,
-        dataset: Some(f.request.resource.dataset),
+        decision: if r.allowed() { "allow" } else { "deny" }.to_owned(),
+        dataset: r.request.as_ref().map(|q| q.resource.dataset.clone()),
+        time: r.time,
+        agency: Some(r.agency),
+        principal: Some(r.principal),
     })
 }

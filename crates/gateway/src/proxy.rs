@@ -39,6 +39,32 @@ const IDENTITY_HEADERS: [&str; 9] = [
     "x-user",
 ];
 
+/// Request headers that make the upstream answer with a part of the body, a different
+/// encoding, or nothing: each would hand the client bytes Cordon cannot redact, so they
+/// are removed whenever the decision obliges redaction.
+const UNREDACTABLE_REQUEST: [&str; 7] = [
+    "range",
+    "if-range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "accept-encoding",
+];
+
+/// Response headers that describe the upstream's body: after redaction they would tell
+/// the client the removed value's length or digest.
+const BODY_DESCRIBING_RESPONSE: [&str; 8] = [
+    "etag",
+    "digest",
+    "content-md5",
+    "content-digest",
+    "repr-digest",
+    "content-range",
+    "accept-ranges",
+    "content-length",
+];
+
 /// Removes every header a client may not send on: hop-by-hop headers, identity headers,
 /// and every `Cordon-*` header except the purpose inputs.
 pub fn strip_client_headers(h: &mut HeaderMap) {
@@ -81,6 +107,12 @@ impl Gateway {
             );
         };
         strip_client_headers(&mut headers);
+        let redacting = !admitted.decision.obligations.redact.is_empty();
+        if redacting {
+            for h in UNREDACTABLE_REQUEST {
+                headers.remove(h);
+            }
+        }
         // Redaction needs the plain body; ask the upstream not to compress it.
         headers.remove(hyper::header::ACCEPT_ENCODING);
         headers.remove(HOST);
@@ -103,8 +135,15 @@ impl Gateway {
             uri.push_str(q);
         }
         let is_head = method == Method::HEAD;
+        // A HEAD answer must give the redacted length, which only the redacted body has:
+        // fetch the body and send none of it.
+        let upstream_method = if is_head && redacting {
+            Method::GET
+        } else {
+            method
+        };
         let mut req = Request::new(Full::new(body));
-        *req.method_mut() = method;
+        *req.method_mut() = upstream_method;
         *req.headers_mut() = headers;
         match uri.parse() {
             Ok(u) => *req.uri_mut() = u,
@@ -118,6 +157,11 @@ impl Gateway {
             Err(_) => return self.upstream_failed("the upstream did not answer in time"),
         };
         let (mut parts, body) = resp.into_parts();
+        if redacting && parts.status == StatusCode::PARTIAL_CONTENT {
+            return self.upstream_failed(
+                "the upstream sent part of a response that must be redacted; Cordon redacts only whole responses",
+            );
+        }
         let bytes = match Limited::new(body, self.config.max_response_bytes)
             .collect()
             .await
@@ -136,13 +180,18 @@ impl Gateway {
         // A HEAD answer has no body but keeps the length the GET body would have.
         let head_length = parts.headers.get(CONTENT_LENGTH).cloned();
         strip_upstream_headers(&mut parts.headers);
-        match head_length.filter(|_| is_head) {
-            Some(len) => parts.headers.insert(CONTENT_LENGTH, len),
-            None => parts
-                .headers
-                .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len())),
+        if redacting {
+            for h in BODY_DESCRIBING_RESPONSE {
+                parts.headers.remove(h);
+            }
+        }
+        let length = match head_length.filter(|_| is_head && !redacting) {
+            Some(len) => len,
+            None => HeaderValue::from(bytes.len()),
         };
-        Response::from_parts(parts, Full::new(bytes))
+        parts.headers.insert(CONTENT_LENGTH, length);
+        let body = if is_head { Bytes::new() } else { bytes };
+        Response::from_parts(parts, Full::new(body))
     }
 
     /// Removes the redacted fields from a JSON body. A body that cannot be redacted is

@@ -27,10 +27,7 @@ const TARGET_WAIT: Duration = Duration::from_secs(10);
 
 /// Whether `path` is the register endpoint or under it.
 pub fn is_register_path(path: &str, prefix: &str) -> bool {
-    path == prefix
-        || path
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with('/'))
+    crate::config::is_under(path, prefix)
 }
 
 /// What a register path asks for.
@@ -265,34 +262,6 @@ fn bad_input(e: RegisterError) -> Refusal {
 
 fn fail(status: StatusCode, error: &str, fix: &str) -> Refusal {
     Box::new(refuse(status, error, fix))
-}
-
-/// The register's path must be absolute, must not shadow a data route, and someone must
-/// be allowed to record.
-pub fn check_section(
-    section: &crate::config::RegisterSection,
-    routes: &[crate::config::Route],
-) -> Result<(), crate::ConfigError> {
-    let invalid = |m: String| Err(crate::ConfigError::Invalid(m));
-    if !section.path.starts_with('/') || section.path.len() < 2 || section.path.ends_with('/') {
-        return invalid(format!(
-            "register.path {:?} must be an absolute path such as /requests",
-            section.path
-        ));
-    }
-    if section.recorders.is_empty() || section.recorders.iter().any(|r| r.trim().is_empty()) {
-        return invalid("register.recorders is empty: list the principals of the records staff who may record federal requests".into());
-    }
-    for r in routes {
-        if is_register_path(&r.prefix, &section.path) || is_register_path(&section.path, &r.prefix)
-        {
-            return invalid(format!(
-                "route prefix {:?} overlaps register.path {:?}: give the register another path",
-                r.prefix, section.path
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Prometheus counters for the register: entries by step (and answer), and refusals.

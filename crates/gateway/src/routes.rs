@@ -1,13 +1,20 @@
-//! Routes: which dataset, and which action, a normalized path names.
+//! Routes: which dataset, and which action, a normalized path names, and what the route
+//! declares about methods and query parameters.
 use crate::config::Route;
 use crate::path::NormalPath;
 use cordon_policy::Action;
+use std::sync::Arc;
 
 /// What a path was mapped to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Target {
+    /// The route as configured: its methods, query parameters and redaction promise.
+    pub route: Arc<Route>,
     pub dataset: String,
     pub action: Action,
+    /// The segments below the route's prefix, joined with `/`: the record the path
+    /// names, if any.
+    pub path_record: Option<String>,
     /// The record path the policy sees: the normalized path without its leading slash,
     /// with the route's prefix spelled as configured.
     pub record: String,
@@ -16,6 +23,7 @@ pub struct Target {
 }
 
 struct Compiled {
+    route: Arc<Route>,
     /// Lower-cased prefix segments, for matching.
     lower: Vec<String>,
     /// Prefix segments as configured, for rewriting.
@@ -36,6 +44,7 @@ impl Router {
             .filter_map(|r| {
                 let p = crate::path::normalize_path(&r.prefix).ok()?;
                 Some(Compiled {
+                    route: Arc::new(r.clone()),
                     lower: p.segments().iter().map(|s| s.to_lowercase()).collect(),
                     canonical: p.segments().to_vec(),
                     dataset: r.dataset.clone(),
@@ -59,9 +68,12 @@ impl Router {
                     .all(|(a, b)| *a == b.to_lowercase())
         })?;
         let mut canon: Vec<String> = r.canonical.clone();
-        canon.extend(segs[r.lower.len()..].iter().cloned());
+        let below = &segs[r.lower.len()..];
+        canon.extend(below.iter().cloned());
         let rebuilt = crate::path::normalize_path(&encode(&canon)).ok()?;
         Some(Target {
+            route: r.route.clone(),
+            path_record: (!below.is_empty()).then(|| below.join("/")),
             dataset: r.dataset.clone(),
             action: r.action.clone(),
             record: canon.join("/"),
@@ -88,18 +100,21 @@ mod tests {
     use super::*;
     use crate::path::normalize_path;
 
+    fn route(prefix: &str, dataset: &str, action: &str) -> Route {
+        Route {
+            prefix: prefix.into(),
+            dataset: dataset.into(),
+            action: action.into(),
+            methods: vec!["GET".into(), "HEAD".into()],
+            query: Default::default(),
+            upstream_redacts: false,
+        }
+    }
+
     fn router() -> Router {
         Router::new(&[
-            Route {
-                prefix: "/alpr/plates".into(),
-                dataset: "alpr".into(),
-                action: "search".into(),
-            },
-            Route {
-                prefix: "/records/people".into(),
-                dataset: "arrests".into(),
-                action: "read".into(),
-            },
+            route("/alpr/plates", "alpr", "search"),
+            route("/records/people", "arrests", "read"),
         ])
     }
 

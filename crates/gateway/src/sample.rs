@@ -18,6 +18,26 @@ pub struct Hits {
     pub without_receipt: AtomicU64,
     /// The receipts seen, in arrival order.
     pub receipts: std::sync::Mutex<Vec<u64>>,
+    /// Every request received, in arrival order, so tests can match each one to a log
+    /// entry.
+    pub requests: std::sync::Mutex<Vec<Seen>>,
+}
+
+/// One request as the sample service received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub method: String,
+    /// The request target: path and query exactly as received.
+    pub target: String,
+    /// Header names (lower case) and values, in order.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Hits {
+    /// The requests received so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.requests.lock().map(|v| v.clone()).unwrap_or_default()
+    }
 }
 
 /// Serves the sample records on `listener` until the task is dropped.
@@ -39,6 +59,26 @@ pub async fn serve(listener: TcpListener, hits: Arc<Hits>) {
 
 fn answer<B>(req: &Request<B>, hits: &Hits) -> Response<Full<Bytes>> {
     hits.total.fetch_add(1, Ordering::SeqCst);
+    if let Ok(mut v) = hits.requests.lock() {
+        v.push(Seen {
+            method: req.method().to_string(),
+            target: req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+            headers: req
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
+        });
+    }
     match req
         .headers()
         .get("cordon-receipt")
@@ -55,24 +95,91 @@ fn answer<B>(req: &Request<B>, hits: &Hits) -> Response<Full<Bytes>> {
         }
     }
     let path = req.uri().path();
+    let query = req.uri().query().unwrap_or("");
     let found = if let Some(plate) = path.strip_prefix("/alpr/plates/") {
         plate_reads(plate)
     } else if let Some(id) = path.strip_prefix("/records/people/") {
         person(id)
+    } else if path == "/records/people" {
+        // Like many records services, the collection also takes ?id=<record>.
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix("id="))
+            .and_then(person)
     } else {
         None
     };
-    let (status, body) = match found {
+    let (status, mut body) = match found {
         Some(v) => (StatusCode::OK, v),
         None => (StatusCode::NOT_FOUND, json!({"error": "no such record"})),
     };
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    if !query.is_empty() {
+        body["query"] = json!(query);
+    }
+    // A service behind forward-auth that promises to redact (`upstream_redacts`) removes
+    // the fields Cordon names.
+    if let Some(fields) = req
+        .headers()
+        .get("cordon-redact")
+        .and_then(|v| v.to_str().ok())
+    {
+        let fields: Vec<String> = fields
+            .split(',')
+            .map(|f| f.trim().to_owned())
+            .filter(|f| !f.is_empty())
+            .collect();
+        crate::redact::redact(&mut body, &fields);
+    }
+    let bytes = Bytes::from(body.to_string());
+    honour_http_semantics(req, status, bytes)
+}
+
+/// What ordinary web servers do with a whole body: an `ETag` (here its length, as some
+/// servers derive it), `304` for a matching `If-None-Match`, and `206` for a `Range`.
+/// Tests use these to prove that nothing of an unredacted body leaks through Cordon.
+fn honour_http_semantics<B>(
+    req: &Request<B>,
+    status: StatusCode,
+    bytes: Bytes,
+) -> Response<Full<Bytes>> {
+    use hyper::header::{HeaderValue, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_NONE_MATCH, RANGE};
+    let etag = format!("\"{}\"", bytes.len());
+    let header = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let mut r = Response::new(Full::new(bytes.clone()));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
+    if status == StatusCode::OK && header(IF_NONE_MATCH) == Some(etag.as_str()) {
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        *r.body_mut() = Full::new(Bytes::new());
+    } else if let Some((a, b)) = status
+        .is_success()
+        .then(|| header(RANGE).and_then(|v| byte_range(v, bytes.len())))
+        .flatten()
+    {
+        *r.status_mut() = StatusCode::PARTIAL_CONTENT;
+        *r.body_mut() = Full::new(bytes.slice(a..=b));
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{}", bytes.len())) {
+            r.headers_mut().insert(CONTENT_RANGE, v);
+        }
+    }
+    let h = r.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert("accept-ranges", HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(ETAG, v);
+    }
     r
+}
+
+/// `bytes=A-B` within a body of `len` bytes.
+fn byte_range(v: &str, len: usize) -> Option<(usize, usize)> {
+    let (a, b) = v.strip_prefix("bytes=")?.split_once('-')?;
+    let a: usize = a.trim().parse().ok()?;
+    let b: usize = b.trim().parse().ok()?;
+    (a <= b && b < len).then_some((a, b))
 }
 
 /// Synthetic people. Every name, address and number is invented.

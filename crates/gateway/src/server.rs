@@ -1,7 +1,8 @@
 //! The HTTP(S) server: accepts connections, terminates TLS, dispatches each request to
 //! the reverse proxy, forward-auth, `/metrics`, `/healthz` or the public log, and shuts
 //! down gracefully.
-use crate::gate::Ask;
+use crate::config::{Dialect, ForwardAuthSection};
+use crate::gate::{Ask, Problem, Via};
 use crate::identity::CertNames;
 use crate::metrics::Outcome;
 use crate::public::{parse_public_path, PublicFile};
@@ -99,6 +100,7 @@ async fn http1<I>(
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let header_timeout = Duration::from_millis(gw.config.header_timeout_ms);
     let svc = hyper::service::service_fn(move |req| {
         let gw = gw.clone();
         let cert = cert.clone();
@@ -106,7 +108,7 @@ async fn http1<I>(
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .max_buf_size(READ_BUF_BYTES)
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(header_timeout)
         .timer(hyper_util::rt::TokioTimer::new())
         .serve_connection(io, svc);
     let _ = watcher.watch(conn).await;
@@ -133,6 +135,18 @@ async fn handle(
             ),
             "send fewer or shorter headers",
         );
+        stamp(&mut r, None, &gw.origin_header);
+        return r;
+    }
+    if let Some(why) = ambiguous_framing(req.method(), req.headers()) {
+        gw.metrics.count(Outcome::BadRequest);
+        let mut r = refuse(
+            StatusCode::BAD_REQUEST,
+            why,
+            "send one Content-Length, or Transfer-Encoding: chunked alone",
+        );
+        r.headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         stamp(&mut r, None, &gw.origin_header);
         return r;
     }
@@ -166,10 +180,30 @@ async fn handle(
             return crate::requests::handle(gw, &register.path, req, cert).await;
         }
     }
-    if path == gw.config.forward_auth_path {
-        return forward_auth(gw, req, peer, cert).await;
+    if let Some(fa) = gw.config.forward_auth.as_ref().filter(|f| f.path == path) {
+        return forward_auth(gw, fa, req, peer, cert).await;
     }
     proxy(gw, req, peer, cert).await
+}
+
+/// Framing that two parsers could read two ways (RFC 9112 §6.3 says such a message
+/// "ought to be handled as an error"): refused, and the connection closed, so nothing
+/// behind it on the connection is read as a request. hyper drops `Content-Length` when
+/// `Transfer-Encoding` is present, so a GET or HEAD, which has no body to frame, is
+/// refused whenever it names a transfer coding.
+fn ambiguous_framing(method: &Method, h: &HeaderMap) -> Option<&'static str> {
+    let te = h.get_all(hyper::header::TRANSFER_ENCODING).iter().count();
+    if te > 0 && (method == Method::GET || method == Method::HEAD) {
+        return Some("a GET or HEAD request has no body, yet this one names a Transfer-Encoding");
+    }
+    let cl = h.get_all(hyper::header::CONTENT_LENGTH).iter().count();
+    if te > 0 && cl > 0 {
+        return Some("the request has both Transfer-Encoding and Content-Length");
+    }
+    if te > 1 || cl > 1 {
+        return Some("the request repeats its Transfer-Encoding or Content-Length header");
+    }
+    None
 }
 
 async fn proxy(
@@ -196,13 +230,20 @@ async fn proxy(
         }
     };
     let pq = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    // A GET or HEAD carries no body: one sent anyway would not be decided.
+    let is_read = parts.method == Method::GET || parts.method == Method::HEAD;
+    let problem = (is_read && !body.is_empty()).then(|| Problem {
+        error: "the request carries a body, which a GET or HEAD request does not: nothing a body says is decided".into(),
+        fix: "send the request without a body",
+    });
     let ask = Ask {
-        via: "proxy",
+        via: Via::Proxy,
         method: &parts.method,
         path_and_query: pq,
         headers: &parts.headers,
         peer,
         cert,
+        problem,
     };
     match gw.admit(&ask).await {
         Err(refused) => {
@@ -230,39 +271,97 @@ async fn proxy(
     }
 }
 
-/// The original method and URI a forward-auth subrequest describes: NGINX sends
-/// `X-Original-Method`/`X-Original-URI`; Traefik and Caddy send `X-Forwarded-Method`/`-Uri`.
-fn original(h: &HeaderMap) -> Option<(Method, String)> {
-    let get = |a: &str, b: &str| h.get(a).or_else(|| h.get(b)).and_then(|v| v.to_str().ok());
-    let uri = get("x-original-uri", "x-forwarded-uri")?;
-    let method = get("x-original-method", "x-forwarded-method")?;
-    Some((Method::from_bytes(method.as_bytes()).ok()?, uri.to_owned()))
+/// The original method and URI a forward-auth subrequest describes, read from the
+/// configured dialect's headers only. Another dialect's original-request headers, or a
+/// header sent twice, mean someone other than the proxy wrote them: refused.
+fn original(h: &HeaderMap, dialect: Dialect) -> Result<(Method, String), String> {
+    for foreign in dialect.foreign_headers() {
+        if h.contains_key(*foreign) {
+            return Err(format!(
+                "the request carries {foreign}, which a {} proxy does not send: a client supplied it",
+                dialect.name()
+            ));
+        }
+    }
+    let (method_name, uri_name) = dialect.headers();
+    let one = |name: &str| -> Result<String, String> {
+        let mut values = h.get_all(name).iter();
+        let v = values
+            .next()
+            .ok_or_else(|| format!("the {} proxy did not send {name}", dialect.name()))?;
+        if values.next().is_some() {
+            return Err(format!("{name} appears more than once"));
+        }
+        v.to_str()
+            .map(str::to_owned)
+            .map_err(|_| format!("{name} is not visible ASCII"))
+    };
+    let uri = one(uri_name)?;
+    let method = Method::from_bytes(one(method_name)?.as_bytes())
+        .map_err(|_| format!("{method_name} is not an HTTP method"))?;
+    Ok((method, uri))
+}
+
+/// Whether the caller is the configured proxy: by its verified client certificate, or by
+/// the shared secret (compared as SHA-256 digests, so the comparison's timing says
+/// nothing about the secret).
+fn is_proxy(
+    gw: &Gateway,
+    fa: &ForwardAuthSection,
+    h: &HeaderMap,
+    cert: Option<&CertNames>,
+) -> bool {
+    if let Some(names) = cert {
+        if names.0.iter().any(|n| fa.proxy_certificates.contains(n)) {
+            return true;
+        }
+    }
+    let Some(secret) = &gw.proxy_secret else {
+        return false;
+    };
+    let mut sent = h.get_all(fa.proxy_secret_header.as_str()).iter();
+    match (sent.next(), sent.next()) {
+        (Some(v), None) => {
+            use sha2::{Digest, Sha256};
+            Sha256::digest(v.as_bytes()) == Sha256::digest(secret)
+        }
+        _ => false,
+    }
 }
 
 async fn forward_auth(
     gw: &Gateway,
+    fa: &ForwardAuthSection,
     req: Request<Incoming>,
     peer: IpAddr,
     cert: Option<&CertNames>,
 ) -> Response<Body> {
     let headers = req.headers();
-    let Some((method, uri)) = original(headers) else {
-        gw.metrics.count(Outcome::BadRequest);
+    if !is_proxy(gw, fa, headers, cert) {
+        gw.metrics.count(Outcome::Unauthenticated);
         let mut r = refuse(
-            StatusCode::FORBIDDEN,
-            "a forward-auth request must say which request it is about",
-            "send X-Original-Method and X-Original-URI (NGINX) or X-Forwarded-Method and X-Forwarded-Uri (Traefik, Caddy)",
+            StatusCode::UNAUTHORIZED,
+            "only the configured proxy may call the forward-auth endpoint",
+            "send requests through the proxy; operators: configure forward_auth.proxy_certificates or proxy_secret_file",
         );
         stamp(&mut r, None, &gw.origin_header);
         return r;
+    }
+    let (method, uri, problem) = match original(headers, fa.dialect) {
+        Ok((m, u)) => (m, u, None),
+        Err(error) => (Method::GET, "/".to_owned(), Some(Problem {
+            error,
+            fix: "the proxy must describe the original request in its own dialect only; strip client-supplied X-Original-* and X-Forwarded-* headers at the proxy",
+        })),
     };
     let ask = Ask {
-        via: "forward_auth",
+        via: Via::ForwardAuth,
         method: &method,
         path_and_query: &uri,
         headers,
         peer,
         cert,
+        problem,
     };
     match gw.admit(&ask).await {
         Err(refused) => {
@@ -293,6 +392,7 @@ async fn forward_auth(
             };
             set("cordon-principal", &admitted.identity.principal);
             set("cordon-agency", &admitted.identity.agency);
+            // Only reached with fields to remove when the route says the upstream removes them.
             set(
                 "cordon-redact",
                 &admitted.decision.obligations.redact.join(","),

@@ -251,48 +251,35 @@ async fn methods_that_could_change_records_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn forward_auth_answers_2xx_for_an_allow_and_403_for_a_denial_in_each_dialect() {
+async fn forward_auth_answers_2xx_for_an_allow_and_403_for_a_denial() {
     let h = Harness::start().await;
+    let secret = ("Cordon-Proxy-Secret", common::PROXY_SECRET);
     let nginx = [
-        ("X-Original-URI", "/alpr/plates/FAKE123?from=nginx"),
+        ("X-Original-URI", "/alpr/plates/FAKE123"),
         ("X-Original-Method", "GET"),
+        secret,
     ];
-    let traefik = [
-        ("X-Forwarded-Uri", "/alpr/plates/FAKE123"),
-        ("X-Forwarded-Method", "GET"),
-        ("X-Forwarded-Host", "records.example"),
-    ];
-    for dialect in [&nginx[..], &traefik[..]] {
-        let mut allow = CPD.to_vec();
-        allow.extend_from_slice(dialect);
-        let r = h.get("/_cordon/auth", &allow).await;
-        assert_eq!(r.status, 200, "{}", r.text());
-        assert!(r.header("cordon-receipt").is_some());
-        assert_eq!(r.header("cordon-agency"), Some("cpd"));
-        assert!(r
-            .header("cordon-redact")
-            .unwrap()
-            .contains("immigration_status"));
-        let mut deny = ICE.to_vec();
-        deny.extend_from_slice(dialect);
-        let r = h.get("/_cordon/auth", &deny).await;
-        assert_eq!(r.status, 403);
-        assert!(r.header("cordon-receipt").is_some());
-    }
+    let mut allow = CPD.to_vec();
+    allow.extend_from_slice(&nginx);
+    let r = h.get("/_cordon/auth", &allow).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.header("cordon-receipt").is_some());
+    assert_eq!(r.header("cordon-agency"), Some("cpd"));
+    assert!(r
+        .header("cordon-redact")
+        .unwrap()
+        .contains("immigration_status"));
+    let mut deny = ICE.to_vec();
+    deny.extend_from_slice(&nginx);
+    let r = h.get("/_cordon/auth", &deny).await;
+    assert_eq!(r.status, 403);
+    assert!(r.header("cordon-receipt").is_some());
     let mut no_purpose = vec![("Authorization", "Bearer demo-cpd")];
     no_purpose.extend_from_slice(&nginx);
     let r = h.get("/_cordon/auth", &no_purpose).await;
     assert_eq!(r.status, 403, "auth_request understands only 2xx/401/403");
     assert_eq!(r.header("cordon-status"), Some("400"));
-    let r = h
-        .get(
-            "/_cordon/auth",
-            &[
-                ("X-Original-URI", "/alpr/plates/FAKE123"),
-                ("X-Original-Method", "GET"),
-            ],
-        )
-        .await;
+    let r = h.get("/_cordon/auth", &nginx).await;
     assert_eq!(r.status, 401);
     assert_eq!(
         h.upstream_hits(),

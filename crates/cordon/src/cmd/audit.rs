@@ -229,6 +229,12 @@ fn replay(log: &Path, pack: &Path, vkey: Option<&str>, json: bool) -> Result<Exi
                 r.register_entries
             );
         }
+        if r.not_decisions > 0 {
+            println!(
+                "{} entries are refusals before any policy decision, configuration reloads or \"not served\" notes: nothing to re-decide",
+                r.not_decisions
+            );
+        }
         for s in &r.skipped {
             eprintln!("skipped {s}");
         }

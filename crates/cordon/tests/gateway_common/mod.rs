@@ -21,8 +21,21 @@ pub fn chicago_pack() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city")
 }
 
-/// The development identities (a CPD detective, an ICE ERO officer) and the plate route.
-pub const DEV_IDENTITIES_AND_ROUTES: &str = r#"[identity]
+/// The secret the tests send as the forward-auth proxy.
+pub const PROXY_SECRET: &str = "test-proxy-secret-5d1a9c3e7f20b846";
+
+/// Writes the proxy secret file that [`DEV_IDENTITIES_AND_ROUTES`] names, beside the config.
+pub fn write_proxy_secret(config_dir: &Path) {
+    std::fs::write(config_dir.join("proxy.secret"), PROXY_SECRET).unwrap();
+}
+
+/// The development identities (a CPD detective, an ICE ERO officer), forward-auth in
+/// NGINX's dialect (the secret file comes from [`write_proxy_secret`]) and the plate
+/// route, whose upstream is taken to remove what Cordon names in Cordon-Redact.
+pub const DEV_IDENTITIES_AND_ROUTES: &str = r#"[forward_auth]
+dialect = "nginx"
+proxy_secret_file = "proxy.secret"
+[identity]
 dev_mode = true
 [[identity.api_keys]]
 key = "demo-cpd"
@@ -36,6 +49,7 @@ agency = "ice-ero"
 prefix = "/alpr/plates"
 dataset = "alpr"
 action = "search"
+upstream_redacts = true
 "#;
 
 pub fn serve(config: &Path) -> Child {

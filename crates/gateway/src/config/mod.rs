@@ -1,5 +1,18 @@
-//! The gateway's TOML configuration, and the checks that refuse a config which would
-//! leave a door open.
+//! The gateway's TOML configuration as plain data, and the checks that refuse a config
+//! which would leave a door open. Features read these types; this module imports no
+//! feature, so configuration has no cycle through the code that uses it.
+mod forward_auth;
+mod identity;
+mod log;
+mod publish;
+mod routes;
+
+pub use forward_auth::{Dialect, ForwardAuthSection};
+pub use identity::{ApiKey, CertIdentity, IdentitySection, JwtSection, TlsSection};
+pub use log::{LogBackendKind, LogSection};
+pub use publish::{is_under, PublicSection, PublishSection, RegisterSection, WitnessEntry};
+pub use routes::{Binding, QueryParam, Route};
+
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,9 +28,12 @@ pub struct Config {
     pub upstream: Option<String>,
     /// The policy pack folder.
     pub pack: PathBuf,
-    /// Where NGINX, Traefik and Caddy send their auth subrequests.
-    #[serde(default = "default_forward_auth_path")]
-    pub forward_auth_path: String,
+    /// Forward-auth for NGINX, Traefik or Caddy; absent, there is no auth endpoint.
+    #[serde(default)]
+    pub forward_auth: Option<ForwardAuthSection>,
+    /// Replaced by `[forward_auth]`; kept only to say so.
+    #[serde(default)]
+    pub forward_auth_path: Option<String>,
     /// Where the public side of the log (checkpoint and hash tiles) is served.
     #[serde(default = "default_public_log_prefix")]
     pub public_log_prefix: String,
@@ -27,6 +43,9 @@ pub struct Config {
     /// Largest upstream response read (responses are buffered to apply redactions).
     #[serde(default = "default_max_response")]
     pub max_response_bytes: usize,
+    /// Longest time a client may take to send a request's head, in milliseconds.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_ms: u64,
     /// Seconds a client is told to wait (`Retry-After`) when the log cannot be written.
     #[serde(default = "default_retry_after")]
     pub retry_after_seconds: u32,
@@ -43,125 +62,13 @@ pub struct Config {
     /// The public page and the public log at the root of a second listener; absent,
     /// there is none.
     #[serde(default)]
-    pub public: Option<crate::site::PublicSection>,
+    pub public: Option<PublicSection>,
     /// Witnesses that must cosign a checkpoint before it is published; absent, the
     /// log's own signed checkpoint is served.
     #[serde(default)]
-    pub publish: Option<crate::publish::PublishSection>,
+    pub publish: Option<PublishSection>,
 }
 
-/// Where staff record federal requests, and who may.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterSection {
-    /// The endpoint: `POST <path>`, `POST <path>/<index>/outcome`, `.../correction`.
-    #[serde(default = "default_register_path")]
-    pub path: String,
-    /// The authenticated principals (certificate, JWT `sub`, or dev-mode key principal)
-    /// who may record requests, outcomes and corrections: records staff, not officers.
-    pub recorders: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LogSection {
-    pub dir: PathBuf,
-    /// The signing key file (`PRIVATE+KEY+origin+...`).
-    pub key: PathBuf,
-    /// Shortest time between two checkpoints, in milliseconds (the log's default if
-    /// unset). Longer means fewer tile and checkpoint writes under load; every decision
-    /// is still durable before it is answered.
-    #[serde(default)]
-    pub checkpoint_interval_ms: Option<u64>,
-    /// `file` (the default): this gateway alone appends to `dir`. `postgres`: several
-    /// gateways share one log in the database at `url`, and `dir` is their shared tile
-    /// directory (see docs/deploy.md).
-    #[serde(default)]
-    pub backend: LogBackendKind,
-    /// `postgresql://user@host/db` when `backend = "postgres"`.
-    #[serde(default)]
-    pub url: Option<String>,
-}
-
-/// Where the log's sequencing state lives.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogBackendKind {
-    #[default]
-    File,
-    Postgres,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsSection {
-    /// PEM certificate chain of the server.
-    pub cert: PathBuf,
-    /// PEM private key of the server.
-    pub key: PathBuf,
-    /// PEM CA certificates that sign client certificates; enables mutual TLS.
-    #[serde(default)]
-    pub client_ca: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IdentitySection {
-    /// Accept the API keys below. For development only; announced loudly at startup.
-    #[serde(default)]
-    pub dev_mode: bool,
-    #[serde(default)]
-    pub api_keys: Vec<ApiKey>,
-    #[serde(default)]
-    pub jwt: Option<JwtSection>,
-    /// Client certificates, by SAN or subject common name.
-    #[serde(default)]
-    pub certificates: Vec<CertIdentity>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiKey {
-    pub key: String,
-    pub principal: String,
-    pub agency: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JwtSection {
-    /// A JWKS file holding the issuer's public keys.
-    pub jwks: PathBuf,
-    pub issuer: String,
-    pub audience: String,
-    /// The claim that names the agency id (the principal is `sub`).
-    #[serde(default = "default_agency_claim")]
-    pub agency_claim: String,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CertIdentity {
-    /// A subject alternative name (DNS, email or URI) or the subject common name.
-    pub name: String,
-    pub principal: String,
-    pub agency: String,
-}
-
-/// A path prefix that names a dataset.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Route {
-    /// Matched segment by segment, ignoring ASCII case: `/alpr/plates`.
-    pub prefix: String,
-    pub dataset: String,
-    /// The action a request on this route performs: search, read, export or bulk.
-    pub action: String,
-}
-
-fn default_forward_auth_path() -> String {
-    "/_cordon/auth".into()
-}
 fn default_public_log_prefix() -> String {
     "/_cordon/log".into()
 }
@@ -174,11 +81,8 @@ fn default_max_response() -> usize {
 fn default_retry_after() -> u32 {
     5
 }
-fn default_register_path() -> String {
-    "/requests".into()
-}
-fn default_agency_claim() -> String {
-    "agency".into()
+fn default_header_timeout() -> u64 {
+    10_000
 }
 
 /// Why a config was refused.
@@ -242,53 +146,134 @@ impl Config {
         if let Some(jwt) = &mut self.identity.jwt {
             fix(&mut jwt.jwks);
         }
+        if let Some(secret) = self
+            .forward_auth
+            .as_mut()
+            .and_then(|f| f.proxy_secret_file.as_mut())
+        {
+            fix(secret);
+        }
         if let Some(dir) = self.publish.as_mut().and_then(|p| p.dir.as_mut()) {
             fix(dir);
         }
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
         if self.log.backend == LogBackendKind::Postgres && self.log.url.is_none() {
-            return Err(ConfigError::Invalid(
+            return invalid(
                 "log.backend = \"postgres\" needs log.url = \"postgresql://user@host/db\"".into(),
-            ));
+            );
         }
-        let id = &self.identity;
-        if !id.api_keys.is_empty() && !id.dev_mode {
-            return Err(ConfigError::Invalid(
-                "identity.api_keys are set but identity.dev_mode is false: API keys are for \
-                 development only; set dev_mode = true or use client certificates or JWTs"
+        if self.forward_auth_path.is_some() {
+            return invalid(
+                "forward_auth_path is replaced by a [forward_auth] section: give its path, the \
+                 proxy's dialect (nginx, traefik or caddy) and how the proxy authenticates \
+                 (proxy_certificates or proxy_secret_file); see docs/gateway.md"
                     .into(),
-            ));
+            );
         }
-        let has_certs = !id.certificates.is_empty();
-        let has_ca = self.tls.as_ref().is_some_and(|t| t.client_ca.is_some());
-        if has_certs && !has_ca {
-            return Err(ConfigError::Invalid(
-                "identity.certificates need tls.client_ca to verify client certificates".into(),
-            ));
-        }
-        if id.api_keys.is_empty() && id.jwt.is_none() && !has_certs {
-            return Err(ConfigError::Invalid(
-                "no way to authenticate anyone: configure identity.jwt, identity.certificates \
-                 (with tls.client_ca) or, for development, identity.api_keys with dev_mode = true"
-                    .into(),
-            ));
-        }
-        for p in [&self.forward_auth_path, &self.public_log_prefix] {
-            if !p.starts_with('/') || p.len() < 2 {
-                return Err(ConfigError::Invalid(format!(
-                    "{p:?} must be an absolute path such as /_cordon/auth"
-                )));
-            }
-        }
+        self.check_identity().map_err(ConfigError::Invalid)?;
+        self.check_forward_auth().map_err(ConfigError::Invalid)?;
+        absolute(&self.public_log_prefix, "public_log_prefix").map_err(ConfigError::Invalid)?;
         for r in &self.routes {
-            crate::path::normalize_path(&r.prefix)
-                .map_err(|e| ConfigError::Invalid(format!("route prefix {:?}: {e}", r.prefix)))?;
+            routes::check(r).map_err(ConfigError::Invalid)?;
         }
         if let Some(register) = &self.register {
-            crate::requests::check_section(register, &self.routes)?;
+            self.check_register(register)
+                .map_err(ConfigError::Invalid)?;
         }
         Ok(())
     }
+
+    fn has_client_ca(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.client_ca.is_some())
+    }
+
+    fn check_identity(&self) -> Result<(), String> {
+        let id = &self.identity;
+        if !id.api_keys.is_empty() && !id.dev_mode {
+            return Err(
+                "identity.api_keys are set but identity.dev_mode is false: API keys are for \
+                 development only; set dev_mode = true or use client certificates or JWTs"
+                    .into(),
+            );
+        }
+        let has_certs = !id.certificates.is_empty();
+        if has_certs && !self.has_client_ca() {
+            return Err(
+                "identity.certificates need tls.client_ca to verify client certificates".into(),
+            );
+        }
+        if id.api_keys.is_empty() && id.jwt.is_none() && !has_certs {
+            return Err(
+                "no way to authenticate anyone: configure identity.jwt, identity.certificates \
+                 (with tls.client_ca) or, for development, identity.api_keys with dev_mode = true"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    fn check_forward_auth(&self) -> Result<(), String> {
+        let Some(fa) = &self.forward_auth else {
+            return Ok(());
+        };
+        absolute(&fa.path, "forward_auth.path")?;
+        if fa.proxy_certificates.is_empty() && fa.proxy_secret_file.is_none() {
+            return Err(
+                "forward_auth: say how the proxy authenticates to Cordon, with \
+                 proxy_certificates (its client certificate names) or proxy_secret_file (a \
+                 shared secret it sends in proxy_secret_header); otherwise anyone could call \
+                 the auth endpoint as if they were the proxy"
+                    .into(),
+            );
+        }
+        if !fa.proxy_certificates.is_empty() && !self.has_client_ca() {
+            return Err(
+                "forward_auth.proxy_certificates need tls.client_ca to verify the proxy's \
+                 certificate"
+                    .into(),
+            );
+        }
+        if hyper::header::HeaderName::from_bytes(fa.proxy_secret_header.as_bytes()).is_err() {
+            return Err(format!(
+                "forward_auth.proxy_secret_header {:?} is not a header name",
+                fa.proxy_secret_header
+            ));
+        }
+        Ok(())
+    }
+
+    /// The register's path must be absolute, must not shadow a data route, and someone
+    /// must be allowed to record.
+    fn check_register(&self, section: &RegisterSection) -> Result<(), String> {
+        let p = &section.path;
+        if !p.starts_with('/') || p.len() < 2 || p.ends_with('/') {
+            return Err(format!(
+                "register.path {p:?} must be an absolute path such as /requests"
+            ));
+        }
+        if section.recorders.is_empty() || section.recorders.iter().any(|r| r.trim().is_empty()) {
+            return Err("register.recorders is empty: list the principals of the records staff who may record federal requests".into());
+        }
+        for r in &self.routes {
+            if is_under(&r.prefix, p) || is_under(p, &r.prefix) {
+                return Err(format!(
+                    "route prefix {:?} overlaps register.path {p:?}: give the register another path",
+                    r.prefix
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn absolute(p: &str, what: &str) -> Result<(), String> {
+    if !p.starts_with('/') || p.len() < 2 {
+        return Err(format!(
+            "{what} {p:?} must be an absolute path such as /_cordon/auth"
+        ));
+    }
+    Ok(())
 }

@@ -5,13 +5,13 @@
 //! published note. Decisions never wait for it: the log goes on appending and signing its
 //! own checkpoints while witnesses are down, and the public side keeps serving the last
 //! cosigned checkpoint until the next one reaches the quorum.
+pub use crate::config::{PublishSection, WitnessEntry};
 use crate::Gateway;
 use cordon_log::fs::TileHashes;
 use cordon_log::note::NoteSignature;
 use cordon_log::witness::AddCheckpoint;
 use cordon_log::{NoteVerifier, SignedCheckpoint, Verifier};
 use cordon_witness::{ClientError, WitnessClient};
-use serde::Deserialize;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,38 +22,6 @@ pub mod mirror;
 
 /// The public directory's default name inside the log directory.
 pub const DEFAULT_DIR: &str = "public";
-
-/// `[publish]` in the gateway config.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PublishSection {
-    /// How many distinct witnesses must cosign before a checkpoint is published.
-    pub quorum: usize,
-    /// Longest wait between two rounds while the quorum is not reached, in milliseconds.
-    #[serde(default = "default_max_backoff")]
-    pub max_backoff_ms: u64,
-    /// The public directory: the cosigned `checkpoint` and the hash tiles it covers, for
-    /// a static web server (default: `public` inside the log directory).
-    #[serde(default)]
-    pub dir: Option<PathBuf>,
-    pub witnesses: Vec<WitnessEntry>,
-}
-
-fn default_max_backoff() -> u64 {
-    30_000
-}
-
-/// One witness the gateway asks to cosign.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WitnessEntry {
-    /// Shown on the public page.
-    pub name: String,
-    /// The witness's submission prefix (`https://witness.example/`).
-    pub url: String,
-    /// Its cosignature/v1 verifier key.
-    pub vkey: String,
-}
 
 /// Why publication could not be set up.
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,7 @@ pub mod page;
 pub mod rights;
 pub mod stats;
 
+pub use crate::config::PublicSection;
 use crate::respond::{self, refuse, Body};
 use crate::Gateway;
 use bytes::Bytes;
@@ -14,27 +15,13 @@ use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use stats::Counts;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
-
-/// `[public]` in the gateway config: where residents reach the public page.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PublicSection {
-    /// Address of the public listener, e.g. `0.0.0.0:8081`. Plain HTTP: put a TLS
-    /// terminator in front of it.
-    pub listen: SocketAddr,
-    /// The URL residents use to reach it, shown in the "check it yourself" commands
-    /// (default: `http://<listen>`).
-    #[serde(default)]
-    pub url: Option<String>,
-}
 
 /// The latest checkpoint as the page shows it.
 #[derive(Debug, Clone, Serialize)]

@@ -4,7 +4,7 @@
 use cordon_log::bundle;
 use cordon_log::tile::{TileId, TILE_WIDTH};
 use cordon_policy::{AgencyKind, Pack, PurposeCode};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -29,37 +29,6 @@ pub struct Counts {
     pub by_purpose: BTreeMap<String, Tally>,
     /// `YYYY-MM`, in UTC, of the decision time.
     pub by_month: BTreeMap<String, Tally>,
-}
-
-/// The few fields of a decision entry (`entry::LogEntry`) the counts read.
-#[derive(Deserialize)]
-struct Facets {
-    time: String,
-    request: Request,
-    decision: Verdict,
-}
-
-#[derive(Deserialize)]
-struct Request {
-    principal: Agency,
-    #[serde(default)]
-    purpose: Purpose,
-}
-
-#[derive(Deserialize)]
-struct Agency {
-    agency: String,
-}
-
-#[derive(Deserialize, Default)]
-struct Purpose {
-    #[serde(default)]
-    code: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Verdict {
-    decision: String,
 }
 
 /// The label of an agency kind; an agency the pack does not know is `unregistered`.
@@ -107,22 +76,16 @@ fn month(time: &str) -> String {
 }
 
 impl Counts {
-    /// Folds one entry in.
+    /// Folds one entry in. Refusals of authenticated requesters (a bad query, a
+    /// non-canonical forward-auth URI) count as denied: nothing was released.
     pub fn add(&mut self, pack: &Pack, entry: &[u8]) {
         self.entries += 1;
-        let Ok(f) = serde_json::from_slice::<Facets>(entry) else {
+        let Ok(cordon_entry::Entry::Decision(r)) = cordon_entry::read(entry) else {
             self.other_entries += 1;
             return;
         };
-        let allowed = match f.decision.decision.as_str() {
-            "allow" => true,
-            "deny" => false,
-            _ => {
-                self.other_entries += 1;
-                return;
-            }
-        };
-        let (kind, immigration) = agency_label(pack, &f.request.principal.agency);
+        let allowed = r.allowed();
+        let (kind, immigration) = agency_label(pack, &r.agency);
         let bump = |t: &mut Tally| {
             if allowed {
                 t.allowed += 1;
@@ -135,9 +98,13 @@ impl Counts {
         };
         bump(&mut self.total);
         bump(self.by_agency_kind.entry(kind.to_owned()).or_default());
-        let purpose = purpose_label(f.request.purpose.code.as_deref());
-        bump(self.by_purpose.entry(purpose).or_default());
-        bump(self.by_month.entry(month(&f.time)).or_default());
+        let code = r
+            .request
+            .as_ref()
+            .and_then(|q| q.purpose.code.as_ref())
+            .map(|c| c.as_sent());
+        bump(self.by_purpose.entry(purpose_label(code)).or_default());
+        bump(self.by_month.entry(month(&r.time)).or_default());
     }
 
     /// Reads the entries `self.entries..size` from the log's bundles under `root`.

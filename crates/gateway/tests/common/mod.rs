@@ -43,27 +43,49 @@ principal = "ice-ero-officer-12"
 agency = "ice-ero"
 "#;
 
-/// The config every test shares: the routes, the given identity section and `extra`.
+/// The secret the test proxies send to the forward-auth endpoint.
+pub const PROXY_SECRET: &str = "test-proxy-secret-2f9c1e7a4b6d8f03";
+
+/// The config every test shares: forward-auth in NGINX's dialect, the routes, the given
+/// identity section and `extra`.
 pub fn config_text(upstream: SocketAddr, identity: &str, extra: &str) -> String {
+    config_text_for(upstream, identity, extra, "nginx")
+}
+
+/// [`config_text`] with forward-auth in the given dialect.
+pub fn config_text_for(upstream: SocketAddr, identity: &str, extra: &str, dialect: &str) -> String {
     format!(
         r#"listen = "127.0.0.1:0"
 upstream = "http://{upstream}"
 pack = "{pack}"
 max_body_bytes = 4096
+header_timeout_ms = 2000
 
 [log]
 dir = "log"
 key = "log.key"
+
+[forward_auth]
+dialect = "{dialect}"
+proxy_secret_file = "proxy.secret"
 {identity}
 [[routes]]
 prefix = "/alpr/plates"
 dataset = "alpr"
 action = "search"
+# The sample service removes the fields named in Cordon-Redact itself.
+upstream_redacts = true
+[routes.query]
+since = {{ bind = "time_from" }}
+until = {{ bind = "time_to" }}
+limit = {{ bind = "limit", max = 100 }}
 
 [[routes]]
 prefix = "/records/people"
 dataset = "arrests"
 action = "read"
+[routes.query]
+id = {{ bind = "record" }}
 {extra}
 "#,
         pack = pack_dir().display()
@@ -79,16 +101,34 @@ impl Harness {
     /// section and `extra` config text (TLS); `prepare` may write files (certificates,
     /// JWKS) into the config folder first.
     pub async fn start_with(identity: &str, extra: &str, prepare: impl FnOnce(&Path)) -> Harness {
+        Self::start_full(identity, extra, "nginx", prepare).await
+    }
+
+    /// A gateway whose forward-auth speaks `dialect`.
+    pub async fn start_dialect(dialect: &str) -> Harness {
+        Self::start_full(DEV_IDENTITY, "", dialect, |_| {}).await
+    }
+
+    pub async fn start_full(
+        identity: &str,
+        extra: &str,
+        dialect: &str,
+        prepare: impl FnOnce(&Path),
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let signer = Signer::generate("test.cordon.example/gateway").unwrap();
         std::fs::write(dir.path().join("log.key"), signer.to_text()).unwrap();
+        std::fs::write(dir.path().join("proxy.secret"), format!("{PROXY_SECRET}\n")).unwrap();
         prepare(dir.path());
         let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let upstream = up.local_addr().unwrap();
         let hits = Arc::new(Hits::default());
         tokio::spawn(cordon_gateway::sample::serve(up, hits.clone()));
-        let config =
-            Config::from_toml(&config_text(upstream, identity, extra), dir.path()).unwrap();
+        let config = Config::from_toml(
+            &config_text_for(upstream, identity, extra, dialect),
+            dir.path(),
+        )
+        .unwrap();
         let faults = FaultSwitch::default();
         let gw = Arc::new(Gateway::open(config, faults.clone()).unwrap());
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await.unwrap();
@@ -177,4 +217,64 @@ pub fn entry(dir: &Path, verifier: &cordon_log::Verifier, index: u64) -> serde_j
     let report = cordon_log::verify::verify_dir(dir, verifier).unwrap();
     let bytes = cordon_log::verify::read_entry(dir, report.size, index).unwrap();
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Every entry of a closed log, read with the one entry reader.
+pub fn entries(dir: &Path, verifier: &cordon_log::Verifier) -> Vec<cordon_gateway::entry::Entry> {
+    let report = cordon_log::verify::verify_dir(dir, verifier).unwrap();
+    (0..report.size)
+        .map(|i| {
+            let bytes = cordon_log::verify::read_entry(dir, report.size, i).unwrap();
+            cordon_gateway::entry::read(&bytes).unwrap()
+        })
+        .collect()
+}
+
+/// Values of the fields the Chicago pack orders removed from person records: none may
+/// ever reach a client.
+pub const REDACTED_VALUES: [&str; 5] = [
+    "lawful_permanent_resident",
+    "undocumented",
+    "Fakeland",
+    "Nowhere Province",
+    "Testopolis",
+];
+
+/// Fails if a response shows any value a redaction removes.
+pub fn assert_nothing_redacted_leaks(r: &Reply) {
+    let text = format!("{:?}{}", r.headers, r.text());
+    for v in REDACTED_VALUES {
+        assert!(!text.contains(v), "{v:?} reached the client: {text}");
+    }
+}
+
+/// THREAT-MODEL promise 1: every request the upstream received carries the receipt of an
+/// allow in the log whose method, path and canonical query are exactly what arrived, and
+/// no two requests share one allow.
+pub fn assert_served_as_logged(dir: &Path, verifier: &cordon_log::Verifier, hits: &Hits) {
+    use cordon_gateway::entry::Entry;
+    let entries = entries(dir, verifier);
+    let mut used = std::collections::HashSet::new();
+    for seen in hits.seen() {
+        let receipt: u64 = seen
+            .headers
+            .iter()
+            .find(|(k, _)| k == "cordon-receipt")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or_else(|| panic!("{seen:?} reached the upstream without a receipt"));
+        let Some(Entry::Decision(e)) = entries.get(receipt as usize) else {
+            panic!("{seen:?} carries receipt {receipt}, which is not a decision in the log");
+        };
+        assert!(e.allowed(), "{seen:?} was served under a refusal: {e:?}");
+        assert_eq!(seen.method, e.method, "method served differs from decided");
+        assert_eq!(
+            seen.target,
+            e.target(),
+            "target served differs from decided"
+        );
+        assert!(
+            used.insert(receipt),
+            "two upstream requests under one allow ({receipt})"
+        );
+    }
 }

@@ -1,0 +1,33 @@
+//! The `[log]` section: where decisions are made durable.
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSection {
+    pub dir: PathBuf,
+    /// The signing key file (`PRIVATE+KEY+origin+...`).
+    pub key: PathBuf,
+    /// Shortest time between two checkpoints, in milliseconds (the log's default if
+    /// unset). Longer means fewer tile and checkpoint writes under load; every decision
+    /// is still durable before it is answered.
+    #[serde(default)]
+    pub checkpoint_interval_ms: Option<u64>,
+    /// `file` (the default): this gateway alone appends to `dir`. `postgres`: several
+    /// gateways share one log in the database at `url`, and `dir` is their shared tile
+    /// directory (see docs/deploy.md).
+    #[serde(default)]
+    pub backend: LogBackendKind,
+    /// `postgresql://user@host/db` when `backend = "postgres"`.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Where the log's sequencing state lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogBackendKind {
+    #[default]
+    File,
+    Postgres,
+}

@@ -1,0 +1,524 @@
+//! The gateway attacked as THREAT-MODEL.md's clients and proxies would attack it, over
+//! raw TCP so every trick reaches it as written. Each test ends by checking promise 1 on
+//! what the upstream actually received: every request it got matches exactly one allow
+//! in the log (method, path, canonical query), and no redacted value reached a client.
+#![allow(clippy::unwrap_used)]
+mod common;
+use common::{
+    assert_nothing_redacted_leaks, assert_served_as_logged, entries, Harness, CPD, ICE,
+    PROXY_SECRET,
+};
+use cordon_gateway::entry::Entry;
+use cordon_gateway::wire::{self, Reply};
+use std::time::Duration;
+
+async fn raw(h: &Harness, bytes: &[u8]) -> Reply {
+    wire::send(h.addr, bytes).await.unwrap()
+}
+
+fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut v = CPD.to_vec();
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Stops the gateway and checks promise 1 on everything the upstream received; returns
+/// the log's entries.
+async fn finish(h: Harness) -> Vec<Entry> {
+    let (dir, verifier, hits) = h.stop().await;
+    let log = dir.path().join("log");
+    assert_served_as_logged(&log, &verifier, &hits);
+    entries(&log, &verifier)
+}
+
+fn refusals(entries: &[Entry]) -> Vec<(u16, String)> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Decision(r) => r.refusal.clone(),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- Promise 1: what is decided is what is served ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_naming_another_record_or_undeclared_fields_is_refused_and_logged() {
+    let h = Harness::start().await;
+    for target in [
+        "/records/people/P-1001?id=P-1002&fields=all",
+        "/records/people/P-1001?id=P-1002",
+        "/records/people/P-1001?fields=all",
+        "/records/people?id=P-1001&id=P-1002",
+        "/records/people?id=P-1001&%69d=P-1002",
+        "/records/people?ID=P-1002",
+        "/alpr/plates/FAKE123?limit=100000",
+        "/alpr/plates/FAKE123?since=yesterday",
+    ] {
+        let r = h.get(target, &CPD).await;
+        assert_eq!(r.status, 400, "{target}: {}", r.text());
+        assert!(
+            r.header("cordon-receipt").is_some(),
+            "{target}: refusals are logged"
+        );
+        assert!(
+            r.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("query parameter"),
+            "{target}"
+        );
+    }
+    assert_eq!(h.upstream_hits(), 0);
+    let entries = finish(h).await;
+    assert_eq!(refusals(&entries).len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_receives_the_canonical_query_that_was_decided_and_logged() {
+    let h = Harness::start().await;
+    let r = h
+        .get(
+            "/alpr/plates/FAKE123?until=2026-12-01&limit=5&since=2026-11-01T00:00:00Z",
+            &CPD,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(
+        r.json()["query"],
+        "limit=5&since=2026-11-01T00%3A00%3A00Z&until=2026-12-01"
+    );
+    // A collection path whose query names a record is decided as that record.
+    let r = h.get("/records/people?id=P-1001", &CPD).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["id"], "P-1001");
+    assert_nothing_redacted_leaks(&r);
+    let receipt: usize = r.header("cordon-receipt").unwrap().parse().unwrap();
+    let entries = finish(h).await;
+    let Entry::Decision(e) = &entries[receipt] else {
+        panic!()
+    };
+    assert_eq!(
+        e.request.as_ref().unwrap().resource.path,
+        "records/people/P-1001"
+    );
+    assert_eq!(e.query.as_deref(), Some("id=P-1001"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplicate_purpose_headers_in_any_case_are_refused() {
+    let h = Harness::start().await;
+    let dup = [
+        ("Authorization", "Bearer demo-cpd"),
+        ("Cordon-Purpose", "criminal_investigation"),
+        ("cordon-PURPOSE", "civil_immigration_enforcement"),
+        ("Cordon-Reason", "burglary"),
+    ];
+    let r = h.get("/alpr/plates/FAKE123", &dup).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = h
+        .get(
+            "/alpr/plates/FAKE123",
+            &with(&[("Cordon-Reason", "assist ICE")]),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = h
+        .get(
+            "/alpr/plates/FAKE123",
+            &with(&[("Authorization", "Bearer demo-ice")]),
+        )
+        .await;
+    assert_eq!(r.status, 400, "two credentials: {}", r.text());
+    assert_eq!(h.upstream_hits(), 0);
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn methods_a_route_does_not_take_and_bodies_on_reads_are_refused() {
+    let h = Harness::start().await;
+    for method in ["DELETE", "POST", "PUT", "PATCH", "OPTIONS"] {
+        let r = raw(&h, &wire::request(method, "/records/people/P-1001", &CPD)).await;
+        assert_eq!(r.status, 405, "{method}: {}", r.text());
+    }
+    let mut req = wire::request(
+        "GET",
+        "/records/people/P-1001",
+        &with(&[("Content-Length", "11")]),
+    );
+    req.extend_from_slice(b"id=P-1002&x");
+    let r = raw(&h, &req).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(h.upstream_hits(), 0);
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smuggling_framing_and_encoding_tricks_never_reach_the_upstream_undecided() {
+    let h = Harness::start().await;
+    let head = "Authorization: Bearer demo-cpd\r\nCordon-Purpose: criminal_investigation\r\nCordon-Reason: burglary\r\n";
+    let attacks: Vec<(&str, String)> = vec![
+        ("CL and TE", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /records/people/P-1002 HTTP/1.1\r\nHost: x\r\n\r\n")),
+        ("obfuscated TE", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Transfer-Encoding: xchunked\r\nContent-Length: 3\r\n\r\nabc")),
+        ("TE list", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Transfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n")),
+        ("obs-fold", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Cordon-Case: JD-1\r\n civil_immigration_enforcement\r\n\r\n")),
+        ("NUL in path", format!("GET /records/people/P-1001%00/../P-1002 HTTP/1.1\r\nHost: x\r\n{head}\r\n")),
+        ("overlong UTF-8 dot", format!("GET /records/people/%C0%AE%C0%AE/P-1002 HTTP/1.1\r\nHost: x\r\n{head}\r\n")),
+        ("raw NUL in header", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Cordon-Case: a\0b\r\n\r\n")),
+        ("double CL", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Content-Length: 0\r\nContent-Length: 5\r\n\r\nhello")),
+    ];
+    for (name, req) in attacks {
+        let r = raw(&h, req.as_bytes()).await;
+        assert!(r.status >= 400, "{name}: {} {}", r.status, r.text());
+    }
+    assert_eq!(
+        h.upstream_hits(),
+        0,
+        "nothing undecided reached the upstream"
+    );
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn absolute_form_http10_and_pipelining_are_each_decided_on_what_is_served() {
+    let h = Harness::start().await;
+    let head = "Authorization: Bearer demo-cpd\r\nCordon-Purpose: criminal_investigation\r\nCordon-Reason: burglary\r\n";
+    let r = raw(&h, format!("GET http://evil.example/alpr/plates/FAKE123 HTTP/1.1\r\nHost: evil.example\r\n{head}Connection: close\r\n\r\n").as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = raw(
+        &h,
+        format!("GET /alpr/plates/TEST456 HTTP/1.0\r\n{head}\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let pipelined = format!(
+        "GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}\r\nGET /records/people/P-1002?fields=all HTTP/1.1\r\nHost: x\r\n{head}\r\nGET /alpr/plates/DEMO789 HTTP/1.1\r\nHost: x\r\n{head}Connection: close\r\n\r\n"
+    );
+    let mut stream = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(pipelined.as_bytes()).await.unwrap();
+    let mut all = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut all))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&all);
+    assert_eq!(text.matches("HTTP/1.1 200").count(), 2, "{text}");
+    assert_eq!(text.matches("HTTP/1.1 400").count(), 1, "{text}");
+    assert_eq!(h.upstream_hits(), 4);
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thousands_of_headers_and_slow_headers_are_cut_off() {
+    let h = Harness::start().await;
+    let mut req = String::from("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer demo-cpd\r\nCordon-Purpose: criminal_investigation\r\n");
+    for i in 0..3000 {
+        req.push_str(&format!("X-Pad-{i}: {i}\r\n"));
+    }
+    req.push_str("\r\n");
+    let r = raw(&h, req.as_bytes()).await;
+    assert!(matches!(r.status, 400 | 431), "{}", r.status);
+
+    // A client that never finishes its headers is dropped after header_timeout_ms (2 s
+    // here) instead of holding a connection forever.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut slow = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    slow.write_all(b"GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(15), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "a slow client held its connection for 15 s");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(h.upstream_hits(), 0);
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthenticated_requests_are_counted_but_never_logged() {
+    let h = Harness::start().await;
+    for _ in 0..20 {
+        let r = h
+            .get(
+                "/records/people/P-1001?fields=all",
+                &[("Cordon-Purpose", "x")],
+            )
+            .await;
+        assert_eq!(r.status, 401);
+    }
+    assert!(
+        h.gw.metrics()
+            .get(cordon_gateway::metrics::Outcome::Unauthenticated)
+            >= 20
+    );
+    let entries = finish(h).await;
+    assert!(entries.is_empty(), "{entries:?}");
+}
+
+// ---- Forward-auth: the proxy, and only the proxy, describes the original request ----
+
+async fn auth(h: &Harness, headers: &[(&'static str, &'static str)]) -> Reply {
+    let mut v = vec![("Cordon-Proxy-Secret", PROXY_SECRET)];
+    v.extend_from_slice(headers);
+    h.get("/_cordon/auth", &v).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_refuses_the_other_dialects_headers_so_a_client_cannot_steer_it() {
+    for (dialect, own, foreign) in [
+        (
+            "traefik",
+            ("X-Forwarded-Uri", "X-Forwarded-Method"),
+            ("X-Original-URI", "X-Original-Method"),
+        ),
+        (
+            "caddy",
+            ("X-Forwarded-Uri", "X-Forwarded-Method"),
+            ("X-Original-URI", "X-Original-Method"),
+        ),
+        (
+            "nginx",
+            ("X-Original-URI", "X-Original-Method"),
+            ("X-Forwarded-Uri", "X-Forwarded-Method"),
+        ),
+    ] {
+        let h = Harness::start_dialect(dialect).await;
+        // What the proxy will serve: DELETE /admin/export-all. What the client hoped
+        // Cordon would decide: a plate search.
+        let r = auth(
+            &h,
+            &with(&[
+                (own.0, "/admin/export-all"),
+                (own.1, "DELETE"),
+                (foreign.0, "/alpr/plates/FAKE123"),
+                (foreign.1, "GET"),
+            ]),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{dialect}: {}", r.text());
+        assert_eq!(r.header("cordon-status"), Some("400"), "{dialect}");
+        assert!(
+            r.text().contains("a client supplied it"),
+            "{dialect}: {}",
+            r.text()
+        );
+        // Its own headers, twice.
+        let r = auth(
+            &h,
+            &with(&[
+                (own.0, "/alpr/plates/FAKE123"),
+                (own.0, "/admin/export-all"),
+                (own.1, "GET"),
+            ]),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{dialect}: {}", r.text());
+        // Its own headers alone: decided on what the proxy will serve.
+        let r = auth(
+            &h,
+            &with(&[(own.0, "/alpr/plates/FAKE123"), (own.1, "GET")]),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{dialect}: {}", r.text());
+        let entries = finish(h).await;
+        assert_eq!(
+            refusals(&entries).len(),
+            2,
+            "{dialect}: refusals of a known requester are logged"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_proxy_may_call_the_auth_endpoint() {
+    let h = Harness::start().await;
+    let req = with(&[
+        ("X-Original-URI", "/alpr/plates/FAKE123"),
+        ("X-Original-Method", "GET"),
+    ]);
+    let r = h.get("/_cordon/auth", &req).await;
+    assert_eq!(r.status, 401, "no secret: {}", r.text());
+    let mut wrong = req.clone();
+    wrong.push(("Cordon-Proxy-Secret", "guess"));
+    assert_eq!(h.get("/_cordon/auth", &wrong).await.status, 401);
+    let mut twice = req.clone();
+    twice.push(("Cordon-Proxy-Secret", PROXY_SECRET));
+    twice.push(("Cordon-Proxy-Secret", "guess"));
+    assert_eq!(h.get("/_cordon/auth", &twice).await.status, 401);
+    assert_eq!(auth(&h, &req).await.status, 200);
+    let entries = finish(h).await;
+    assert_eq!(
+        entries.len(),
+        1,
+        "calls that are not from the proxy are not logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_allows_only_the_canonical_uri_it_decided() {
+    let h = Harness::start().await;
+    for uri in [
+        "/ALPR/plates/FAKE123",
+        "//alpr/plates/FAKE123",
+        "/alpr/./plates/FAKE123",
+        "/alpr/plates/FAKE123?since=2026-11-01&limit=5",
+        "/alpr/plates/FAKE123?limit=05",
+        "/alpr/plates/FAKE%31%323",
+    ] {
+        let r = auth(
+            &h,
+            &with(&[("X-Original-URI", uri), ("X-Original-Method", "GET")]),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{uri}: {}", r.text());
+        assert!(r.text().contains("canonical"), "{uri}: {}", r.text());
+    }
+    let r = auth(
+        &h,
+        &with(&[
+            (
+                "X-Original-URI",
+                "/alpr/plates/FAKE123?since=2026-11-01&limit=5",
+            ),
+            ("X-Original-Method", "GET"),
+        ]),
+    )
+    .await;
+    assert!(r
+        .text()
+        .contains("/alpr/plates/FAKE123?limit=5&since=2026-11-01"));
+    let r = auth(
+        &h,
+        &with(&[
+            ("X-Original-URI", "/alpr/plates/FAKE123?limit=5"),
+            ("X-Original-Method", "GET"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_denies_what_it_could_not_redact() {
+    let h = Harness::start().await;
+    // Person records must lose immigration status; Cordon never sees a forward-auth
+    // answer, and this route does not say the upstream redacts.
+    let r = auth(
+        &h,
+        &with(&[
+            ("X-Original-URI", "/records/people/P-1001"),
+            ("X-Original-Method", "GET"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("upstream_redacts"), "{}", r.text());
+    // The plate route declares the upstream redacts: allowed, with the fields named.
+    let r = auth(
+        &h,
+        &with(&[
+            ("X-Original-URI", "/alpr/plates/FAKE123"),
+            ("X-Original-Method", "GET"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r
+        .header("cordon-redact")
+        .unwrap()
+        .contains("immigration_status"));
+    let entries = finish(h).await;
+    let Entry::Decision(e) = &entries[0] else {
+        panic!()
+    };
+    assert!(!e.allowed(), "the deny is what the log says");
+}
+
+// ---- Promise 2: redaction cannot be bypassed ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_request_gets_the_whole_redacted_body_never_a_slice_of_the_original() {
+    let h = Harness::start().await;
+    for range in ["bytes=72-98", "bytes=0-20", "bytes=100-160"] {
+        let r = h
+            .get(
+                "/records/people/P-1001",
+                &with(&[("Range", range), ("If-Range", "\"151\"")]),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{range}: {}", r.text());
+        assert!(r.header("content-range").is_none());
+        assert_eq!(r.json()["id"], "P-1001", "a whole JSON document");
+        assert_nothing_redacted_leaks(&r);
+    }
+    for seen in h.hits.seen() {
+        assert!(
+            !seen
+                .headers
+                .iter()
+                .any(|(k, _)| k == "range" || k == "if-range"),
+            "{seen:?}"
+        );
+    }
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_length_digest_or_validator_of_the_unredacted_body_reaches_the_client() {
+    let h = Harness::start().await;
+    let get = h.get("/records/people/P-1001", &CPD).await;
+    assert_eq!(get.status, 200);
+    assert!(
+        get.header("etag").is_none(),
+        "an ETag of the unredacted body tells its length"
+    );
+    assert_eq!(
+        get.header("content-length").unwrap(),
+        get.body.len().to_string()
+    );
+    assert_nothing_redacted_leaks(&get);
+    // A conditional request is never passed on, so no 304 confirms a guessed ETag.
+    let r = h
+        .get(
+            "/records/people/P-1001",
+            &with(&[
+                ("If-None-Match", "\"260\""),
+                ("If-Match", "*"),
+                ("If-Modified-Since", "Mon, 01 Jan 2024 00:00:00 GMT"),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // HEAD shows the redacted length, never the upstream's.
+    let head = raw(&h, &wire::request("HEAD", "/records/people/P-1001", &CPD)).await;
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), get.header("content-length"));
+    assert!(head.header("etag").is_none());
+    for seen in h.hits.seen() {
+        assert!(
+            !seen.headers.iter().any(|(k, _)| k.starts_with("if-")),
+            "{seen:?}"
+        );
+    }
+    finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_immigration_agent_learns_nothing_from_any_variant() {
+    let h = Harness::start().await;
+    for target in [
+        "/records/people/P-1001",
+        "/records/people?id=P-1001",
+        "/RECORDS/people/P-1001",
+    ] {
+        let r = h.get(target, &ICE).await;
+        assert_eq!(r.status, 403, "{target}");
+        assert_nothing_redacted_leaks(&r);
+    }
+    assert_eq!(h.upstream_hits(), 0);
+    finish(h).await;
+}
