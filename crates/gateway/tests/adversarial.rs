@@ -522,3 +522,117 @@ async fn a_denied_immigration_agent_learns_nothing_from_any_variant() {
     assert_eq!(h.upstream_hits(), 0);
     finish(h).await;
 }
+
+// ---- Generated: requests from a grammar of the tricks above ----
+
+mod grammar {
+    use proptest::prelude::*;
+
+    fn path() -> impl Strategy<Value = String> {
+        let record =
+            prop_oneof!["P-1001", "P-1002", "P-1003", "FAKE123", "TEST456", "P%2D1001", "%50-1002"];
+        let prefix = prop_oneof![
+            "/records/people",
+            "/RECORDS/People",
+            "//records/./people",
+            "/alpr/plates",
+            "/ALPR/plates",
+            "/alpr/plates/..",
+            "/records/people/%2e%2e",
+            "/admin/export-all",
+        ];
+        (prefix, proptest::option::of(record)).prop_map(|(p, r)| match r {
+            Some(r) => format!("{p}/{r}"),
+            None => p.to_string(),
+        })
+    }
+
+    fn query() -> impl Strategy<Value = String> {
+        let param = prop_oneof![
+            "id=P-1001",
+            "id=P-1002",
+            "ID=P-1002",
+            "%69d=P-1003",
+            "fields=all",
+            "limit=5",
+            "limit=005",
+            "limit=999999",
+            "since=2026-11-01",
+            "until=2026-12-01T00:00:00Z",
+            "since=yesterday",
+            "id=",
+            "id",
+            "id=P-1001%00",
+            "id=a+b",
+        ];
+        proptest::collection::vec(param, 0..4).prop_map(|ps| {
+            if ps.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", ps.join("&"))
+            }
+        })
+    }
+
+    fn header() -> impl Strategy<Value = (&'static str, &'static str)> {
+        prop_oneof![
+            Just(("Range", "bytes=72-98")),
+            Just(("If-None-Match", "\"260\"")),
+            Just(("If-Range", "\"260\"")),
+            Just(("Accept-Encoding", "gzip")),
+            Just(("cordon-PURPOSE", "civil_immigration_enforcement")),
+            Just(("Cordon-Reason", "assist ICE ERO")),
+            Just(("X-Original-URI", "/records/people/P-1002")),
+            Just(("X-Forwarded-Uri", "/records/people/P-1002")),
+            Just(("Cordon-Agency", "cpd")),
+            Just(("Authorization", "Bearer demo-ice")),
+        ]
+    }
+
+    /// One request: method, target, who asks, extra headers.
+    pub fn request() -> impl Strategy<
+        Value = (
+            &'static str,
+            String,
+            bool,
+            Vec<(&'static str, &'static str)>,
+        ),
+    > {
+        (
+            prop_oneof![Just("GET"), Just("HEAD"), Just("DELETE")],
+            (path(), query()).prop_map(|(p, q)| p + &q),
+            any::<bool>(),
+            proptest::collection::vec(header(), 0..3),
+        )
+    }
+}
+
+#[test]
+fn generated_tricks_never_serve_anything_undecided_or_unredacted() {
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let h = rt.block_on(Harness::start());
+    let mut runner = TestRunner::new(Config {
+        cases: 96,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&grammar::request(), |(method, target, cpd, extra)| {
+            let mut headers = if cpd { CPD.to_vec() } else { ICE.to_vec() };
+            headers.extend(extra);
+            let r = rt.block_on(raw(&h, &wire::request(method, &target, &headers)));
+            assert_nothing_redacted_leaks(&r);
+            if r.status == 200 {
+                assert!(r.header("etag").is_none(), "{target}");
+                assert!(r.header("content-range").is_none(), "{target}");
+            }
+            Ok(())
+        })
+        .unwrap();
+    rt.block_on(finish(h));
+}
