@@ -192,6 +192,20 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
         still.body, first.bytes,
         "the last cosigned checkpoint is still served"
     );
+    // The public page counts only what the published checkpoint covers, never the 10
+    // decisions residents cannot yet check.
+    let (site, site_stop, site_task) = start_site(&h).await;
+    let stats = cordon_gateway::wire::send(
+        site,
+        &cordon_gateway::wire::request("GET", "/stats.json", &[]),
+    )
+    .await
+    .unwrap()
+    .json();
+    assert_eq!(stats["checkpoint"]["size"], first.size);
+    assert_eq!(stats["counts"]["entries"], first.size, "{stats}");
+    let _ = site_stop.send(());
+    site_task.await.unwrap();
 
     // Two witnesses back: publication catches up to everything logged meanwhile.
     for w in witnesses.iter_mut().take(2) {

@@ -90,7 +90,13 @@ impl Site {
         // the bundle; the next checkpoint then has the full one.
         let mut tries = 0;
         loop {
-            match counts.catch_up(&self.gw.pack, self.gw.log.root(), cp.checkpoint.size) {
+            // Only what the public can check: the published (cosigned) checkpoint's
+            // entries, never the log's newer ones.
+            let upto = match self.gw.publication() {
+                None => cp.checkpoint.size,
+                Some(p) => p.published().map_or(0, |pb| pb.size),
+            };
+            match counts.catch_up(&self.gw.pack, self.gw.log.root(), cp.checkpoint.size, upto) {
                 Ok(()) => break,
                 Err(e) if tries >= 3 => return Err(e),
                 Err(_) => {

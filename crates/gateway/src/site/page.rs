@@ -186,7 +186,7 @@ searched, whom they searched for, or why.</p>\
 <span data-figure=\"checkpoint.size\">{}</span> entries, with root hash <code id=\"root\">{}</code>, \
 seen at {}. Cosigned by: {}. The counts above cover <span data-figure=\"entries\">{}</span> \
 entries, <span data-figure=\"other_entries\">{}</span> of which are not access decisions \
-(they record federal requests).</p>",
+(federal requests, configuration reloads, notes on allows never served).</p>",
         esc(&snap.origin),
         cp.size,
         esc(&cp.root),

@@ -107,11 +107,20 @@ impl Counts {
         bump(self.by_month.entry(month(&r.time)).or_default());
     }
 
-    /// Reads the entries `self.entries..size` from the log's bundles under `root`.
+    /// Reads the entries `self.entries..upto` from the bundles under `root` of a log
+    /// whose tree has `size` entries (`upto <= size`: the published checkpoint may lag
+    /// the log, whose older partial bundles are gone once a fuller one replaced them).
     /// Counting resumes where it stopped, so after a restart the first call reads the
     /// whole log and later calls only what is new.
-    pub fn catch_up(&mut self, pack: &Pack, root: &Path, size: u64) -> Result<(), String> {
-        while self.entries < size {
+    pub fn catch_up(
+        &mut self,
+        pack: &Pack,
+        root: &Path,
+        size: u64,
+        upto: u64,
+    ) -> Result<(), String> {
+        let upto = upto.min(size);
+        while self.entries < upto {
             let n = self.entries / TILE_WIDTH;
             let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
             // Bounded by TILE_WIDTH (256), so it fits a u16.
@@ -127,7 +136,8 @@ impl Counts {
                     entries.len()
                 ));
             }
-            for e in entries.into_iter().skip(skip) {
+            let take = (upto - self.entries) as usize;
+            for e in entries.into_iter().skip(skip).take(take) {
                 self.add(pack, e);
             }
         }
