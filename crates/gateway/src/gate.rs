@@ -2,6 +2,7 @@
 //! the path to a dataset, bind the query, read the purpose, decide, and make the decision
 //! durable in the log. Every refusal of an authenticated requester is logged too; only a
 //! durable allow yields a [`Receipt`].
+use crate::durable::{append_within, WaitError};
 use crate::entry::{now_rfc3339, DecisionEntry, Refusal, Requester, StackRef, ENTRY_VERSION};
 use crate::identity::{CertNames, Identity};
 use crate::metrics::Outcome;
@@ -391,9 +392,21 @@ impl Gateway {
                 ),
             )
         })?;
-        match self.log.submit(bytes).durable().await {
+        let allowed = entry.decision.is_some_and(Decision::is_allowed);
+        let deadline = std::time::Duration::from_millis(self.config.log.durable_deadline_ms);
+        match append_within(&self.log, &self.watch, bytes, allowed, deadline).await {
             Ok(r) => Ok(r),
-            Err(AppendError::TooLarge(n)) => Err(refused(
+            Err(WaitError::Deadline) => {
+                tracing::error!(
+                    ?deadline,
+                    "the decision was not durable in time; refusing the request (fail closed)"
+                );
+                Err(refused(
+                    Outcome::LogUnavailable,
+                    respond::log_unavailable(self.config.retry_after_seconds),
+                ))
+            }
+            Err(WaitError::Log(AppendError::TooLarge(n))) => Err(refused(
                 Outcome::BadRequest,
                 refuse(
                     StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -401,7 +414,7 @@ impl Gateway {
                     "shorten Cordon-Reason and the other purpose headers",
                 ),
             )),
-            Err(e) => {
+            Err(WaitError::Log(e)) => {
                 tracing::error!(error = %e, "log append failed; refusing the request (fail closed)");
                 Err(refused(
                     Outcome::LogUnavailable,

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod durable;
 pub mod fingerprint;
 pub use cordon_entry as entry;
 pub mod gate;
@@ -70,6 +71,8 @@ pub enum GatewayError {
     Registry(String),
     #[error(transparent)]
     Publish(#[from] publish::PublishError),
+    #[error("{0}")]
+    Busy(String),
     #[error("cannot listen on {addr}: {message}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -92,7 +95,9 @@ pub struct Gateway {
     pub(crate) pack: Pack,
     pub(crate) auth: identity::Authenticator,
     pub(crate) router: routes::Router,
-    pub(crate) log: GatewayLog,
+    pub(crate) log: std::sync::Arc<GatewayLog>,
+    /// Appends in flight, for the deadline and `/healthz`.
+    pub(crate) watch: std::sync::Arc<durable::Watch>,
     pub(crate) metrics: metrics::Metrics,
     pub(crate) upstream: Option<Upstream>,
     pub(crate) origin: String,
@@ -142,13 +147,14 @@ impl Gateway {
         Ok(Gateway {
             fingerprints,
             proxy_secret,
+            watch: Default::default(),
             publication,
             registrar,
             router: routes::Router::new(&config.routes),
             config,
             pack,
             auth,
-            log,
+            log: std::sync::Arc::new(log),
             metrics: metrics::Metrics::default(),
             upstream,
             origin,
@@ -178,8 +184,27 @@ impl Gateway {
     }
 
     /// Integrates everything durable into a final checkpoint and releases the log.
+    /// Waits (at most 5 s) for any late "not served" follow-up still holding the log.
     pub fn close(self) -> Result<SignedCheckpoint, GatewayError> {
-        Ok(self.log.close()?)
+        let mut log = self.log;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            match std::sync::Arc::try_unwrap(log) {
+                Ok(l) => return Ok(l.close()?),
+                Err(shared) if std::time::Instant::now() < deadline => {
+                    log = shared;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(_) => return Err(GatewayError::Busy(
+                    "a late log append is still pending after 5 s; the log recovers it on the next start".into(),
+                )),
+            }
+        }
+    }
+
+    /// The log's append watch: deadline misses, late follow-ups, stalls.
+    pub fn watch(&self) -> &durable::Watch {
+        &self.watch
     }
 }
 

@@ -152,6 +152,13 @@ async fn handle(
     }
     let path = req.uri().path();
     if path == "/healthz" {
+        let deadline = Duration::from_millis(gw.config.log.durable_deadline_ms);
+        if let Some(why) = gw.watch.stalled(deadline) {
+            return respond::json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &serde_json::json!({"status": "unhealthy", "log": gw.origin, "why": format!("the log is not keeping up: {why}"), "log_size": gw.log.durable_size()}),
+            );
+        }
         return respond::json(
             StatusCode::OK,
             &serde_json::json!({"status": "ok", "log": gw.origin, "log_size": gw.log.durable_size()}),
@@ -160,6 +167,7 @@ async fn handle(
     if path == "/metrics" {
         let size = gw.log.checkpoint().checkpoint.size;
         let mut text = gw.metrics.render(gw.log.stats(), size);
+        gw.watch.render(&mut text);
         if let Some(p) = &gw.publication {
             p.render_metrics(&mut text, size);
         }

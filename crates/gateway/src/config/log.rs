@@ -18,9 +18,17 @@ pub struct LogSection {
     /// directory (see docs/deploy.md).
     #[serde(default)]
     pub backend: LogBackendKind,
+    /// Longest wait for a decision to become durable, in milliseconds; past it the
+    /// request is refused with 503 and Retry-After (default 2,000).
+    #[serde(default = "default_durable_deadline")]
+    pub durable_deadline_ms: u64,
     /// `postgresql://user@host/db` when `backend = "postgres"`.
     #[serde(default)]
     pub url: Option<String>,
+}
+
+fn default_durable_deadline() -> u64 {
+    2_000
 }
 
 /// Where the log's sequencing state lives.

@@ -1,0 +1,129 @@
+//! Bounded waits for the log: a decision that is not durable within the configured
+//! deadline is refused (503) instead of holding a connection, and if it becomes durable
+//! later anyway, an allow that was never acted on gets a "not served" entry. `/healthz`
+//! reads the same watch to say whether the log is keeping up.
+use crate::entry::{now_rfc3339, NotServedEntry};
+use crate::logbackend::GatewayLog;
+use cordon_log::{AppendError, Receipt};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Why an append did not yield a receipt in time.
+#[derive(Debug)]
+pub enum WaitError {
+    /// The log refused or failed the append.
+    Log(AppendError),
+    /// Not durable within the deadline; it may still become durable later.
+    Deadline,
+}
+
+/// Appends in flight and when the log last made one durable.
+#[derive(Debug)]
+pub struct Watch {
+    started: Instant,
+    in_flight: AtomicU64,
+    /// Milliseconds since `started` of the last completed append.
+    last_durable_ms: AtomicU64,
+    /// Decisions refused because the log was not durable in time.
+    pub deadline_misses: AtomicU64,
+    /// "Not served" follow-ups written for allows that became durable too late.
+    pub not_served: AtomicU64,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Watch {
+            started: Instant::now(),
+            in_flight: AtomicU64::new(0),
+            last_durable_ms: AtomicU64::new(0),
+            deadline_misses: AtomicU64::new(0),
+            not_served: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Watch {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    /// The deadline counters as Prometheus text.
+    pub fn render(&self, s: &mut String) {
+        use std::fmt::Write as _;
+        let _ = writeln!(s, "# HELP cordon_log_deadline_misses_total Decisions refused with 503 because the log did not make them durable within log.durable_deadline_ms.\n# TYPE cordon_log_deadline_misses_total counter\ncordon_log_deadline_misses_total {}", self.deadline_misses.load(Ordering::Relaxed));
+        let _ = writeln!(s, "# HELP cordon_log_not_served_total Allows that became durable after their deadline and were recorded as not served.\n# TYPE cordon_log_not_served_total counter\ncordon_log_not_served_total {}", self.not_served.load(Ordering::Relaxed));
+    }
+
+    /// Why the log is not keeping up, if it is not: appends have waited longer than
+    /// `deadline` with none completing.
+    pub fn stalled(&self, deadline: Duration) -> Option<String> {
+        let waiting = self.in_flight.load(Ordering::SeqCst);
+        if waiting == 0 {
+            return None;
+        }
+        let idle = self
+            .now_ms()
+            .saturating_sub(self.last_durable_ms.load(Ordering::SeqCst));
+        (idle > deadline.as_millis() as u64)
+            .then(|| format!("{waiting} decisions waiting; nothing made durable for {idle} ms"))
+    }
+}
+
+/// Submits `entry` and waits at most `deadline` for it to be durable. The wait runs in
+/// its own task, so a deadline does not abandon the append: if it completes later and
+/// `allowed`, a "not served" entry records that the allow was never acted on.
+pub async fn append_within(
+    log: &Arc<GatewayLog>,
+    watch: &Arc<Watch>,
+    entry: Vec<u8>,
+    allowed: bool,
+    deadline: Duration,
+) -> Result<Receipt, WaitError> {
+    let pending = log.submit(entry);
+    if watch.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+        // The wait starts now, not at the last append an idle hour ago.
+        watch
+            .last_durable_ms
+            .store(watch.now_ms(), Ordering::SeqCst);
+    }
+    let w = watch.clone();
+    let mut task = tokio::spawn(async move {
+        let r = pending.durable().await;
+        w.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if r.is_ok() {
+            w.last_durable_ms.store(w.now_ms(), Ordering::SeqCst);
+        }
+        r
+    });
+    match tokio::time::timeout(deadline, &mut task).await {
+        Ok(Ok(r)) => r.map_err(WaitError::Log),
+        Ok(Err(_)) => Err(WaitError::Log(AppendError::Closed)),
+        Err(_) => {
+            watch.deadline_misses.fetch_add(1, Ordering::SeqCst);
+            if allowed {
+                let (log, watch) = (log.clone(), watch.clone());
+                tokio::spawn(async move {
+                    if let Ok(Ok(receipt)) = task.await {
+                        record_not_served(&log, &watch, receipt.index()).await;
+                    }
+                });
+            }
+            Err(WaitError::Deadline)
+        }
+    }
+}
+
+async fn record_not_served(log: &GatewayLog, watch: &Watch, of: u64) {
+    let time = now_rfc3339();
+    let why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
+    let Ok(bytes) = NotServedEntry::new(&time, of, why).to_bytes() else {
+        return;
+    };
+    match log.submit(bytes).durable().await {
+        Ok(_) => {
+            watch.not_served.fetch_add(1, Ordering::SeqCst);
+        }
+        Err(e) => tracing::error!(of, error = %e, "could not record that an allow was not served"),
+    }
+}
