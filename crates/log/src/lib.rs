@@ -15,6 +15,8 @@ pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod simulate;
+pub mod storage;
 pub mod tile;
 pub mod tree;
 pub mod verify;
@@ -32,5 +34,6 @@ pub mod wal;
 pub mod witness;
 
 pub use log::{
-    create, read_checkpoint, FaultSwitch, Log, LogConfig, PendingAppend, Receipt, Recovery,
+    create, create_on, read_checkpoint, read_checkpoint_on, FaultSwitch, Log, LogConfig,
+    PendingAppend, Receipt, Recovery,
 };
