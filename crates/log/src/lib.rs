@@ -3,7 +3,9 @@
 //!
 //! The writer ([`Log`]) acknowledges an entry only once it is on disk, and integrates
 //! entries into tiles and a newly signed checkpoint in the background. The reader side
-//! ([`verify`]) trusts nothing but the verifier key it is given.
+//! ([`verify`]) trusts nothing but the verifier key it is given. Every file operation of
+//! the writer goes through [`storage::Storage`], so [`simulate`] can cut the power under
+//! it at every disk operation and check that nothing acknowledged is lost.
 #![forbid(unsafe_code)]
 
 pub mod bundle;

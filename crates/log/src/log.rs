@@ -100,18 +100,44 @@ pub struct LogConfig {
     pub storage: Arc<dyn Storage>,
 }
 
-/// A switch that makes the log's durable writes fail while it is on. Off by default;
-/// clones share one switch.
+/// A switch for tests: while failing, the log's durable writes fail (a write-ahead batch
+/// part-way, as a disk filling up does); while stalled, they wait, as on a disk that has
+/// stopped answering. Off by default; clones share one switch.
 #[derive(Clone, Debug, Default)]
-pub struct FaultSwitch(Arc<std::sync::atomic::AtomicBool>);
+pub struct FaultSwitch(Arc<SwitchState>);
+
+#[derive(Debug, Default)]
+struct SwitchState {
+    failing: std::sync::atomic::AtomicBool,
+    stalled: Mutex<bool>,
+    released: Condvar,
+}
 
 impl FaultSwitch {
     pub fn fail_writes(&self, on: bool) {
-        self.0.store(on, Ordering::SeqCst);
+        self.0.failing.store(on, Ordering::SeqCst);
     }
 
     pub fn is_failing(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.failing.load(Ordering::SeqCst)
+    }
+
+    /// While on, every durable write waits before it starts; turning it off lets them go.
+    pub fn stall_writes(&self, on: bool) {
+        *self.0.stalled.lock().unwrap_or_else(|p| p.into_inner()) = on;
+        self.0.released.notify_all();
+    }
+
+    /// Waits while writes are stalled.
+    pub fn wait_while_stalled(&self) {
+        let mut stalled = self.0.stalled.lock().unwrap_or_else(|p| p.into_inner());
+        while *stalled {
+            stalled = self
+                .0
+                .released
+                .wait(stalled)
+                .unwrap_or_else(|p| p.into_inner());
+        }
     }
 }
 

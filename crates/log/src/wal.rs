@@ -73,6 +73,11 @@ pub struct WalWriter {
 
 impl WalWriter {
     /// Creates a new, durable, empty segment starting at index `base`.
+    ///
+    /// The header is written and fsynced under a temporary name and only then renamed
+    /// into place, so a segment's name never stands for a torn header: a power cut
+    /// during creation leaves either no new segment or a whole one (a file system may
+    /// keep a new file's length but not its data, which would read as zeros).
     pub fn create(
         storage: Arc<dyn Storage>,
         dir: &Path,
@@ -80,12 +85,14 @@ impl WalWriter {
         faults: FaultSwitch,
     ) -> Result<(WalWriter, Segment), LogError> {
         let path = segment_path(dir, base);
-        let mut file = storage.create(&path).map_err(LogError::io(&path))?;
+        let tmp = crate::fs::tmp_path(&path);
+        let mut file = storage.create(&tmp).map_err(LogError::io(&tmp))?;
         let mut header = MAGIC.to_vec();
         header.extend_from_slice(&base.to_be_bytes());
         append_all(file.as_mut(), &header)
             .and_then(|()| file.sync_data())
-            .map_err(LogError::io(&path))?;
+            .map_err(LogError::io(&tmp))?;
+        storage.rename(&tmp, &path).map_err(LogError::io(&path))?;
         sync_dir_on(storage.as_ref(), dir)?;
         let seg = Segment {
             base,
@@ -157,9 +164,10 @@ impl WalWriter {
         Ok(())
     }
 
-    /// Writes the encoded batch; with the fault switch on, only part of it, then fails,
-    /// as a disk that fills up mid-write does.
+    /// Writes the encoded batch; with the fault switch failing, only part of it, then
+    /// fails, as a disk that fills up mid-write does; with it stalled, waits first.
     fn write_buf(&mut self) -> std::io::Result<()> {
+        self.faults.wait_while_stalled();
         if self.faults.is_failing() {
             let part = self.buf.len() / 2;
             append_all(self.file.as_mut(), &self.buf[..part])?;
@@ -198,12 +206,22 @@ pub struct WalRecovery {
 /// a new segment follows it, or a power loss could bring back a fragment, or take away an
 /// entry, in a segment that is no longer the newest.
 pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
+    for name in storage.list(dir).map_err(LogError::io(dir))? {
+        if name.ends_with(".wal.tmp") {
+            // A segment whose creation was cut short; it never held an entry.
+            let path = dir.join(name);
+            storage.remove_file(&path).map_err(LogError::io(&path))?;
+        }
+    }
     let mut segments = list_segments(storage, dir)?;
     let mut out = WalRecovery {
         first_pending: size,
         ..WalRecovery::default()
     };
-    let mut expected_base: Option<u64> = None;
+    // Entries from `size` on must follow one another without a gap. Segments wholly below
+    // the checkpoint are skipped: one is left behind whenever removing it failed.
+    let mut next = size;
+    let mut chained = false;
     let last = segments.len().saturating_sub(1);
     let mut keep = Vec::new();
     for (i, seg) in segments.drain(..).enumerate() {
@@ -217,7 +235,8 @@ pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecove
                 && data.len() < HEADER_LEN as usize
                 && MAGIC.starts_with(&data[..data.len().min(8)])
             {
-                // A segment whose creation was cut short holds nothing acknowledged.
+                // A segment whose creation was cut short holds nothing acknowledged
+                // (logs written before segments were created under a temporary name).
                 storage
                     .remove_file(&seg.path)
                     .map_err(LogError::io(&seg.path))?;
@@ -239,16 +258,15 @@ pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecove
                 seg.base
             )));
         }
-        match expected_base {
-            None if base > size => {
-                return Err(corrupt(format!(
-                    "entries {size}..{base} are missing: the checkpoint covers {size} entries but the oldest segment starts at {base}"
-                )))
-            }
-            Some(e) if e != base => {
-                return Err(corrupt(format!("segment starts at {base}; the one before ends at {e}")))
-            }
-            _ => {}
+        if chained && base != next {
+            return Err(corrupt(format!(
+                "segment starts at {base}; the one before ends at {next}"
+            )));
+        }
+        if base > next {
+            return Err(corrupt(format!(
+                "entries {size}..{base} are missing: the checkpoint covers {size} entries but the first segment after it starts at {base}"
+            )));
         }
         let (entries, valid_len) = parse_records(&data);
         if valid_len < data.len() {
@@ -272,13 +290,14 @@ pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecove
                 .and_then(|mut f| f.sync_data())
                 .map_err(LogError::io(&seg.path))?;
         }
-        let count = entries.len() as u64;
-        for (k, e) in entries.into_iter().enumerate() {
-            if base + k as u64 >= size {
-                out.pending.push(e.to_vec());
-            }
+        let end = base + entries.len() as u64;
+        if end > size {
+            let skip = (size.saturating_sub(base)) as usize;
+            out.pending
+                .extend(entries.into_iter().skip(skip).map(<[u8]>::to_vec));
+            next = end;
+            chained = true;
         }
-        expected_base = Some(base + count);
         keep.push(seg);
     }
     out.segments = keep;
@@ -399,6 +418,30 @@ mod tests {
         assert_eq!(r.pending, vec![b"d".to_vec()]);
         assert_eq!(r.first_pending, 3);
         assert!(recover(tmp.path(), 5).unwrap().pending.is_empty());
+    }
+
+    #[test]
+    fn a_segment_left_below_the_checkpoint_by_a_failed_removal_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), 0, &[b"a", b"b"]);
+        write(tmp.path(), 5, &[b"f", b"g"]);
+        let r = recover(tmp.path(), 6).unwrap();
+        assert_eq!(r.pending, vec![b"g".to_vec()]);
+        assert_eq!(r.segments.len(), 2);
+        let err = recover(tmp.path(), 4).unwrap_err().to_string();
+        assert!(err.contains("entries 4..5 are missing"), "{err}");
+    }
+
+    #[test]
+    fn overlapping_segments_past_the_checkpoint_are_corruption() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), 0, &[b"a", b"b", b"c"]);
+        write(tmp.path(), 2, &[b"c"]);
+        let err = recover(tmp.path(), 1).unwrap_err().to_string();
+        assert!(
+            err.contains("segment starts at 2; the one before ends at 3"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl Trial {
         }
         let size = self
             .check(&sim, &acked)
-            .map_err(|e| fail(e, format!("files: {:?}", sim.files())))?;
+            .map_err(|e| fail(e, format!("files:{}", sim.describe())))?;
         out.acknowledged = acked.len() as u64;
         out.recovered_size = size;
         Ok(out)

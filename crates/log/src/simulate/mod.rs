@@ -107,10 +107,15 @@ pub struct SimFailure {
 
 impl fmt::Display for SimFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let cut = if self.crash_at == u64::MAX {
+            "no power cut (the run that counts the operations)".to_string()
+        } else {
+            format!("power cut at disk operation {}", self.crash_at)
+        };
         write!(
             f,
-            "workload seed {:#x}, power cut at disk operation {}: {}\nreplay: cordon log simulate --replay {:#x}:{}\n{}",
-            self.seed, self.crash_at, self.what, self.seed, self.crash_at, self.detail
+            "workload seed {:#x}, {cut}: {}\nreplay: cordon log simulate --replay {:#x}:{}\n{}",
+            self.seed, self.what, self.seed, self.crash_at, self.detail
         )
     }
 }

@@ -23,9 +23,15 @@ pub enum PowerLoss {
 }
 
 /// The simulated disk. Clones share one disk.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct SimDisk {
     state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for SimDisk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SimDisk({} names)", self.lock_state().names.len())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,7 +183,24 @@ impl SimDisk {
         st.locked.clear();
     }
 
-    /// Every file on the disk and its current contents, for tests and failure reports.
+    /// Every file with its size, and the bytes of those up to 64 bytes long: enough to
+    /// see what a failure report is about.
+    pub fn describe(&self) -> String {
+        let st = self.lock_state();
+        let mut out = String::new();
+        for (p, e) in &st.names {
+            if let Entry::File(ino) = e {
+                let data = st.inodes.get(ino).map(|i| i.data.as_slice()).unwrap_or(&[]);
+                out.push_str(&format!("\n  {} ({} bytes)", p.display(), data.len()));
+                if data.len() <= 64 {
+                    out.push_str(&format!(" {data:02x?}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every file on the disk and its current size.
     pub fn files(&self) -> Vec<(PathBuf, usize)> {
         let st = self.lock_state();
         st.names
