@@ -215,11 +215,15 @@ fn eio_on_fdatasync_of_a_checkpoint_is_retried_and_nothing_is_lost() {
 #[test]
 fn strace_injection_is_in_effect() {
     // Guards the tests above against an strace that runs but does not inject: a failure
-    // on the very first write of the segment (its header) must stop `append` at open.
+    // on the very first write of the segment (its header, written under a temporary name
+    // and renamed once fsynced) must stop `append` at open.
     let tmp = tempfile::tempdir().unwrap();
     let (dir, _) = log_with(tmp.path(), 0);
-    let child = append_under_strace(&dir, &next_segment(&dir, 0), "write", "EIO", 1);
+    let mut header = next_segment(&dir, 0).into_os_string();
+    header.push(".tmp");
+    let child = append_under_strace(&dir, Path::new(&header), "write", "EIO", 1);
     let r = feed(child, &lines(1), 0);
     assert!(!r.success, "{}", r.stderr);
     assert!(r.stderr.contains("Input/output error"), "{}", r.stderr);
+    assert!(r.stderr.contains(".wal.tmp"), "the message names the file: {}", r.stderr);
 }
