@@ -46,6 +46,10 @@ pub enum LogError {
     Locked { path: PathBuf },
     #[error("the signer key {key} does not belong to this log (origin {origin})")]
     WrongKey { key: String, origin: String },
+    /// An integration round (tiles and checkpoint) failed; the entries stay durable in
+    /// the write-ahead file and a later round retries.
+    #[error("{path}: integration failed: {why}")]
+    Integration { path: PathBuf, why: String },
     /// The PostgreSQL backend's database refused or lost a statement.
     #[error("PostgreSQL ({what}): {why}")]
     Database { what: String, why: String },
@@ -66,6 +70,10 @@ pub enum AppendError {
     TooLarge(usize),
     #[error("the log could not make the entry durable: {0}")]
     Storage(String),
+    /// The queue to the sequencer is full: the disk is not keeping up. Nothing was
+    /// queued; the caller may retry later (a gateway answers 503).
+    #[error("the log's queue is full ({depth} appends waiting for the disk); try again later")]
+    QueueFull { depth: usize },
     #[error("the log is closed")]
     Closed,
 }

@@ -1,19 +1,21 @@
-//! Durable file operations: atomic replacement, directory fsync, and reading tiles back.
+//! Durable file operations: atomic replacement, directory fsync, and reading tiles back,
+//! all through a [`Storage`] (the real disk unless a test says otherwise).
 use std::collections::{BTreeSet, HashMap};
-use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::LogError;
 use crate::hash::{perfect_root, Hash, HASH_SIZE};
 use crate::merkle::{HashSource, ProofError};
+use crate::storage::{append_all, RealDisk, Storage};
 use crate::tile::{tile_in_tree, TileId, TILE_HEIGHT, TILE_WIDTH};
 
 /// Fsyncs a directory so that the names created or renamed in it survive a crash.
 pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(LogError::io(dir))
+    sync_dir_on(&RealDisk, dir)
+}
+
+pub(crate) fn sync_dir_on(storage: &dyn Storage, dir: &Path) -> Result<(), LogError> {
+    storage.sync_dir(dir).map_err(LogError::io(dir))
 }
 
 /// Writes files so that each appears whole or not at all, and all are durable at `finish`.
@@ -22,21 +24,58 @@ pub fn sync_dir(dir: &Path) -> Result<(), LogError> {
 /// filesystem journal then commits many of them at once, which on the disks measured here
 /// is the difference between ~3.5 ms per tile and ~0.3 ms (see BENCHMARKS.md).
 pub struct AtomicWriter<'a> {
+    storage: &'a dyn Storage,
     root: &'a Path,
     files: Vec<(PathBuf, PathBuf)>,
+    /// The directories the files are in: their new names are entries there.
     dirs: BTreeSet<PathBuf>,
+    /// Every directory between those and `root`: each is an entry in its parent.
+    chain: BTreeSet<PathBuf>,
+    known: Option<&'a DurableDirs>,
 }
 
-/// Threads that fsync at once; they wait on the disk, not the CPU.
-const SYNC_THREADS: usize = 16;
+/// Directories whose own names are known to be durable in their parents (this process
+/// fsynced the parent after they were made), so they need not be fsynced again. Without
+/// it every writer fsyncs the whole chain up to its root: a directory that exists may
+/// have been made by an attempt that failed, or by a process that crashed, before its
+/// parent was fsynced.
+#[derive(Debug, Default)]
+pub struct DurableDirs(std::sync::Mutex<BTreeSet<PathBuf>>);
+
+impl DurableDirs {
+    fn set(&self) -> std::sync::MutexGuard<'_, BTreeSet<PathBuf>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets `dir` and everything under it (after removing it).
+    pub fn forget(&self, dir: &Path) {
+        self.set().retain(|d| !d.starts_with(dir));
+    }
+}
 
 impl<'a> AtomicWriter<'a> {
+    /// Writes under `root` on the real disk.
     pub fn new(root: &'a Path) -> Self {
+        Self::on(&RealDisk, root)
+    }
+
+    /// Writes under `root` on `storage`.
+    pub fn on(storage: &'a dyn Storage, root: &'a Path) -> Self {
         AtomicWriter {
+            storage,
             root,
             files: Vec::new(),
             dirs: BTreeSet::new(),
+            chain: BTreeSet::new(),
+            known: None,
         }
+    }
+
+    /// Skips fsyncing the parents of directories `known` says are durable, and records
+    /// those this writer makes durable.
+    pub fn knowing(mut self, known: &'a DurableDirs) -> Self {
+        self.known = Some(known);
+        self
     }
 
     /// Writes `data` to a temporary file beside `rel`; `finish` makes it durable and
@@ -44,21 +83,20 @@ impl<'a> AtomicWriter<'a> {
     pub fn write(&mut self, rel: &str, data: &[u8]) -> Result<(), LogError> {
         let path = self.root.join(rel);
         let parent = path.parent().unwrap_or(self.root).to_path_buf();
-        if !parent.exists() {
-            fs::create_dir_all(&parent).map_err(LogError::io(&parent))?;
-            // New directories are names in their parents: those must be synced too.
-            let mut p = parent.as_path();
-            while let Some(up) = p.parent() {
-                self.dirs.insert(up.to_path_buf());
-                if up == self.root {
-                    break;
-                }
-                p = up;
+        let io = LogError::io(&parent);
+        if !self.storage.exists(&parent).map_err(io)? {
+            let io = LogError::io(&parent);
+            self.storage.create_dir_all(&parent).map_err(io)?;
+        }
+        for d in parent.ancestors() {
+            if d == self.root || !d.starts_with(self.root) {
+                break;
             }
+            self.chain.insert(d.to_path_buf());
         }
         let tmp = tmp_path(&path);
-        let mut f = File::create(&tmp).map_err(LogError::io(&tmp))?;
-        f.write_all(data).map_err(LogError::io(&tmp))?;
+        let mut f = self.storage.create(&tmp).map_err(LogError::io(&tmp))?;
+        append_all(f.as_mut(), data).map_err(LogError::io(&tmp))?;
         self.files.push((tmp, path));
         self.dirs.insert(parent);
         Ok(())
@@ -66,29 +104,48 @@ impl<'a> AtomicWriter<'a> {
 
     /// Fsyncs every file, renames each into place, and fsyncs the directories.
     pub fn finish(self) -> Result<(), LogError> {
+        let storage = self.storage;
+        let threads = storage.sync_parallelism();
         let tmps: Vec<&Path> = self.files.iter().map(|(t, _)| t.as_path()).collect();
-        parallel(&tmps, |p| {
-            File::open(p)
-                .and_then(|f| f.sync_data())
+        parallel(&tmps, threads, |p| {
+            storage
+                .open_append(p)
+                .and_then(|mut f| f.sync_data())
                 .map_err(LogError::io(p))
         })?;
         for (tmp, path) in &self.files {
-            fs::rename(tmp, path).map_err(LogError::io(path))?;
+            storage.rename(tmp, path).map_err(LogError::io(path))?;
         }
-        let dirs: Vec<&Path> = self.dirs.iter().map(PathBuf::as_path).collect();
-        parallel(&dirs, sync_dir)
+        let mut dirs = self.dirs;
+        {
+            let known = self.known.map(DurableDirs::set);
+            for d in &self.chain {
+                if !known.as_ref().is_some_and(|k| k.contains(d)) {
+                    if let Some(up) = d.parent() {
+                        dirs.insert(up.to_path_buf());
+                    }
+                }
+            }
+        }
+        let dirs: Vec<&Path> = dirs.iter().map(PathBuf::as_path).collect();
+        parallel(&dirs, threads, |d| sync_dir_on(storage, d))?;
+        if let Some(known) = self.known {
+            known.set().extend(self.chain);
+        }
+        Ok(())
     }
 }
 
-/// Runs `f` over `items` on up to [`SYNC_THREADS`] threads; the first error wins.
+/// Runs `f` over `items` on up to `threads` threads; the first error wins.
 fn parallel(
     items: &[&Path],
+    threads: usize,
     f: impl Fn(&Path) -> Result<(), LogError> + Sync,
 ) -> Result<(), LogError> {
-    if items.len() <= 1 {
+    if items.len() <= 1 || threads <= 1 {
         return items.iter().try_for_each(|p| f(p));
     }
-    let per = items.len().div_ceil(SYNC_THREADS);
+    let per = items.len().div_ceil(threads);
     std::thread::scope(|s| {
         let handles: Vec<_> = items
             .chunks(per)
@@ -114,13 +171,26 @@ pub fn tmp_path(path: &Path) -> PathBuf {
 
 /// Reads a file, naming it in the error.
 pub fn read(path: &Path) -> Result<Vec<u8>, LogError> {
-    fs::read(path).map_err(LogError::io(path))
+    read_on(&RealDisk, path)
+}
+
+pub(crate) fn read_on(storage: &dyn Storage, path: &Path) -> Result<Vec<u8>, LogError> {
+    storage.read(path).map_err(LogError::io(path))
 }
 
 /// Reads the hash tile `id` as it stands in a tree of `size`, falling back from a partial
 /// tile to the full one (partials may be deleted once the full tile exists).
 pub fn read_hash_tile(root: &Path, id: TileId, size: u64) -> Result<Vec<Hash>, LogError> {
-    let (path, data) = read_tile_file(root, id, size)?;
+    read_hash_tile_on(&RealDisk, root, id, size)
+}
+
+pub(crate) fn read_hash_tile_on(
+    storage: &dyn Storage,
+    root: &Path,
+    id: TileId,
+    size: u64,
+) -> Result<Vec<Hash>, LogError> {
+    let (path, data) = read_tile_file_on(storage, root, id, size)?;
     let width = usize::from(id.width);
     let expected_len = if data.len() == TILE_WIDTH as usize * HASH_SIZE {
         data.len()
@@ -150,12 +220,21 @@ pub fn read_hash_tile(root: &Path, id: TileId, size: u64) -> Result<Vec<Hash>, L
 
 /// Reads tile or bundle `id`, trying the partial path first and then the full one.
 pub fn read_tile_file(root: &Path, id: TileId, size: u64) -> Result<(PathBuf, Vec<u8>), LogError> {
+    read_tile_file_on(&RealDisk, root, id, size)
+}
+
+pub(crate) fn read_tile_file_on(
+    storage: &dyn Storage,
+    root: &Path,
+    id: TileId,
+    size: u64,
+) -> Result<(PathBuf, Vec<u8>), LogError> {
     let path = root.join(id.path());
-    match fs::read(&path) {
+    match storage.read(&path) {
         Ok(d) => Ok((path, d)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !id.is_full() => {
             let full = root.join(TileId { width: 256, ..id }.path());
-            match fs::read(&full) {
+            match storage.read(&full) {
                 Ok(d) => Ok((full, d)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                     Err(LogError::MissingTile { path, size })
@@ -198,14 +277,21 @@ pub fn decode_bundle<'d>(
 
 /// A [`HashSource`] over the hash tiles of a tree of a given size on disk.
 pub struct TileHashes<'a> {
+    storage: &'a dyn Storage,
     root: &'a Path,
     size: u64,
     cache: HashMap<(u8, u64), Vec<Hash>>,
 }
 
 impl<'a> TileHashes<'a> {
+    /// The tiles under `root` on the real disk.
     pub fn new(root: &'a Path, size: u64) -> Self {
+        Self::on(&RealDisk, root, size)
+    }
+
+    pub fn on(storage: &'a dyn Storage, root: &'a Path, size: u64) -> Self {
         TileHashes {
+            storage,
             root,
             size,
             cache: HashMap::new(),
@@ -228,7 +314,7 @@ impl HashSource for TileHashes<'_> {
                     index: first << (u32::from(level) * TILE_HEIGHT),
                     size: self.size,
                 })?;
-            let hashes = read_hash_tile(self.root, id, self.size)?;
+            let hashes = read_hash_tile_on(self.storage, self.root, id, self.size)?;
             self.cache.insert((level, tile_index), hashes);
         }
         let tile = &self.cache[&(level, tile_index)];

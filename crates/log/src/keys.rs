@@ -180,6 +180,12 @@ impl Signer {
         Ok(Self::from_seed(name, alg, seed))
     }
 
+    /// A key from a fixed seed, for simulations that must replay exactly.
+    pub(crate) fn from_test_seed(name: &str, seed: [u8; 32]) -> Result<Signer, KeyError> {
+        check_name(name)?;
+        Ok(Self::from_seed(name, ALG_ED25519, seed))
+    }
+
     fn from_seed(name: &str, alg: u8, seed: [u8; 32]) -> Signer {
         let key = SigningKey::from_bytes(&seed);
         let id = key_id(name, alg, key.verifying_key().as_bytes());

@@ -3,7 +3,9 @@
 //!
 //! The writer ([`Log`]) acknowledges an entry only once it is on disk, and integrates
 //! entries into tiles and a newly signed checkpoint in the background. The reader side
-//! ([`verify`]) trusts nothing but the verifier key it is given.
+//! ([`verify`]) trusts nothing but the verifier key it is given. Every file operation of
+//! the writer goes through [`storage::Storage`], so [`simulate`] can cut the power under
+//! it at every disk operation and check that nothing acknowledged is lost.
 #![forbid(unsafe_code)]
 
 pub mod bundle;
@@ -15,6 +17,8 @@ pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod simulate;
+pub mod storage;
 pub mod tile;
 pub mod tree;
 pub mod verify;
@@ -32,5 +36,6 @@ pub mod wal;
 pub mod witness;
 
 pub use log::{
-    create, read_checkpoint, FaultSwitch, Log, LogConfig, PendingAppend, Receipt, Recovery,
+    create, create_on, read_checkpoint, read_checkpoint_on, FaultSwitch, Log, LogConfig,
+    PendingAppend, Receipt, Recovery,
 };

@@ -1,9 +1,9 @@
 //! The log writer: one sequencer thread that makes appends durable with group commit, and
 //! one integrator thread that folds durable entries into tiles and signs a checkpoint.
-use std::fs::{self, File, OpenOptions};
+use std::any::Any;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -13,12 +13,13 @@ use tokio::sync::oneshot;
 use crate::bundle::MAX_ENTRY_BYTES;
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::error::{AppendError, LogError};
-use crate::fs::{read, sync_dir, AtomicWriter, TileHashes};
+use crate::fs::{read_on, sync_dir_on, AtomicWriter, DurableDirs, TileHashes};
 use crate::hash::empty_root;
 use crate::keys::{Signer, Verifier};
 use crate::merkle::{consistency_proof, subtree_root, verify_consistency};
+use crate::storage::{RealDisk, Storage};
 use crate::tree::TreeEdge;
-use crate::wal::{self, Segment, WalError, WalWriter};
+use crate::wal::{self, Segment, WalWriter};
 
 /// Where the log keeps what is not part of the public tlog-tiles layout.
 pub const PRIVATE_DIR: &str = ".cordon";
@@ -27,8 +28,13 @@ const LOCK_FILE: &str = ".cordon/lock";
 /// The log's verifier key, kept beside the log for tools that have no other copy.
 pub const VKEY_FILE: &str = ".cordon/vkey";
 
-/// Most entries folded into one checkpoint: 64 full tiles. worth.
+/// Most entries folded into one checkpoint: 64 full tiles' worth.
 const MAX_INTEGRATION_BATCH: usize = 16_384;
+
+/// The shortest wait before retrying a failed integration round.
+const MIN_RETRY: Duration = Duration::from_millis(50);
+/// The longest wait between retries, unless the checkpoint interval is longer.
+const MAX_RETRY: Duration = Duration::from_secs(5);
 
 /// Proof that an entry is durable in the log at `index`. Only the log can make one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -79,28 +85,59 @@ pub struct LogConfig {
     pub max_batch: usize,
     /// A write-ahead segment is closed once it grows past this many bytes.
     pub segment_bytes: u64,
-    /// Appends waiting for the sequencer before `submit` blocks (back-pressure).
+    /// Appends waiting for the sequencer before `submit` blocks, or `try_submit` refuses
+    /// (back-pressure).
     pub queue_depth: usize,
-    /// Shortest time between the starts of two integration rounds. Each round fsyncs
-    /// tiles and a checkpoint; spacing them keeps that traffic from delaying the
-    /// write-ahead fsyncs that appenders wait on, at the cost of checkpoint latency.
+    /// Shortest time between the starts of two integration rounds (and the first wait
+    /// before retrying a failed one). Each round fsyncs tiles and a checkpoint; spacing
+    /// them keeps that traffic from delaying the write-ahead fsyncs that appenders wait
+    /// on, at the cost of checkpoint latency. [`Log::checkpoint_now`] starts a round early.
     pub checkpoint_interval: Duration,
-    /// Lets tests make every write-ahead write fail, to prove that callers fail closed.
+    /// Lets tests make every write-ahead write fail part-way, to prove that callers fail
+    /// closed and that the log undoes the partial write.
     pub faults: FaultSwitch,
+    /// The disk the log lives on: the real one, or in tests a simulated one.
+    pub storage: Arc<dyn Storage>,
 }
 
-/// A switch that makes the log's durable writes fail while it is on. Off by default;
-/// clones share one switch.
+/// A switch for tests: while failing, the log's durable writes fail (a write-ahead batch
+/// part-way, as a disk filling up does); while stalled, they wait, as on a disk that has
+/// stopped answering. Off by default; clones share one switch.
 #[derive(Clone, Debug, Default)]
-pub struct FaultSwitch(Arc<std::sync::atomic::AtomicBool>);
+pub struct FaultSwitch(Arc<SwitchState>);
+
+#[derive(Debug, Default)]
+struct SwitchState {
+    failing: std::sync::atomic::AtomicBool,
+    stalled: Mutex<bool>,
+    released: Condvar,
+}
 
 impl FaultSwitch {
     pub fn fail_writes(&self, on: bool) {
-        self.0.store(on, Ordering::SeqCst);
+        self.0.failing.store(on, Ordering::SeqCst);
     }
 
     pub fn is_failing(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.failing.load(Ordering::SeqCst)
+    }
+
+    /// While on, every durable write waits before it starts; turning it off lets them go.
+    pub fn stall_writes(&self, on: bool) {
+        *self.0.stalled.lock().unwrap_or_else(|p| p.into_inner()) = on;
+        self.0.released.notify_all();
+    }
+
+    /// Waits while writes are stalled.
+    pub fn wait_while_stalled(&self) {
+        let mut stalled = self.0.stalled.lock().unwrap_or_else(|p| p.into_inner());
+        while *stalled {
+            stalled = self
+                .0
+                .released
+                .wait(stalled)
+                .unwrap_or_else(|p| p.into_inner());
+        }
     }
 }
 
@@ -112,6 +149,7 @@ impl Default for LogConfig {
             queue_depth: 65_536,
             checkpoint_interval: Duration::from_millis(20),
             faults: FaultSwitch::default(),
+            storage: Arc::new(RealDisk),
         }
     }
 }
@@ -147,17 +185,23 @@ struct State {
     checkpoint: SignedCheckpoint,
     segments: Vec<Segment>,
     integration_error: Option<String>,
+    /// Integration rounds that failed since open.
+    failed_rounds: u64,
+    /// Someone asked for a round now rather than at the next interval.
+    kick: bool,
     closing: bool,
 }
 
 struct Shared {
     root: PathBuf,
     signer: Signer,
+    storage: Arc<dyn Storage>,
+    durable_dirs: DurableDirs,
     state: Mutex<State>,
     changed: Condvar,
     stats: Stats,
-    // Held for the life of the writer: the OS lock that keeps a second writer out.
-    _lock: File,
+    // Held for the life of the writer: the lock that keeps a second writer out.
+    _lock: Box<dyn Any + Send + Sync>,
 }
 
 impl Shared {
@@ -172,6 +216,7 @@ impl Shared {
 pub struct Log {
     shared: Arc<Shared>,
     tx: Option<SyncSender<Request>>,
+    queue_depth: usize,
     sequencer: Option<JoinHandle<()>>,
     integrator: Option<JoinHandle<()>>,
 }
@@ -179,19 +224,27 @@ pub struct Log {
 /// Creates an empty log in `root` (which must not exist or be empty) signed by `signer`;
 /// the origin is the signer's key name.
 pub fn create(root: &Path, signer: &Signer) -> Result<SignedCheckpoint, LogError> {
-    if root.join("checkpoint").exists() {
+    create_on(&RealDisk, root, signer)
+}
+
+/// [`create`] on the given storage.
+pub fn create_on(
+    storage: &dyn Storage,
+    root: &Path,
+    signer: &Signer,
+) -> Result<SignedCheckpoint, LogError> {
+    let io = LogError::io(root);
+    if storage.exists(&root.join("checkpoint")).map_err(io)? {
         return Err(LogError::AlreadyExists {
             path: root.to_path_buf(),
         });
     }
-    if let Ok(mut it) = fs::read_dir(root) {
-        if it.next().is_some() {
-            return Err(LogError::AlreadyExists {
-                path: root.to_path_buf(),
-            });
-        }
+    if storage.list(root).is_ok_and(|names| !names.is_empty()) {
+        return Err(LogError::AlreadyExists {
+            path: root.to_path_buf(),
+        });
     }
-    fs::create_dir_all(root.join(WAL_DIR)).map_err(LogError::io(root))?;
+    let new_dirs = create_dirs(storage, &root.join(WAL_DIR))?;
     let cp = Checkpoint {
         origin: signer.name().to_string(),
         size: 0,
@@ -199,28 +252,56 @@ pub fn create(root: &Path, signer: &Signer) -> Result<SignedCheckpoint, LogError
         extensions: vec![],
     }
     .sign(signer);
-    let mut w = AtomicWriter::new(root);
+    let mut w = AtomicWriter::on(storage, root);
     w.write(
         VKEY_FILE,
         format!("{}\n", signer.verifier().to_text()).as_bytes(),
     )?;
     w.write("checkpoint", &cp.to_bytes())?;
     w.finish()?;
-    if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
-        sync_dir(parent)?;
+    // The directories just made are names in their parents, up to one that existed.
+    for dir in new_dirs.iter().filter_map(|d| d.parent()) {
+        if dir.starts_with(root) && dir != root {
+            continue;
+        }
+        if !dir.as_os_str().is_empty() {
+            sync_dir_on(storage, dir)?;
+        }
     }
     Ok(cp)
 }
 
+/// Creates `dir` and its missing parents; returns those it created.
+fn create_dirs(storage: &dyn Storage, dir: &Path) -> Result<Vec<PathBuf>, LogError> {
+    let mut missing = Vec::new();
+    for d in dir.ancestors().filter(|d| !d.as_os_str().is_empty()) {
+        if storage.exists(d).map_err(LogError::io(d))? {
+            break;
+        }
+        missing.push(d.to_path_buf());
+    }
+    storage.create_dir_all(dir).map_err(LogError::io(dir))?;
+    Ok(missing)
+}
+
 /// Reads and verifies the current checkpoint of the log in `root`.
 pub fn read_checkpoint(root: &Path, verifier: &Verifier) -> Result<SignedCheckpoint, LogError> {
+    read_checkpoint_on(&RealDisk, root, verifier)
+}
+
+/// [`read_checkpoint`] on the given storage.
+pub fn read_checkpoint_on(
+    storage: &dyn Storage,
+    root: &Path,
+    verifier: &Verifier,
+) -> Result<SignedCheckpoint, LogError> {
     let path = root.join("checkpoint");
-    if !path.exists() {
+    if !storage.exists(&path).map_err(LogError::io(&path))? {
         return Err(LogError::NotALog {
             path: root.to_path_buf(),
         });
     }
-    let bytes = read(&path)?;
+    let bytes = read_on(storage, &path)?;
     SignedCheckpoint::open(&bytes, &[verifier], None)
         .map_err(|source| LogError::Checkpoint { path, source })
 }
@@ -233,12 +314,14 @@ impl Log {
         config: LogConfig,
     ) -> Result<(Log, Recovery), LogError> {
         let root = root.to_path_buf();
-        let lock = take_lock(&root)?;
-        let cp = read_checkpoint(&root, &signer.verifier()).map_err(|e| match e {
+        let storage = config.storage.clone();
+        let disk = storage.as_ref();
+        let lock = take_lock(disk, &root)?;
+        let cp = read_checkpoint_on(disk, &root, &signer.verifier()).map_err(|e| match e {
             LogError::Checkpoint { .. } => LogError::WrongKey {
                 key: signer.verifier().to_text(),
                 origin: String::from_utf8_lossy(
-                    &fs::read(root.join("checkpoint")).unwrap_or_default(),
+                    &disk.read(&root.join("checkpoint")).unwrap_or_default(),
                 )
                 .lines()
                 .next()
@@ -247,9 +330,9 @@ impl Log {
             },
             other => other,
         })?;
-        let _ = fs::remove_file(root.join("checkpoint.tmp"));
+        let _ = disk.remove_file(&root.join("checkpoint.tmp"));
         let size = cp.checkpoint.size;
-        let edge = TreeEdge::load(&root, size)?;
+        let edge = TreeEdge::load_on(disk, &root, size)?;
         if edge.root() != cp.checkpoint.root {
             return Err(LogError::Corrupt {
                 path: root.join("tile"),
@@ -257,8 +340,13 @@ impl Log {
             });
         }
         let wal_dir = root.join(WAL_DIR);
-        fs::create_dir_all(&wal_dir).map_err(LogError::io(&wal_dir))?;
-        let rec = wal::recover(&wal_dir, size)?;
+        for dir in create_dirs(disk, &wal_dir)?
+            .iter()
+            .filter_map(|d| d.parent())
+        {
+            sync_dir_on(disk, dir)?;
+        }
+        let rec = wal::recover(disk, &wal_dir, size)?;
         let recovery = Recovery {
             requeued: rec.pending.len() as u64,
             torn_bytes: rec.torn_bytes,
@@ -266,18 +354,23 @@ impl Log {
         };
         let durable = size + rec.pending.len() as u64;
         let mut segments = rec.segments;
-        let (writer, seg) = WalWriter::create(&wal_dir, durable)?;
+        let (writer, seg) =
+            WalWriter::create(storage.clone(), &wal_dir, durable, config.faults.clone())?;
         segments.retain(|s| s.base != seg.base);
         segments.push(seg);
         let shared = Arc::new(Shared {
             root,
             signer,
+            storage,
+            durable_dirs: DurableDirs::default(),
             state: Mutex::new(State {
                 durable,
                 pending: rec.pending,
                 checkpoint: cp,
                 segments,
                 integration_error: None,
+                failed_rounds: 0,
+                kick: false,
                 closing: false,
             }),
             changed: Condvar::new(),
@@ -299,13 +392,34 @@ impl Log {
         let log = Log {
             shared,
             tx: Some(tx),
+            queue_depth: config.queue_depth,
             sequencer: Some(sequencer),
             integrator: Some(integrator),
         };
         Ok((log, recovery))
     }
 
-    /// Hands an entry to the sequencer; the returned handle resolves once it is durable.
+    /// Hands an entry to the sequencer without ever blocking: a full queue, an oversized
+    /// entry or a closed log is an immediate error, so async code can call it and answer
+    /// at once. The returned handle resolves once the entry is durable (or refused).
+    pub fn try_submit(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
+        if entry.len() > MAX_ENTRY_BYTES {
+            return Err(AppendError::TooLarge(entry.len()));
+        }
+        let tx = self.tx.as_ref().ok_or(AppendError::Closed)?;
+        let (reply, rx) = oneshot::channel();
+        match tx.try_send(Request { entry, reply }) {
+            Ok(()) => Ok(PendingAppend(rx)),
+            Err(TrySendError::Full(_)) => Err(AppendError::QueueFull {
+                depth: self.queue_depth,
+            }),
+            Err(TrySendError::Disconnected(_)) => Err(AppendError::Closed),
+        }
+    }
+
+    /// Hands an entry to the sequencer, waiting while the queue is full (back-pressure);
+    /// the returned handle resolves once it is durable. Blocks a thread: async code uses
+    /// [`Log::try_submit`].
     pub fn submit(&self, entry: Vec<u8>) -> PendingAppend {
         let (reply, rx) = oneshot::channel();
         if entry.len() > MAX_ENTRY_BYTES {
@@ -366,6 +480,45 @@ impl Log {
         )
     }
 
+    /// Starts an integration round now rather than at the next interval, and waits until
+    /// every entry durable at the call is under a signed checkpoint, or a round fails (its
+    /// error is returned; the entries stay durable and a later round retries), or
+    /// `timeout` passes.
+    pub fn checkpoint_now(&self, timeout: Duration) -> Result<SignedCheckpoint, LogError> {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        let target = st.durable;
+        let failed = st.failed_rounds;
+        if st.checkpoint.checkpoint.size < target {
+            st.kick = true;
+            self.shared.changed.notify_all();
+        }
+        loop {
+            if st.checkpoint.checkpoint.size >= target {
+                return Ok(st.checkpoint.clone());
+            }
+            if st.failed_rounds > failed {
+                return Err(LogError::Integration {
+                    path: self.shared.root.clone(),
+                    why: st.integration_error.clone().unwrap_or_default(),
+                });
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(LogError::Integration {
+                    path: self.shared.root.clone(),
+                    why: format!("no checkpoint of size {target} within {timeout:?}"),
+                });
+            }
+            st = self
+                .shared
+                .changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
     /// Stops accepting appends, integrates everything durable, and waits for the threads.
     pub fn close(mut self) -> Result<SignedCheckpoint, LogError> {
         self.shutdown();
@@ -401,27 +554,26 @@ impl Drop for Log {
     }
 }
 
-fn take_lock(root: &Path) -> Result<File, LogError> {
-    if !root.join("checkpoint").exists() {
+fn take_lock(disk: &dyn Storage, root: &Path) -> Result<Box<dyn Any + Send + Sync>, LogError> {
+    let checkpoint = root.join("checkpoint");
+    if !disk
+        .exists(&checkpoint)
+        .map_err(LogError::io(&checkpoint))?
+    {
         return Err(LogError::NotALog {
             path: root.to_path_buf(),
         });
     }
     let private = root.join(PRIVATE_DIR);
-    fs::create_dir_all(&private).map_err(LogError::io(&private))?;
+    disk.create_dir_all(&private)
+        .map_err(LogError::io(&private))?;
     let path = root.join(LOCK_FILE);
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(LogError::io(&path))?;
-    match f.try_lock() {
-        Ok(()) => Ok(f),
-        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked {
+    match disk.lock(&path) {
+        Ok(guard) => Ok(guard),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(LogError::Locked {
             path: root.to_path_buf(),
         }),
-        Err(std::fs::TryLockError::Error(e)) => Err(LogError::Io { path, source: e }),
+        Err(e) => Err(LogError::Io { path, source: e }),
     }
 }
 
@@ -436,26 +588,24 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
                 Err(_) => break,
             }
         }
+        if poisoned.is_none() && wal.bytes_written() > cfg.segment_bytes {
+            // Rolled before a batch rather than after one, so that it never runs
+            // beside the integration that acknowledging the last batch set off.
+            roll_segment(&shared, &mut wal, &mut poisoned);
+        }
         if let Some(why) = &poisoned {
             for r in batch {
                 let _ = r.reply.send(Err(AppendError::Storage(why.clone())));
             }
             continue;
         }
-        let written = if cfg.faults.is_failing() {
-            Err(WalError::Write(std::io::Error::other(
-                "injected storage fault",
-            )))
-        } else {
-            wal.append_batch(batch.iter().map(|r| r.entry.as_slice()))
-        };
-        if let Err(e) = written {
+        if let Err(e) = wal.append_batch(batch.iter().map(|r| r.entry.as_slice())) {
             shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
             let why = format!("{}: {e}", wal.path().display());
             for r in batch {
                 let _ = r.reply.send(Err(AppendError::Storage(why.clone())));
             }
-            if let WalError::Unrecoverable(_) = e {
+            if e.is_unrecoverable() {
                 poisoned = Some(format!(
                     "{why} (the log refuses appends until it is reopened)"
                 ));
@@ -482,19 +632,20 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
                 index: first_index + i as u64,
             }));
         }
-        if wal.bytes_written() > cfg.segment_bytes {
-            roll_segment(&shared, &mut wal, first_index + n, &mut poisoned);
-        }
     }
 }
 
-fn roll_segment(shared: &Shared, wal: &mut WalWriter, base: u64, poisoned: &mut Option<String>) {
-    match WalWriter::create(wal.dir(), base) {
-        Ok((w, seg)) => {
-            *wal = w;
-            shared.lock().segments.push(seg);
+/// Starts a new segment at the next index. A failure poisons the writer: the half-made
+/// segment would stand between the old one and any later one.
+fn roll_segment(shared: &Shared, wal: &mut WalWriter, poisoned: &mut Option<String>) {
+    let base = shared.lock().durable;
+    match wal.roll(base) {
+        Ok(seg) => shared.lock().segments.push(seg),
+        Err(e) => {
+            *poisoned = Some(format!(
+                "starting a new write-ahead segment: {e} (the log refuses appends until it is reopened)"
+            ))
         }
-        Err(e) => *poisoned = Some(e.to_string()),
     }
 }
 
@@ -529,49 +680,36 @@ pub(crate) fn wait_signed<S>(
     }
 }
 
-/// The integrator: whenever durable entries wait, extend the tiles and sign a checkpoint.
+/// The integrator: whenever durable entries wait and a round is due (the interval has
+/// passed, someone asked, or the log is closing), extend the tiles and sign a checkpoint.
 fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge, interval: Duration) {
-    let mut backoff = Duration::from_millis(50);
-    let mut last_round: Option<Instant> = None;
+    let first_retry = interval.max(MIN_RETRY);
+    let mut backoff = first_retry;
+    // Opening counts as a round: the first one comes an interval later, or when asked.
+    let mut due = Instant::now().checked_add(interval);
     loop {
-        if let Some(t) = last_round {
-            let since = t.elapsed();
-            if since < interval && !shared.lock().closing {
-                std::thread::sleep(interval - since);
-            }
-        }
-        let (batch, old) = {
-            let mut st = shared.lock();
-            while st.pending.is_empty() && !st.closing {
-                st = shared.changed.wait(st).unwrap_or_else(|p| p.into_inner());
-            }
-            if st.pending.is_empty() {
-                return;
-            }
-            // Bounded rounds keep checkpoints coming while a large backlog drains.
-            let take = st.pending.len().min(MAX_INTEGRATION_BATCH);
-            let rest = st.pending.split_off(take);
-            (
-                std::mem::replace(&mut st.pending, rest),
-                st.checkpoint.clone(),
-            )
+        let Some((batch, old)) = next_batch(&shared, due) else {
+            return;
         };
-        last_round = Some(Instant::now());
+        let started = Instant::now();
         let before = edge.clone();
         match integrate(&shared, &mut edge, &batch, &old) {
             Ok(cp) => {
-                backoff = Duration::from_millis(50);
+                backoff = first_retry;
+                due = started.checked_add(interval);
                 shared.stats.checkpoints.fetch_add(1, Ordering::Relaxed);
-                let obsolete = {
+                // Old segments go before the new checkpoint is shown, so that whoever
+                // waits for it finds the disk quiet.
+                let obsolete = obsolete_segments(&mut shared.lock(), cp.checkpoint.size);
+                for seg in obsolete {
+                    let _ = shared.storage.remove_file(&seg.path);
+                }
+                {
                     let mut st = shared.lock();
                     st.checkpoint = cp;
                     st.integration_error = None;
-                    obsolete_segments(&mut st)
-                };
-                shared.changed.notify_all();
-                for seg in obsolete {
-                    let _ = fs::remove_file(&seg.path);
                 }
+                shared.changed.notify_all();
             }
             Err(e) => {
                 edge = before;
@@ -582,6 +720,7 @@ fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge, interval: Duration) {
                 let closing = {
                     let mut st = shared.lock();
                     st.integration_error = Some(e.to_string());
+                    st.failed_rounds += 1;
                     let newer = std::mem::replace(&mut st.pending, batch);
                     st.pending.extend(newer);
                     st.closing
@@ -592,16 +731,50 @@ fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge, interval: Duration) {
                     // integrates them. Do not spin forever on a broken disk at shutdown.
                     return;
                 }
-                std::thread::sleep(backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                due = Instant::now().checked_add(backoff);
+                backoff = (backoff * 2).min(MAX_RETRY.max(interval));
             }
         }
     }
 }
 
-/// Segments entirely below the checkpoint, which the bundles now hold.
-fn obsolete_segments(st: &mut State) -> Vec<Segment> {
-    let size = st.checkpoint.checkpoint.size;
+/// Waits until a round is due and entries wait, then takes them (at most
+/// [`MAX_INTEGRATION_BATCH`]) with the checkpoint they extend; `None` once the log is
+/// closing and nothing waits. `due` of `None` means only when asked or closing.
+fn next_batch(shared: &Shared, due: Option<Instant>) -> Option<(Vec<Vec<u8>>, SignedCheckpoint)> {
+    let mut st = shared.lock();
+    loop {
+        if st.pending.is_empty() && st.closing {
+            return None;
+        }
+        let now = Instant::now();
+        let timer = due.is_some_and(|t| now >= t);
+        if !st.pending.is_empty() && (timer || st.kick || st.closing) {
+            break;
+        }
+        st = match due.filter(|_| !st.pending.is_empty()) {
+            Some(t) => {
+                shared
+                    .changed
+                    .wait_timeout(st, t.saturating_duration_since(now))
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0
+            }
+            None => shared.changed.wait(st).unwrap_or_else(|p| p.into_inner()),
+        };
+    }
+    st.kick = false;
+    // Bounded rounds keep checkpoints coming while a large backlog drains.
+    let take = st.pending.len().min(MAX_INTEGRATION_BATCH);
+    let rest = st.pending.split_off(take);
+    Some((
+        std::mem::replace(&mut st.pending, rest),
+        st.checkpoint.clone(),
+    ))
+}
+
+/// Segments entirely below a checkpoint of `size`, which the bundles now hold.
+fn obsolete_segments(st: &mut State, size: u64) -> Vec<Segment> {
     let mut gone = Vec::new();
     while st.segments.len() > 1 && st.segments[1].base <= size {
         gone.push(st.segments.remove(0));
@@ -616,8 +789,9 @@ fn integrate(
     old: &SignedCheckpoint,
 ) -> Result<SignedCheckpoint, LogError> {
     let root = shared.root.as_path();
+    let disk = shared.storage.as_ref();
     let writes = edge.extend(batch.iter().map(Vec::as_slice));
-    let mut w = AtomicWriter::new(root);
+    let mut w = AtomicWriter::on(disk, root).knowing(&shared.durable_dirs);
     let mut full_tiles = Vec::new();
     for t in &writes {
         w.write(&t.id.path(), &t.data)?;
@@ -632,14 +806,16 @@ fn integrate(
         root: edge.root(),
         extensions: vec![],
     };
-    check_consistent(root, &old.checkpoint, &new)?;
+    check_consistent(disk, root, &old.checkpoint, &new)?;
     let signed = new.sign(&shared.signer);
-    let mut w = AtomicWriter::new(root);
+    let mut w = AtomicWriter::on(disk, root).knowing(&shared.durable_dirs);
     w.write("checkpoint", &signed.to_bytes())?;
     w.finish()?;
     for id in full_tiles {
         // The full tile replaces its partials; clients fall back to it as the spec allows.
-        let _ = fs::remove_dir_all(root.join(id.partial_dir()));
+        let partials = root.join(id.partial_dir());
+        shared.durable_dirs.forget(&partials);
+        let _ = disk.remove_dir_all(&partials);
     }
     Ok(signed)
 }
@@ -647,11 +823,12 @@ fn integrate(
 /// Never sign a checkpoint that is not an extension of the last one: prove it from the
 /// tiles just written, exactly as a client would.
 pub(crate) fn check_consistent(
+    disk: &dyn Storage,
     root: &Path,
     old: &Checkpoint,
     new: &Checkpoint,
 ) -> Result<(), LogError> {
-    let mut tiles = TileHashes::new(root, new.size);
+    let mut tiles = TileHashes::on(disk, root, new.size);
     if new.size > 0 && subtree_root(&mut tiles, 0, new.size)? != new.root {
         return Err(LogError::Corrupt {
             path: root.join("tile"),
@@ -753,7 +930,7 @@ mod tests {
             "partials of a full tile remain"
         );
         assert!(dir.join("tile/0/001.p/44").exists());
-        let segments = wal::list_segments(&dir.join(WAL_DIR)).unwrap();
+        let segments = wal::list_segments(&RealDisk, &dir.join(WAL_DIR)).unwrap();
         assert!(segments.len() <= 2, "{segments:?}");
     }
 }
@@ -761,6 +938,7 @@ mod tests {
 #[cfg(test)]
 mod invariant_tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn no_checkpoint_is_signed_over_tiles_that_do_not_match() {

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use crate::bundle;
 use crate::error::LogError;
-use crate::fs::{decode_bundle, read_hash_tile, read_tile_file};
+use crate::fs::{decode_bundle, read_hash_tile_on, read_tile_file_on};
 use crate::hash::{empty_root, leaf_hash, node_hash, perfect_root, Hash};
+use crate::storage::{RealDisk, Storage};
 use crate::tile::{bundle_in_tree, hashes_at_level, tile_in_tree, TileId, TILE_WIDTH};
 
 /// A file the integrator must write: a hash tile or an entry bundle.
@@ -31,13 +32,18 @@ impl TreeEdge {
 
     /// Reads the partial tiles and bundle of a tree of `size` from disk.
     pub fn load(root: &Path, size: u64) -> Result<TreeEdge, LogError> {
+        Self::load_on(&RealDisk, root, size)
+    }
+
+    /// [`TreeEdge::load`] from the given storage.
+    pub fn load_on(disk: &dyn Storage, root: &Path, size: u64) -> Result<TreeEdge, LogError> {
         let mut levels = Vec::new();
         let mut level = 0u8;
         while hashes_at_level(size, level) > 0 {
             let count = hashes_at_level(size, level);
             let partial = count % TILE_WIDTH;
             let hashes = match tile_in_tree(size, level, count / TILE_WIDTH) {
-                Some(id) if partial > 0 => read_hash_tile(root, id, size)?,
+                Some(id) if partial > 0 => read_hash_tile_on(disk, root, id, size)?,
                 _ => Vec::new(),
             };
             levels.push(hashes);
@@ -46,7 +52,7 @@ impl TreeEdge {
         let mut bundle = Vec::new();
         if !size.is_multiple_of(TILE_WIDTH) {
             if let Some(id) = bundle_in_tree(size, size / TILE_WIDTH) {
-                let (path, data) = read_tile_file(root, id, size)?;
+                let (path, data) = read_tile_file_on(disk, root, id, size)?;
                 bundle = bundle::encode(decode_bundle(root, id, &path, &data)?);
             }
         }

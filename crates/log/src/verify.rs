@@ -5,12 +5,13 @@ use std::path::Path;
 use crate::bundle;
 use crate::checkpoint::SignedCheckpoint;
 use crate::error::LogError;
-use crate::fs::{decode_bundle, read_hash_tile, read_tile_file, TileHashes};
+use crate::fs::{decode_bundle, read_hash_tile_on, read_tile_file_on, TileHashes};
 use crate::hash::{leaf_hash, perfect_root, Hash};
 use crate::keys::{NoteVerifier, Verifier};
-use crate::log::read_checkpoint;
+use crate::log::{read_checkpoint, read_checkpoint_on};
 use crate::merkle::{consistency_proof, inclusion_proof, verify_consistency, verify_inclusion};
 use crate::proof::TlogProof;
+use crate::storage::{RealDisk, Storage};
 use crate::tile::{bundle_in_tree, hashes_at_level, tile_in_tree, TileId, TILE_WIDTH};
 use crate::tree::edge_root;
 
@@ -27,7 +28,16 @@ pub struct VerifyReport {
 /// Checks the checkpoint's signature, recomputes every hash tile from the entry bundles,
 /// and checks that they lead to the signed root.
 pub fn verify_dir(root: &Path, verifier: &Verifier) -> Result<VerifyReport, LogError> {
-    let cp = read_checkpoint(root, verifier)?;
+    verify_dir_on(&RealDisk, root, verifier)
+}
+
+/// [`verify_dir`] on the given storage.
+pub fn verify_dir_on(
+    disk: &dyn Storage,
+    root: &Path,
+    verifier: &Verifier,
+) -> Result<VerifyReport, LogError> {
+    let cp = read_checkpoint_on(disk, root, verifier)?;
     let size = cp.checkpoint.size;
     let bundles = size.div_ceil(TILE_WIDTH);
     let workers = std::thread::available_parallelism()
@@ -41,7 +51,11 @@ pub fn verify_dir(root: &Path, verifier: &Verifier) -> Result<VerifyReport, LogE
             .step_by(chunk as usize)
             .map(|start| {
                 let end = (start + chunk).min(bundles);
-                s.spawn(move || (start..end).map(|t| check_bundle(root, size, t)).collect())
+                s.spawn(move || {
+                    (start..end)
+                        .map(|t| check_bundle(disk, root, size, t))
+                        .collect()
+                })
             })
             .collect();
         handles
@@ -68,7 +82,7 @@ pub fn verify_dir(root: &Path, verifier: &Verifier) -> Result<VerifyReport, LogE
         let mut edge = Vec::new();
         for (t, chunk) in level_hashes.chunks(TILE_WIDTH as usize).enumerate() {
             let id = tile_in_tree(size, level, t as u64).ok_or_else(|| tile_count_bug(root))?;
-            compare_tile(root, id, size, chunk, |i| {
+            compare_tile(disk, root, id, size, chunk, |i| {
                 format!("the hash of tile {i} one level below")
             })?;
             tiles_checked += 1;
@@ -101,26 +115,27 @@ pub fn verify_dir(root: &Path, verifier: &Verifier) -> Result<VerifyReport, LogE
 }
 
 /// Reads bundle `t`, hashes its entries, and checks them against level-0 tile `t`.
-fn check_bundle(root: &Path, size: u64, t: u64) -> Result<Vec<Hash>, LogError> {
+fn check_bundle(disk: &dyn Storage, root: &Path, size: u64, t: u64) -> Result<Vec<Hash>, LogError> {
     let id = bundle_in_tree(size, t).ok_or_else(|| tile_count_bug(root))?;
-    let (path, data) = read_tile_file(root, id, size)?;
+    let (path, data) = read_tile_file_on(disk, root, id, size)?;
     let entries = decode_bundle(root, id, &path, &data)?;
     let leaves: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
     let tile_id = TileId::hashes(0, t, id.width);
-    compare_tile(root, tile_id, size, &leaves, |i| {
+    compare_tile(disk, root, tile_id, size, &leaves, |i| {
         format!("entry {} in {}", t * TILE_WIDTH + i as u64, path.display())
     })?;
     Ok(leaves)
 }
 
 fn compare_tile(
+    disk: &dyn Storage,
     root: &Path,
     id: TileId,
     size: u64,
     computed: &[Hash],
     what: impl Fn(usize) -> String,
 ) -> Result<(), LogError> {
-    let stored = read_hash_tile(root, id, size)?;
+    let stored = read_hash_tile_on(disk, root, id, size)?;
     if let Some(i) = (0..computed.len()).find(|&i| stored.get(i) != Some(&computed[i])) {
         let first_index = id.index * TILE_WIDTH + i as u64;
         return Err(LogError::Corrupt {
@@ -150,10 +165,20 @@ fn worker_panicked(root: &Path) -> LogError {
 
 /// Reads entry `index` from the bundles of a tree of `size`.
 pub fn read_entry(root: &Path, size: u64, index: u64) -> Result<Vec<u8>, LogError> {
+    read_entry_on(&RealDisk, root, size, index)
+}
+
+/// [`read_entry`] from the given storage.
+pub fn read_entry_on(
+    disk: &dyn Storage,
+    root: &Path,
+    size: u64,
+    index: u64,
+) -> Result<Vec<u8>, LogError> {
     let t = index / TILE_WIDTH;
     let id = bundle_in_tree(size, t)
         .ok_or(crate::merkle::ProofError::IndexOutOfRange { index, size })?;
-    let (path, data) = read_tile_file(root, id, size)?;
+    let (path, data) = read_tile_file_on(disk, root, id, size)?;
     let entries = bundle::decode(&data).map_err(|source| LogError::BadBundle {
         path: path.clone(),
         source,

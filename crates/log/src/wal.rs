@@ -1,11 +1,12 @@
 //! The write-ahead file that makes an append durable before it is integrated: segments of
 //! length- and CRC-framed entries, so that a torn tail is detected and cut, never accepted.
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::LogError;
-use crate::fs::sync_dir;
+use crate::fs::sync_dir_on;
+use crate::log::FaultSwitch;
+use crate::storage::{append_all, Storage, StorageFile};
 
 const MAGIC: &[u8; 8] = b"CRDNWAL1";
 const HEADER_LEN: u64 = 16;
@@ -14,10 +15,23 @@ const RECORD_HEADER: usize = 8;
 /// Why a batch did not become durable.
 #[derive(Debug)]
 pub enum WalError {
-    /// The write failed (a full disk, say) and was undone; later batches may succeed.
+    /// The write failed (a full disk, say) and was undone: the segment is back to its
+    /// last acknowledged byte, durably; later batches may succeed.
     Write(std::io::Error),
-    /// The fsync failed, or undoing a failed write did: the segment can no longer be trusted.
+    /// The fsync failed: the segment can no longer be trusted.
     Unrecoverable(std::io::Error),
+    /// The write failed and so did undoing it: the segment can no longer be trusted.
+    UndoFailed {
+        write: std::io::Error,
+        undo: std::io::Error,
+    },
+}
+
+impl WalError {
+    /// Whether the writer must refuse every later batch.
+    pub fn is_unrecoverable(&self) -> bool {
+        !matches!(self, WalError::Write(_))
+    }
 }
 
 impl std::fmt::Display for WalError {
@@ -25,6 +39,10 @@ impl std::fmt::Display for WalError {
         match self {
             WalError::Write(e) => write!(f, "write failed: {e}"),
             WalError::Unrecoverable(e) => write!(f, "fsync failed: {e}"),
+            WalError::UndoFailed { write, undo } => write!(
+                f,
+                "write failed: {write}; cutting the partial write back off failed too: {undo}"
+            ),
         }
     }
 }
@@ -42,38 +60,52 @@ pub fn segment_path(dir: &Path, base: u64) -> PathBuf {
 
 /// Appends batches of entries to the newest segment.
 pub struct WalWriter {
+    storage: Arc<dyn Storage>,
     dir: PathBuf,
-    file: File,
+    file: Box<dyn StorageFile>,
     path: PathBuf,
+    /// The segment's length as of the last acknowledged batch: every byte before it is
+    /// durable, none after it is acknowledged.
     len: u64,
     buf: Vec<u8>,
+    faults: FaultSwitch,
 }
 
 impl WalWriter {
     /// Creates a new, durable, empty segment starting at index `base`.
-    pub fn create(dir: &Path, base: u64) -> Result<(WalWriter, Segment), LogError> {
+    ///
+    /// The header is written and fsynced under a temporary name and only then renamed
+    /// into place, so a segment's name never stands for a torn header: a power cut
+    /// during creation leaves either no new segment or a whole one (a file system may
+    /// keep a new file's length but not its data, which would read as zeros).
+    pub fn create(
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        base: u64,
+        faults: FaultSwitch,
+    ) -> Result<(WalWriter, Segment), LogError> {
         let path = segment_path(dir, base);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)
-            .map_err(LogError::io(&path))?;
+        let tmp = crate::fs::tmp_path(&path);
+        let mut file = storage.create(&tmp).map_err(LogError::io(&tmp))?;
         let mut header = MAGIC.to_vec();
         header.extend_from_slice(&base.to_be_bytes());
-        file.write_all(&header).map_err(LogError::io(&path))?;
-        file.sync_all().map_err(LogError::io(&path))?;
-        sync_dir(dir)?;
+        append_all(file.as_mut(), &header)
+            .and_then(|()| file.sync_data())
+            .map_err(LogError::io(&tmp))?;
+        storage.rename(&tmp, &path).map_err(LogError::io(&path))?;
+        sync_dir_on(storage.as_ref(), dir)?;
         let seg = Segment {
             base,
             path: path.clone(),
         };
         let w = WalWriter {
+            storage,
             dir: dir.to_path_buf(),
             file,
             path,
             len: HEADER_LEN,
             buf: Vec::new(),
+            faults,
         };
         Ok((w, seg))
     }
@@ -86,8 +118,18 @@ impl WalWriter {
         self.len
     }
 
-    /// Writes a batch and fsyncs it. When the write fails the segment is cut back to where
-    /// it was, so a failed batch leaves no half-record behind the next one.
+    /// Starts a new segment at `base`, in place of this one, which is left whole.
+    pub fn roll(&mut self, base: u64) -> Result<Segment, LogError> {
+        let (w, seg) =
+            WalWriter::create(self.storage.clone(), &self.dir, base, self.faults.clone())?;
+        *self = w;
+        Ok(seg)
+    }
+
+    /// Writes a batch and fsyncs it. When the write fails, the segment is cut back to its
+    /// last acknowledged byte and the cut is made durable, so a failed batch leaves nothing
+    /// before the next one (appends go to the end of the file: a hole cannot form) and
+    /// nothing a power loss could bring back behind a later segment.
     pub fn append_batch<'a>(
         &mut self,
         entries: impl Iterator<Item = &'a [u8]>,
@@ -102,10 +144,14 @@ impl WalWriter {
             self.buf.extend_from_slice(&crc.finalize().to_le_bytes());
             self.buf.extend_from_slice(e);
         }
-        if let Err(e) = self.file.write_all(&self.buf) {
-            return match self.file.set_len(self.len) {
-                Ok(()) => Err(WalError::Write(e)),
-                Err(_) => Err(WalError::Unrecoverable(e)),
+        if let Err(write) = self.write_buf() {
+            return match self
+                .file
+                .set_len(self.len)
+                .and_then(|()| self.file.sync_data())
+            {
+                Ok(()) => Err(WalError::Write(write)),
+                Err(undo) => Err(WalError::UndoFailed { write, undo }),
             };
         }
         if let Err(e) = self.file.sync_data() {
@@ -116,6 +162,21 @@ impl WalWriter {
         }
         self.len += self.buf.len() as u64;
         Ok(())
+    }
+
+    /// Writes the encoded batch; with the fault switch failing, only part of it, then
+    /// fails, as a disk that fills up mid-write does; with it stalled, waits first.
+    fn write_buf(&mut self) -> std::io::Result<()> {
+        self.faults.wait_while_stalled();
+        if self.faults.is_failing() {
+            let part = self.buf.len() / 2;
+            append_all(self.file.as_mut(), &self.buf[..part])?;
+            return Err(std::io::Error::other(format!(
+                "injected storage fault after {part} of {} bytes",
+                self.buf.len()
+            )));
+        }
+        append_all(self.file.as_mut(), &self.buf)
     }
 
     pub fn path(&self) -> &Path {
@@ -139,17 +200,32 @@ pub struct WalRecovery {
 
 /// Reads every segment, cuts a torn tail off the last one, and returns the entries that
 /// the checkpoint of `size` does not cover yet.
-pub fn recover(dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
-    let mut segments = list_segments(dir)?;
+///
+/// Every segment kept is fsynced: what was read may have been only in the page cache (a
+/// batch whose fsync failed, or the cut that undid it) and must be on disk as read before
+/// a new segment follows it, or a power loss could bring back a fragment, or take away an
+/// entry, in a segment that is no longer the newest.
+pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
+    for name in storage.list(dir).map_err(LogError::io(dir))? {
+        if name.ends_with(".wal.tmp") {
+            // A segment whose creation was cut short; it never held an entry.
+            let path = dir.join(name);
+            storage.remove_file(&path).map_err(LogError::io(&path))?;
+        }
+    }
+    let mut segments = list_segments(storage, dir)?;
     let mut out = WalRecovery {
         first_pending: size,
         ..WalRecovery::default()
     };
-    let mut expected_base: Option<u64> = None;
+    // Entries from `size` on must follow one another without a gap. Segments wholly below
+    // the checkpoint are skipped: one is left behind whenever removing it failed.
+    let mut next = size;
+    let mut chained = false;
     let last = segments.len().saturating_sub(1);
     let mut keep = Vec::new();
     for (i, seg) in segments.drain(..).enumerate() {
-        let data = fs::read(&seg.path).map_err(LogError::io(&seg.path))?;
+        let data = storage.read(&seg.path).map_err(LogError::io(&seg.path))?;
         let corrupt = |why: String| LogError::Corrupt {
             path: seg.path.clone(),
             why,
@@ -159,8 +235,12 @@ pub fn recover(dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
                 && data.len() < HEADER_LEN as usize
                 && MAGIC.starts_with(&data[..data.len().min(8)])
             {
-                // A segment whose creation was cut short holds nothing acknowledged.
-                fs::remove_file(&seg.path).map_err(LogError::io(&seg.path))?;
+                // A segment whose creation was cut short holds nothing acknowledged
+                // (logs written before segments were created under a temporary name).
+                storage
+                    .remove_file(&seg.path)
+                    .map_err(LogError::io(&seg.path))?;
+                sync_dir_on(storage, dir)?;
                 out.torn_bytes += data.len() as u64;
                 out.torn_segment = Some(seg.path.clone());
                 continue;
@@ -178,16 +258,15 @@ pub fn recover(dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
                 seg.base
             )));
         }
-        match expected_base {
-            None if base > size => {
-                return Err(corrupt(format!(
-                    "entries {size}..{base} are missing: the checkpoint covers {size} entries but the oldest segment starts at {base}"
-                )))
-            }
-            Some(e) if e != base => {
-                return Err(corrupt(format!("segment starts at {base}; the one before ends at {e}")))
-            }
-            _ => {}
+        if chained && base != next {
+            return Err(corrupt(format!(
+                "segment starts at {base}; the one before ends at {next}"
+            )));
+        }
+        if base > next {
+            return Err(corrupt(format!(
+                "entries {size}..{base} are missing: the checkpoint covers {size} entries but the first segment after it starts at {base}"
+            )));
         }
         let (entries, valid_len) = parse_records(&data);
         if valid_len < data.len() {
@@ -196,23 +275,29 @@ pub fn recover(dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
                     "damaged record at byte {valid_len} in a segment that is not the newest"
                 )));
             }
-            let f = OpenOptions::new()
-                .write(true)
-                .open(&seg.path)
-                .map_err(LogError::io(&seg.path))?;
-            f.set_len(valid_len as u64)
-                .and_then(|()| f.sync_all())
+            storage
+                .open_append(&seg.path)
+                .and_then(|mut f| {
+                    f.set_len(valid_len as u64)?;
+                    f.sync_data()
+                })
                 .map_err(LogError::io(&seg.path))?;
             out.torn_bytes += (data.len() - valid_len) as u64;
             out.torn_segment = Some(seg.path.clone());
+        } else {
+            storage
+                .open_append(&seg.path)
+                .and_then(|mut f| f.sync_data())
+                .map_err(LogError::io(&seg.path))?;
         }
-        let count = entries.len() as u64;
-        for (k, e) in entries.into_iter().enumerate() {
-            if base + k as u64 >= size {
-                out.pending.push(e.to_vec());
-            }
+        let end = base + entries.len() as u64;
+        if end > size {
+            let skip = (size.saturating_sub(base)) as usize;
+            out.pending
+                .extend(entries.into_iter().skip(skip).map(<[u8]>::to_vec));
+            next = end;
+            chained = true;
         }
-        expected_base = Some(base + count);
         keep.push(seg);
     }
     out.segments = keep;
@@ -244,18 +329,16 @@ pub fn parse_records(data: &[u8]) -> (Vec<&[u8]>, usize) {
 }
 
 /// The segments in a directory, oldest first.
-pub fn list_segments(dir: &Path) -> Result<Vec<Segment>, LogError> {
+pub fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<Segment>, LogError> {
     let mut segs = Vec::new();
-    for ent in fs::read_dir(dir).map_err(LogError::io(dir))? {
-        let ent = ent.map_err(LogError::io(dir))?;
-        let name = ent.file_name();
-        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".wal")) else {
+    for name in storage.list(dir).map_err(LogError::io(dir))? {
+        let Some(stem) = name.strip_suffix(".wal") else {
             continue;
         };
         if let Ok(base) = stem.parse::<u64>() {
             segs.push(Segment {
                 base,
-                path: ent.path(),
+                path: dir.join(&name),
             });
         }
     }
@@ -266,11 +349,18 @@ pub fn list_segments(dir: &Path) -> Result<Vec<Segment>, LogError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::RealDisk;
+    use std::fs;
 
     fn write(dir: &Path, base: u64, entries: &[&[u8]]) -> PathBuf {
-        let (mut w, seg) = WalWriter::create(dir, base).unwrap();
+        let (mut w, seg) =
+            WalWriter::create(Arc::new(RealDisk), dir, base, FaultSwitch::default()).unwrap();
         w.append_batch(entries.iter().copied()).unwrap();
         seg.path
+    }
+
+    fn recover(dir: &Path, size: u64) -> Result<WalRecovery, LogError> {
+        super::recover(&RealDisk, dir, size)
     }
 
     #[test]
@@ -328,6 +418,30 @@ mod tests {
         assert_eq!(r.pending, vec![b"d".to_vec()]);
         assert_eq!(r.first_pending, 3);
         assert!(recover(tmp.path(), 5).unwrap().pending.is_empty());
+    }
+
+    #[test]
+    fn a_segment_left_below_the_checkpoint_by_a_failed_removal_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), 0, &[b"a", b"b"]);
+        write(tmp.path(), 5, &[b"f", b"g"]);
+        let r = recover(tmp.path(), 6).unwrap();
+        assert_eq!(r.pending, vec![b"g".to_vec()]);
+        assert_eq!(r.segments.len(), 2);
+        let err = recover(tmp.path(), 4).unwrap_err().to_string();
+        assert!(err.contains("entries 4..5 are missing"), "{err}");
+    }
+
+    #[test]
+    fn overlapping_segments_past_the_checkpoint_are_corruption() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), 0, &[b"a", b"b", b"c"]);
+        write(tmp.path(), 2, &[b"c"]);
+        let err = recover(tmp.path(), 1).unwrap_err().to_string();
+        assert!(
+            err.contains("segment starts at 2; the one before ends at 3"),
+            "{err}"
+        );
     }
 
     #[test]

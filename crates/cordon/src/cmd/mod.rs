@@ -8,6 +8,7 @@ pub mod log_bench;
 pub mod log_bench_pg;
 pub mod log_demo;
 pub mod log_query;
+pub mod log_simulate;
 pub mod policy;
 pub mod report;
 pub mod requests;

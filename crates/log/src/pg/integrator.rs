@@ -12,6 +12,7 @@ use crate::error::LogError;
 use crate::fs::AtomicWriter;
 use crate::keys::Signer;
 use crate::log::check_consistent;
+use crate::storage::RealDisk;
 use crate::tree::TreeEdge;
 
 use super::schema::{self, to_i64, to_u64, INTEGRATOR_LOCK};
@@ -213,7 +214,7 @@ fn integrate_round(shared: &Shared, h: &mut Holder) -> Result<u64, LogError> {
         root: h.edge.root(),
         extensions: vec![],
     };
-    if let Err(e) = check_consistent(&shared.dir, &h.checkpoint.checkpoint, &new) {
+    if let Err(e) = check_consistent(&RealDisk, &shared.dir, &h.checkpoint.checkpoint, &new) {
         h.edge = before;
         return Err(e);
     }

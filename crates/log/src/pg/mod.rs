@@ -13,7 +13,7 @@ mod schema;
 mod sequencer;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -209,6 +209,27 @@ impl PgLog {
             }
         }
         PendingAppend(rx)
+    }
+
+    /// [`PgLog::submit`] without ever blocking: a full queue, an oversized entry or a
+    /// closed log is an immediate error, so async code can call it and answer at once.
+    pub fn try_submit(
+        &self,
+        entry: Vec<u8>,
+        row: Option<IndexRow>,
+    ) -> Result<PendingAppend, AppendError> {
+        if entry.len() > MAX_ENTRY_BYTES {
+            return Err(AppendError::TooLarge(entry.len()));
+        }
+        let tx = self.tx.as_ref().ok_or(AppendError::Closed)?;
+        let (reply, rx) = oneshot::channel();
+        match tx.try_send(Request { entry, row, reply }) {
+            Ok(()) => Ok(PendingAppend(rx)),
+            Err(TrySendError::Full(_)) => Err(AppendError::QueueFull {
+                depth: self.shared.config.queue_depth,
+            }),
+            Err(TrySendError::Disconnected(_)) => Err(AppendError::Closed),
+        }
     }
 
     /// Appends an entry and blocks until it is committed.

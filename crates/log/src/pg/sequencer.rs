@@ -81,6 +81,7 @@ fn commit(
     conn: &mut Option<Prepared>,
     batch: &[Request],
 ) -> Result<u64, LogError> {
+    shared.config.faults.wait_while_stalled();
     if shared.config.faults.is_failing() {
         return Err(LogError::Database {
             what: "commit".into(),
