@@ -225,5 +225,9 @@ fn strace_injection_is_in_effect() {
     let r = feed(child, &lines(1), 0);
     assert!(!r.success, "{}", r.stderr);
     assert!(r.stderr.contains("Input/output error"), "{}", r.stderr);
-    assert!(r.stderr.contains(".wal.tmp"), "the message names the file: {}", r.stderr);
+    assert!(
+        r.stderr.contains(".wal.tmp"),
+        "the message names the file: {}",
+        r.stderr
+    );
 }

@@ -80,7 +80,7 @@ pub async fn append_within(
     allowed: bool,
     deadline: Duration,
 ) -> Result<Receipt, WaitError> {
-    let pending = log.submit(entry);
+    let pending = log.submit(entry).map_err(WaitError::Log)?;
     if watch.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
         // The wait starts now, not at the last append an idle hour ago.
         watch
@@ -120,7 +120,11 @@ async fn record_not_served(log: &GatewayLog, watch: &Watch, of: u64) {
     let Ok(bytes) = NotServedEntry::new(&time, of, why).to_bytes() else {
         return;
     };
-    match log.submit(bytes).durable().await {
+    let pending = match log.submit(bytes) {
+        Ok(p) => p.durable().await,
+        Err(e) => Err(e),
+    };
+    match pending {
         Ok(_) => {
             watch.not_served.fetch_add(1, Ordering::SeqCst);
         }

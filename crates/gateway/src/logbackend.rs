@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use cordon_log::log::Stats;
 use cordon_log::pg::{IndexRow, PgConfig, PgLog};
-use cordon_log::{FaultSwitch, Log, LogConfig, LogError, PendingAppend, SignedCheckpoint, Signer};
+use cordon_log::{
+    AppendError, FaultSwitch, Log, LogConfig, LogError, PendingAppend, SignedCheckpoint, Signer,
+};
 
 use crate::config::{LogBackendKind, LogSection};
 use crate::GatewayError;
@@ -46,14 +48,15 @@ impl GatewayLog {
         }
     }
 
-    /// Hands a decision's entry to the log; in PostgreSQL it is also filed in the
-    /// decision index in the same transaction.
-    pub fn submit(&self, entry: Vec<u8>) -> PendingAppend {
+    /// Hands a decision's entry to the log without ever blocking (a full queue is an
+    /// immediate error, which the gateway answers with 503); in PostgreSQL it is also
+    /// filed in the decision index in the same transaction.
+    pub fn submit(&self, entry: Vec<u8>) -> Result<PendingAppend, AppendError> {
         match self {
-            GatewayLog::File(l) => l.submit(entry),
+            GatewayLog::File(l) => l.try_submit(entry),
             GatewayLog::Postgres(l) => {
                 let row = index_row(&entry);
-                l.submit(entry, row)
+                l.try_submit(entry, row)
             }
         }
     }

@@ -213,9 +213,19 @@ async fn target_entry(gw: &Gateway, of: u64) -> Result<Vec<u8>, Refusal> {
 }
 
 async fn append(gw: &Gateway, prepared: &Prepared) -> Result<u64, Refusal> {
-    match gw.log.submit(prepared.bytes.clone()).durable().await {
+    let deadline = Duration::from_millis(gw.config.log.durable_deadline_ms);
+    let appended =
+        crate::durable::append_within(&gw.log, &gw.watch, prepared.bytes.clone(), false, deadline)
+            .await;
+    match appended {
         Ok(receipt) => Ok(receipt.index()),
         Err(e) => {
+            let e = match e {
+                crate::durable::WaitError::Log(e) => e.to_string(),
+                crate::durable::WaitError::Deadline => {
+                    format!("not durable within {deadline:?}")
+                }
+            };
             tracing::error!(error = %e, "register append failed; nothing was recorded");
             Err(Box::new(respond::log_unavailable(
                 gw.config.retry_after_seconds,
