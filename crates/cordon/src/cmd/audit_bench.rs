@@ -46,6 +46,7 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
             out: tmp.path().join(format!("out{round}")),
             threads,
             log_key: None,
+            org: None,
         };
         let t = Instant::now();
         let outcome = audit(&opts, &|_, _| {})?;
