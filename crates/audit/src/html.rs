@@ -149,8 +149,28 @@ fn reach(h: &mut String, key: &str, known: u64, value: u64, label: &str) {
 }
 
 fn found_section(h: &mut String, s: &Summary) {
-    h.push_str("<h2>What was found</h2>\n<div class=\"figs\">\n");
-    figure(h, "rows", s.rows, "searches read");
+    h.push_str("<h2>What was found</h2>\n");
+    let d = &s.searches;
+    if d.repeated_rows > 0 || d.rows_without_id < d.rows {
+        let _ = writeln!(
+            h,
+            "<p id=\"distinct\">{} rows are <span data-figure=\"distinct\">{}</span> distinct searches: {} rows repeat a search already read (united by search id across all files), {} rows have no search id and count as a search each. Flagged, as distinct searches: {} with an immigration reason, {} by immigration agencies, {} side-door.</p>",
+            num(d.rows),
+            num(d.distinct),
+            num(d.repeated_rows),
+            num(d.rows_without_id),
+            num(d.immigration),
+            num(d.immigration_agency),
+            num(d.side_door)
+        );
+    }
+    h.push_str("<div class=\"figs\">\n");
+    figure(
+        h,
+        "rows",
+        s.rows,
+        "rows read (a search can appear in several rows)",
+    );
     figure(
         h,
         "immigration",

@@ -9,6 +9,7 @@ pub mod cells;
 pub mod checks;
 pub mod classify;
 pub mod columns;
+pub mod distinct;
 pub mod error;
 pub mod html;
 pub mod html_more;

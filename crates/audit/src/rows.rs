@@ -46,6 +46,8 @@ impl CellTally {
 /// What a chunk's rows add up to.
 pub struct ChunkResult {
     pub summary: Summary,
+    /// Each row's search-id hash (if any) and flag bits, in input order, to unite rows.
+    pub ids: Vec<(Option<u64>, u8)>,
     pub flagged_csv: Vec<u8>,
     pub flagged: u64,
     pub errors: Vec<String>,
@@ -172,6 +174,7 @@ pub fn classify_row(
     ctx: &RowContext<'_>,
     classifier: &mut Classifier<'_>,
     summary: &mut Summary,
+    ids: &mut Vec<(Option<u64>, u8)>,
     fields: &Fields<'_>,
 ) -> (Unreadable, RowFindings, String) {
     let cols = ctx.columns;
@@ -207,6 +210,9 @@ pub fn classify_row(
         moderation: verdict,
     };
     summary.add(&facts, &findings);
+    let id = fields.get(Field::Id);
+    let id = (cell_state(id) == CellState::Value).then(|| crate::distinct::id_hash(id));
+    ids.push((id, crate::distinct::flag_bits(&findings)));
     let reason = if findings.flagged() {
         reason.into_owned()
     } else {

@@ -11,6 +11,7 @@ use cordon_policy::Screener;
 use crate::checks::{check_file, Layout};
 use crate::classify::Classifier;
 use crate::columns::{layout_name, ColumnMap, Field, Resolved};
+use crate::distinct::IdSet;
 use crate::error::AuditError;
 use crate::input::{Chunk, Source};
 use crate::rows::{
@@ -51,7 +52,7 @@ impl Format {
 
     /// The format a file's name suggests when none is given.
     pub fn guess(path: &Path) -> Format {
-        if path.is_dir() {
+        if is_cordon_log(path) {
             return Format::Cordon;
         }
         match path
@@ -65,6 +66,50 @@ impl Format {
             _ => Format::Flock,
         }
     }
+}
+
+/// Whether a directory is a Cordon log (it holds the key recorded at creation).
+fn is_cordon_log(path: &Path) -> bool {
+    path.is_dir() && path.join(cordon_log::log::VKEY_FILE).exists()
+}
+
+/// Extensions of the export files read from a directory.
+const EXPORT_EXTENSIONS: [&str; 5] = ["csv", "xlsx", "xlsm", "jsonl", "ndjson"];
+
+/// The inputs with every directory that is not a Cordon log replaced by the export files
+/// in it (sorted by name, not recursing). Other files in it are named in the warnings.
+fn expand(inputs: &[PathBuf], summary: &mut Summary) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if !p.is_dir() || is_cordon_log(p) {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = match std::fs::read_dir(p) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => {
+                out.push(p.clone());
+                continue;
+            }
+        };
+        found.sort();
+        for f in found.into_iter().filter(|f| f.is_file()) {
+            let ext = f
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if EXPORT_EXTENSIONS.contains(&ext.as_str()) {
+                out.push(f);
+            } else {
+                summary.warnings.push(format!(
+                    "{}: not read (not a .csv, .xlsx, .jsonl or .ndjson file)",
+                    f.display()
+                ));
+            }
+        }
+    }
+    out
 }
 
 pub struct AuditOptions {
@@ -117,7 +162,7 @@ pub fn audit(
     let mut incomplete = 0;
     let mut union: Vec<String> = Vec::new();
     let mut opened = Vec::new();
-    for path in &opts.files {
+    for path in &expand(&opts.files, &mut summary) {
         let format = opts.format.unwrap_or_else(|| Format::guess(path));
         match open(path, format, opts, &mut union) {
             Ok(o) => opened.extend(o),
@@ -154,6 +199,7 @@ pub fn audit(
     out.write_all(&header.into_inner().unwrap_or_default())
         .map_err(werr)?;
     let screener = Screener::new();
+    let mut ids = IdSet::default();
     for o in opened {
         let names = o.names.clone();
         let columns = o.columns.clone();
@@ -166,6 +212,7 @@ pub fn audit(
             opts.threads.max(1),
             &mut out,
             &mut summary,
+            &mut ids,
             progress,
         )
         .map_err(werr)?;
@@ -193,6 +240,8 @@ pub fn audit(
         summary.files.push(report);
     }
     out.flush().map_err(werr)?;
+    summary.searches = ids.searches();
+    drop(ids);
     summary.finish();
     write_outputs(&opts.out, &summary)?;
     Ok(AuditOutcome {
@@ -346,6 +395,7 @@ fn audit_file(
     threads: usize,
     out: &mut (impl Write + Send),
     summary: &mut Summary,
+    ids: &mut IdSet,
     progress: &(dyn Fn(&Path, u64) + Sync),
 ) -> std::io::Result<(Vec<CellTally>, FileReport)> {
     let path = o.source.path().to_path_buf();
@@ -384,7 +434,7 @@ fn audit_file(
             });
         }
         drop(done_tx);
-        let collector = s.spawn(move || collect(done_rx, out, summary, tally_width));
+        let collector = s.spawn(move || collect(done_rx, out, summary, ids, tally_width));
         let mut read_error = None;
         let mut index = 0u64;
         loop {
@@ -432,6 +482,7 @@ fn collect(
     rx: Receiver<(u64, ChunkResult)>,
     out: &mut (impl Write + Send),
     summary: &mut Summary,
+    ids: &mut IdSet,
     tally_width: usize,
 ) -> std::io::Result<(Vec<CellTally>, FileReport)> {
     let mut pending = std::collections::BTreeMap::new();
@@ -449,6 +500,9 @@ fn collect(
             report.errors.extend(r.errors.into_iter().take(room));
             for (a, b) in tally.iter_mut().zip(r.tally.iter()) {
                 a.merge(b);
+            }
+            for (id, bits) in &r.ids {
+                ids.add(*id, *bits);
             }
             summary.merge(r.summary);
             next += 1;
@@ -475,6 +529,7 @@ fn classify_chunk(
 ) -> ChunkResult {
     let mut r = ChunkResult {
         summary: Summary::default(),
+        ids: Vec::new(),
         flagged_csv: Vec::new(),
         flagged: 0,
         errors: Vec::new(),
@@ -516,7 +571,8 @@ fn csv_chunk(
             continue;
         }
         let fields = Fields::from_csv(ctx.rows.columns, &record);
-        let (bad, findings, reason) = classify_row(&ctx.rows, classifier, &mut r.summary, &fields);
+        let (bad, findings, reason) =
+            classify_row(&ctx.rows, classifier, &mut r.summary, &mut r.ids, &fields);
         tally_csv(ctx.rows.columns, &record, bad, &mut r.tally);
         if findings.flagged() {
             r.flagged += 1;
@@ -543,7 +599,7 @@ fn json_chunk(
             Ok(None) => r.other_entries += 1,
             Ok(Some(fields)) => {
                 let (bad, findings, reason) =
-                    classify_row(&ctx.rows, classifier, &mut r.summary, &fields);
+                    classify_row(&ctx.rows, classifier, &mut r.summary, &mut r.ids, &fields);
                 tally_json(&fields, bad, &mut r.tally);
                 if findings.flagged() {
                     r.flagged += 1;

@@ -192,6 +192,8 @@ fn most_frequent(tally: &HashMap<String, u64>, n: usize) -> Vec<(String, u64)> {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
     pub rows: u64,
+    /// Rows united by search id: distinct searches, repeated rows, flagged searches.
+    pub searches: crate::distinct::Searches,
     pub flagged: Flagged,
     /// What the immigration counts are: searches whose export says so. Searches run for
     /// immigration under a vague reason are not in them.

@@ -358,3 +358,62 @@ fn vague_reasons_are_shown_overall_and_per_organization() {
     assert!(s["counts_are"].as_str().unwrap().contains("lower bound"));
     assert!(a.report.contains("id=\"vague-by-org\""));
 }
+
+#[test]
+fn overlapping_scrapes_in_a_directory_are_united_by_search_id() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["search_audit-2026-03-28.csv", "search_audit-2026-04-04.csv"] {
+        std::fs::copy(fixture("lassen-portal").join(f), dir.path().join(f)).unwrap();
+    }
+    std::fs::write(dir.path().join("notes.txt"), "cover letter").unwrap();
+    let a = audit(&[dir.path()], &["--org", "Lassen County CA SO"]);
+    assert!(a.out.status.success(), "{}", text(&a.out));
+    let s = &a.summary;
+    assert_eq!(s["files"].as_array().unwrap().len(), 2);
+    assert_eq!(s["rows"], 58);
+    assert_eq!(s["searches"]["rows"], 58);
+    assert_eq!(s["searches"]["repeated_rows"], 25);
+    assert_eq!(s["searches"]["distinct"], 33);
+    assert_eq!(s["searches"]["rows_without_id"], 0);
+    assert!(
+        s["warnings"].to_string().contains("notes.txt"),
+        "{}",
+        s["warnings"]
+    );
+    assert!(
+        a.report.contains("data-figure=\"distinct\">33<"),
+        "the report shows distinct searches"
+    );
+}
+
+#[test]
+fn a_search_flagged_in_one_copy_is_one_flagged_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "ID,Org Name,Reason,Search Time\n";
+    // The same search in two agencies' network audits: one masked the reason.
+    std::fs::write(
+        dir.path().join("a.csv"),
+        format!("{header}S-1,Metro PD,***,\"01/02/2025, 01:00:00 PM UTC\"\nS-2,Metro PD,theft,\"01/02/2025, 02:00:00 PM UTC\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.csv"),
+        format!("{header}s-1,Metro PD,assist ICE,\"01/02/2025, 01:00:00 PM UTC\"\nS-3,Metro PD,ICE ERO,\"01/03/2025, 01:00:00 PM UTC\"\n"),
+    )
+    .unwrap();
+    let a = audit(&[&dir.path().join("a.csv"), &dir.path().join("b.csv")], &[]);
+    assert!(a.out.status.success(), "{}", text(&a.out));
+    let d = &a.summary["searches"];
+    assert_eq!(
+        (d["rows"].as_u64(), d["distinct"].as_u64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(d["immigration"], 2);
+    assert_eq!(a.summary["flagged"]["immigration"], 2, "rows");
+    // Every flagged row keeps its file and line.
+    assert_eq!(a.flagged_col("line"), vec!["2", "3"]);
+    assert!(a
+        .flagged_col("source_file")
+        .iter()
+        .all(|f| f.ends_with("b.csv")));
+}
