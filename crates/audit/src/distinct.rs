@@ -20,9 +20,10 @@ pub const AGENCY: u8 = 2;
 pub const SIDE_DOOR: u8 = 4;
 
 pub fn flag_bits(f: &RowFindings) -> u8 {
-    u8::from(f.immigration_reason()) * IMMIGRATION
-        | u8::from(f.immigration_agency) * AGENCY
-        | u8::from(f.side_door()) * SIDE_DOOR
+    let bit = |on: bool, b: u8| if on { b } else { 0 };
+    bit(f.immigration_reason(), IMMIGRATION)
+        | bit(f.immigration_agency, AGENCY)
+        | bit(f.side_door(), SIDE_DOOR)
 }
 
 /// The hash a search id is united by: case and surrounding spaces do not matter.

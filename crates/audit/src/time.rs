@@ -110,7 +110,7 @@ fn iso(t: &str) -> Option<i64> {
     }
     let rest = rest.strip_prefix(['T', 't', ' '])?;
     let zone_at = rest
-        .find(|c| matches!(c, 'Z' | 'z' | '+' | '-'))
+        .find(['Z', 'z', '+', '-'])
         .unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(zone_at);
     let clock = clock.trim();
