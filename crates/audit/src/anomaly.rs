@@ -2,10 +2,10 @@
 //! (the hours it searches in, how many networks its searches reach, how many searches it
 //! runs in an active hour), and the searches far outside that. These are signals for a
 //! reader to follow up, not findings: a night shift or a regional manhunt explains many.
-use std::collections::HashMap;
 
 use serde::Serialize;
 
+use crate::fxhash::FxHashMap;
 use crate::time::{format_utc, hour_of_day};
 
 /// Reach buckets: bucket 0 holds a count of 0, bucket k (k ≥ 1) holds 2^(k-1) ..= 2^k - 1.
@@ -38,7 +38,7 @@ pub struct Activity {
     pub reach_known: u64,
     pub reach: [u32; REACH_BUCKETS],
     /// Searches per hour since 1970, for bursts. Bounded overall by the summary.
-    pub hourly: HashMap<u32, u32>,
+    pub hourly: FxHashMap<u32, u32>,
 }
 
 impl Default for Activity {
@@ -48,7 +48,7 @@ impl Default for Activity {
             hours: [0; 24],
             reach_known: 0,
             reach: [0; REACH_BUCKETS],
-            hourly: HashMap::new(),
+            hourly: FxHashMap::default(),
         }
     }
 }

@@ -15,24 +15,39 @@ pub enum CellState {
 /// Whether a cell is blank, masked or holds a value. Masks seen in public releases: `***`
 /// (Flock's), `* * *`, `###`, block glyphs, and `REDACTED` / `[REDACTED]` in any case.
 pub fn cell_state(cell: &str) -> CellState {
-    let t = cell.trim();
-    if t.is_empty() {
-        return CellState::Empty;
-    }
-    if is_mask(t) {
-        CellState::Redacted
-    } else {
-        CellState::Value
+    cell_state_bytes(cell.as_bytes())
+}
+
+/// [`cell_state`] on a cell's bytes, valid UTF-8 or not (the per-cell path).
+pub fn cell_state_bytes(cell: &[u8]) -> CellState {
+    let t = cell.trim_ascii();
+    match t.first() {
+        None => CellState::Empty,
+        Some(b'*' | b'#' | b'[' | b'r' | b'R' | 0xE2) if is_mask(t) => CellState::Redacted,
+        Some(_) => CellState::Value,
     }
 }
 
-fn is_mask(t: &str) -> bool {
-    let b = t.as_bytes();
-    if b[0] == b'*' || b[0] == b'#' || t.starts_with('█') {
-        return t.chars().all(|c| matches!(c, '*' | '#' | ' ' | '█'));
+/// The block glyph █ in UTF-8.
+const BLOCK: &[u8] = "█".as_bytes();
+
+fn is_mask(t: &[u8]) -> bool {
+    if t[0] == b'*' || t[0] == b'#' || t.starts_with(BLOCK) {
+        let mut rest = t;
+        while let Some((&b, tail)) = rest.split_first() {
+            rest = if matches!(b, b'*' | b'#' | b' ') {
+                tail
+            } else if rest.starts_with(BLOCK) {
+                &rest[BLOCK.len()..]
+            } else {
+                return false;
+            };
+        }
+        return true;
     }
-    let inner = t.trim_start_matches('[').trim_end_matches(']');
-    inner.eq_ignore_ascii_case("redacted")
+    let inner = t.strip_prefix(b"[").unwrap_or(t);
+    let inner = inner.strip_suffix(b"]").unwrap_or(inner);
+    inner.eq_ignore_ascii_case(b"redacted")
 }
 
 /// Why a reason tells a reader nothing, or that it does.
@@ -97,85 +112,85 @@ const PLACEHOLDERS: &[&str] = &[
     "tbd", "unknown", "?",
 ];
 
-/// Words that name no purpose on their own. A reason made only of these (and of case
+/// Words that name no purpose on their own (sorted, for a binary search). A reason made only of these (and of case
 /// numbers) is vague; one more word ("stolen", "warrant", "missing") makes it a stated
 /// purpose. "Agency assist" is here on purpose: a search for another agency with no
 /// stated purpose is exactly what a side door looks like.
 const GENERIC: &[&str] = &[
-    "investigation",
-    "investigations",
-    "investigate",
-    "investigating",
-    "investigative",
-    "inv",
-    "invest",
-    "invst",
-    "invstg",
-    "invg",
-    "criminal",
-    "crim",
+    "a",
     "active",
-    "ongoing",
-    "open",
-    "pending",
+    "agency",
+    "an",
+    "and",
+    "applicable",
+    "assist",
+    "assisting",
+    "business",
     "case",
     "cases",
-    "other",
-    "not",
-    "applicable",
+    "cid",
+    "crim",
+    "criminal",
+    "det",
+    "detective",
+    "detectives",
+    "enforcement",
+    "follow",
+    "followup",
+    "for",
     "general",
+    "incident",
     "info",
     "information",
     "intel",
     "intelligence",
-    "official",
-    "business",
+    "inv",
+    "invest",
+    "investigate",
+    "investigating",
+    "investigation",
+    "investigations",
+    "investigative",
+    "invg",
+    "invst",
+    "invstg",
     "law",
-    "enforcement",
     "le",
-    "leo",
-    "purpose",
-    "purposes",
-    "police",
-    "search",
-    "query",
-    "lookup",
-    "follow",
-    "up",
-    "followup",
     "lead",
     "leads",
-    "research",
-    "det",
-    "detective",
-    "detectives",
-    "cid",
-    "work",
-    "related",
-    "routine",
-    "see",
-    "report",
-    "rpt",
-    "incident",
-    "number",
-    "no",
-    "num",
+    "leo",
+    "lookup",
     "nbr",
-    "assist",
-    "assisting",
-    "agency",
+    "no",
+    "not",
+    "num",
+    "number",
+    "of",
+    "official",
+    "ongoing",
+    "open",
+    "other",
     "outside",
+    "pending",
+    "per",
+    "police",
+    "purpose",
+    "purposes",
+    "query",
+    "related",
+    "report",
     "request",
     "requested",
-    "for",
-    "of",
-    "and",
+    "research",
+    "routine",
+    "rpt",
+    "search",
+    "see",
     "the",
-    "a",
-    "an",
-    "per",
+    "up",
     "w",
     "with",
+    "work",
 ];
 
 /// Suffixes of statute sections typed with their number ("487pc", "10851vc", "893.13fs"):
@@ -193,6 +208,17 @@ fn is_statute(word: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_digit())
     })
+}
+
+fn is_generic(word: &str) -> bool {
+    let mut buf = [0u8; 16];
+    let Some(slot) = buf.get_mut(..word.len()) else {
+        return false;
+    };
+    slot.copy_from_slice(word.as_bytes());
+    slot.make_ascii_lowercase();
+    let lower = std::str::from_utf8(slot).unwrap_or("");
+    GENERIC.binary_search(&lower).is_ok()
 }
 
 /// Classifies a reason cell.
@@ -218,7 +244,7 @@ pub fn reason_state(reason: &str) -> ReasonState {
             return ReasonState::Stated;
         } else if word.bytes().any(|b| b.is_ascii_digit()) {
             numbers += 1;
-        } else if GENERIC.iter().any(|g| word.eq_ignore_ascii_case(g)) {
+        } else if is_generic(word) {
             generic += 1;
         } else {
             return ReasonState::Stated;
@@ -297,6 +323,12 @@ mod tests {
         for (reason, want) in cases {
             assert_eq!(reason_state(reason), want, "{reason:?}");
         }
+    }
+
+    #[test]
+    fn the_generic_words_are_sorted_for_their_binary_search() {
+        assert!(GENERIC.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_generic("INVESTIGATION") && !is_generic("stolen"));
     }
 
     #[test]

@@ -7,12 +7,12 @@
 //! distinct searches, ~20 MB for a million. Flagged ids (a small share) also keep which
 //! flags any copy raised. Two different ids share a hash with probability about n²/2⁶⁵
 //! (1 in 100,000 for 18.7 million ids); such a pair would count as one search.
-use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
 use crate::classify::RowFindings;
+use crate::fxhash::{FxHashMap, FxHashSet};
 
 /// Bits of the flags a row raised, kept per flagged id.
 pub const IMMIGRATION: u8 = 1;
@@ -60,8 +60,8 @@ pub struct Searches {
 /// The ids seen so far, in input order.
 #[derive(Default)]
 pub struct IdSet {
-    seen: HashSet<u64>,
-    flagged: HashMap<u64, u8>,
+    seen: FxHashSet<u64>,
+    flagged: FxHashMap<u64, u8>,
     no_id: Searches,
 }
 

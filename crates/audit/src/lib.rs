@@ -11,6 +11,7 @@ pub mod classify;
 pub mod columns;
 pub mod distinct;
 pub mod error;
+pub mod fxhash;
 pub mod html;
 pub mod html_more;
 pub mod input;

@@ -2,7 +2,7 @@
 //! summary's facts, and (when flagged) written to flagged.csv with its file and line.
 use std::borrow::Cow;
 
-use crate::cells::{cell_state, moderation, reason_state, CellState};
+use crate::cells::{cell_state, cell_state_bytes, moderation, CellState};
 use crate::classify::{Classifier, RowFindings};
 use crate::columns::{Field, Resolved};
 use crate::summary::{RowFacts, Summary};
@@ -28,14 +28,14 @@ impl CellTally {
         }
     }
 
-    fn count(&mut self, cell: &str, unreadable: bool) {
-        match cell_state(cell) {
+    fn count(&mut self, cell: &[u8], unreadable: bool) {
+        match cell_state_bytes(cell) {
             CellState::Empty => self.empty += 1,
             CellState::Redacted => self.redacted += 1,
             CellState::Value if unreadable => {
                 self.unreadable += 1;
                 if self.sample.is_none() {
-                    self.sample = Some(cell.chars().take(60).collect());
+                    self.sample = Some(String::from_utf8_lossy(cell).chars().take(60).collect());
                 }
             }
             CellState::Value => {}
@@ -68,15 +68,40 @@ pub struct RowContext<'a> {
     pub org: Option<&'a str>,
 }
 
+/// The fields a row is read for; the rest are counted per column and carried through.
+const READ: [Field; 12] = [
+    Field::Id,
+    Field::User,
+    Field::Org,
+    Field::Time,
+    Field::TimeFrame,
+    Field::TimeFrameStart,
+    Field::TimeFrameEnd,
+    Field::Networks,
+    Field::Devices,
+    Field::Reason,
+    Field::Offense,
+    Field::Moderation,
+];
+
 /// A row's fields, indexed by `Field as usize`; absent fields are empty.
 pub struct Fields<'a>([Cow<'a, str>; Field::ALL.len()]);
 
 impl<'a> Fields<'a> {
+    /// The fields the audit reads from a CSV record (the others stay empty: they are
+    /// only counted and carried through).
     pub fn from_csv(cols: &Resolved, record: &'a csv::ByteRecord) -> Fields<'a> {
         Fields(std::array::from_fn(|i| {
-            cols.index(Field::ALL[i])
+            let f = Field::ALL[i];
+            if !READ.contains(&f) {
+                return Cow::Borrowed("");
+            }
+            cols.index(f)
                 .and_then(|c| record.get(c))
-                .map_or(Cow::Borrowed(""), String::from_utf8_lossy)
+                .map_or(Cow::Borrowed(""), |b| match std::str::from_utf8(b) {
+                    Ok(s) => Cow::Borrowed(s),
+                    Err(_) => String::from_utf8_lossy(b),
+                })
         }))
     }
 
@@ -183,7 +208,7 @@ pub fn classify_row(
         (false, Some(org)) => org,
         _ => fields.get(Field::Org),
     };
-    let findings = classifier.classify(&reason, org);
+    let (findings, state) = classifier.classify_with_state(&reason, org);
     let mut bad = 0;
     let time = typed(fields, Field::Time, parse_time, &mut bad);
     for f in [Field::TimeFrameStart, Field::TimeFrameEnd] {
@@ -201,7 +226,7 @@ pub fn classify_row(
     let user = fields.get(Field::User);
     let facts = RowFacts {
         reason: &reason,
-        reason_state: reason_state(&reason),
+        reason_state: state,
         org,
         user: (cell_state(user) == CellState::Value).then_some(user),
         time,
@@ -224,18 +249,15 @@ pub fn classify_row(
 /// Counts a CSV record's cells, column by column.
 pub fn tally_csv(cols: &Resolved, record: &csv::ByteRecord, bad: Unreadable, t: &mut [CellTally]) {
     for (i, (raw, tally)) in record.iter().zip(t.iter_mut()).enumerate() {
-        let unreadable = cols.field_of(i).is_some_and(|f| bad & bit(f) != 0);
-        match std::str::from_utf8(raw) {
-            Ok(cell) => tally.count(cell, unreadable),
-            Err(_) => tally.count(&String::from_utf8_lossy(raw), unreadable),
-        }
+        let unreadable = bad != 0 && cols.field_of(i).is_some_and(|f| bad & bit(f) != 0);
+        tally.count(raw, unreadable);
     }
 }
 
 /// Counts a JSON record's fields.
 pub fn tally_json(fields: &Fields<'_>, bad: Unreadable, t: &mut [CellTally]) {
     for (f, tally) in Field::ALL.iter().zip(t.iter_mut()) {
-        tally.count(fields.get(*f), bad & bit(*f) != 0);
+        tally.count(fields.get(*f).as_bytes(), bad & bit(*f) != 0);
     }
 }
 

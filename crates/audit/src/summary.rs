@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::anomaly::{Activity, Anomaly};
 use crate::cells::{Moderation, ReasonState};
 use crate::classify::RowFindings;
+use crate::fxhash::FxHashMap;
 
 /// How many distinct flagged reasons are tallied before the rest count as "other".
 const MAX_DISTINCT_REASONS: usize = 100_000;
@@ -223,8 +224,13 @@ pub struct Summary {
     reasons: HashMap<String, (u64, Vec<(u32, u32)>)>,
     #[serde(skip)]
     other_reasons: u64,
+    /// Organization → user → habits.
     #[serde(skip)]
-    users: HashMap<String, Activity>,
+    users: FxHashMap<String, FxHashMap<String, Activity>>,
+    #[serde(skip)]
+    user_count: usize,
+    #[serde(skip)]
+    reason_counts: [u64; ReasonState::ALL.len()],
     #[serde(skip)]
     hourly_room: Option<usize>,
 }
@@ -294,10 +300,7 @@ impl Summary {
         self.rows += 1;
         self.flagged.add(f);
         let nothing = row.reason_state.says_nothing();
-        *self
-            .reason_states
-            .entry(row.reason_state.key())
-            .or_default() += 1;
+        self.reason_counts[row.reason_state as usize] += 1;
         self.reason_says_nothing += u64::from(nothing);
         if let Some(m) = row.moderation {
             self.moderation.add(m, row.reason);
@@ -318,12 +321,17 @@ impl Summary {
         c.reason_says_nothing += u64::from(nothing);
         c.activity.add(row.time, row.networks, true);
         if let Some(user) = row.user {
-            let key = user_key(org, user);
-            let a = match self.users.get_mut(&key) {
-                Some(a) => a,
-                None => self.users.entry(key).or_default(),
+            let users = match self.users.get_mut(org) {
+                Some(u) => u,
+                None => self.users.entry(org.to_string()).or_default(),
             };
-            a.add(row.time, row.networks, true);
+            let user = user.trim();
+            let a = match users.get_mut(user) {
+                Some(a) => a,
+                None => users.entry(user.to_string()).or_default(),
+            };
+            // Bursts are judged per organization; a user's hours and reach are enough.
+            a.add(row.time, row.networks, false);
         }
         let m = self
             .months
@@ -360,8 +368,8 @@ impl Summary {
         let room = self.hourly_room.get_or_insert(MAX_TRACKED_HOURS);
         self.rows += o.rows;
         self.flagged.merge(&o.flagged);
-        for (k, v) in o.reason_states {
-            *self.reason_states.entry(k).or_default() += v;
+        for (a, b) in self.reason_counts.iter_mut().zip(o.reason_counts) {
+            *a += b;
         }
         self.reason_says_nothing += o.reason_says_nothing;
         self.moderation.merge(o.moderation);
@@ -376,18 +384,19 @@ impl Summary {
             }
         }
         for (k, v) in o.months {
-            self.months
-                .entry(k)
-                .or_default()
-                .merge(&v, &mut usize::MAX.clone());
+            self.months.entry(k).or_default().merge(&v, &mut 0);
         }
-        for (k, v) in o.users {
-            if let Some(a) = self.users.get_mut(&k) {
-                a.merge(&v, room);
-            } else if self.users.len() < MAX_USERS {
-                let mut a = Activity::default();
-                a.merge(&v, room);
-                self.users.insert(k, a);
+        for (org, users) in o.users {
+            let mine = self.users.entry(org).or_default();
+            for (user, v) in users {
+                if let Some(a) = mine.get_mut(&user) {
+                    a.merge(&v, &mut 0);
+                } else if self.user_count < MAX_USERS {
+                    self.user_count += 1;
+                    let mut a = Activity::default();
+                    a.merge(&v, &mut 0);
+                    mine.insert(user, a);
+                }
             }
         }
         self.reach.merge(&o.reach);
@@ -406,6 +415,10 @@ impl Summary {
     /// Fixes the lists and signals; call once all rows are in.
     pub fn finish(&mut self) {
         self.counts_are = LOWER_BOUND;
+        self.reason_states = ReasonState::ALL
+            .iter()
+            .map(|st| (st.key(), self.reason_counts[*st as usize]))
+            .collect();
         self.by_month = self
             .months
             .iter()
@@ -436,14 +449,11 @@ impl Summary {
                 crate::anomaly::detect(&format!("organization {org}"), &c.activity, &mut signals);
             }
         }
-        for (key, a) in &self.users {
-            let (org, user) = key.split_once('\u{0}').unwrap_or(("", key));
-            crate::anomaly::detect(&format!("user {user} ({org})"), a, &mut signals);
+        for (org, users) in &self.users {
+            for (user, a) in users {
+                crate::anomaly::detect(&format!("user {user} ({org})"), a, &mut signals);
+            }
         }
         self.anomalies = crate::anomaly::rank(signals);
     }
-}
-
-fn user_key(org: &str, user: &str) -> String {
-    format!("{org}\u{0}{}", user.trim())
 }

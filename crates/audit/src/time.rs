@@ -55,29 +55,96 @@ pub fn parse_time_frame(text: &str) -> Option<(i64, i64)> {
     Some((parse_time(a)?, parse_time(b)?))
 }
 
-/// `M/D/YYYY[,] h:mm[:ss] [AM|PM] [UTC]`, or a bare `M/D/YYYY`.
+/// `M/D/YYYY[,] h:mm[:ss] [AM|PM] [UTC]`, or a bare `M/D/YYYY`: read byte by byte, as it
+/// is read two or three times per row.
 fn us(t: &str) -> Option<i64> {
-    let mut parts = t.splitn(3, '/');
-    let m: u32 = digits(parts.next()?, 1, 2)?;
-    let d: u32 = digits(parts.next()?, 1, 2)?;
-    let rest = parts.next()?;
-    let y: i64 = digits(rest.get(..4)?, 4, 4)?;
-    let after = rest[4..].trim_start_matches(',').trim();
+    let mut c = Cursor(t.as_bytes());
+    let m = c.number(1, 2)? as u32;
+    c.expect(b'/')?;
+    let d = c.number(1, 2)? as u32;
+    c.expect(b'/')?;
+    let y = c.number(4, 4)?;
     let day = days_from_civil(y, m, d)?;
-    if after.is_empty() {
+    c.skip(b',');
+    c.spaces();
+    if c.0.is_empty() {
         return Some(day * 86_400);
     }
-    let mut words = after.split_whitespace();
-    let clock = words.next()?;
-    let mut secs = clock_secs(clock)?;
-    for w in words {
-        match w.to_ascii_uppercase().as_str() {
-            "AM" | "PM" => secs = twelve_hour(secs, w.eq_ignore_ascii_case("PM"))?,
-            "UTC" | "Z" | "GMT" => {}
-            _ => return None,
+    let h = c.number(1, 2)?;
+    c.expect(b':')?;
+    let mi = c.number(2, 2)?;
+    let sec = if c.skip(b':') { c.number(2, 2)? } else { 0 };
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut secs = h * 3600 + mi * 60 + sec.min(59);
+    loop {
+        c.spaces();
+        let Some(word) = c.word() else { break };
+        let is = |x: &[u8]| word.eq_ignore_ascii_case(x);
+        if is(b"AM") || is(b"PM") {
+            secs = twelve_hour(secs, is(b"PM"))?;
+        } else if !(is(b"UTC") || is(b"Z") || is(b"GMT")) {
+            return None;
         }
     }
     Some(day * 86_400 + secs)
+}
+
+/// What remains of a time being read.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    /// `min..=max` ASCII digits.
+    fn number(&mut self, min: usize, max: usize) -> Option<i64> {
+        let n = self
+            .0
+            .iter()
+            .take(max)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if n < min {
+            return None;
+        }
+        let v = self.0[..n]
+            .iter()
+            .fold(0i64, |v, b| v * 10 + i64::from(b - b'0'));
+        self.0 = &self.0[n..];
+        Some(v)
+    }
+
+    fn expect(&mut self, b: u8) -> Option<()> {
+        self.skip(b).then_some(())
+    }
+
+    fn skip(&mut self, b: u8) -> bool {
+        let hit = self.0.first() == Some(&b);
+        if hit {
+            self.0 = &self.0[1..];
+        }
+        hit
+    }
+
+    fn spaces(&mut self) {
+        while self.0.first().is_some_and(u8::is_ascii_whitespace) {
+            self.0 = &self.0[1..];
+        }
+    }
+
+    /// The next run of non-space bytes.
+    fn word(&mut self) -> Option<&'a [u8]> {
+        let n = self
+            .0
+            .iter()
+            .take_while(|b| !b.is_ascii_whitespace())
+            .count();
+        if n == 0 {
+            return None;
+        }
+        let (w, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(w)
+    }
 }
 
 /// Moves a 12-hour clock reading to 24 hours: 12 AM is midnight, 12 PM is noon.
@@ -109,9 +176,7 @@ fn iso(t: &str) -> Option<i64> {
         return Some(day * 86_400);
     }
     let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let zone_at = rest
-        .find(['Z', 'z', '+', '-'])
-        .unwrap_or(rest.len());
+    let zone_at = rest.find(['Z', 'z', '+', '-']).unwrap_or(rest.len());
     let (clock, zone) = rest.split_at(zone_at);
     let clock = clock.trim();
     let clock = clock.split_once('.').map_or(clock, |(c, frac)| {

@@ -417,3 +417,38 @@ fn a_search_flagged_in_one_copy_is_one_flagged_search() {
         .iter()
         .all(|f| f.ends_with("b.csv")));
 }
+
+#[test]
+fn searches_far_outside_an_agencys_habits_are_signalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("habits.csv");
+    let mut csv = String::from("ID,Org Name,Total Networks Searched,Reason,Search Time\n");
+    for i in 0..150 {
+        // Daytime, two or three networks, a few a day.
+        let (day, hour) = (1 + i % 28, 1 + i % 6);
+        csv += &format!(
+            "d{i},Metro PD,{},Investigation,\"03/{day:02}/2025, {hour:02}:15:00 PM UTC\"\n",
+            2 + i % 2
+        );
+    }
+    csv += "n1,Metro PD,2,Investigation,\"03/05/2025, 03:40:00 AM UTC\"\n";
+    csv += "w1,Metro PD,6674,Investigation,\"03/06/2025, 02:10:00 PM UTC\"\n";
+    std::fs::write(&f, csv).unwrap();
+    let a = audit(&[&f], &[]);
+    assert!(a.out.status.success(), "{}", text(&a.out));
+    let anomalies = a.summary["anomalies"].as_array().unwrap();
+    let of = |kind: &str| {
+        anomalies
+            .iter()
+            .find(|x| x["kind"] == kind && x["who"] == "organization Metro PD")
+            .unwrap_or_else(|| panic!("no {kind} in {anomalies:?}"))
+            .clone()
+    };
+    assert_eq!(of("off_hours")["searches"], 1);
+    assert!(of("off_hours")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("03:00"));
+    assert_eq!(of("reach")["searches"], 1);
+    assert!(a.report.contains("id=\"anomalies\""));
+}

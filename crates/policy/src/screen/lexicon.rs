@@ -653,6 +653,28 @@ const FUZZY_STEMS: &[(&str, Roles)] = &[
 /// suffixed forms (`immigrations`) count.
 const IMMIGRATION_PREFIXES: &[&str] = &["immig", "inmig", "imig"];
 
+/// Words that name immigration enforcement by themselves (agencies, "immigration",
+/// "deport", detainer, alien, INS), for a keyword baseline that scans with a regex.
+pub(crate) fn keywords() -> Vec<&'static str> {
+    const STRONG: Roles = ICE
+        .or(AGENCY)
+        .or(AGENCY_MIXED)
+        .or(IMM_WORD)
+        .or(DEPORT)
+        .or(CIVIL_PROCESS)
+        .or(DETAINER)
+        .or(ALIEN)
+        .or(INS_WORD);
+    let mut v: Vec<&'static str> = TABLE
+        .iter()
+        .filter(|(_, r)| r.has(STRONG))
+        .map(|(w, _)| *w)
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// The lookup table from a normalized word to its roles.

@@ -61,6 +61,12 @@ impl Screening {
     }
 }
 
+/// The words that name immigration enforcement by themselves, for baselines that scan
+/// reasons with a keyword regex (the screener itself reads them in context).
+pub fn keywords() -> Vec<&'static str> {
+    lexicon::keywords()
+}
+
 /// Reusable buffers, so screening many rows allocates only when a reason is longer than
 /// any seen before.
 #[derive(Debug, Default)]
