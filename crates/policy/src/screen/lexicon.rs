@@ -794,16 +794,31 @@ fn within_edits(a: &[u8], b: &[u8], budget: usize) -> bool {
     prev[b.len()] <= budget
 }
 
-/// A small multiplicative hasher: the keys are short, trusted words, so SipHash's
-/// flood resistance buys nothing and costs most of a lookup.
-#[derive(Default)]
-pub(crate) struct FxHasher(u64);
+/// A small multiplicative hasher: the keys are short, trusted words (or values already
+/// hashed), so SipHash's flood resistance buys nothing and costs most of a lookup. Shared
+/// with the audit's per-row maps.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.add(u64::from(byte));
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
     }
 
     fn write_usize(&mut self, n: usize) {

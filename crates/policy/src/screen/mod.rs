@@ -4,6 +4,8 @@
 
 pub mod eval;
 mod lexicon;
+
+pub use lexicon::FxHasher;
 mod rules;
 mod tokens;
 
