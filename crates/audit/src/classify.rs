@@ -3,6 +3,9 @@
 //! local agency searching with an immigration reason).
 use cordon_policy::{FlagKind, Hit, Scratch, Screener};
 
+use crate::cells::{reason_state, ReasonState};
+use crate::fxhash::FxHashMap;
+
 /// The findings for one row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RowFindings {
@@ -49,7 +52,12 @@ pub struct Classifier<'s> {
     hits: Vec<Hit>,
     /// Organization names repeat on nearly every row: remember each one's answer.
     agencies: std::collections::HashMap<String, bool>,
+    /// So do reasons ("investigation" is half of some logs): remember what each says.
+    reasons: FxHashMap<String, (Vec<(u32, u32)>, ReasonState)>,
 }
+
+/// Distinct reasons remembered per worker before the rest are screened anew each time.
+const MAX_CACHED_REASONS: usize = 100_000;
 
 /// Distinct organization names remembered per worker before the rest are worked out anew.
 const MAX_CACHED_ORGS: usize = 50_000;
@@ -61,22 +69,42 @@ impl<'s> Classifier<'s> {
             scratch: Scratch::default(),
             hits: Vec::new(),
             agencies: std::collections::HashMap::new(),
+            reasons: FxHashMap::default(),
         }
     }
 
     pub fn classify(&mut self, reason: &str, org: &str) -> RowFindings {
+        self.classify_with_state(reason, org).0
+    }
+
+    /// The findings and what the reason says (see [`reason_state`]).
+    pub fn classify_with_state(&mut self, reason: &str, org: &str) -> (RowFindings, ReasonState) {
+        let (terms, state) = match self.reasons.get(reason) {
+            Some((terms, state)) => (terms.clone(), *state),
+            None => {
+                let found = (self.screen(reason), reason_state(reason));
+                if self.reasons.len() < MAX_CACHED_REASONS {
+                    self.reasons.insert(reason.to_string(), found.clone());
+                }
+                found
+            }
+        };
+        let findings = RowFindings {
+            immigration_terms: terms,
+            immigration_agency: self.agency(org),
+        };
+        (findings, state)
+    }
+
+    fn screen(&mut self, reason: &str) -> Vec<(u32, u32)> {
         self.hits.clear();
         self.screener
             .scan(reason, &mut self.scratch, &mut self.hits);
-        RowFindings {
-            immigration_terms: self
-                .hits
-                .iter()
-                .filter(|h| h.kind == FlagKind::CivilImmigration)
-                .map(|h| (h.start, h.end))
-                .collect(),
-            immigration_agency: self.agency(org),
-        }
+        self.hits
+            .iter()
+            .filter(|h| h.kind == FlagKind::CivilImmigration)
+            .map(|h| (h.start, h.end))
+            .collect()
     }
 
     fn agency(&mut self, org: &str) -> bool {

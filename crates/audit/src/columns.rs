@@ -1,59 +1,164 @@
-//! Which column holds what: Flock's header names matched case-insensitively, or a column
-//! map given on the command line (`--map reason=Purpose,org=Agency`).
+//! Which column holds what. Headers are matched after folding case and dropping spaces,
+//! underscores and hyphens (`Org Name`, `Org_Name`, `orgName` are one name), through a
+//! table of the names every known export layout uses; a column map given on the command
+//! line (`--map reason=Purpose,org=Agency`) overrides the table. Columns that match
+//! nothing are named in the report, never silently dropped.
 use std::collections::BTreeMap;
 
 use crate::error::AuditError;
 
-/// The fields the audit reads. Everything else is carried through verbatim.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// The fields the audit understands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Field {
-    Reason,
+    /// Flock's search UUID (the same search appears in many agencies' network audits).
+    Id,
+    /// The account that searched (`Name`, `userId`).
+    User,
     Org,
+    /// When the search ran.
     Time,
+    /// The period searched: one cell with a start and an end (two lines, or `A to B`).
+    TimeFrame,
+    TimeFrameStart,
+    TimeFrameEnd,
     Networks,
     Devices,
+    Plate,
+    Reason,
     Case,
-    Name,
+    /// Flock's NIBRS offense dropdown (organization audits, structured portal reasons).
+    Offense,
+    Filters,
+    SearchType,
+    TextPrompt,
+    /// Flock's own screening of the search: `allow`, `warn` or `block`.
+    Moderation,
 }
 
 impl Field {
-    pub const ALL: [Field; 7] = [
-        Field::Reason,
+    pub const ALL: [Field; 17] = [
+        Field::Id,
+        Field::User,
         Field::Org,
         Field::Time,
+        Field::TimeFrame,
+        Field::TimeFrameStart,
+        Field::TimeFrameEnd,
         Field::Networks,
         Field::Devices,
+        Field::Plate,
+        Field::Reason,
         Field::Case,
-        Field::Name,
+        Field::Offense,
+        Field::Filters,
+        Field::SearchType,
+        Field::TextPrompt,
+        Field::Moderation,
     ];
 
+    /// The key used in `--map` and in JSON inputs.
     pub fn key(self) -> &'static str {
         match self {
-            Field::Reason => "reason",
+            Field::Id => "id",
+            Field::User => "user",
             Field::Org => "org",
             Field::Time => "time",
+            Field::TimeFrame => "time_frame",
+            Field::TimeFrameStart => "time_frame_start",
+            Field::TimeFrameEnd => "time_frame_end",
             Field::Networks => "networks",
             Field::Devices => "devices",
+            Field::Plate => "plate",
+            Field::Reason => "reason",
             Field::Case => "case",
-            Field::Name => "name",
+            Field::Offense => "offense",
+            Field::Filters => "filters",
+            Field::SearchType => "search_type",
+            Field::TextPrompt => "text_prompt",
+            Field::Moderation => "moderation",
         }
     }
 
-    /// The header Flock's network and organization audit exports use.
-    pub fn flock_header(self) -> &'static str {
+    /// What the field is, in words, for the report.
+    pub fn label(self) -> &'static str {
         match self {
-            Field::Reason => "reason",
-            Field::Org => "org name",
+            Field::Id => "search id",
+            Field::User => "user",
+            Field::Org => "organization",
             Field::Time => "search time",
-            Field::Networks => "total networks searched",
-            Field::Devices => "total devices searched",
-            Field::Case => "case #",
-            Field::Name => "name",
+            Field::TimeFrame => "time frame",
+            Field::TimeFrameStart => "time frame start",
+            Field::TimeFrameEnd => "time frame end",
+            Field::Networks => "networks searched",
+            Field::Devices => "devices searched",
+            Field::Plate => "license plate",
+            Field::Reason => "reason",
+            Field::Case => "case number",
+            Field::Offense => "offense type",
+            Field::Filters => "filters",
+            Field::SearchType => "search type",
+            Field::TextPrompt => "text prompt",
+            Field::Moderation => "moderation",
+        }
+    }
+
+    /// Header names (folded by [`fold_header`]) that mean this field in known exports.
+    fn synonyms(self) -> &'static [&'static str] {
+        match self {
+            Field::Id => &["id", "searchid", "searchuuid", "uuid"],
+            Field::User => &["name", "userid", "user", "username", "searcher", "officer"],
+            Field::Org => &[
+                "orgname",
+                "organization",
+                "organizationname",
+                "org",
+                "agency",
+                "agencyname",
+            ],
+            Field::Time => &[
+                "searchtime",
+                "searchdate",
+                "searchdatetime",
+                "searchdate/time",
+                "searchedat",
+                "timestamp",
+            ],
+            Field::TimeFrame => &["timeframe"],
+            Field::TimeFrameStart => &["timeframestart", "startdate", "starttime"],
+            Field::TimeFrameEnd => &["timeframeend", "enddate", "endtime"],
+            Field::Networks => &[
+                "totalnetworkssearched",
+                "networkcount",
+                "networkssearched",
+                "networks",
+            ],
+            Field::Devices => &[
+                "totaldevicessearched",
+                "devicecount",
+                "devicessearched",
+                "devices",
+            ],
+            Field::Plate => &["licenseplate", "plate", "platenumber"],
+            Field::Reason => &["reason", "searchreason", "purpose"],
+            Field::Case => &["case#", "casenumber", "caseno", "case", "case#/incident#"],
+            Field::Offense => &["offensetype", "offense"],
+            Field::Filters => &["filters", "filter"],
+            Field::SearchType => &["searchtype", "type"],
+            Field::TextPrompt => &["textprompt", "prompt"],
+            Field::Moderation => &["moderation", "moderationresult"],
         }
     }
 
     fn from_key(k: &str) -> Option<Field> {
-        Field::ALL.into_iter().find(|f| f.key() == k)
+        let k = fold_header(k);
+        Field::ALL
+            .into_iter()
+            .find(|f| fold_header(f.key()) == k)
+            .or(match k.as_str() {
+                "agency" => Some(Field::Org),
+                "name" => Some(Field::User),
+                _ => None,
+            })
     }
 }
 
@@ -69,14 +174,7 @@ impl ColumnMap {
             let (k, v) = item
                 .split_once('=')
                 .ok_or_else(|| AuditError::BadMap(item.to_string()))?;
-            let key = k.trim().to_ascii_lowercase();
-            let key = if key == "agency" {
-                "org".to_string()
-            } else {
-                key
-            };
-            let field =
-                Field::from_key(&key).ok_or_else(|| AuditError::BadMap(item.to_string()))?;
+            let field = Field::from_key(k).ok_or_else(|| AuditError::BadMap(item.to_string()))?;
             map.insert(field, v.trim().to_string());
         }
         Ok(ColumnMap(map))
@@ -87,35 +185,133 @@ impl ColumnMap {
     }
 }
 
-/// Normalizes a header cell: trims, drops a byte-order mark, lowercases.
-pub fn normalize_header(h: &str) -> String {
-    h.trim_start_matches('\u{feff}').trim().to_lowercase()
+/// Folds a header cell for matching: drops a byte-order mark, case, spaces, underscores,
+/// hyphens and dots.
+pub fn fold_header(h: &str) -> String {
+    h.trim_start_matches('\u{feff}')
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '.' | '\t' | '"'))
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
-/// Field → column index for one file's header.
+/// Field → column index for one file's header, and the columns that matched nothing.
 #[derive(Clone, Debug, Default)]
-pub struct Resolved(BTreeMap<Field, usize>);
+pub struct Resolved {
+    fields: BTreeMap<Field, usize>,
+    /// For each column, the field it holds.
+    by_column: Vec<Option<Field>>,
+}
 
 impl Resolved {
-    /// Finds each field's column: the map's name if given, else Flock's name.
+    /// Finds each field's column: the map's name if given, else the first column whose
+    /// folded name is one of the field's synonyms.
     pub fn resolve(header: &[String], map: &ColumnMap) -> Resolved {
-        let norm: Vec<String> = header.iter().map(|h| normalize_header(h)).collect();
-        let mut out = BTreeMap::new();
+        let folded: Vec<String> = header.iter().map(|h| fold_header(h)).collect();
+        let mut by_column = vec![None; header.len()];
+        let mut fields = BTreeMap::new();
+        // Mapped fields first, so a map can claim a column a synonym would give elsewhere.
         for f in Field::ALL {
-            let wanted = map
-                .get(f)
-                .map(normalize_header)
-                .unwrap_or_else(|| f.flock_header().to_string());
-            if let Some(i) = norm.iter().position(|h| *h == wanted) {
-                out.insert(f, i);
+            let Some(name) = map.get(f) else { continue };
+            let wanted = fold_header(name);
+            if let Some(i) = folded.iter().position(|h| *h == wanted) {
+                fields.insert(f, i);
+                by_column[i] = Some(f);
             }
         }
-        Resolved(out)
+        for f in Field::ALL {
+            if fields.contains_key(&f) || map.get(f).is_some() {
+                continue;
+            }
+            let found = f.synonyms().iter().find_map(|s| {
+                folded
+                    .iter()
+                    .enumerate()
+                    .position(|(i, h)| h == s && by_column[i].is_none())
+            });
+            if let Some(i) = found {
+                fields.insert(f, i);
+                by_column[i] = Some(f);
+            }
+        }
+        Resolved { fields, by_column }
+    }
+
+    /// Resolves the fields of a JSON input: every field is a key (or dotted path).
+    pub fn all_present() -> Resolved {
+        Resolved {
+            fields: Field::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (*f, i))
+                .collect(),
+            by_column: Field::ALL.iter().map(|f| Some(*f)).collect(),
+        }
     }
 
     pub fn index(&self, f: Field) -> Option<usize> {
-        self.0.get(&f).copied()
+        self.fields.get(&f).copied()
     }
+
+    pub fn has(&self, f: Field) -> bool {
+        self.fields.contains_key(&f)
+    }
+
+    /// The field column `i` holds, if any.
+    pub fn field_of(&self, i: usize) -> Option<Field> {
+        self.by_column.get(i).copied().flatten()
+    }
+
+    /// Indexes of the columns no field claimed.
+    pub fn unmapped(&self) -> impl Iterator<Item = usize> + '_ {
+        self.by_column
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.is_none())
+            .map(|(i, _)| i)
+    }
+
+    /// Whether any column holds a field the audit reads (else this is not an audit export).
+    pub fn reads_anything(&self) -> bool {
+        [Field::Reason, Field::Offense, Field::Org, Field::Time]
+            .iter()
+            .any(|f| self.has(*f))
+    }
+}
+
+/// The name of the export layout a header matches, from the fields present: each known
+/// Flock layout (LAW-AND-FACTS §3) is told apart by what it carries.
+pub fn layout_name(r: &Resolved) -> &'static str {
+    let has = |f| r.has(f);
+    if has(Field::Id)
+        && has(Field::User)
+        && has(Field::Time)
+        && has(Field::Networks)
+        && !has(Field::Org)
+        && !has(Field::TimeFrame)
+    {
+        return if has(Field::Offense) || (has(Field::Case) && !has(Field::Reason)) {
+            "Flock transparency portal Public Search Audit (structured reasons)"
+        } else {
+            "Flock transparency portal Public Search Audit"
+        };
+    }
+    if has(Field::Offense) && has(Field::Reason) && has(Field::Networks) {
+        return "Flock organization audit (with offense type)";
+    }
+    if has(Field::TimeFrameStart) && has(Field::TimeFrameEnd) && has(Field::Org) {
+        return "Flock agency export with split time frame (Time_Frame_Start/End)";
+    }
+    if has(Field::Org) && has(Field::Networks) && has(Field::Reason) && has(Field::SearchType) {
+        if has(Field::TextPrompt) || has(Field::Moderation) {
+            return "Flock 13-column audit (text prompt, moderation)";
+        }
+        if !has(Field::TimeFrame) {
+            return "Flock audit without time frame (federal-search layout)";
+        }
+        return "Flock network audit";
+    }
+    "unrecognized layout: columns matched by name"
 }
 
 #[cfg(test)]
@@ -127,7 +323,7 @@ mod tests {
     }
 
     #[test]
-    fn flock_headers_match_case_insensitively_and_through_a_bom() {
+    fn flock_headers_match_whatever_the_case_spaces_and_underscores() {
         let h = header(&[
             "\u{feff}ID",
             "NAME",
@@ -139,17 +335,62 @@ mod tests {
         let r = Resolved::resolve(&h, &ColumnMap::default());
         assert_eq!(r.index(Field::Reason), Some(3));
         assert_eq!(r.index(Field::Org), Some(2));
-        assert_eq!(r.index(Field::Name), Some(1));
+        assert_eq!(r.index(Field::User), Some(1));
+        assert_eq!(r.index(Field::Case), Some(4));
         assert_eq!(r.index(Field::Devices), None);
+        let h = header(&[
+            "ID",
+            "Org_Name",
+            "Total_Networks_Searched",
+            "Total_Devices_Searched",
+            "Time_Frame_Start",
+            "Time_Frame_End",
+            "Reason",
+            "Search_Time",
+            "Search_Type",
+            "Moderation",
+        ]);
+        let r = Resolved::resolve(&h, &ColumnMap::default());
+        for f in [
+            Field::Id,
+            Field::Org,
+            Field::Networks,
+            Field::Devices,
+            Field::TimeFrameStart,
+            Field::TimeFrameEnd,
+            Field::Reason,
+            Field::Time,
+            Field::SearchType,
+            Field::Moderation,
+        ] {
+            assert!(r.has(f), "{f:?}");
+        }
+        assert_eq!(r.unmapped().count(), 0);
+        let h = header(&[
+            "id",
+            "userId",
+            "searchDate",
+            "networkCount",
+            "caseNumber",
+            "offenseType",
+            "colour",
+        ]);
+        let r = Resolved::resolve(&h, &ColumnMap::default());
+        assert_eq!(r.index(Field::Offense), Some(5));
+        assert_eq!(r.index(Field::Case), Some(4));
+        assert_eq!(r.unmapped().collect::<Vec<_>>(), vec![6]);
+        assert!(layout_name(&r).contains("structured"));
     }
 
     #[test]
     fn a_column_map_overrides_and_agency_means_org() {
         let m = ColumnMap::parse(&["reason=Purpose,agency=Dept".to_string()]).unwrap();
-        let r = Resolved::resolve(&header(&["Dept", "purpose"]), &m);
+        let r = Resolved::resolve(&header(&["Dept", "purpose", "Reason"]), &m);
         assert_eq!(r.index(Field::Reason), Some(1));
         assert_eq!(r.index(Field::Org), Some(0));
+        assert_eq!(r.unmapped().collect::<Vec<_>>(), vec![2]);
         assert!(ColumnMap::parse(&["reason".to_string()]).is_err());
         assert!(ColumnMap::parse(&["colour=x".to_string()]).is_err());
+        assert!(ColumnMap::parse(&["time_frame_start=x".to_string()]).is_ok());
     }
 }

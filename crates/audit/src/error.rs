@@ -27,6 +27,6 @@ pub enum AuditError {
     },
     #[error("{path}: {why}")]
     NotThisFormat { path: PathBuf, why: String },
-    #[error("--map {0:?}: expected KEY=COLUMN, with KEY one of reason, org, time, networks, devices, case, name")]
+    #[error("--map {0:?}: expected KEY=COLUMN, with KEY one of id, user, org, time, time_frame, time_frame_start, time_frame_end, networks, devices, plate, reason, case, offense, filters, search_type, text_prompt, moderation")]
     BadMap(String),
 }

@@ -3,7 +3,7 @@
 //! words that triggered them highlighted, and the method with its limits.
 use std::fmt::Write as _;
 
-use crate::summary::{Counts, Summary, TopReason};
+use crate::summary::{Counts, FileReport, Summary, TopReason};
 
 /// Organizations shown in the by-agency chart.
 const CHART_ORGS: usize = 15;
@@ -12,17 +12,22 @@ pub fn render(s: &Summary) -> String {
     let mut h = String::with_capacity(32 * 1024);
     h.push_str(HEAD);
     h.push_str("<h1>Audit of exported search logs</h1>\n");
+    warnings_section(&mut h, s);
     read_section(&mut h, s);
     found_section(&mut h, s);
     org_chart(&mut h, s);
     month_chart(&mut h, s);
     reasons_section(&mut h, &s.top_reasons);
+    crate::html_more::vague_section(&mut h, s);
+    crate::html_more::moderation_section(&mut h, s);
+    crate::html_more::columns_section(&mut h, &s.files);
+    crate::html_more::anomalies_section(&mut h, s);
     h.push_str(METHOD);
     h.push_str("</body></html>\n");
     h
 }
 
-fn esc(t: &str) -> String {
+pub(crate) fn esc(t: &str) -> String {
     let mut o = String::with_capacity(t.len());
     for c in t.chars() {
         match c {
@@ -37,7 +42,7 @@ fn esc(t: &str) -> String {
     o
 }
 
-fn num(n: u64) -> String {
+pub(crate) fn num(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -49,8 +54,39 @@ fn num(n: u64) -> String {
     out
 }
 
+/// The first thing a reader sees: whether the audit understood the files, and that the
+/// counts are a lower bound.
+fn warnings_section(h: &mut String, s: &Summary) {
+    let incomplete: Vec<&FileReport> = s.files.iter().filter(|f| !f.warnings.is_empty()).collect();
+    if !incomplete.is_empty() {
+        h.push_str("<div id=\"warnings\" class=\"warn\"><strong>Read this first: Cordon did not fully understand these files, so some figures below are incomplete.</strong><ul>\n");
+        for f in incomplete {
+            for w in &f.warnings {
+                let _ = writeln!(h, "<li>{}: {}</li>", esc(&f.path), esc(w));
+            }
+        }
+        h.push_str("</ul></div>\n");
+    }
+    let nothing = s.reason_says_nothing;
+    let _ = writeln!(
+        h,
+        "<p id=\"lower-bound\" class=\"note\"><strong>The immigration counts below are a lower bound.</strong> They count searches whose exported reason or searching agency says immigration. {} of {} searches ({}) give no checkable reason (blank, masked, a filler, a case number or generic words such as \"investigation\"); a search run for immigration under such a reason cannot be seen this way.</p>",
+        num(nothing),
+        num(s.rows),
+        pct(nothing, s.rows)
+    );
+}
+
+pub(crate) fn pct(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "0%".to_string()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
 fn read_section(h: &mut String, s: &Summary) {
-    h.push_str("<h2>What was read</h2>\n<table><tr><th>File</th><th>Format</th><th>Rows</th><th>Flagged</th><th>Problems</th></tr>\n");
+    h.push_str("<h2>What was read</h2>\n<table><tr><th>File</th><th>Layout</th><th>Rows</th><th>Flagged</th><th>Problems</th></tr>\n");
     for f in &s.files {
         let problems = if f.errors.is_empty() {
             "none".to_string()
@@ -72,10 +108,22 @@ fn read_section(h: &mut String, s: &Summary) {
                 num(f.other_entries)
             );
         }
+        if !f.absent_fields.is_empty() {
+            let _ = write!(
+                about,
+                "<br><small>Not in this export (withheld or not exported): {}</small>",
+                esc(&f.absent_fields.join(", "))
+            );
+        }
+        let layout = if f.layout.is_empty() {
+            &f.format
+        } else {
+            &f.layout
+        };
         let _ = writeln!(
             h,
             "<tr><td>{about}</td><td>{}</td><td>{}</td><td>{}</td><td>{problems}</td></tr>",
-            esc(&f.format),
+            esc(layout),
             num(f.rows),
             num(f.flagged)
         );
@@ -101,8 +149,28 @@ fn reach(h: &mut String, key: &str, known: u64, value: u64, label: &str) {
 }
 
 fn found_section(h: &mut String, s: &Summary) {
-    h.push_str("<h2>What was found</h2>\n<div class=\"figs\">\n");
-    figure(h, "rows", s.rows, "searches read");
+    h.push_str("<h2>What was found</h2>\n");
+    let d = &s.searches;
+    if d.repeated_rows > 0 || d.rows_without_id < d.rows {
+        let _ = writeln!(
+            h,
+            "<p id=\"distinct\">{} rows are <span data-figure=\"distinct\">{}</span> distinct searches: {} rows repeat a search already read (united by search id across all files), {} rows have no search id and count as a search each. Flagged, as distinct searches: {} with an immigration reason, {} by immigration agencies, {} side-door.</p>",
+            num(d.rows),
+            num(d.distinct),
+            num(d.repeated_rows),
+            num(d.rows_without_id),
+            num(d.immigration),
+            num(d.immigration_agency),
+            num(d.side_door)
+        );
+    }
+    h.push_str("<div class=\"figs\">\n");
+    figure(
+        h,
+        "rows",
+        s.rows,
+        "rows read (a search can appear in several rows)",
+    );
     figure(
         h,
         "immigration",
@@ -244,6 +312,7 @@ h1{font-size:1.7em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bott
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ddd;padding:.35em .5em;text-align:left;vertical-align:top}
 .figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(260px,1fr));gap:.8em}
 .fig{border:1px solid #ddd;border-radius:6px;padding:.7em}.fig .n{display:block;font-size:1.9em;font-weight:600}
+.warn{border:2px solid #b26b00;background:#fff6e5;padding:.6em 1em;border-radius:6px}.note{background:#f3f3f3;padding:.6em 1em;border-radius:6px}
 .bar{fill:#8a1c1c}.lbl{font-size:13px}svg text{font-size:13px;fill:#1b1b1b}
 mark{background:#ffe08a;padding:0 .1em}
 </style></head><body>
@@ -254,7 +323,9 @@ const METHOD: &str = r#"<h2>How this was done, and its limits</h2>
 <li>Every row of every file was read. Each stated reason was screened by Cordon's reason classifier, which looks for words and abbreviations of immigration enforcement (ICE, ERO, HSI, CBP, Border Patrol, 287(g), immigration form numbers such as I-247A or I-200, and Spanish terms), tolerating case, punctuation and common misspellings, and ignoring look-alikes such as "police", "black ice" or "U visa certification". The classifier is deterministic: the same reason always gives the same answer, and every flag shows the words that caused it.</li>
 <li>An agency counts as a federal immigration agency when its name says so (for example "Immigration and Customs Enforcement", "HSI", "Border Patrol").</li>
 <li>A "side door" search is one by any other agency whose stated reason reads as immigration enforcement, for example a local police search with the reason "assist ICE".</li>
-<li>Limits: the audit can only read what the export says. A search run for immigration enforcement under a vague reason ("investigation", "other") cannot be seen this way, so these counts are a floor, not a total. Redacted values ("***") are counted as written. Reviewing the flagged rows in flagged.csv by hand is recommended before publishing.</li>
+<li>Limits: the audit can only read what the export says. A search run for immigration enforcement under a vague reason ("investigation", "other") cannot be seen this way, so these counts are a floor, not a total. Masked values ("***", "REDACTED") are counted per column, never guessed at. Reviewing the flagged rows in flagged.csv by hand is recommended before publishing.</li>
+<li>A reason "gives no checkable purpose" when it is blank, masked, a filler ("n/a", "-", "test"), only a case number, or only generic words ("investigation", "inv", "criminal investigation", "other - not applicable", "agency assist"). One specific word ("stolen", "warrant", "missing") makes it a stated purpose, true or not.</li>
+<li>Times are read as UTC, as Flock writes them. "Usual hours" and bursts compare an organization or user with itself, so they do not depend on its time zone.</li>
 <li>The machine-readable findings are in summary.json; every flagged row, with all its original columns, is in flagged.csv.</li>
 </ul>
 "#;

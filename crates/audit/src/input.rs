@@ -13,14 +13,34 @@ const BLOCK: usize = 4 << 20;
 
 /// A run of whole records (or, at the end of a damaged file, what remains of the last).
 pub struct Chunk {
-    /// The line on which the chunk's first record starts.
+    /// The line on which the chunk's first record starts (for a workbook sheet: its row).
     pub first_line: u64,
     pub bytes: Vec<u8>,
+    /// Rows are numbered by record (a workbook's rows), not by line of text.
+    pub records: bool,
+}
+
+impl Chunk {
+    /// The line (or sheet row) of the chunk's `k`th record, which starts on line
+    /// `line_in_chunk` (1-based) of the chunk's text.
+    pub fn line_of(&self, k: u64, line_in_chunk: u64) -> u64 {
+        if self.records {
+            self.first_line + k
+        } else {
+            self.first_line + line_in_chunk - 1
+        }
+    }
 }
 
 /// An open export.
 pub struct Source {
     path: PathBuf,
+    /// How the source is named in the report and flagged.csv (a workbook adds its sheet).
+    label: String,
+    /// Rows are numbered by record rather than by line (a workbook sheet).
+    records: bool,
+    /// A sheet converted to CSV lives in this file until the source is dropped.
+    _converted: Option<tempfile::TempPath>,
     /// The CSV header, or `None` for JSONL.
     header: Option<Vec<String>>,
     origin: Origin,
@@ -54,6 +74,12 @@ pub fn refuse_binary(path: &Path) -> Result<(), AuditError> {
     let n = File::open(path)
         .and_then(|mut f| f.read(&mut head))
         .map_err(io(path))?;
+    if head[..n].starts_with(b"PK\x03\x04") {
+        return Err(AuditError::NotThisFormat {
+            path: path.to_path_buf(),
+            why: "this looks like a binary file (a zip archive: if it is an Excel workbook, name it .xlsx or pass --format xlsx), not a CSV or JSONL export".into(),
+        });
+    }
     if head[..n].contains(&0) {
         return Err(AuditError::NotThisFormat {
             path: path.to_path_buf(),
@@ -86,6 +112,9 @@ impl Source {
             .map_err(io(path))?;
         Ok(Source {
             path: path.to_path_buf(),
+            label: path.display().to_string(),
+            records: false,
+            _converted: None,
             header: Some(header),
             origin: Origin::File(file),
             buf: Vec::new(),
@@ -102,6 +131,9 @@ impl Source {
         let file = File::open(path).map_err(io(path))?;
         Ok(Source {
             path: path.to_path_buf(),
+            label: path.display().to_string(),
+            records: false,
+            _converted: None,
             header: None,
             origin: Origin::File(file),
             buf: Vec::new(),
@@ -118,6 +150,9 @@ impl Source {
         let cursor = crate::logread::LogCursor::open(dir, verifier)?;
         Ok(Source {
             path: dir.to_path_buf(),
+            label: dir.display().to_string(),
+            records: false,
+            _converted: None,
             header: None,
             origin: Origin::Log(cursor),
             buf: Vec::new(),
@@ -144,6 +179,28 @@ impl Source {
         &self.path
     }
 
+    /// The name used in the report and in flagged.csv's `source_file`.
+    pub fn label(&self) -> String {
+        self.label.clone()
+    }
+
+    /// A workbook sheet converted to CSV in `converted`: read as a CSV, named
+    /// `label`, its rows numbered from `first_row` (the sheet row after the header).
+    pub fn open_converted(
+        workbook: &Path,
+        label: String,
+        converted: tempfile::TempPath,
+        first_row: u64,
+    ) -> Result<Source, AuditError> {
+        let mut s = Source::open_csv(&converted)?;
+        s.path = workbook.to_path_buf();
+        s.label = label;
+        s.records = true;
+        s.next_line = first_row;
+        s._converted = Some(converted);
+        Ok(s)
+    }
+
     /// Bytes of the file consumed so far.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
@@ -157,7 +214,11 @@ impl Source {
                 return Ok(None);
             };
             self.bytes_read += bytes.len() as u64;
-            return Ok(Some(Chunk { first_line, bytes }));
+            return Ok(Some(Chunk {
+                first_line,
+                bytes,
+                records: false,
+            }));
         }
         loop {
             if let Some(end) = self.boundary() {
@@ -221,7 +282,29 @@ impl Source {
         let bytes = std::mem::replace(&mut self.buf, next);
         self.scanned = self.scanned.saturating_sub(end);
         let first_line = self.next_line;
-        self.next_line += memchr::memchr_iter(b'\n', &bytes).count() as u64;
-        Chunk { first_line, bytes }
+        self.next_line += if self.records {
+            count_records(&bytes)
+        } else {
+            memchr::memchr_iter(b'\n', &bytes).count() as u64
+        };
+        Chunk {
+            first_line,
+            bytes,
+            records: self.records,
+        }
     }
+}
+
+/// Records in a run of whole CSV records: line breaks outside quoted fields.
+fn count_records(bytes: &[u8]) -> u64 {
+    let mut in_quote = false;
+    let mut n = 0;
+    for at in memchr::memchr2_iter(b'"', b'\n', bytes) {
+        if bytes[at] == b'"' {
+            in_quote = !in_quote;
+        } else if !in_quote {
+            n += 1;
+        }
+    }
+    n
 }

@@ -1,19 +1,28 @@
-//! Audit exported access logs (Flock audit CSVs, any CSV or JSONL with a column map) for
+//! Audit exported access logs (Flock audit exports in every known layout, CSV or .xlsx;
+//! any CSV or JSONL with a column map) for
 //! searches run for immigration enforcement, and report what was found to people who are
 //! not engineers.
 #![forbid(unsafe_code)]
 
+pub mod anomaly;
+pub mod cells;
+pub mod checks;
 pub mod classify;
 pub mod columns;
+pub mod distinct;
 pub mod error;
+pub mod fxhash;
 pub mod html;
+pub mod html_more;
 pub mod input;
 pub mod logread;
 pub mod replay;
+pub mod rows;
 pub mod run;
 pub mod sample;
 pub mod summary;
 pub mod time;
+pub mod xlsx;
 
 pub use error::AuditError;
 pub use run::{audit, AuditOptions, AuditOutcome, Format};

@@ -1,6 +1,5 @@
 //! The audit pipeline: open every export, read it in chunks, classify the chunks on worker
 //! threads, and write flagged.csv (in input order), summary.json and report.html.
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -9,12 +8,17 @@ use std::sync::Mutex;
 
 use cordon_policy::Screener;
 
-use crate::classify::{Classifier, RowFindings};
-use crate::columns::{ColumnMap, Field, Resolved};
+use crate::checks::{check_file, Layout};
+use crate::classify::Classifier;
+use crate::columns::{layout_name, ColumnMap, Field, Resolved};
+use crate::distinct::IdSet;
 use crate::error::AuditError;
 use crate::input::{Chunk, Source};
-use crate::summary::{FileReport, RowFacts, Summary};
-use crate::time::month_key;
+use crate::rows::{
+    classify_row, tally_csv, tally_json, write_flagged, CellTally, Cells, ChunkResult, Fields,
+    RowContext,
+};
+use crate::summary::{FileReport, Summary};
 
 /// Row errors listed per file before the rest are only counted.
 const MAX_ERRORS_LISTED: usize = 50;
@@ -22,10 +26,12 @@ const MAX_ERRORS_LISTED: usize = 50;
 /// What kind of export a file is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
-    /// A Flock network or organization audit export (CSV; headers matched by name).
+    /// A Flock audit export (CSV; every known layout recognized from its header).
     Flock,
-    /// Any CSV, with `--map` naming at least the reason column (Flock names are the default).
+    /// Any CSV, with `--map` naming columns the header does not (Flock names are known).
     Csv,
+    /// An Excel workbook (.xlsx): each sheet with a recognizable header is read as a CSV.
+    Xlsx,
     /// One JSON object per line, with `--map` naming the fields.
     Jsonl,
     /// A Cordon log directory: verified in full, then its decision entries read as JSON
@@ -38,14 +44,15 @@ impl Format {
         match self {
             Format::Flock => "flock",
             Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
             Format::Jsonl => "jsonl",
             Format::Cordon => "cordon",
         }
     }
 
     /// The format a file's name suggests when none is given.
-    fn guess(path: &Path) -> Format {
-        if path.is_dir() {
+    pub fn guess(path: &Path) -> Format {
+        if is_cordon_log(path) {
             return Format::Cordon;
         }
         match path
@@ -55,9 +62,54 @@ impl Format {
             .as_deref()
         {
             Some("jsonl" | "ndjson") => Format::Jsonl,
+            Some("xlsx" | "xlsm") => Format::Xlsx,
             _ => Format::Flock,
         }
     }
+}
+
+/// Whether a directory is a Cordon log (it holds the key recorded at creation).
+fn is_cordon_log(path: &Path) -> bool {
+    path.is_dir() && path.join(cordon_log::log::VKEY_FILE).exists()
+}
+
+/// Extensions of the export files read from a directory.
+const EXPORT_EXTENSIONS: [&str; 5] = ["csv", "xlsx", "xlsm", "jsonl", "ndjson"];
+
+/// The inputs with every directory that is not a Cordon log replaced by the export files
+/// in it (sorted by name, not recursing). Other files in it are named in the warnings.
+fn expand(inputs: &[PathBuf], summary: &mut Summary) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in inputs {
+        if !p.is_dir() || is_cordon_log(p) {
+            out.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = match std::fs::read_dir(p) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => {
+                out.push(p.clone());
+                continue;
+            }
+        };
+        found.sort();
+        for f in found.into_iter().filter(|f| f.is_file()) {
+            let ext = f
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default();
+            if EXPORT_EXTENSIONS.contains(&ext.as_str()) {
+                out.push(f);
+            } else {
+                summary.warnings.push(format!(
+                    "{}: not read (not a .csv, .xlsx, .jsonl or .ndjson file)",
+                    f.display()
+                ));
+            }
+        }
+    }
+    out
 }
 
 pub struct AuditOptions {
@@ -69,12 +121,17 @@ pub struct AuditOptions {
     /// The key Cordon logs are verified against; without it, each log's own recorded key
     /// (which proves integrity since that key was recorded, not who holds it).
     pub log_key: Option<cordon_log::Verifier>,
+    /// The organization of every row of a file that has no organization column (a
+    /// transparency-portal audit is one agency's).
+    pub org: Option<String>,
 }
 
 pub struct AuditOutcome {
     pub summary: Summary,
     /// Files or rows that could not be read; the audit covers the rest.
     pub errors: usize,
+    /// Files in which a key column (time, organization, reason) could not be read at all.
+    pub incomplete: usize,
 }
 
 /// One opened input and how to read its fields.
@@ -82,10 +139,11 @@ struct Opened {
     source: Source,
     format: Format,
     columns: Resolved,
+    /// Column names (CSV) or JSON keys in `Field::ALL` order.
+    names: Vec<String>,
     /// For CSV: where each of its columns goes in flagged.csv's union header.
     placement: Vec<usize>,
     width: usize,
-    json_keys: [String; 5],
     /// For a Cordon log: what it was verified against.
     verified: Option<String>,
 }
@@ -101,12 +159,13 @@ pub fn audit(
     })?;
     let mut summary = Summary::default();
     let mut errors = 0;
+    let mut incomplete = 0;
     let mut union: Vec<String> = Vec::new();
     let mut opened = Vec::new();
-    for path in &opts.files {
+    for path in &expand(&opts.files, &mut summary) {
         let format = opts.format.unwrap_or_else(|| Format::guess(path));
         match open(path, format, opts, &mut union) {
-            Ok(o) => opened.push(o),
+            Ok(o) => opened.extend(o),
             Err(e) => {
                 errors += 1;
                 summary.files.push(FileReport {
@@ -140,24 +199,56 @@ pub fn audit(
     out.write_all(&header.into_inner().unwrap_or_default())
         .map_err(werr)?;
     let screener = Screener::new();
+    let mut ids = IdSet::default();
     for o in opened {
-        let (file_summary, report) = audit_file(
+        let names = o.names.clone();
+        let columns = o.columns.clone();
+        let json = o.source.header().is_none();
+        let (tally, mut report) = audit_file(
             o,
             union.len(),
+            opts.org.as_deref(),
             &screener,
             opts.threads.max(1),
             &mut out,
+            &mut summary,
+            &mut ids,
             progress,
         )
         .map_err(werr)?;
         errors += report.errors.len();
-        summary.merge(file_summary);
+        let layout = Layout {
+            columns: &columns,
+            names: &names,
+            json,
+            org_given: opts.org.is_some(),
+        };
+        if check_file(&mut report, &layout, &tally) {
+            incomplete += 1;
+        }
+        summary.warnings.extend(
+            report
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {w}", report.path)),
+        );
+        for c in &report.unmapped_columns {
+            if !summary.unmapped_columns.contains(c) {
+                summary.unmapped_columns.push(c.clone());
+            }
+        }
         summary.files.push(report);
     }
     out.flush().map_err(werr)?;
+    summary.searches = ids.searches();
+    drop(ids);
     summary.finish();
     write_outputs(&opts.out, &summary)?;
-    Ok(AuditOutcome { summary, errors })
+    Ok(AuditOutcome {
+        summary,
+        errors,
+        incomplete,
+    })
 }
 
 fn write_outputs(dir: &Path, summary: &Summary) -> Result<(), AuditError> {
@@ -170,56 +261,68 @@ fn write_outputs(dir: &Path, summary: &Summary) -> Result<(), AuditError> {
     Ok(())
 }
 
+/// Opens an input: one source for a CSV, JSONL file or log; one per readable sheet for a
+/// workbook.
 fn open(
     path: &Path,
     format: Format,
     opts: &AuditOptions,
     union: &mut Vec<String>,
-) -> Result<Opened, AuditError> {
-    let map = &opts.map;
-    let source = match format {
-        Format::Jsonl => Source::open_jsonl(path)?,
-        Format::Flock | Format::Csv => Source::open_csv(path)?,
-        Format::Cordon => match &opts.log_key {
+) -> Result<Vec<Opened>, AuditError> {
+    let sources = match format {
+        Format::Jsonl => vec![Source::open_jsonl(path)?],
+        Format::Flock | Format::Csv => vec![Source::open_csv(path)?],
+        Format::Xlsx => crate::xlsx::open_workbook_sheets(path)?,
+        Format::Cordon => vec![match &opts.log_key {
             Some(key) => Source::open_log(path, key)?,
             None => Source::open_log(path, &recorded_key(path)?)?,
-        },
+        }],
     };
-    let (columns, placement, width) = match source.header() {
+    sources
+        .into_iter()
+        .map(|s| opened(s, format, opts, union))
+        .collect()
+}
+
+fn opened(
+    source: Source,
+    format: Format,
+    opts: &AuditOptions,
+    union: &mut Vec<String>,
+) -> Result<Opened, AuditError> {
+    let map = &opts.map;
+    let (columns, names, placement, width) = match source.header() {
         Some(header) => {
             let columns = Resolved::resolve(header, map);
-            if columns.index(Field::Reason).is_none() {
-                let why = if format == Format::Flock {
-                    "this is not a Flock audit export: it has no Reason column"
-                } else {
-                    "no reason column"
-                };
+            if !columns.reads_anything() {
                 return Err(AuditError::MissingColumn {
-                    path: path.to_path_buf(),
+                    path: source.path().to_path_buf(),
                     column: map.get(Field::Reason).unwrap_or("Reason").to_string(),
                     key: "reason".into(),
-                    found: format!("{why}; the header is: {}", header.join(", ")),
+                    found: format!(
+                        "this is not an audit export Cordon knows: no reason, organization or search-time column; the header is: {}",
+                        header.join(", ")
+                    ),
                 });
             }
             let placement = header.iter().map(|h| place(union, h)).collect();
-            (columns, placement, header.len())
+            (columns, header.to_vec(), placement, header.len())
         }
-        None => (Resolved::default(), vec![place(union, "record")], 0),
+        None => {
+            let key = |f: Field| {
+                map.get(f)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| json_default(format, f).to_string())
+            };
+            let names = Field::ALL.iter().map(|f| key(*f)).collect();
+            (
+                Resolved::all_present(),
+                names,
+                vec![place(union, "record")],
+                0,
+            )
+        }
     };
-    let default_key = |f: Field| match (format, f) {
-        (Format::Cordon, Field::Reason) => "request.purpose.reason",
-        (Format::Cordon, Field::Org) => "request.principal.agency",
-        (Format::Cordon, Field::Networks | Field::Devices) => "",
-        _ => f.key(),
-    };
-    let key = |f: Field| map.get(f).unwrap_or(default_key(f)).to_string();
-    let json_keys = [
-        key(Field::Reason),
-        key(Field::Org),
-        key(Field::Time),
-        key(Field::Networks),
-        key(Field::Devices),
-    ];
     let verified = source.log_size().map(|n| {
         let key = match &opts.log_key {
             Some(k) => format!("the key given ({})", k.to_text()),
@@ -232,10 +335,22 @@ fn open(
         source,
         format,
         columns,
+        names,
         placement,
         width,
-        json_keys,
     })
+}
+
+/// Where a JSON input keeps each field when `--map` does not say.
+fn json_default(format: Format, f: Field) -> &'static str {
+    match (format, f) {
+        (Format::Cordon, Field::Reason) => "request.purpose.reason",
+        (Format::Cordon, Field::Org) => "request.principal.agency",
+        (Format::Cordon, Field::User) => "request.principal.id",
+        (Format::Cordon, Field::Time) => "time",
+        (Format::Cordon, _) => "",
+        _ => f.key(),
+    }
 }
 
 /// The verifier key a log recorded when it was created.
@@ -269,41 +384,41 @@ fn place(union: &mut Vec<String>, name: &str) -> usize {
     union.len() - 1
 }
 
-struct ChunkResult {
-    summary: Summary,
-    flagged_csv: Vec<u8>,
-    flagged: u64,
-    errors: Vec<String>,
-    other_entries: u64,
-}
-
-/// Reads one file in chunks, classifies them on `threads` workers, and writes the flagged
-/// rows in input order.
+/// Reads one file in chunks, classifies them on `threads` workers, writes the flagged
+/// rows in input order and merges the counts into `summary`.
+#[allow(clippy::too_many_arguments)]
 fn audit_file(
     mut o: Opened,
     union_len: usize,
+    org: Option<&str>,
     screener: &Screener,
     threads: usize,
     out: &mut (impl Write + Send),
+    summary: &mut Summary,
+    ids: &mut IdSet,
     progress: &(dyn Fn(&Path, u64) + Sync),
-) -> std::io::Result<(Summary, FileReport)> {
+) -> std::io::Result<(Vec<CellTally>, FileReport)> {
     let path = o.source.path().to_path_buf();
-    let label = path.display().to_string();
+    let label = o.source.label();
     let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(threads * 2);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(u64, ChunkResult)>(threads * 2);
-    let json_keys = o.json_keys.clone();
     let csv = o.source.header().is_some();
+    let rows = RowContext {
+        label: &label,
+        columns: &o.columns,
+        json_keys: &o.names,
+        placement: &o.placement,
+        union_len,
+        org,
+    };
     let ctx = ChunkContext {
         csv,
-        label: &label,
-        json_keys: &json_keys,
-        columns: &o.columns,
-        placement: &o.placement,
+        rows,
         width: o.width,
-        union_len,
         decisions_only: (o.format == Format::Cordon).then_some("decision"),
     };
+    let tally_width = if csv { o.width } else { Field::ALL.len() };
     std::thread::scope(|s| {
         for _ in 0..threads {
             let done_tx = done_tx.clone();
@@ -311,7 +426,7 @@ fn audit_file(
             s.spawn(move || {
                 let mut classifier = Classifier::new(screener);
                 while let Some((i, rows)) = next_chunk(work_rx) {
-                    let r = classify_chunk(ctx, &mut classifier, rows);
+                    let r = classify_chunk(ctx, &mut classifier, rows, tally_width);
                     if done_tx.send((i, r)).is_err() {
                         break;
                     }
@@ -319,7 +434,7 @@ fn audit_file(
             });
         }
         drop(done_tx);
-        let collector = s.spawn(move || collect(done_rx, out));
+        let collector = s.spawn(move || collect(done_rx, out, summary, ids, tally_width));
         let mut read_error = None;
         let mut index = 0u64;
         loop {
@@ -340,16 +455,21 @@ fn audit_file(
             }
         }
         drop(work_tx);
-        let (summary, mut report) = collector.join().unwrap_or_else(|_| {
+        let (tally, mut report) = collector.join().unwrap_or_else(|_| {
             Err(std::io::Error::other(
                 "the output writer stopped unexpectedly",
             ))
         })?;
-        report.path = label.clone();
+        report.path.clone_from(&label);
         report.format = o.format.name().into();
+        report.layout = if csv {
+            layout_name(&o.columns).to_string()
+        } else {
+            format!("{} records", o.format.name())
+        };
         report.verified = o.verified.clone();
         report.errors.extend(read_error);
-        Ok((summary, report))
+        Ok((tally, report))
     })
 }
 
@@ -357,15 +477,18 @@ fn next_chunk(rx: &Mutex<Receiver<(u64, Chunk)>>) -> Option<(u64, Chunk)> {
     rx.lock().ok()?.recv().ok()
 }
 
-/// Merges chunk results and writes their flagged rows in chunk order.
+/// Merges chunk results into `summary` and writes their flagged rows in chunk order.
 fn collect(
     rx: Receiver<(u64, ChunkResult)>,
     out: &mut (impl Write + Send),
-) -> std::io::Result<(Summary, FileReport)> {
+    summary: &mut Summary,
+    ids: &mut IdSet,
+    tally_width: usize,
+) -> std::io::Result<(Vec<CellTally>, FileReport)> {
     let mut pending = std::collections::BTreeMap::new();
     let mut next = 0u64;
-    let mut summary = Summary::default();
     let mut report = FileReport::default();
+    let mut tally = vec![CellTally::default(); tally_width];
     for (i, r) in rx {
         pending.insert(i, r);
         while let Some(r) = pending.remove(&next) {
@@ -375,23 +498,24 @@ fn collect(
             report.other_entries += r.other_entries;
             let room = MAX_ERRORS_LISTED.saturating_sub(report.errors.len());
             report.errors.extend(r.errors.into_iter().take(room));
+            for (a, b) in tally.iter_mut().zip(r.tally.iter()) {
+                a.merge(b);
+            }
+            for (id, bits) in &r.ids {
+                ids.add(*id, *bits);
+            }
             summary.merge(r.summary);
             next += 1;
         }
     }
-    Ok((summary, report))
+    Ok((tally, report))
 }
 
 struct ChunkContext<'a> {
     /// CSV records, or JSON lines.
     csv: bool,
-    label: &'a str,
-    /// JSON keys for reason, org, time, networks, devices.
-    json_keys: &'a [String; 5],
-    columns: &'a Resolved,
-    placement: &'a [usize],
+    rows: RowContext<'a>,
     width: usize,
-    union_len: usize,
     /// For a Cordon log: only entries holding this key are access decisions; the others
     /// (register entries, for one) are counted but not screened.
     decisions_only: Option<&'a str>,
@@ -401,196 +525,89 @@ fn classify_chunk(
     ctx: &ChunkContext<'_>,
     classifier: &mut Classifier<'_>,
     chunk: Chunk,
+    tally_width: usize,
 ) -> ChunkResult {
     let mut r = ChunkResult {
         summary: Summary::default(),
+        ids: Vec::new(),
         flagged_csv: Vec::new(),
         flagged: 0,
         errors: Vec::new(),
         other_entries: 0,
+        tally: vec![CellTally::default(); tally_width],
     };
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     if ctx.csv {
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(chunk.bytes.as_slice());
-        let mut record = csv::ByteRecord::new();
-        while let Ok(true) = reader.read_byte_record(&mut record) {
-            let line = chunk.first_line + record.position().map_or(1, |p| p.line()) - 1;
-            if record.len() != ctx.width {
-                r.errors.push(format!(
-                    "line {line}: has {} fields where the header has {} (a truncated or damaged row); skipped",
-                    record.len(),
-                    ctx.width
-                ));
-                continue;
-            }
-            let fields = csv_fields(ctx.columns, &record);
-            let cells = Cells::Csv(&record);
-            classify_row(ctx, classifier, &mut r, &mut w, line, &fields, cells);
-        }
+        csv_chunk(ctx, classifier, &chunk, &mut r, &mut w);
     } else {
-        for (k, raw) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
-            let line = chunk.first_line + k as u64;
-            let text = String::from_utf8_lossy(raw);
-            let text = text.trim();
-            if text.is_empty() {
-                continue;
-            }
-            match json_fields(ctx.json_keys, ctx.decisions_only, text) {
-                Ok(None) => r.other_entries += 1,
-                Ok(Some(fields)) => classify_row(
-                    ctx,
-                    classifier,
-                    &mut r,
-                    &mut w,
-                    line,
-                    &fields,
-                    Cells::Json(text),
-                ),
-                Err(why) => r.errors.push(format!("line {line}: {why}; skipped")),
-            }
-        }
+        json_chunk(ctx, classifier, &chunk, &mut r, &mut w);
     }
     r.flagged_csv = w.into_inner().unwrap_or_default();
     r
 }
 
-/// The original cells of a row, to copy into flagged.csv.
-enum Cells<'a> {
-    Csv(&'a csv::ByteRecord),
-    Json(&'a str),
-}
-
-fn classify_row(
+fn csv_chunk(
     ctx: &ChunkContext<'_>,
     classifier: &mut Classifier<'_>,
+    chunk: &Chunk,
     r: &mut ChunkResult,
     w: &mut csv::Writer<Vec<u8>>,
-    line: u64,
-    fields: &Fields<'_>,
-    cells: Cells<'_>,
 ) {
-    let findings = classifier.classify(&fields.reason, &fields.org);
-    let facts = RowFacts {
-        reason: &fields.reason,
-        org: &fields.org,
-        month: month_key(&fields.time),
-        networks: count(&fields.networks),
-        devices: count(&fields.devices),
-    };
-    r.summary.add(&facts, &findings);
-    if findings.flagged() {
-        r.flagged += 1;
-        let _ = write_flagged(w, ctx, line, cells, &fields.reason, &findings);
-    }
-}
-
-struct Fields<'a> {
-    reason: Cow<'a, str>,
-    org: Cow<'a, str>,
-    time: Cow<'a, str>,
-    networks: Cow<'a, str>,
-    devices: Cow<'a, str>,
-}
-
-fn csv_fields<'a>(cols: &Resolved, record: &'a csv::ByteRecord) -> Fields<'a> {
-    let get = |f: Field| {
-        cols.index(f)
-            .and_then(|i| record.get(i))
-            .map_or(Cow::Borrowed(""), String::from_utf8_lossy)
-    };
-    Fields {
-        reason: get(Field::Reason),
-        org: get(Field::Org),
-        time: get(Field::Time),
-        networks: get(Field::Networks),
-        devices: get(Field::Devices),
-    }
-}
-
-/// The fields of a JSON record; `None` when it lacks the `required` key. A key is either a
-/// top-level key or a dotted path into nested objects (`request.purpose.reason`).
-fn json_fields(
-    keys: &[String; 5],
-    required: Option<&str>,
-    text: &str,
-) -> Result<Option<Fields<'static>>, String> {
-    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    let obj = v.as_object().ok_or("not a JSON object")?;
-    if required.is_some_and(|k| !obj.contains_key(k)) {
-        return Ok(None);
-    }
-    let get = |k: &str| -> Cow<'static, str> {
-        match lookup(obj, k) {
-            Some(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
-            Some(serde_json::Value::Null) | None => Cow::Borrowed(""),
-            Some(other) => Cow::Owned(other.to_string()),
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(chunk.bytes.as_slice());
+    let mut record = csv::ByteRecord::new();
+    let mut k = 0u64;
+    while let Ok(true) = reader.read_byte_record(&mut record) {
+        let line = chunk.line_of(k, record.position().map_or(1, |p| p.line()));
+        k += 1;
+        if record.len() != ctx.width {
+            r.errors.push(format!(
+                "line {line}: has {} fields where the header has {} (a truncated or damaged row); skipped",
+                record.len(),
+                ctx.width
+            ));
+            continue;
         }
-    };
-    Ok(Some(Fields {
-        reason: get(&keys[0]),
-        org: get(&keys[1]),
-        time: get(&keys[2]),
-        networks: get(&keys[3]),
-        devices: get(&keys[4]),
-    }))
-}
-
-fn lookup<'v>(
-    obj: &'v serde_json::Map<String, serde_json::Value>,
-    key: &str,
-) -> Option<&'v serde_json::Value> {
-    if let Some(v) = obj.get(key) {
-        return Some(v);
+        let fields = Fields::from_csv(ctx.rows.columns, &record);
+        let (bad, findings, reason) =
+            classify_row(&ctx.rows, classifier, &mut r.summary, &mut r.ids, &fields);
+        tally_csv(ctx.rows.columns, &record, bad, &mut r.tally);
+        if findings.flagged() {
+            r.flagged += 1;
+            let _ = write_flagged(w, &ctx.rows, line, Cells::Csv(&record), &reason, &findings);
+        }
     }
-    let (first, rest) = key.split_once('.')?;
-    lookup(obj.get(first)?.as_object()?, rest)
 }
 
-/// A count as exports write it ("1,234"); redacted or blank counts are unknown.
-fn count(s: &str) -> Option<u64> {
-    let s = s.trim();
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',') {
-        return None;
-    }
-    s.bytes().filter(u8::is_ascii_digit).try_fold(0u64, |n, d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
-}
-
-fn write_flagged(
-    w: &mut csv::Writer<Vec<u8>>,
+fn json_chunk(
     ctx: &ChunkContext<'_>,
-    line: u64,
-    row: Cells<'_>,
-    reason: &str,
-    f: &RowFindings,
-) -> csv::Result<()> {
-    let terms: Vec<&str> = f
-        .immigration_terms
-        .iter()
-        .filter_map(|(a, b)| reason.get(*a as usize..*b as usize))
-        .collect();
-    let mut cells: Vec<Vec<u8>> = vec![Vec::new(); 4 + ctx.union_len];
-    cells[0] = ctx.label.as_bytes().to_vec();
-    cells[1] = line.to_string().into_bytes();
-    cells[2] = f.flag_names().join(";").into_bytes();
-    cells[3] = terms.join(";").into_bytes();
-    match row {
-        Cells::Csv(record) => {
-            for (i, field) in record.iter().enumerate() {
-                if let Some(&pos) = ctx.placement.get(i) {
-                    cells[4 + pos] = field.to_vec();
+    classifier: &mut Classifier<'_>,
+    chunk: &Chunk,
+    r: &mut ChunkResult,
+    w: &mut csv::Writer<Vec<u8>>,
+) {
+    for (k, raw) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
+        let line = chunk.first_line + k as u64;
+        let text = String::from_utf8_lossy(raw);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        match Fields::from_json(ctx.rows.json_keys, ctx.decisions_only, text) {
+            Ok(None) => r.other_entries += 1,
+            Ok(Some(fields)) => {
+                let (bad, findings, reason) =
+                    classify_row(&ctx.rows, classifier, &mut r.summary, &mut r.ids, &fields);
+                tally_json(&fields, bad, &mut r.tally);
+                if findings.flagged() {
+                    r.flagged += 1;
+                    let _ =
+                        write_flagged(w, &ctx.rows, line, Cells::Json(text), &reason, &findings);
                 }
             }
-        }
-        Cells::Json(text) => {
-            if let Some(&pos) = ctx.placement.first() {
-                cells[4 + pos] = text.as_bytes().to_vec();
-            }
+            Err(why) => r.errors.push(format!("line {line}: {why}; skipped")),
         }
     }
-    w.write_record(&cells)
 }

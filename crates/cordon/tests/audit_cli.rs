@@ -85,7 +85,7 @@ fn thirteen_column_variant_and_invalid_utf8_are_read() {
 }
 
 #[test]
-fn a_missing_reason_column_is_named_and_other_files_are_still_audited() {
+fn a_file_without_a_reason_column_is_audited_with_a_warning_and_status_3() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("no-reason.csv");
     std::fs::write(&bad, "Name,Org Name,Search Time\nA,B,C\n").unwrap();
@@ -98,13 +98,16 @@ fn a_missing_reason_column_is_named_and_other_files_are_still_audited() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let t = text(&o);
     assert!(
-        t.contains("no-reason.csv") && t.contains("Reason") && t.contains("--map reason="),
+        t.contains("no-reason.csv")
+            && t.contains("no reason column")
+            && t.contains("--map reason="),
         "{t}"
     );
-    assert_eq!(s["rows"], 4, "the good file was still audited");
+    assert_eq!(s["rows"], 5, "both files were audited");
+    assert_eq!(s["files"][1]["rows"], 4);
 }
 
 #[test]
@@ -170,7 +173,9 @@ fn jsonl_and_generic_csv_with_a_column_map() {
         "--out",
         out2.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", text(&o));
+    // No time column: audited, with a warning and the status that says so.
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(text(&o).contains("no search-time column"), "{}", text(&o));
     assert_eq!(s["flagged"]["immigration"], 1);
 }
 

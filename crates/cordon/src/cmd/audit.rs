@@ -15,17 +15,24 @@ use cordon_audit::{audit, AuditOptions, Format};
 pub struct AuditArgs {
     #[command(subcommand)]
     command: Option<AuditCommand>,
-    /// Export files to read (Flock audit CSVs, other CSVs, JSONL), or Cordon log directories.
+    /// Export files to read (Flock audit exports in any known layout, CSV or .xlsx; other
+    /// CSVs; JSONL), or Cordon log directories.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// The inputs' format (default: cordon for a directory, jsonl for .jsonl/.ndjson
-    /// files, flock otherwise).
+    /// files, xlsx for .xlsx, flock otherwise; flock recognizes every known layout from
+    /// its header).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
-    /// Which column holds what, e.g. `--map reason=Purpose,org=Agency` (keys: reason, org,
-    /// time, networks, devices, case, name).
+    /// Which column holds what, e.g. `--map reason=Purpose,org=Agency` (keys: id, user,
+    /// org, time, time_frame, time_frame_start, time_frame_end, networks, devices, plate,
+    /// reason, case, offense, filters, search_type, text_prompt, moderation).
     #[arg(long)]
     map: Vec<String>,
+    /// The organization of every row of a file with no organization column (a
+    /// transparency-portal audit is one agency's), e.g. `--org "San Mateo CA PD"`.
+    #[arg(long)]
+    org: Option<String>,
     /// Where to write report.html, flagged.csv and summary.json.
     #[arg(long, required = true)]
     out: Option<PathBuf>,
@@ -37,6 +44,10 @@ pub struct AuditArgs {
     #[arg(long)]
     vkey: Option<String>,
 }
+
+/// The exit status when a file's time, organization or reason column could not be read at
+/// all: the audit ran, but its figures for that file are incomplete.
+pub const INCOMPLETE: u8 = 3;
 
 #[derive(clap::Subcommand)]
 enum AuditCommand {
@@ -76,6 +87,7 @@ enum AuditCommand {
 enum FormatArg {
     Flock,
     Csv,
+    Xlsx,
     Jsonl,
     Cordon,
 }
@@ -109,6 +121,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let format = args.format.map(|f| match f {
         FormatArg::Flock => Format::Flock,
         FormatArg::Csv => Format::Csv,
+        FormatArg::Xlsx => Format::Xlsx,
         FormatArg::Jsonl => Format::Jsonl,
         FormatArg::Cordon => Format::Cordon,
     });
@@ -127,6 +140,7 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         out: out.clone(),
         threads,
         log_key,
+        org: args.org.clone(),
     };
     let bar = progress_bar(&args.files);
     let current = Mutex::new(PathBuf::new());
@@ -145,10 +159,23 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         b.finish_and_clear();
     }
     let s = &outcome.summary;
+    for w in &s.warnings {
+        eprintln!("warning: {w}");
+    }
     println!(
         "{} searches read; {} with an immigration reason, {} by immigration agencies, {} side-door",
         s.rows, s.flagged.immigration, s.flagged.immigration_agency, s.flagged.side_door
     );
+    println!(
+        "these counts are a lower bound: {} of {} searches give no checkable reason (blank, masked, a case number, \"investigation\")",
+        s.reason_says_nothing, s.rows
+    );
+    if s.moderation.rows > 0 {
+        println!(
+            "Flock's moderation: {} allowed, {} warned, {} blocked",
+            s.moderation.allowed, s.moderation.warned, s.moderation.blocked
+        );
+    }
     println!("report: {}", out.join("report.html").display());
     for f in &s.files {
         for e in &f.errors {
@@ -158,6 +185,13 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 eprintln!("{}: {e}", f.path);
             }
         }
+    }
+    if outcome.incomplete > 0 {
+        eprintln!(
+            "{} file(s) have a key column (time, organization or reason) Cordon could not read; the report says which, in its first lines",
+            outcome.incomplete
+        );
+        return Ok(ExitCode::from(INCOMPLETE));
     }
     if outcome.errors > 0 {
         eprintln!(

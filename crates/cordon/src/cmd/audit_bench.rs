@@ -1,28 +1,54 @@
-//! `cordon audit bench`: rows/s and MB/s auditing a generated Flock export, beside Python's
-//! csv module reading the same file in the same run (arms alternate; medians reported).
+//! `cordon audit bench`: the whole `cordon audit` command (parse, screen, counts, report,
+//! flagged.csv) on a generated export, beside DuckDB doing the same job in SQL (read_csv,
+//! a regex built from Cordon's own keyword list, counts by organization and month, COPY of
+//! the flagged rows) and Python's csv module merely reading the file, in the same run.
+//! Each arm is a separate process, timed and measured (peak resident memory) by the same
+//! small Python wrapper (`os.wait4`); arms alternate and medians are reported.
 use std::path::Path;
 use std::process::{Command, ExitCode};
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use cordon_audit::columns::ColumnMap;
-use cordon_audit::{audit, AuditOptions};
 
 #[derive(Args)]
 pub struct AuditBenchArgs {
     /// Rows in the generated 13-column export.
     #[arg(long, default_value_t = 1_000_000)]
     rows: u64,
-    /// Rounds; each runs both arms.
+    /// Rounds; each runs every arm.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
     /// Worker threads for the audit (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Leave out the DuckDB arm (it needs the `duckdb` Python package).
+    #[arg(long)]
+    no_duckdb: bool,
 }
 
-const PYTHON_BASELINE: &str = "import csv,sys\nn=0\nwith open(sys.argv[1],newline='',encoding='utf-8',errors='replace') as f:\n    for row in csv.reader(f): n+=1\nprint(n)";
+/// Runs a command and prints its wall time and its own peak resident memory (KiB).
+const MEASURE: &str = "import os,subprocess,sys,time\nt=time.perf_counter()\np=subprocess.Popen(sys.argv[1:],stdout=subprocess.DEVNULL)\n_,status,ru=os.wait4(p.pid,0)\nd=time.perf_counter()-t\nif status!=0: sys.exit('failed: '+' '.join(sys.argv[1:]))\nprint(d,ru.ru_maxrss)";
+
+const PYTHON_READ: &str = "import csv,sys\nn=0\nwith open(sys.argv[1],newline='',encoding='utf-8',errors='replace') as f:\n    for row in csv.reader(f): n+=1\nprint(n)";
+
+/// The same job in DuckDB: read the export once, count rows and keyword hits by
+/// organization and month, write the flagged rows with all their columns.
+const DUCKDB_JOB: &str = r#"import duckdb,json,sys
+path,out,rx=sys.argv[1:4]
+q=lambda s:"'"+s.replace("'","''")+"'"
+con=duckdb.connect()
+con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv({q(path)}, header=true, all_varchar=true)")
+hit=f"(regexp_matches(lower(\"Reason\"), {q(rx)}) OR regexp_matches(lower(\"Org Name\"), {q(rx)}))"
+rows=con.execute(f"SELECT \"Org Name\", strftime(strptime(\"Search Time\", '%m/%d/%Y, %I:%M:%S %p UTC'), '%Y-%m') AS month, count(*), count(*) FILTER (WHERE {hit}) FROM t GROUP BY ALL").fetchall()
+con.execute(f"COPY (SELECT * FROM t WHERE {hit}) TO {q(out+'/flagged.csv')} (HEADER)")
+json.dump({"groups":len(rows),"rows":sum(r[2] for r in rows),"flagged":sum(r[3] for r in rows)},open(out+'/summary.json','w'))
+"#;
+
+/// One arm's wall time (s) and peak memory (MB).
+struct Run {
+    secs: f64,
+    mb: f64,
+}
 
 pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
     let tmp = tempfile::tempdir().context("creating a temporary directory")?;
@@ -37,76 +63,110 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let (mut ours, mut python) = (Vec::new(), Vec::new());
+    let me = std::env::current_exe().context("finding the cordon binary")?;
+    let regex = format!(r"\b({})\b", cordon_policy::screen::keywords().join("|"));
+    let (mut ours, mut duck, mut python) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..args.rounds {
-        let opts = AuditOptions {
-            files: vec![export.clone()],
-            format: None,
-            map: ColumnMap::default(),
-            out: tmp.path().join(format!("out{round}")),
-            threads,
-            log_key: None,
-        };
-        let t = Instant::now();
-        let outcome = audit(&opts, &|_, _| {})?;
-        ours.push(t.elapsed().as_secs_f64());
-        anyhow::ensure!(
-            outcome.summary.rows == args.rows,
-            "the audit read {} rows",
-            outcome.summary.rows
-        );
-        python.push(python_seconds(&export)?);
+        let out = tmp.path().join(format!("cordon{round}"));
+        let mut cmd = vec![
+            me.display().to_string(),
+            "audit".into(),
+            export.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+            "--threads".into(),
+            threads.to_string(),
+        ];
+        ours.push(measure(&cmd)?);
+        if !args.no_duckdb {
+            let dout = tmp.path().join(format!("duckdb{round}"));
+            std::fs::create_dir_all(&dout)?;
+            cmd = vec![
+                "python3".into(),
+                "-c".into(),
+                DUCKDB_JOB.into(),
+                export.display().to_string(),
+                dout.display().to_string(),
+                regex.clone(),
+            ];
+            duck.push(measure(&cmd)?);
+        }
+        cmd = vec![
+            "python3".into(),
+            "-c".into(),
+            PYTHON_READ.into(),
+            export.display().to_string(),
+        ];
+        python.push(measure(&cmd)?);
+        check_rows(&out, args.rows)?;
     }
-    let (o, p) = (median(ours), median(python));
     let mb = bytes as f64 / 1e6;
     println!(
-        "{} rows, {:.1} MB, 13 columns; medians of {} rounds",
+        "{} rows, {:.1} MB, 13 columns; medians of {} rounds; each arm a separate process",
         args.rows, mb, args.rounds
     );
-    println!(
-        "cordon audit ({threads} threads): {:.3} s  {:.0} rows/s  {:.1} MB/s",
-        o,
-        args.rows as f64 / o,
-        mb / o
+    let line = |name: &str, runs: Vec<Run>| {
+        let (secs, peak) = medians(runs);
+        println!(
+            "{name}: {secs:.3} s  {:.0} rows/s  {:.1} MB/s  peak {peak:.0} MB",
+            args.rows as f64 / secs,
+            mb / secs
+        );
+        secs
+    };
+    let o = line(
+        &format!("cordon audit, whole command ({threads} threads)"),
+        ours,
     );
-    println!(
-        "python csv.reader (read only): {:.3} s  {:.0} rows/s  {:.1} MB/s",
-        p,
-        args.rows as f64 / p,
-        mb / p
-    );
-    println!("ratio (cordon / python): {:.2}x", p / o);
-    println!(
-        "peak resident memory of this process: {} MB",
-        peak_rss_mb().unwrap_or(0)
-    );
+    let d = (!duck.is_empty()).then(|| {
+        line(
+            "duckdb: read_csv, keyword regex, group by org and month, COPY flagged",
+            duck,
+        )
+    });
+    let p = line("python csv.reader, read only", python);
+    if let Some(d) = d {
+        println!("cordon vs duckdb: {:.2}x", d / o);
+    }
+    println!("cordon vs python read: {:.2}x", p / o);
     Ok(ExitCode::SUCCESS)
 }
 
-fn python_seconds(export: &Path) -> Result<f64> {
-    let t = Instant::now();
+fn measure(cmd: &[String]) -> Result<Run> {
     let out = Command::new("python3")
-        .args(["-c", PYTHON_BASELINE])
-        .arg(export)
+        .args(["-c", MEASURE])
+        .args(cmd)
         .output()
-        .context("running python3 for the baseline")?;
+        .context("running python3 to time the arm")?;
     anyhow::ensure!(
         out.status.success(),
-        "python3 failed: {}",
+        "{} failed: {}",
+        cmd.first().map_or("", String::as_str),
         String::from_utf8_lossy(&out.stderr)
     );
-    Ok(t.elapsed().as_secs_f64())
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    let secs: f64 = it.next().context("no time")?.parse()?;
+    let kb: f64 = it.next().context("no memory")?.parse()?;
+    Ok(Run {
+        secs,
+        mb: kb / 1024.0,
+    })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+fn check_rows(out: &Path, rows: u64) -> Result<()> {
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json"))?)?;
+    anyhow::ensure!(s["rows"] == rows, "the audit read {} rows", s["rows"]);
+    Ok(())
 }
 
-/// VmHWM from /proc: the most memory this process has held at once.
-fn peak_rss_mb() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
+fn medians(runs: Vec<Run>) -> (f64, f64) {
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    (
+        med(runs.iter().map(|r| r.secs).collect()),
+        med(runs.iter().map(|r| r.mb).collect()),
+    )
 }

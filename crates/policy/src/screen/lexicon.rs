@@ -6,7 +6,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 /// A set of roles, one bit each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Roles(pub u64);
+pub(crate) struct Roles(pub u128);
 
 impl Roles {
     pub const NONE: Roles = Roles(0);
@@ -22,7 +22,7 @@ impl Roles {
 
 macro_rules! roles {
     ($($name:ident = $bit:expr;)+) => {
-        $(pub(crate) const $name: Roles = Roles(1u64 << $bit);)+
+        $(pub(crate) const $name: Roles = Roles(1u128 << $bit);)+
     };
 }
 
@@ -95,6 +95,22 @@ roles! {
     IMM_ABBREVIATION = 61;  // "imm": immigration only before an enforcement word
 }
 
+// Statutory terms of art, and what tells them from look-alikes.
+roles! {
+    INSPECTION = 64;        // "entry without inspection", "present without admission"
+    WITHOUT = 65;
+    OUT = 66;               // "out of status"
+    INS_WORD = 67;          // INS, the agency before 2003; "ins" is also insurance
+    INSURANCE_CUE = 68;     // "no ins", "proof of ins", "ins card"
+    INA_WORD = 69;          // the Immigration and Nationality Act, before a section number
+    DETAINER = 70;          // an immigration detainer unless it is a local or state one
+    LOCAL_CUSTODY = 71;     // state, county, parole, probation: a detainer that is not ICE's
+    REENTRY = 72;           // reentry after removal; also a prison "reentry program"
+    LETTER_A = 73;          // "A#", "A-number", "A-file": the alien registration number
+    ROAD = 74;              // I-205 is also an interstate: "crash on I-205"
+    STATUTE_NUMBER = 75;    // a section number of the INA (212, 235, 237, 241)
+}
+
 const TABLE: &[(&str, Roles)] = &[
     ("ice", ICE),
     ("criminal", ALIEN_CONTEXT),
@@ -151,16 +167,121 @@ const TABLE: &[(&str, Roles)] = &[
     ("deportada", DEPORT),
     ("illegals", DEPORT),
     ("ilegales", DEPORT),
-    ("detainer", CIVIL_PROCESS.or(ENFORCEMENT_CUE)),
-    ("detainers", CIVIL_PROCESS.or(ENFORCEMENT_CUE)),
+    ("detainer", DETAINER.or(ENFORCEMENT_CUE)),
+    ("detainers", DETAINER.or(ENFORCEMENT_CUE)),
+    ("ewi", CIVIL_PROCESS),
+    ("inspection", INSPECTION),
+    ("admission", INSPECTION),
+    ("inspeccion", INSPECTION),
+    ("without", WITHOUT),
+    ("out", OUT),
+    ("ins", INS_WORD),
+    ("insurance", INSURANCE_CUE),
+    ("proof", INSURANCE_CUE),
+    ("no", INSURANCE_CUE),
+    ("expired", INSURANCE_CUE.or(VISA_CONTEXT)),
+    ("valid", INSURANCE_CUE),
+    ("policy", INSURANCE_CUE),
+    ("claim", INSURANCE_CUE),
+    ("ina", INA_WORD),
+    ("212", STATUTE_NUMBER),
+    ("235", STATUTE_NUMBER),
+    ("235b", STATUTE_NUMBER),
+    ("237", STATUTE_NUMBER),
+    ("241", STATUTE_NUMBER),
+    ("state", LOCAL_CUSTODY),
+    ("county", LOCAL_CUSTODY),
+    ("parole", LOCAL_CUSTODY),
+    ("probation", LOCAL_CUSTODY),
+    ("jail", LOCAL_CUSTODY),
+    ("court", LOCAL_CUSTODY),
+    ("municipal", LOCAL_CUSTODY),
+    ("local", LOCAL_CUSTODY),
+    ("reentry", REENTRY.or(ILLEGAL_OBJECT)),
+    ("reingreso", REENTRY.or(ILLEGAL_OBJECT)),
+    ("removed", REMOVAL.or(ALIEN_CONTEXT)),
+    ("remocion", REMOVAL),
+    ("orden", REMOVAL_CONTEXT),
+    ("expedited", REMOVAL_CONTEXT),
+    ("reinstatement", REMOVAL_CONTEXT),
+    ("reinstated", REMOVAL_CONTEXT),
+    ("stipulated", REMOVAL_CONTEXT),
+    ("prior", REMOVAL_CONTEXT),
+    ("previously", REMOVAL_CONTEXT),
+    ("ordered", REMOVAL_CONTEXT),
+    ("final", REMOVAL_CONTEXT.or(ALIEN_CONTEXT)),
+    ("fugitive", ALIEN_CONTEXT),
+    ("inadmissible", ALIEN_CONTEXT),
+    ("excludable", ALIEN_CONTEXT),
+    ("deportable", ALIEN_CONTEXT),
+    ("apprehension", ALIEN_CONTEXT),
+    ("apprehended", ALIEN_CONTEXT),
+    ("harboring", ALIEN_CONTEXT),
+    ("harbouring", ALIEN_CONTEXT),
+    ("transporting", ALIEN_CONTEXT),
+    ("register", ALIEN_CONTEXT),
+    ("reg", ALIEN_CONTEXT),
+    ("aggravated", ALIEN_CONTEXT),
+    ("felon", ALIEN_CONTEXT),
+    ("unlawful", ILLEGAL),
+    ("unlawfully", ILLEGAL),
+    ("improper", ILLEGAL),
+    ("improperly", ILLEGAL),
+    ("illegel", ILLEGAL),
+    ("ilegel", ILLEGAL),
+    ("illigal", ILLEGAL),
+    ("presence", ILLEGAL_OBJECT),
+    ("lawful", STATUS_QUALIFIER),
+    ("immigrant", ILLEGAL_OBJECT.or(REMOVAL_CONTEXT)),
+    ("allien", ALIEN.or(ILLEGAL_OBJECT)),
+    ("alein", ALIEN.or(ILLEGAL_OBJECT)),
+    ("allience", Roles::NONE),
+    ("imigrant", ILLEGAL_OBJECT),
+    ("immigrent", ILLEGAL_OBJECT),
+    ("inmigrant", ILLEGAL_OBJECT),
+    ("boarder", BORDER),
+    ("frontera", BORDER.or(ILLEGAL_OBJECT)),
+    ("patol", PATROL),
+    ("partol", PATROL),
+    ("patrl", PATROL),
+    ("cruce", ILLEGAL_OBJECT),
+    ("pais", ILLEGAL_OBJECT),
+    ("entrada", ENTRY),
+    ("migratorios", IMM_WORD.or(STATUS_QUALIFIER)),
+    ("migratorias", IMM_WORD.or(STATUS_QUALIFIER)),
+    ("deportados", DEPORT),
+    ("deportadas", DEPORT),
+    ("voluntary", OPERATION_WORD),
+    ("departure", OPERATION_WORD),
+    ("secure", OPERATION_WORD),
+    ("communities", OPERATION_WORD),
+    ("a", LETTER_A),
+    ("crash", ROAD),
+    ("mm", ROAD),
+    ("nb", ROAD),
+    ("sb", ROAD),
+    ("eb", ROAD),
+    ("wb", ROAD),
+    ("northbound", ROAD),
+    ("southbound", ROAD),
+    ("eastbound", ROAD),
+    ("westbound", ROAD),
+    ("exit", ROAD),
+    ("mile", ROAD),
+    ("mp", ROAD),
+    ("lane", ROAD),
+    ("accident", ROAD),
+    ("mvc", ROAD),
+    ("mva", ROAD),
+    ("traffic", ROAD),
+    ("interstate", ROAD),
     ("287g", CIVIL_PROCESS),
-    ("alien", ALIEN.or(ILLEGAL_OBJECT)),
-    ("aliens", ALIEN.or(ILLEGAL_OBJECT)),
+    ("alien", ALIEN.or(ILLEGAL_OBJECT).or(REMOVAL_CONTEXT)),
+    ("aliens", ALIEN.or(ILLEGAL_OBJECT).or(REMOVAL_CONTEXT)),
     ("illegal", ILLEGAL),
     ("illegally", ILLEGAL),
     ("ilegal", ILLEGAL),
-    ("immigrant", ILLEGAL_OBJECT),
-    ("immigrants", ILLEGAL_OBJECT),
+    ("immigrants", ILLEGAL_OBJECT.or(REMOVAL_CONTEXT)),
     ("inmigrante", ILLEGAL_OBJECT),
     ("inmigrantes", ILLEGAL_OBJECT),
     ("migrant", ILLEGAL_OBJECT),
@@ -180,7 +301,13 @@ const TABLE: &[(&str, Roles)] = &[
     ("crosser", ILLEGAL_OBJECT),
     ("crossers", ILLEGAL_OBJECT),
     ("present", ILLEGAL_OBJECT),
-    ("removal", REMOVAL.or(ADMIN_CONTEXT).or(ENFORCEMENT_CUE)),
+    (
+        "removal",
+        REMOVAL
+            .or(ADMIN_CONTEXT)
+            .or(ENFORCEMENT_CUE)
+            .or(ALIEN_CONTEXT),
+    ),
     ("order", REMOVAL_CONTEXT),
     ("orders", REMOVAL_CONTEXT),
     ("proceeding", REMOVAL_CONTEXT),
@@ -212,13 +339,13 @@ const TABLE: &[(&str, Roles)] = &[
     ("overstayed", VISA_CONTEXT),
     ("overstaying", VISA_CONTEXT),
     ("overstayer", VISA_CONTEXT),
-    ("expired", VISA_CONTEXT),
     ("lapsed", VISA_CONTEXT),
     ("revoked", VISA_CONTEXT),
     ("violation", VISA_CONTEXT),
     ("violator", VISA_CONTEXT.or(IVF_CONTEXT)),
     ("violators", VISA_CONTEXT.or(IVF_CONTEXT)),
-    ("border", BORDER),
+    ("border", BORDER.or(ILLEGAL_OBJECT)),
+    ("crossing", ILLEGAL_OBJECT),
     ("fronteriza", BORDER),
     ("patrol", PATROL),
     ("protection", PATROL),
@@ -249,6 +376,12 @@ const TABLE: &[(&str, Roles)] = &[
     ("usc", USC),
     ("1325", IMMIGRATION_CODE),
     ("1326", IMMIGRATION_CODE),
+    ("1306", IMMIGRATION_CODE),
+    ("1324", IMMIGRATION_CODE),
+    ("1182", IMMIGRATION_CODE),
+    ("1227", IMMIGRATION_CODE),
+    ("1231", IMMIGRATION_CODE),
+    ("1357", IMMIGRATION_CODE),
     ("sin", SIN),
     ("papeles", PAPELES),
     ("midway", OPERATION_WORD),
@@ -304,6 +437,10 @@ const TABLE: &[(&str, Roles)] = &[
     ("shanty", ICE_THING),
     ("melt", ICE_THING),
     ("salt", ICE_THING),
+    ("skates", ICE_THING),
+    ("mountain", ICE_THING),
+    ("water", ICE_THING),
+    ("house", ICE_THING.or(PREMISES)),
     ("black", ICE_FROZEN_BEFORE),
     ("dry", ICE_FROZEN_BEFORE),
     ("thin", ICE_FROZEN_BEFORE),
@@ -357,9 +494,15 @@ const TABLE: &[(&str, Roles)] = &[
     ("fentanyl", CRIMINAL_CONTEXT),
     ("cocaine", CRIMINAL_CONTEXT),
     ("heroin", CRIMINAL_CONTEXT),
-    ("smuggling", CRIMINAL_CONTEXT.or(SMUGGLING)),
-    ("smuggler", CRIMINAL_CONTEXT.or(SMUGGLING)),
-    ("smugglers", CRIMINAL_CONTEXT.or(SMUGGLING)),
+    (
+        "smuggling",
+        CRIMINAL_CONTEXT.or(SMUGGLING).or(ALIEN_CONTEXT),
+    ),
+    ("smuggler", CRIMINAL_CONTEXT.or(SMUGGLING).or(ALIEN_CONTEXT)),
+    (
+        "smugglers",
+        CRIMINAL_CONTEXT.or(SMUGGLING).or(ALIEN_CONTEXT),
+    ),
     ("counterfeit", CRIMINAL_CONTEXT),
     ("fraud", CRIMINAL_CONTEXT.or(NOT_ENFORCEMENT_NEXT)),
     ("laundering", CRIMINAL_CONTEXT),
@@ -452,7 +595,6 @@ const TABLE: &[(&str, Roles)] = &[
     ("residence", PREMISES),
     ("residential", PREMISES),
     ("home", PREMISES),
-    ("house", PREMISES),
     ("building", PREMISES),
     ("apartment", PREMISES),
     ("garage", PREMISES),
@@ -511,6 +653,28 @@ const FUZZY_STEMS: &[(&str, Roles)] = &[
 /// suffixed forms (`immigrations`) count.
 const IMMIGRATION_PREFIXES: &[&str] = &["immig", "inmig", "imig"];
 
+/// Words that name immigration enforcement by themselves (agencies, "immigration",
+/// "deport", detainer, alien, INS), for a keyword baseline that scans with a regex.
+pub(crate) fn keywords() -> Vec<&'static str> {
+    const STRONG: Roles = ICE
+        .or(AGENCY)
+        .or(AGENCY_MIXED)
+        .or(IMM_WORD)
+        .or(DEPORT)
+        .or(CIVIL_PROCESS)
+        .or(DETAINER)
+        .or(ALIEN)
+        .or(INS_WORD);
+    let mut v: Vec<&'static str> = TABLE
+        .iter()
+        .filter(|(_, r)| r.has(STRONG))
+        .map(|(w, _)| *w)
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 type FxBuild = BuildHasherDefault<FxHasher>;
 
 /// The lookup table from a normalized word to its roles.
@@ -550,8 +714,23 @@ impl Lexicon {
     }
 }
 
-/// `i200`, `i247a`: a DHS civil-process form number written without a separator.
+/// Sections of Title 8 (Aliens and Nationality) that are immigration enforcement, for
+/// citations written as one word (`8USC1326`).
+const TITLE_8_SECTIONS: &[&str] = &[
+    "1182", "1227", "1231", "1306", "1324", "1325", "1326", "1357",
+];
+
+/// `i200`, `i247a`: a DHS civil-process form number written without a separator;
+/// `8usc1326`, `usc1325`: a Title 8 citation written as one word.
 fn is_form_word(word: &[u8]) -> bool {
+    if let Some(rest) = word
+        .strip_prefix(b"8usc")
+        .or_else(|| word.strip_prefix(b"usc"))
+    {
+        return TITLE_8_SECTIONS
+            .iter()
+            .any(|n| rest.starts_with(n.as_bytes()));
+    }
     match word.split_first() {
         Some((b'i', rest)) => FORM_NUMBERS.iter().any(|n| n.as_bytes() == rest),
         _ => false,
@@ -615,16 +794,31 @@ fn within_edits(a: &[u8], b: &[u8], budget: usize) -> bool {
     prev[b.len()] <= budget
 }
 
-/// A small multiplicative hasher: the keys are short, trusted words, so SipHash's
-/// flood resistance buys nothing and costs most of a lookup.
-#[derive(Default)]
-pub(crate) struct FxHasher(u64);
+/// A small multiplicative hasher: the keys are short, trusted words (or values already
+/// hashed), so SipHash's flood resistance buys nothing and costs most of a lookup. Shared
+/// with the audit's per-row maps.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.add(u64::from(byte));
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
         }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
     }
 
     fn write_usize(&mut self, n: usize) {

@@ -4,6 +4,8 @@
 
 pub mod eval;
 mod lexicon;
+
+pub use lexicon::FxHasher;
 mod rules;
 mod tokens;
 
@@ -59,6 +61,12 @@ impl Screening {
     pub fn has(&self, kind: FlagKind) -> bool {
         self.flags.iter().any(|f| f.flag == kind)
     }
+}
+
+/// The words that name immigration enforcement by themselves, for baselines that scan
+/// reasons with a keyword regex (the screener itself reads them in context).
+pub fn keywords() -> Vec<&'static str> {
+    lexicon::keywords()
 }
 
 /// Reusable buffers, so screening many rows allocates only when a reason is longer than

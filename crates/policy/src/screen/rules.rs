@@ -64,7 +64,14 @@ const TRIGGERS: Roles = Roles(
         | OPERATION_WORD.0
         | REPRO.0
         | REPRO_QUALIFIER.0
-        | IMM_ABBREVIATION.0,
+        | IMM_ABBREVIATION.0
+        | INS_WORD.0
+        | INA_WORD.0
+        | DETAINER.0
+        | REENTRY.0
+        | LETTER_A.0
+        | WITHOUT.0
+        | OUT.0,
 );
 
 /// The first rule that fires at word `i`: the flag and the last word of its span.
@@ -75,10 +82,24 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
     if r.has(CIVIL_PROCESS) {
         return single(true);
     }
+    if r.has(DETAINER) {
+        return single(detainer_is_immigration(whole));
+    }
+    if r.has(INS_WORD) && ins_is_the_agency(text, t, i, whole) {
+        return single(true);
+    }
+    if r.has(INA_WORD) && is_upper(word(text, &t[i])) && next_has(t, i, STATUTE_NUMBER) {
+        return Some((Imm, i + 1));
+    }
+    if r.has(LETTER_A) {
+        if let Some(last) = a_number(text, t, i) {
+            return Some((Imm, last));
+        }
+    }
     if r.has(ICE | AGENCY | AGENCY_MIXED) && names_a_business(t, i) {
         return None;
     }
-    if r.has(ICE) && ice_is_the_agency(t, i, whole) {
+    if r.has(ICE) && ice_is_the_agency(text, t, i, whole) {
         return single(true);
     }
     if r.has(AGENCY) && !aimed_at_the_agency(t, i, whole) {
@@ -118,10 +139,25 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
     let vehicle =
         whole.any.0 & (VEHICLE_CONTEXT.0 | PREMISES.0 | BUSINESS.0 | CRIME_AGAINST.0) != 0;
     let candidates = [
-        (r.has(ILLEGAL), forward(t, i, 2, ILLEGAL_OBJECT)),
+        (r.has(ILLEGAL), around(t, i, 3, ILLEGAL_OBJECT)),
         (
             r.has(ILLEGAL) && !entry_into_premises(whole),
-            forward(t, i, 2, ENTRY),
+            around(t, i, 2, ENTRY),
+        ),
+        (r.has(WITHOUT), without_inspection(t, i)),
+        (r.has(OUT), out_of_status(text, t, i)),
+        (
+            r.has(REENTRY),
+            around(
+                t,
+                i,
+                3,
+                ILLEGAL
+                    .or(DEPORT)
+                    .or(REMOVAL)
+                    .or(ALIEN)
+                    .or(IMMIGRATION_CODE),
+            ),
         ),
         (
             r.has(IMM_ABBREVIATION),
@@ -135,7 +171,7 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
         (r.has(ADMIN), forward(t, i, 3, ADMIN_CONTEXT)),
         (
             r.has(VISA) && visa_is_immigration_status(t, i),
-            around(t, i, 2, VISA_CONTEXT),
+            around(t, i, 3, VISA_CONTEXT),
         ),
         (
             r.has(VISA_CONTEXT),
@@ -147,8 +183,11 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
         (r.has(CAP), around(t, i, 2, CAP_CONTEXT)),
         (r.has(STATUS_QUALIFIER), forward(t, i, 1, STATUS)),
         (r.has(CITIZENSHIP), around(t, i, 2, CHECK)),
-        (r.has(SECTION_287), adjacent(text, t, i, LETTER_G, b"( -")),
-        (r.has(LETTER_I), adjacent(text, t, i, FORM_NUMBER, b"-")),
+        (r.has(SECTION_287), joined(text, t, i, LETTER_G, b"( -", 2)),
+        (
+            r.has(LETTER_I) && !whole.any.has(ROAD),
+            joined(text, t, i, FORM_NUMBER, b"- ", 1),
+        ),
         (r.has(FORM_WORD), form_then_number(text, t, i)),
         (r.has(USC), forward(t, i, 2, IMMIGRATION_CODE)),
         (r.has(SIN), forward(t, i, 1, PAPELES)),
@@ -160,10 +199,14 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
         .filter(|_| !whole.victim || !r.has(ILLEGAL))
 }
 
-/// ICE is the agency unless frozen-water words sit beside it, or drug or "in case of
-/// emergency" words are present with nothing that sounds like enforcement.
-fn ice_is_the_agency(t: &[Token], i: usize, whole: &Whole) -> bool {
+/// ICE is the agency unless frozen-water words sit beside it, it begins a name ("Ice
+/// Mountain", "Ice House"), it is a tool ("ice pick", not "ICE pick up"), or drug or "in
+/// case of emergency" words are present with nothing that sounds like enforcement.
+fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
     if around(t, i, 2, ICE_THING).is_some() || prev_has(t, i, ICE_FROZEN_BEFORE) {
+        return false;
+    }
+    if begins_a_name(text, t, i) || is_a_tool(text, t, i) {
         return false;
     }
     let other_sense = whole.any.has(ICE_OTHER) && !whole.any.has(ENFORCEMENT_CUE);
@@ -186,10 +229,141 @@ fn aimed_at_the_agency(t: &[Token], i: usize, whole: &Whole) -> bool {
     false
 }
 
-/// "alien" is a status word only beside words that make it one ("criminal alien", "alien
-/// registration"); alone it is as likely a costume or a film.
+/// "alien" is a status word only beside words that make it one, as the statutes use it
+/// ("criminal alien", "alien registration", "fugitive alien", "alien smuggling",
+/// "harboring aliens", "alien removal"); alone it is as likely a costume or a film.
 fn alien_as_status(t: &[Token], i: usize, whole: &Whole) -> bool {
-    !whole.victim && !near(t, i, 0, 1, SMUGGLING) && near(t, i, 2, 2, ALIEN_CONTEXT)
+    !whole.victim && near(t, i, 2, 2, ALIEN_CONTEXT)
+}
+
+/// A detainer is ICE's unless the reason says it is a state, county, parole or court one
+/// and nothing in it names immigration.
+fn detainer_is_immigration(whole: &Whole) -> bool {
+    const IMMIGRATION: Roles = ICE
+        .or(AGENCY)
+        .or(AGENCY_MIXED)
+        .or(IMM_WORD)
+        .or(DEPORT)
+        .or(CIVIL_PROCESS)
+        .or(INS_WORD)
+        .or(ALIEN);
+    !whole.any.has(LOCAL_CUSTODY) || whole.any.has(IMMIGRATION)
+}
+
+/// INS, the agency, is written in capitals (`INS`, `I.N.S.`); "no ins", "proof of ins" and
+/// "ins policy" are insurance.
+fn ins_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
+    is_upper(word(text, &t[i])) && !whole.any.has(INSURANCE_CUE)
+}
+
+/// `A#`, `A-#`, `A-number`, `A-file`, `A number`, or `A` before a 8- or 9-digit number: the
+/// alien registration number. "a number of cars" is not.
+fn a_number(text: &[u8], t: &[Token], i: usize) -> Option<usize> {
+    let end = t[i].end as usize;
+    let after = text.get(end..).unwrap_or_default();
+    if after.starts_with(b"#") || after.starts_with(b"-#") {
+        return Some(i);
+    }
+    let next = t.get(i + 1)?;
+    let next_word = word(text, next);
+    let gap = text.get(end..next.start as usize).unwrap_or_default();
+    let digits = next_word.iter().all(u8::is_ascii_digit);
+    if digits && (gap.is_empty() || gap == b"-" || gap == b" ") {
+        let run = digit_run(text, t, i + 1);
+        return (8..=9).contains(&run).then_some(i + 1);
+    }
+    let named = |w: &[u8]| {
+        [&b"number"[..], b"file", b"num", b"no"]
+            .iter()
+            .any(|x| w.eq_ignore_ascii_case(x))
+    };
+    if gap == b"-" && named(next_word) {
+        return Some(i + 1);
+    }
+    let capital = word(text, &t[i]) == b"A";
+    let of_follows = t
+        .get(i + 2)
+        .is_some_and(|n| word(text, n).eq_ignore_ascii_case(b"of"));
+    (gap == b" " && capital && named(next_word) && next_word.len() > 2 && !of_follows)
+        .then_some(i + 1)
+}
+
+/// Digits in the number that starts at token `j`, counting groups joined by single
+/// dashes (`087-654-321`).
+fn digit_run(text: &[u8], t: &[Token], j: usize) -> usize {
+    let mut n = 0;
+    let mut k = j;
+    while let Some(tok) = t.get(k) {
+        let w = word(text, tok);
+        if !w.iter().all(u8::is_ascii_digit) {
+            break;
+        }
+        n += w.len();
+        let joined_by_dash = t
+            .get(k + 1)
+            .is_some_and(|nx| text.get(tok.end as usize..nx.start as usize) == Some(b"-"));
+        if !joined_by_dash {
+            break;
+        }
+        k += 1;
+    }
+    n
+}
+
+/// "entry without inspection", "present without admission".
+fn without_inspection(t: &[Token], i: usize) -> Option<usize> {
+    let next = forward(t, i, 1, INSPECTION)?;
+    let before = i.saturating_sub(2)..i;
+    before
+        .into_iter()
+        .any(|j| t[j].roles.has(ENTRY.or(ILLEGAL_OBJECT)))
+        .then_some(next)
+}
+
+/// "out of status".
+fn out_of_status(text: &[u8], t: &[Token], i: usize) -> Option<usize> {
+    let of = t.get(i + 1)?;
+    let status = t.get(i + 2)?;
+    (word(text, of).eq_ignore_ascii_case(b"of") && status.roles.has(STATUS)).then_some(i + 2)
+}
+
+/// `Ice Mountain`, `Ice House`: "Ice" capitalized before a capitalized word that is not an
+/// enforcement word begins a name.
+fn begins_a_name(text: &[u8], t: &[Token], i: usize) -> bool {
+    let w = word(text, &t[i]);
+    let title = |w: &[u8]| {
+        w.first().is_some_and(u8::is_ascii_uppercase)
+            && w.len() > 1
+            && w[1..].iter().all(|b| !b.is_ascii_uppercase())
+    };
+    let Some(next) = t.get(i + 1) else {
+        return false;
+    };
+    let enforcement = ENFORCEMENT_CUE
+        .or(AGENCY)
+        .or(AGENCY_MIXED)
+        .or(CIVIL_PROCESS)
+        .or(DETAINER);
+    title(w) && title(word(text, next)) && !next.roles.has(enforcement)
+}
+
+/// "ice pick" the tool, not "ICE pick up".
+fn is_a_tool(text: &[u8], t: &[Token], i: usize) -> bool {
+    let is = |k: usize, w: &[u8]| {
+        t.get(k)
+            .is_some_and(|n| word(text, n).eq_ignore_ascii_case(w))
+    };
+    is(i + 1, b"pick") && !is(i + 2, b"up")
+}
+
+fn word<'t>(text: &'t [u8], tok: &Token) -> &'t [u8] {
+    text.get(tok.start as usize..tok.end as usize)
+        .unwrap_or_default()
+}
+
+/// No lower-case letter (`INS`, `I.N.S.`, `INA`).
+fn is_upper(w: &[u8]) -> bool {
+    w.iter().any(u8::is_ascii_alphabetic) && !w.iter().any(u8::is_ascii_lowercase)
 }
 
 /// "Ero's Pizza", "ICE bar": a name followed by a business noun is a business.
@@ -201,13 +375,12 @@ fn names_a_business(t: &[Token], i: usize) -> bool {
     t.get(j).is_some_and(|n| n.roles.has(BUSINESS))
 }
 
-/// "immigration" names a purpose unless it names a lawyer, a clinic, a fraud or a protest,
-/// or the reason is about a victim.
+/// "immigration" names a purpose unless it names a lawyer, a clinic, a fraud or a protest
+/// (and no immigration agency is named: "HSI - immigration fraud" is enforcement), or the
+/// reason is about a victim.
 fn immigration_as_purpose(t: &[Token], i: usize, whole: &Whole) -> bool {
-    !(whole.victim
-        || next_has(t, i, NOT_ENFORCEMENT_NEXT)
-        || prev_has(t, i, ANTI)
-        || aimed_at_the_agency(t, i, whole))
+    let topic = next_has(t, i, NOT_ENFORCEMENT_NEXT) && !whole.any.has(AGENCY.or(AGENCY_MIXED));
+    !(whole.victim || topic || prev_has(t, i, ANTI) || aimed_at_the_agency(t, i, whole))
 }
 
 /// "U visa", "T visa": certifications for victims, not enforcement.
@@ -232,12 +405,14 @@ fn form_then_number(text: &[u8], t: &[Token], i: usize) -> Option<usize> {
     adjacent(text, t, letter, FORM_NUMBER, b" -")
 }
 
-/// Named DHS operations, two words each.
+/// Named DHS operations and programs, and two-word terms of art, two words each.
 fn operation_name(text: &[u8], t: &[Token], i: usize) -> Option<usize> {
     const NAMES: &[(&[u8], &[u8])] = &[
         (b"midway", b"blitz"),
         (b"tidal", b"wave"),
         (b"catahoula", b"crunch"),
+        (b"secure", b"communities"),
+        (b"voluntary", b"departure"),
     ];
     let next = t.get(i + 1)?;
     let word = |tok: &Token| {
@@ -253,9 +428,21 @@ fn operation_name(text: &[u8], t: &[Token], i: usize) -> Option<usize> {
 
 /// The next word has `role` and is joined to word `i` by nothing or by one byte of `glue`.
 fn adjacent(text: &[u8], t: &[Token], i: usize, role: Roles, glue: &[u8]) -> Option<usize> {
+    joined(text, t, i, role, glue, 1)
+}
+
+/// The next word has `role` and is joined to word `i` by at most `max` bytes of `glue`.
+fn joined(
+    text: &[u8],
+    t: &[Token],
+    i: usize,
+    role: Roles,
+    glue: &[u8],
+    max: usize,
+) -> Option<usize> {
     let next = t.get(i + 1).filter(|n| n.roles.has(role))?;
     let gap = text.get(t[i].end as usize..next.start as usize)?;
-    (gap.is_empty() || (gap.len() == 1 && glue.contains(&gap[0]))).then_some(i + 1)
+    (gap.len() <= max && gap.iter().all(|b| glue.contains(b))).then_some(i + 1)
 }
 
 fn forward(t: &[Token], i: usize, reach: usize, role: Roles) -> Option<usize> {

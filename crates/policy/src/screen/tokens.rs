@@ -1,7 +1,15 @@
 //! Splits a reason into words: case-folded, accent-folded, split on any punctuation
 //! (`ICE+ERO`, `ice/ero`, `ICE_ERO`), with dotted acronyms (`I.C.E.`) joined back into one word.
 
-use super::lexicon::{Lexicon, Roles};
+use super::lexicon::{Lexicon, Roles, AGENCY, AGENCY_MIXED, CIVIL_PROCESS, ICE, INS_WORD};
+
+/// What letters written apart (`I C E`, `E R O`) may join into: an agency or a term that
+/// is never anything else. Other spaced letters (`U T visa`) stay apart.
+const SPACED_JOINABLE: Roles = ICE
+    .or(AGENCY)
+    .or(AGENCY_MIXED)
+    .or(CIVIL_PROCESS)
+    .or(INS_WORD);
 
 /// Words longer than this are never in the lexicon, so they are kept unnormalized.
 pub(crate) const MAX_WORD: usize = 24;
@@ -92,12 +100,13 @@ fn fold(ch: char) -> Option<u8> {
     Some(folded)
 }
 
-/// Joins runs like `I.C.E.` or `H.S.I` (single letters separated by single dots) into one
-/// word, so an abbreviation written with dots reads as the abbreviation.
+/// Joins runs like `I.C.E.`, `H.S.I` or `I C E` (single letters separated by single dots
+/// or spaces) into one word, so an abbreviation written letter by letter reads as the
+/// abbreviation. A run with spaces joins only into an agency or a term of art.
 fn join_dotted_acronyms(text: &[u8], lexicon: &Lexicon, tokens: &mut Vec<Token>) {
     let mut i = 0;
     while i + 1 < tokens.len() {
-        let run = dotted_run_len(text, &tokens[i..]);
+        let (run, spaced) = dotted_run_len(text, &tokens[i..]);
         if run < 2 {
             i += 1;
             continue;
@@ -112,25 +121,33 @@ fn join_dotted_acronyms(text: &[u8], lexicon: &Lexicon, tokens: &mut Vec<Token>)
             end: tokens[i + run - 1].end,
             roles: lexicon.classify(&word[..letters]),
         };
+        if spaced && !joined.roles.has(SPACED_JOINABLE) {
+            i += 1;
+            continue;
+        }
         tokens.splice(i..i + run, [joined]);
         i += 1;
     }
 }
 
-/// How many single-letter tokens, each followed by exactly one dot, start this slice.
-fn dotted_run_len(text: &[u8], tokens: &[Token]) -> usize {
+/// How many single-letter tokens, each followed by exactly one dot or space, start this
+/// slice; and whether any separator was a space.
+fn dotted_run_len(text: &[u8], tokens: &[Token]) -> (usize, bool) {
     let single_letter =
         |t: &Token| t.end == t.start + 1 && byte_at(text, t.start).is_ascii_alphabetic();
     let mut run = 0;
+    let mut spaced = false;
     for pair in tokens.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        let dot_between = b.start == a.end + 1 && byte_at(text, a.end) == b'.';
-        if !(single_letter(a) && single_letter(b) && dot_between) {
+        let sep = byte_at(text, a.end);
+        let one_between = b.start == a.end + 1 && (sep == b'.' || sep == b' ');
+        if !(single_letter(a) && single_letter(b) && one_between) {
             break;
         }
+        spaced |= sep == b' ';
         run = if run == 0 { 2 } else { run + 1 };
     }
-    run
+    (run, spaced)
 }
 
 fn byte_at(text: &[u8], at: u32) -> u8 {

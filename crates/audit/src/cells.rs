@@ -1,0 +1,342 @@
+//! What a cell holds before what it says: blank, masked (`***`, `REDACTED`, `###`), a
+//! placeholder (`n/a`, `-`), or a value; and whether a reason states a purpose at all
+//! ("investigation", "inv", a bare case number say nothing a reader can check).
+use serde::Serialize;
+
+/// The state of one cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CellState {
+    Empty,
+    /// Masked by the vendor or the agency: the value existed and was withheld.
+    Redacted,
+    Value,
+}
+
+/// Whether a cell is blank, masked or holds a value. Masks seen in public releases: `***`
+/// (Flock's), `* * *`, `###`, block glyphs, and `REDACTED` / `[REDACTED]` in any case.
+pub fn cell_state(cell: &str) -> CellState {
+    cell_state_bytes(cell.as_bytes())
+}
+
+/// [`cell_state`] on a cell's bytes, valid UTF-8 or not (the per-cell path).
+pub fn cell_state_bytes(cell: &[u8]) -> CellState {
+    let t = cell.trim_ascii();
+    match t.first() {
+        None => CellState::Empty,
+        Some(b'*' | b'#' | b'[' | b'r' | b'R' | 0xE2) if is_mask(t) => CellState::Redacted,
+        Some(_) => CellState::Value,
+    }
+}
+
+/// The block glyph █ in UTF-8.
+const BLOCK: &[u8] = "█".as_bytes();
+
+fn is_mask(t: &[u8]) -> bool {
+    if t[0] == b'*' || t[0] == b'#' || t.starts_with(BLOCK) {
+        let mut rest = t;
+        while let Some((&b, tail)) = rest.split_first() {
+            rest = if matches!(b, b'*' | b'#' | b' ') {
+                tail
+            } else if rest.starts_with(BLOCK) {
+                &rest[BLOCK.len()..]
+            } else {
+                return false;
+            };
+        }
+        return true;
+    }
+    let inner = t.strip_prefix(b"[").unwrap_or(t);
+    let inner = inner.strip_suffix(b"]").unwrap_or(inner);
+    inner.eq_ignore_ascii_case(b"redacted")
+}
+
+/// Why a reason tells a reader nothing, or that it does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReasonState {
+    /// Blank.
+    Missing,
+    /// Masked (`***`, `REDACTED`).
+    Redacted,
+    /// `n/a`, `none`, `-`, `test`, `x`: a filler.
+    Placeholder,
+    /// Only a case or report number.
+    CaseNumberOnly,
+    /// Only generic words: "investigation", "inv", "criminal investigation", "other - not
+    /// applicable", "agency assist".
+    Vague,
+    /// Says something specific (a crime, a person missing, a warrant), true or not.
+    Stated,
+}
+
+impl ReasonState {
+    pub const ALL: [ReasonState; 6] = [
+        ReasonState::Missing,
+        ReasonState::Redacted,
+        ReasonState::Placeholder,
+        ReasonState::CaseNumberOnly,
+        ReasonState::Vague,
+        ReasonState::Stated,
+    ];
+
+    /// Whether the reason gives no checkable purpose.
+    pub fn says_nothing(self) -> bool {
+        self != ReasonState::Stated
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ReasonState::Missing => "missing",
+            ReasonState::Redacted => "redacted",
+            ReasonState::Placeholder => "placeholder",
+            ReasonState::CaseNumberOnly => "case_number_only",
+            ReasonState::Vague => "vague",
+            ReasonState::Stated => "stated",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ReasonState::Missing => "blank",
+            ReasonState::Redacted => "masked (***, REDACTED)",
+            ReasonState::Placeholder => "a filler (n/a, none, -, test)",
+            ReasonState::CaseNumberOnly => "a case number only",
+            ReasonState::Vague => "generic words only (investigation, inv, other, agency assist)",
+            ReasonState::Stated => "a stated purpose",
+        }
+    }
+}
+
+const PLACEHOLDERS: &[&str] = &[
+    "none", "n/a", "na", "-", "--", "xxx", "x", "*", ".", "0", "test", "null", "nil", "n.a.",
+    "tbd", "unknown", "?",
+];
+
+/// Words that name no purpose on their own (sorted, for a binary search). A reason made only of these (and of case
+/// numbers) is vague; one more word ("stolen", "warrant", "missing") makes it a stated
+/// purpose. "Agency assist" is here on purpose: a search for another agency with no
+/// stated purpose is exactly what a side door looks like.
+const GENERIC: &[&str] = &[
+    "a",
+    "active",
+    "agency",
+    "an",
+    "and",
+    "applicable",
+    "assist",
+    "assisting",
+    "business",
+    "case",
+    "cases",
+    "cid",
+    "crim",
+    "criminal",
+    "det",
+    "detective",
+    "detectives",
+    "enforcement",
+    "follow",
+    "followup",
+    "for",
+    "general",
+    "incident",
+    "info",
+    "information",
+    "intel",
+    "intelligence",
+    "inv",
+    "invest",
+    "investigate",
+    "investigating",
+    "investigation",
+    "investigations",
+    "investigative",
+    "invg",
+    "invst",
+    "invstg",
+    "law",
+    "le",
+    "lead",
+    "leads",
+    "leo",
+    "lookup",
+    "nbr",
+    "no",
+    "not",
+    "num",
+    "number",
+    "of",
+    "official",
+    "ongoing",
+    "open",
+    "other",
+    "outside",
+    "pending",
+    "per",
+    "police",
+    "purpose",
+    "purposes",
+    "query",
+    "related",
+    "report",
+    "request",
+    "requested",
+    "research",
+    "routine",
+    "rpt",
+    "search",
+    "see",
+    "the",
+    "up",
+    "w",
+    "with",
+    "work",
+];
+
+/// Suffixes of statute sections typed with their number ("487pc", "10851vc", "893.13fs"):
+/// a code section names an offense, so it is a stated purpose, not a case number.
+const STATUTE_SUFFIXES: &[&str] = &[
+    "pc", "cvc", "vc", "hs", "hsc", "bp", "wi", "wic", "fs", "ilcs", "rcw", "usc",
+];
+
+fn is_statute(word: &str) -> bool {
+    let lower = word.to_ascii_lowercase();
+    STATUTE_SUFFIXES.iter().any(|s| {
+        lower.len() > s.len()
+            && lower.ends_with(s)
+            && lower[..lower.len() - s.len()]
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+    })
+}
+
+fn is_generic(word: &str) -> bool {
+    let mut buf = [0u8; 16];
+    let Some(slot) = buf.get_mut(..word.len()) else {
+        return false;
+    };
+    slot.copy_from_slice(word.as_bytes());
+    slot.make_ascii_lowercase();
+    let lower = std::str::from_utf8(slot).unwrap_or("");
+    GENERIC.binary_search(&lower).is_ok()
+}
+
+/// Classifies a reason cell.
+pub fn reason_state(reason: &str) -> ReasonState {
+    let t = reason.trim();
+    match cell_state(t) {
+        CellState::Empty => return ReasonState::Missing,
+        CellState::Redacted => return ReasonState::Redacted,
+        CellState::Value => {}
+    }
+    if !t.chars().any(char::is_alphanumeric)
+        || PLACEHOLDERS.iter().any(|p| t.eq_ignore_ascii_case(p))
+    {
+        return ReasonState::Placeholder;
+    }
+    let mut numbers = 0;
+    let mut generic = 0;
+    for word in t
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+    {
+        if is_statute(word) {
+            return ReasonState::Stated;
+        } else if word.bytes().any(|b| b.is_ascii_digit()) {
+            numbers += 1;
+        } else if is_generic(word) {
+            generic += 1;
+        } else {
+            return ReasonState::Stated;
+        }
+    }
+    if generic == 0 && numbers > 0 {
+        ReasonState::CaseNumberOnly
+    } else {
+        ReasonState::Vague
+    }
+}
+
+/// Flock's verdict on a search (`Moderation`): its own screening of the reason or prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Moderation {
+    Blank,
+    Allow,
+    Warn,
+    Block,
+    /// A value Cordon does not know; counted as unreadable.
+    Other,
+}
+
+pub fn moderation(cell: &str) -> Moderation {
+    let t = cell.trim();
+    if t.is_empty() {
+        return Moderation::Blank;
+    }
+    let l = t.to_ascii_lowercase();
+    match l.as_str() {
+        "allow" | "allowed" | "pass" | "passed" => Moderation::Allow,
+        "warn" | "warned" | "warning" => Moderation::Warn,
+        "block" | "blocked" | "deny" | "denied" => Moderation::Block,
+        _ => Moderation::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_are_told_from_blanks_and_values() {
+        for masked in ["***", " * * * ", "###", "REDACTED", "[Redacted]", "█████"] {
+            assert_eq!(cell_state(masked), CellState::Redacted, "{masked}");
+        }
+        assert_eq!(cell_state("  "), CellState::Empty);
+        for value in ["*ABC123", "9***999", "Redacted plate follow-up", "ICE"] {
+            assert_eq!(cell_state(value), CellState::Value, "{value}");
+        }
+    }
+
+    #[test]
+    fn reasons_that_say_nothing_are_told_apart_from_stated_ones() {
+        use ReasonState::*;
+        let cases = [
+            ("", Missing),
+            ("***", Redacted),
+            ("n/a", Placeholder),
+            ("--", Placeholder),
+            ("25-136102", CaseNumberOnly),
+            ("#00074", CaseNumberOnly),
+            ("487pc", Stated),
+            ("26-09001, 211PC", Stated),
+            ("Investigation", Vague),
+            ("inv", Vague),
+            ("Criminal Investigation", Vague),
+            ("Other - Not Applicable", Vague),
+            ("investigation 25-1234", Vague),
+            ("agency assist", Vague),
+            ("stolen vehicle", Stated),
+            ("Warrant", Stated),
+            ("ICE+ERO", Stated),
+            ("narcotics investigation", Stated),
+        ];
+        for (reason, want) in cases {
+            assert_eq!(reason_state(reason), want, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn the_generic_words_are_sorted_for_their_binary_search() {
+        assert!(GENERIC.windows(2).all(|w| w[0] < w[1]));
+        assert!(is_generic("INVESTIGATION") && !is_generic("stolen"));
+    }
+
+    #[test]
+    fn moderation_verdicts_in_their_spellings() {
+        assert_eq!(moderation("allow"), Moderation::Allow);
+        assert_eq!(moderation(" Blocked "), Moderation::Block);
+        assert_eq!(moderation("warn"), Moderation::Warn);
+        assert_eq!(moderation(""), Moderation::Blank);
+        assert_eq!(moderation("maybe"), Moderation::Other);
+    }
+}

@@ -1,0 +1,319 @@
+//! One row: its fields read from a CSV record or a JSON object, screened, turned into the
+//! summary's facts, and (when flagged) written to flagged.csv with its file and line.
+use std::borrow::Cow;
+
+use crate::cells::{cell_state, cell_state_bytes, moderation, CellState};
+use crate::classify::{Classifier, RowFindings};
+use crate::columns::{Field, Resolved};
+use crate::summary::{RowFacts, Summary};
+use crate::time::{parse_time, parse_time_frame};
+
+/// Cells counted per column (CSV) or per field (JSON).
+#[derive(Clone, Debug, Default)]
+pub struct CellTally {
+    pub empty: u64,
+    pub redacted: u64,
+    pub unreadable: u64,
+    /// The first value that could not be read, to show the reader what it looked like.
+    pub sample: Option<String>,
+}
+
+impl CellTally {
+    pub fn merge(&mut self, o: &CellTally) {
+        self.empty += o.empty;
+        self.redacted += o.redacted;
+        self.unreadable += o.unreadable;
+        if self.sample.is_none() {
+            self.sample.clone_from(&o.sample);
+        }
+    }
+
+    fn count(&mut self, cell: &[u8], unreadable: bool) {
+        match cell_state_bytes(cell) {
+            CellState::Empty => self.empty += 1,
+            CellState::Redacted => self.redacted += 1,
+            CellState::Value if unreadable => {
+                self.unreadable += 1;
+                if self.sample.is_none() {
+                    self.sample = Some(String::from_utf8_lossy(cell).chars().take(60).collect());
+                }
+            }
+            CellState::Value => {}
+        }
+    }
+}
+
+/// What a chunk's rows add up to.
+pub struct ChunkResult {
+    pub summary: Summary,
+    /// Each row's search-id hash (if any) and flag bits, in input order, to unite rows.
+    pub ids: Vec<(Option<u64>, u8)>,
+    pub flagged_csv: Vec<u8>,
+    pub flagged: u64,
+    pub errors: Vec<String>,
+    pub other_entries: u64,
+    pub tally: Vec<CellTally>,
+}
+
+/// How to read one file's rows.
+pub struct RowContext<'a> {
+    pub label: &'a str,
+    pub columns: &'a Resolved,
+    /// For JSON: the key (or dotted path) of each field, in `Field::ALL` order.
+    pub json_keys: &'a [String],
+    /// Where each CSV column goes in flagged.csv's union header.
+    pub placement: &'a [usize],
+    pub union_len: usize,
+    /// The organization of every row, for a file without an organization column.
+    pub org: Option<&'a str>,
+}
+
+/// The fields a row is read for; the rest are counted per column and carried through.
+const READ: [Field; 12] = [
+    Field::Id,
+    Field::User,
+    Field::Org,
+    Field::Time,
+    Field::TimeFrame,
+    Field::TimeFrameStart,
+    Field::TimeFrameEnd,
+    Field::Networks,
+    Field::Devices,
+    Field::Reason,
+    Field::Offense,
+    Field::Moderation,
+];
+
+/// A row's fields, indexed by `Field as usize`; absent fields are empty.
+pub struct Fields<'a>([Cow<'a, str>; Field::ALL.len()]);
+
+impl<'a> Fields<'a> {
+    /// The fields the audit reads from a CSV record (the others stay empty: they are
+    /// only counted and carried through).
+    pub fn from_csv(cols: &Resolved, record: &'a csv::ByteRecord) -> Fields<'a> {
+        Fields(std::array::from_fn(|i| {
+            let f = Field::ALL[i];
+            if !READ.contains(&f) {
+                return Cow::Borrowed("");
+            }
+            cols.index(f)
+                .and_then(|c| record.get(c))
+                .map_or(Cow::Borrowed(""), |b| match std::str::from_utf8(b) {
+                    Ok(s) => Cow::Borrowed(s),
+                    Err(_) => String::from_utf8_lossy(b),
+                })
+        }))
+    }
+
+    /// The fields of a JSON object; `None` when it lacks the `required` key. A key is a
+    /// top-level key or a dotted path into nested objects (`request.purpose.reason`).
+    pub fn from_json(
+        keys: &[String],
+        required: Option<&str>,
+        text: &str,
+    ) -> Result<Option<Fields<'static>>, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let obj = v.as_object().ok_or("not a JSON object")?;
+        if required.is_some_and(|k| !obj.contains_key(k)) {
+            return Ok(None);
+        }
+        let get = |k: &str| -> Cow<'static, str> {
+            match lookup(obj, k) {
+                Some(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
+                Some(serde_json::Value::Null) | None => Cow::Borrowed(""),
+                Some(other) => Cow::Owned(other.to_string()),
+            }
+        };
+        Ok(Some(Fields(std::array::from_fn(|i| {
+            keys.get(i).map_or(Cow::Borrowed(""), |k| get(k))
+        }))))
+    }
+
+    pub fn get(&self, f: Field) -> &str {
+        &self.0[f as usize]
+    }
+}
+
+fn lookup<'v>(
+    obj: &'v serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Option<&'v serde_json::Value> {
+    if key.is_empty() {
+        return None;
+    }
+    if let Some(v) = obj.get(key) {
+        return Some(v);
+    }
+    let (first, rest) = key.split_once('.')?;
+    lookup(obj.get(first)?.as_object()?, rest)
+}
+
+/// A count as exports write it ("1,234"); redacted or blank counts are unknown.
+pub fn count(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || b == b',') {
+        return None;
+    }
+    s.bytes().filter(u8::is_ascii_digit).try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// The text screened: the reason, the offense type, or both.
+fn screened_text<'f>(fields: &'f Fields<'_>) -> Cow<'f, str> {
+    let (reason, offense) = (fields.get(Field::Reason), fields.get(Field::Offense));
+    match (reason.trim().is_empty(), offense.trim().is_empty()) {
+        (_, true) => Cow::Borrowed(reason),
+        (true, false) => Cow::Borrowed(offense),
+        (false, false) => Cow::Owned(format!("{reason} | {offense}")),
+    }
+}
+
+/// Bits (one per `Field`) of fields whose value is present but cannot be read.
+pub type Unreadable = u32;
+
+fn bit(f: Field) -> Unreadable {
+    1 << (f as u32)
+}
+
+/// Reads a typed field: `Some` when it parses; marks it unreadable when a value (not a
+/// blank or a mask) does not.
+fn typed<T>(
+    fields: &Fields<'_>,
+    f: Field,
+    parse: impl Fn(&str) -> Option<T>,
+    bad: &mut Unreadable,
+) -> Option<T> {
+    let cell = fields.get(f);
+    let v = parse(cell);
+    if v.is_none() && cell_state(cell) == CellState::Value {
+        *bad |= bit(f);
+    }
+    v
+}
+
+/// Screens a row and adds it to the chunk's summary; returns the fields that could not be
+/// read and the findings (for flagged.csv).
+pub fn classify_row(
+    ctx: &RowContext<'_>,
+    classifier: &mut Classifier<'_>,
+    summary: &mut Summary,
+    ids: &mut Vec<(Option<u64>, u8)>,
+    fields: &Fields<'_>,
+) -> (Unreadable, RowFindings, String) {
+    let cols = ctx.columns;
+    let reason = screened_text(fields);
+    let org = match (cols.has(Field::Org), ctx.org) {
+        (false, Some(org)) => org,
+        _ => fields.get(Field::Org),
+    };
+    let (findings, state) = classifier.classify_with_state(&reason, org);
+    let mut bad = 0;
+    let time = typed(fields, Field::Time, parse_time, &mut bad);
+    for f in [Field::TimeFrameStart, Field::TimeFrameEnd] {
+        typed(fields, f, parse_time, &mut bad);
+    }
+    typed(fields, Field::TimeFrame, parse_time_frame, &mut bad);
+    let networks = typed(fields, Field::Networks, count, &mut bad);
+    let devices = typed(fields, Field::Devices, count, &mut bad);
+    let verdict = cols
+        .has(Field::Moderation)
+        .then(|| moderation(fields.get(Field::Moderation)));
+    if verdict == Some(crate::cells::Moderation::Other) {
+        bad |= bit(Field::Moderation);
+    }
+    let user = fields.get(Field::User);
+    let facts = RowFacts {
+        reason: &reason,
+        reason_state: state,
+        org,
+        user: (cell_state(user) == CellState::Value).then_some(user),
+        time,
+        networks,
+        devices,
+        moderation: verdict,
+    };
+    summary.add(&facts, &findings);
+    let id = fields.get(Field::Id);
+    let id = (cell_state(id) == CellState::Value).then(|| crate::distinct::id_hash(id));
+    ids.push((id, crate::distinct::flag_bits(&findings)));
+    let reason = if findings.flagged() {
+        reason.into_owned()
+    } else {
+        String::new()
+    };
+    (bad, findings, reason)
+}
+
+/// Counts a CSV record's cells, column by column.
+pub fn tally_csv(cols: &Resolved, record: &csv::ByteRecord, bad: Unreadable, t: &mut [CellTally]) {
+    for (i, (raw, tally)) in record.iter().zip(t.iter_mut()).enumerate() {
+        let unreadable = bad != 0 && cols.field_of(i).is_some_and(|f| bad & bit(f) != 0);
+        tally.count(raw, unreadable);
+    }
+}
+
+/// Counts a JSON record's fields.
+pub fn tally_json(fields: &Fields<'_>, bad: Unreadable, t: &mut [CellTally]) {
+    for (f, tally) in Field::ALL.iter().zip(t.iter_mut()) {
+        tally.count(fields.get(*f).as_bytes(), bad & bit(*f) != 0);
+    }
+}
+
+/// The original cells of a row, to copy into flagged.csv.
+pub enum Cells<'a> {
+    Csv(&'a csv::ByteRecord),
+    Json(&'a str),
+}
+
+/// Writes a flagged row: its file, line, flags, the words that triggered them, then its
+/// original cells under the union header.
+pub fn write_flagged(
+    w: &mut csv::Writer<Vec<u8>>,
+    ctx: &RowContext<'_>,
+    line: u64,
+    row: Cells<'_>,
+    reason: &str,
+    f: &RowFindings,
+) -> csv::Result<()> {
+    let terms: Vec<&str> = f
+        .immigration_terms
+        .iter()
+        .filter_map(|(a, b)| reason.get(*a as usize..*b as usize))
+        .collect();
+    let mut cells: Vec<Vec<u8>> = vec![Vec::new(); 4 + ctx.union_len];
+    cells[0] = ctx.label.as_bytes().to_vec();
+    cells[1] = line.to_string().into_bytes();
+    cells[2] = f.flag_names().join(";").into_bytes();
+    cells[3] = terms.join(";").into_bytes();
+    match row {
+        Cells::Csv(record) => {
+            for (i, field) in record.iter().enumerate() {
+                if let Some(&pos) = ctx.placement.get(i) {
+                    cells[4 + pos] = field.to_vec();
+                }
+            }
+        }
+        Cells::Json(text) => {
+            if let Some(&pos) = ctx.placement.first() {
+                cells[4 + pos] = text.as_bytes().to_vec();
+            }
+        }
+    }
+    w.write_record(&cells)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_with_thousands_separators_and_refuse_anything_else() {
+        assert_eq!(count("1,234"), Some(1234));
+        assert_eq!(count(" 7 "), Some(7));
+        assert_eq!(count("***"), None);
+        assert_eq!(count("12a"), None);
+        assert_eq!(count("99999999999999999999999"), None);
+    }
+}
