@@ -2,9 +2,9 @@
 //! `is_authorized` on a prebuilt request, and screening throughput, in the same run.
 
 use crate::engine::Facts;
-use crate::stack::Stack;
 use crate::request::{AccessRequest, Authority, Principal, Purpose, Resource};
 use crate::screen::{Hit, Scratch};
+use crate::stack::Stack;
 use crate::vocab::{Action, AuthorityKind, PurposeCode};
 use std::fmt;
 use std::hint::black_box;

@@ -3,8 +3,8 @@
 use crate::decision::{Decision, Effect};
 use crate::error::PolicyError;
 use crate::pack::{Pack, CASES_FILE};
-use crate::stack::Stack;
 use crate::request::AccessRequest;
+use crate::stack::Stack;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -125,20 +125,19 @@ fn push_condition(est: &mut Value, kind: &str, body: Value) {
     if let Some(conditions) = est.get_mut("conditions").and_then(Value::as_array_mut) {
         conditions.push(json!({"kind": kind, "body": body}));
     } else if let Some(map) = est.as_object_mut() {
-        map.insert(
-            "conditions".into(),
-            json!([{"kind": kind, "body": body}]),
-        );
+        map.insert("conditions".into(), json!([{"kind": kind, "body": body}]));
     }
 }
 
 /// The whole condition of a permit as one expression: its action scope, every `when`,
 /// the negation of every `unless`. Layering needs unscoped principals and resources.
 fn condition(est: &Value, id: &str) -> Result<Value, PolicyError> {
-    let unsupported = |what: &str| PolicyError::PolicySet {
+    let unsupported = |what: &str| {
+        PolicyError::PolicySet {
         message: format!(
             "policy {id} scopes its {what}; rules in a pack leave principal and resource unscoped (write conditions on context instead)"
         ),
+    }
     };
     for scope in ["principal", "resource"] {
         if est[scope]["op"] != "All" {
@@ -154,7 +153,9 @@ fn condition(est: &Value, id: &str) -> Result<Value, PolicyError> {
         }})),
         Some("in") => {
             let right = match action.get("entities").and_then(Value::as_array) {
-                Some(list) => json!({"Set": list.iter().map(|e| json!({"Value": {"__entity": e}})).collect::<Vec<_>>()}),
+                Some(list) => {
+                    json!({"Set": list.iter().map(|e| json!({"Value": {"__entity": e}})).collect::<Vec<_>>()})
+                }
                 None => json!({"Value": {"__entity": action["entity"].clone()}}),
             };
             parts.push(json!({"in": {"left": {"Var": "action"}, "right": right}}));
@@ -185,7 +186,10 @@ fn fold(parts: Vec<Value>, op: &str, empty: bool) -> Value {
     let Some(first) = iter.next() else {
         return json!({"Value": empty});
     };
-    iter.fold(first, |left, right| json!({op: {"left": left, "right": right}}))
+    iter.fold(
+        first,
+        |left, right| json!({op: {"left": left, "right": right}}),
+    )
 }
 
 fn forbid_all() -> Value {
@@ -205,7 +209,11 @@ fn no_rule_permits(governs: Option<Value>, permits: Vec<Value>, forbids: Vec<Val
     if let Some(g) = governs {
         push_condition(&mut est, "when", g);
     }
-    push_condition(&mut est, "unless", any(permits.into_iter().chain(forbids).collect()));
+    push_condition(
+        &mut est,
+        "unless",
+        any(permits.into_iter().chain(forbids).collect()),
+    );
     est
 }
 
@@ -234,7 +242,9 @@ fn no_pack_governs_meta() -> PolicyMeta {
         basis: Basis::AgencyChoice,
         source: "the deployment's stack of packs".into(),
         needs_counsel: None,
-        explain: "No pack of this deployment governs this dataset and action, so nothing may allow it.".into(),
+        explain:
+            "No pack of this deployment governs this dataset and action, so nothing may allow it."
+                .into(),
         redact: Vec::new(),
         file: PathBuf::from(STACK),
     }

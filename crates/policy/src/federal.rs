@@ -127,7 +127,9 @@ impl RequestStack {
             }
         }
         let Some(first) = packs.first() else {
-            return Err(PolicyError::NoRequestPolicies { stack: stack.name() });
+            return Err(PolicyError::NoRequestPolicies {
+                stack: stack.name(),
+            });
         };
         if let Some(other) = packs.iter().find(|p| p.schema_text != first.schema_text) {
             return Err(PolicyError::Stack {

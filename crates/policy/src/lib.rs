@@ -27,8 +27,8 @@ pub use federal::{FederalQuestion, RequestPolicies, RequestStack, Response, Resp
 pub use pack::{Manifest, Pack, PolicyMeta};
 pub use registry::{Agency, AgencyRegistry, Dataset, DatasetRegistry};
 pub use request::{AccessRequest, Authority, Principal, Purpose, Registration, Resource};
-pub use stack::Stack;
 pub use screen::{Flag, FlagKind, Hit, Scratch, Screener, Screening};
+pub use stack::Stack;
 pub use vocab::{
     Action, AgencyKind, AuthorityKind, Basis, Court, FederalAsk, FederalRequestKind, Matter,
     PurposeCode,

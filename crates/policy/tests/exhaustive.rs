@@ -197,7 +197,9 @@ fn check_stack(name: &str, packs: &[&str]) {
         if !allowed {
             return;
         }
-        if f.agency_kind == "federal_immigration" && federal_criminal_warrant_read_of_the_named_record(f) {
+        if f.agency_kind == "federal_immigration"
+            && federal_criminal_warrant_read_of_the_named_record(f)
+        {
             judicial_allows += 1;
         }
         if f.agency_kind == "local_police" && f.purpose == "criminal_investigation" {

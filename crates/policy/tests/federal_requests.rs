@@ -5,7 +5,9 @@
 mod common;
 
 use cordon_policy::federal_cases::{self, Asked};
-use cordon_policy::{Court, FederalAsk, FederalRequestKind, Matter, RequestPolicies, RequestStack, Response};
+use cordon_policy::{
+    Court, FederalAsk, FederalRequestKind, Matter, RequestPolicies, RequestStack, Response,
+};
 
 fn respond(stack: &RequestStack, asked: &Asked) -> cordon_policy::ResponseDecision {
     stack.respond(&asked.question())
@@ -16,16 +18,23 @@ fn every_shipped_pack_answers_its_federal_request_cases_on_its_home_stack() {
     let mut failures = Vec::new();
     for name in common::PACKS {
         let pack = common::load_pack(name);
-        let Some(policies) = RequestPolicies::load(&pack).unwrap_or_else(|e| panic!("{name}: {e}")) else {
+        let Some(policies) = RequestPolicies::load(&pack).unwrap_or_else(|e| panic!("{name}: {e}"))
+        else {
             continue;
         };
         let stack = RequestStack::of(&common::home(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let cases = federal_cases::load(&policies, &stack).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let cases =
+            federal_cases::load(&policies, &stack).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(cases.len() >= 14, "{name}: only {} cases", cases.len());
         failures.extend(federal_cases::run(&stack, &cases).into_iter().map(|f| {
             format!(
                 "{name}: {}: expected {:?} by {:?}, got {:?} by {:?} {:?}",
-                f.name, f.expected.response, f.expected.policies, f.got.response, f.got.policies, f.got.problems
+                f.name,
+                f.expected.response,
+                f.expected.policies,
+                f.got.response,
+                f.got.policies,
+                f.got.problems
             )
         }));
     }
@@ -75,8 +84,8 @@ fn statute_opens(stack: &str, a: &Asked) -> bool {
                 && a.court == Court::Federal
                 && a.matter == Matter::CriminalImmigration
                 && a.names_subject;
-            let discretion = a.conviction
-                && asks_only(&[FederalAsk::ReleaseDate, FederalAsk::Transfer]);
+            let discretion =
+                a.conviction && asks_only(&[FederalAsk::ReleaseDate, FederalAsk::Transfer]);
             let interview =
                 has(&FederalRequestKind::WrittenConsent) && asks_only(&[FederalAsk::Interview]);
             judge || discretion || interview
@@ -92,15 +101,27 @@ fn statute_opens(stack: &str, a: &Asked) -> bool {
 
 #[test]
 fn stacks_comply_with_immigration_agents_only_as_the_statutes_open_and_cite_every_decline() {
-    let courts = [Court::Federal, Court::State, Court::ImmigrationCourt, Court::NotRecorded];
+    let courts = [
+        Court::Federal,
+        Court::State,
+        Court::ImmigrationCourt,
+        Court::NotRecorded,
+    ];
     let matters = [Matter::Criminal, Matter::CriminalImmigration, Matter::Civil];
     for (name, packs) in common::STACKS {
         let stack = common::request_stack(packs);
         let (mut complied, mut checked) = (0, 0);
         for agency in ["ice-ero", "usms", "not-registered"] {
             for kind in kinds() {
-                for attached in [vec![], vec![FederalRequestKind::WrittenConsent], vec![FederalRequestKind::JudicialWarrant]] {
-                    for (court, matter) in courts.iter().flat_map(|c| matters.iter().map(move |m| (c, m))) {
+                for attached in [
+                    vec![],
+                    vec![FederalRequestKind::WrittenConsent],
+                    vec![FederalRequestKind::JudicialWarrant],
+                ] {
+                    for (court, matter) in courts
+                        .iter()
+                        .flat_map(|c| matters.iter().map(move |m| (c, m)))
+                    {
                         for asks in ask_sets() {
                             for (names_subject, conviction) in [(true, false), (false, true)] {
                                 let asked = Asked {
@@ -116,12 +137,16 @@ fn stacks_comply_with_immigration_agents_only_as_the_statutes_open_and_cite_ever
                                 };
                                 let got = respond(&stack, &asked);
                                 checked += 1;
-                                assert!(!got.citations.is_empty(), "{name}: no citation for {asked:?}");
+                                assert!(
+                                    !got.citations.is_empty(),
+                                    "{name}: no citation for {asked:?}"
+                                );
                                 if got.response != Response::Comply {
                                     continue;
                                 }
                                 complied += 1;
-                                let moves = asked.asks.iter().any(|a| *a != FederalAsk::Certification);
+                                let moves =
+                                    asked.asks.iter().any(|a| *a != FederalAsk::Certification);
                                 assert!(
                                     !moves || statute_opens(name, &asked),
                                     "{name}: complies with {asked:?}: {:?}",
@@ -137,7 +162,10 @@ fn stacks_comply_with_immigration_agents_only_as_the_statutes_open_and_cite_ever
                 }
             }
         }
-        assert!(checked > 100_000 && complied > 0, "{name}: {checked} checked, {complied} complied");
+        assert!(
+            checked > 100_000 && complied > 0,
+            "{name}: {checked} checked, {complied} complied"
+        );
     }
 }
 
@@ -145,7 +173,10 @@ fn stacks_comply_with_immigration_agents_only_as_the_statutes_open_and_cite_ever
 fn california_never_complies_with_a_hold_on_a_conviction_alone() {
     let stack = common::request_stack(&["california-values-act"]);
     for kind in kinds() {
-        for asks in ask_sets().into_iter().filter(|a| a.contains(&FederalAsk::Hold)) {
+        for asks in ask_sets()
+            .into_iter()
+            .filter(|a| a.contains(&FederalAsk::Hold))
+        {
             let asked = Asked {
                 agency: "ice-ero".into(),
                 on_behalf_of: None,
@@ -157,7 +188,11 @@ fn california_never_complies_with_a_hold_on_a_conviction_alone() {
                 asks,
                 conviction: true,
             };
-            assert_eq!(respond(&stack, &asked).response, Response::Decline, "{asked:?}");
+            assert_eq!(
+                respond(&stack, &asked).response,
+                Response::Decline,
+                "{asked:?}"
+            );
         }
     }
 }
@@ -178,7 +213,14 @@ fn a_response_policy_without_a_citation_is_refused() {
     let pack = dir.path().join("illinois-trust-act");
     std::fs::create_dir_all(pack.join("requests")).unwrap_or_else(|e| panic!("{e}"));
     let from = common::pack_dir("illinois-trust-act");
-    for file in ["pack.json", "agencies.json", "datasets.json", "schema.cedarschema", "baseline.cedar", "requests/schema.cedarschema"] {
+    for file in [
+        "pack.json",
+        "agencies.json",
+        "datasets.json",
+        "schema.cedarschema",
+        "baseline.cedar",
+        "requests/schema.cedarschema",
+    ] {
         std::fs::copy(from.join(file), pack.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     }
     std::fs::write(

@@ -63,11 +63,21 @@ fn a_side_door_denial_cites_every_pack_that_denied_and_the_words_that_triggered_
     assert_eq!(decision.decision, Effect::Deny);
     assert_eq!(
         decision.packs,
-        ["chicago-welcoming-city", "illinois-trust-act", "illinois-alpr-2-130"],
+        [
+            "chicago-welcoming-city",
+            "illinois-trust-act",
+            "illinois-alpr-2-130"
+        ],
         "packs in stack order"
     );
-    assert!(decision.citations.iter().any(|c| c.contains("2-173-020(a)")));
-    assert!(decision.rules.iter().all(|r| r.basis != Basis::AgencyChoice));
+    assert!(decision
+        .citations
+        .iter()
+        .any(|c| c.contains("2-173-020(a)")));
+    assert!(decision
+        .rules
+        .iter()
+        .all(|r| r.basis != Basis::AgencyChoice));
     let flag = &decision.screen.flags[0];
     assert_eq!((flag.start, flag.end, flag.term.as_str()), (7, 10, "ICE"));
 }
@@ -101,13 +111,19 @@ fn a_pack_abstains_where_it_does_not_govern_and_a_stack_denies_what_no_pack_gove
         r#"{"principal":{"id":"p","agency":"mpd-wi"},"action":"search","resource":{"dataset":"alpr"},
             "purpose":{"code":"criminal_investigation","reason":"stolen vehicle"}}"#,
     ));
-    assert_eq!(decision.policies, ["illinois-alpr-2-130/il-2-130-not-restricted"]);
+    assert_eq!(
+        decision.policies,
+        ["illinois-alpr-2-130/il-2-130-not-restricted"]
+    );
     let illinois = common::stack(common::STACKS[1].1);
     let cases = illinois.decide(&request(
         r#"{"principal":{"id":"p","agency":"hpd-tx"},"action":"search","resource":{"dataset":"cases"},
             "purpose":{"code":"criminal_investigation","reason":"stolen vehicle"}}"#,
     ));
-    assert!(cases.is_allowed(), "2-130 must abstain on case reports: {cases:?}");
+    assert!(
+        cases.is_allowed(),
+        "2-130 must abstain on case reports: {cases:?}"
+    );
     assert!(cases.packs.iter().all(|p| p != "illinois-alpr-2-130"));
 }
 
@@ -119,9 +135,15 @@ fn an_allow_carries_the_redaction_obligation_of_every_pack() {
     ));
     assert_eq!(decision.decision, Effect::Allow);
     for field in ["citizenship", "immigration_status", "place_of_birth"] {
-        assert!(decision.obligations.redact.contains(&field.to_owned()), "{field}");
+        assert!(
+            decision.obligations.redact.contains(&field.to_owned()),
+            "{field}"
+        );
     }
-    assert_eq!(decision.packs, ["chicago-welcoming-city", "illinois-trust-act"]);
+    assert_eq!(
+        decision.packs,
+        ["chicago-welcoming-city", "illinois-trust-act"]
+    );
 }
 
 #[test]
@@ -131,7 +153,10 @@ fn the_agency_kind_comes_from_the_registry_not_the_request() {
     );
     assert!(smuggled.is_err());
     assert_eq!(
-        chicago().registry().kind_of("ice-ero").map(|k| k.policy_word()),
+        chicago()
+            .registry()
+            .kind_of("ice-ero")
+            .map(|k| k.policy_word()),
         Some("federal_immigration")
     );
 }
@@ -145,13 +170,22 @@ fn a_decision_serializes_to_the_documented_shape() {
     ));
     let json = serde_json::to_value(&decision).unwrap_or_default();
     for key in [
-        "decision", "policies", "packs", "rules", "citations", "obligations", "screen", "explanation",
+        "decision",
+        "policies",
+        "packs",
+        "rules",
+        "citations",
+        "obligations",
+        "screen",
+        "explanation",
     ] {
         assert!(json.get(key).is_some(), "missing {key} in {json}");
     }
     assert_eq!(json["decision"], "allow");
     assert_eq!(json["rules"][0]["basis"], "agency_choice");
-    assert!(json["rules"][0]["source"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(json["rules"][0]["source"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
 }
 
 #[test]
@@ -226,7 +260,8 @@ fn two_packs_that_define_one_agency_differently_cannot_be_stacked() {
         .map(|_| ())
         .map_err(|e| e.to_string());
     assert!(
-        err.as_ref().is_err_and(|e| e.contains("\"cpd\"") && e.contains("defined differently")),
+        err.as_ref()
+            .is_err_and(|e| e.contains("\"cpd\"") && e.contains("defined differently")),
         "{err:?}"
     );
 }
@@ -239,13 +274,24 @@ fn the_stack_hash_is_stable_and_changes_when_any_file_of_any_pack_changes() {
     copy_pack("illinois-trust-act", &copy);
     let load = || Stack::load(&[copy.clone()]).unwrap_or_else(|e| panic!("{e}"));
     let first = load().hash().to_owned();
-    assert!(first.starts_with("sha256:") && first.len() == 7 + 64, "{first}");
+    assert!(
+        first.starts_with("sha256:") && first.len() == 7 + 64,
+        "{first}"
+    );
     assert_eq!(load().hash(), first);
     let readme = copy.join("README.md");
     let text = std::fs::read_to_string(&readme).unwrap_or_default();
     std::fs::write(&readme, format!("{text}\n")).unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(load().hash(), first);
     let chicago = chicago();
-    let reordered = common::stack(&["illinois-trust-act", "illinois-alpr-2-130", "chicago-welcoming-city"]);
-    assert_ne!(chicago.hash(), reordered.hash(), "order is part of the stack");
+    let reordered = common::stack(&[
+        "illinois-trust-act",
+        "illinois-alpr-2-130",
+        "chicago-welcoming-city",
+    ]);
+    assert_ne!(
+        chicago.hash(),
+        reordered.hash(),
+        "order is part of the stack"
+    );
 }

@@ -94,7 +94,11 @@ fn counterexample(
 fn prove(stack_name: &str, packs: &[&str]) {
     let stack = common::stack(packs);
     let schema = stack.schema();
-    assert_eq!(schema.request_envs().count(), 5, "one request environment per action");
+    assert_eq!(
+        schema.request_envs().count(),
+        5,
+        "one request environment per action"
+    );
     let immigration = restricted(stack.policy_set(), IMMIGRATION);
     let door = PolicySet::from_policies([policy("door", FEDERAL_CRIMINAL_WARRANT_READ)])
         .unwrap_or_else(|e| panic!("{e}"));
@@ -106,7 +110,10 @@ fn prove(stack_name: &str, packs: &[&str]) {
     let unknown = restricted(stack.policy_set(), UNKNOWN);
     let nothing = PolicySet::new();
     let leak = counterexample(schema, &unknown, &nothing, None);
-    assert!(leak.is_none(), "{stack_name}: allows a request with an unknown input: {leak:?}");
+    assert!(
+        leak.is_none(),
+        "{stack_name}: allows a request with an unknown input: {leak:?}"
+    );
 }
 
 #[test]
@@ -154,7 +161,10 @@ fn the_proof_can_fail_a_stack_that_lets_ice_search() {
         &door,
         Some("search"),
     );
-    assert!(caught.is_some(), "the proof did not catch an ICE search permit");
+    assert!(
+        caught.is_some(),
+        "the proof did not catch an ICE search permit"
+    );
 }
 
 #[test]
@@ -181,7 +191,10 @@ fn the_proof_can_fail_a_stack_that_honours_a_state_warrant_for_ice() {
         &door,
         Some("read"),
     );
-    assert!(caught.is_some(), "the proof did not catch a state warrant opening ICE's door");
+    assert!(
+        caught.is_some(),
+        "the proof did not catch a state warrant opening ICE's door"
+    );
 }
 
 const IMMIGRATION_ASKS: &str = r#"(
@@ -194,26 +207,39 @@ const IMMIGRATION_ASKS: &str = r#"(
 /// or information about one.
 fn named_process(stack: &str) -> &'static str {
     match stack {
-        "california" => r#"permit (principal, action == Action::"respond", resource) when {
+        "california" => {
+            r#"permit (principal, action == Action::"respond", resource) when {
             ((["judicial_warrant", "probable_cause_determination"].containsAny([context.kind]) ||
               context.attached.containsAny(["judicial_warrant", "probable_cause_determination"])) &&
              context.court == "federal" && context.matter == "criminal_immigration" &&
              context.names_subject) ||
             (context.conviction && ["release_date", "transfer"].containsAll(context.asks)) ||
             ((context.kind == "written_consent" || context.attached.contains("written_consent")) &&
-             context.asks == ["interview"]) };"#,
-        _ => r#"permit (principal, action == Action::"respond", resource) when {
+             context.asks == ["interview"]) };"#
+        }
+        _ => {
+            r#"permit (principal, action == Action::"respond", resource) when {
             (context.kind == "judicial_warrant" || context.attached.contains("judicial_warrant")) &&
             context.court == "federal" &&
             (context.matter == "criminal" || context.matter == "criminal_immigration") &&
-            context.names_subject };"#,
+            context.names_subject };"#
+        }
     }
 }
 
-fn response_counterexample(stack: &cordon_policy::RequestStack, set: &PolicySet, name: &str) -> Option<String> {
+fn response_counterexample(
+    stack: &cordon_policy::RequestStack,
+    set: &PolicySet,
+    name: &str,
+) -> Option<String> {
     let spec = PolicySet::from_policies([policy("named-process", named_process(name))])
         .unwrap_or_else(|e| panic!("{e}"));
-    counterexample(stack.schema(), &restricted(set, IMMIGRATION_ASKS), &spec, None)
+    counterexample(
+        stack.schema(),
+        &restricted(set, IMMIGRATION_ASKS),
+        &spec,
+        None,
+    )
 }
 
 #[test]
@@ -221,7 +247,10 @@ fn every_stack_complies_with_immigration_agents_only_on_the_process_its_statutes
     for (name, packs) in common::STACKS {
         let stack = common::request_stack(packs);
         let leak = response_counterexample(&stack, stack.policy_set(), name);
-        assert!(leak.is_none(), "{name}: complies beyond the named process: {leak:?}");
+        assert!(
+            leak.is_none(),
+            "{name}: complies beyond the named process: {leak:?}"
+        );
     }
 }
 

@@ -1,27 +1,33 @@
 //! The report as CSV (RFC 4180): one row per request received in the period, with the
 //! columns the reporting laws ask for, and no personal information.
 
-use crate::report::{class_words, held_after_bail, Report};
+use crate::report::{class_words, conviction_words, held_after_bail, row_flags, Report};
 use crate::totals::Class;
 
-pub const HEADER: [&str; 17] = [
+pub const HEADER: [&str; 23] = [
     "log_index",
     "received",
     "class",
     "document",
     "attached",
     "requesting_agency",
+    "on_behalf_of",
+    "from_dhs",
     "requesting_unit",
     "subject_reference",
+    "court",
+    "matter",
     "asks",
     "response",
     "citation",
+    "conviction_7282_5",
     "bail_posted",
     "outcome",
     "outcome_at",
     "transferred_to",
     "held_after_bail",
     "corrected_by",
+    "flags",
 ];
 
 pub fn render(report: &Report) -> String {
@@ -37,11 +43,16 @@ pub fn render(report: &Report) -> String {
             q.kind.to_string(),
             join(q.attached.iter().map(|a| a.to_string()).collect()),
             q.agency.clone(),
+            q.on_behalf_of.clone().unwrap_or_default(),
+            if r.from_dhs() { "yes" } else { "no" }.to_owned(),
             q.unit.clone(),
             q.subject.clone(),
+            q.court.to_string(),
+            q.matter.to_string(),
             join(q.asks.iter().map(|a| a.to_string()).collect()),
             r.response.response.word().to_owned(),
             join(r.response.citations.clone()),
+            conviction_words(r),
             o.and_then(|o| o.bail_posted)
                 .map(|w| w.to_string())
                 .unwrap_or_default(),
@@ -58,6 +69,7 @@ pub fn render(report: &Report) -> String {
                 .unwrap_or_default(),
             held_after_bail(r),
             join(corrections(r)),
+            join(row_flags(r).into_iter().map(str::to_owned).collect()),
         ]));
     }
     out
