@@ -31,7 +31,7 @@ pub mod wire;
 use bytes::Bytes;
 use config::Config;
 use cordon_log::{FaultSwitch, LogError, SignedCheckpoint, Signer};
-use cordon_policy::{Pack, PolicyError};
+use cordon_policy::{PolicyError, Stack};
 use http_body_util::Full;
 use hyper::header::HeaderValue;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -87,7 +87,7 @@ pub(crate) struct Upstream {
 /// A running gateway: configuration, pack, identities, routes, the open log and counters.
 pub struct Gateway {
     pub(crate) config: Config,
-    pub(crate) pack: Pack,
+    pub(crate) pack: Stack,
     pub(crate) auth: identity::Authenticator,
     pub(crate) router: routes::Router,
     pub(crate) log: GatewayLog,
@@ -106,7 +106,7 @@ impl Gateway {
     /// (creating it if the directory has no log yet). `faults` lets tests fail the log's
     /// storage on purpose.
     pub fn open(config: Config, faults: FaultSwitch) -> Result<Gateway, GatewayError> {
-        let pack = Pack::load(&config.pack)?;
+        let pack = Stack::load(&[&config.pack])?;
         let auth = identity::Authenticator::new(&config.identity)?;
         check_agencies(&pack, &auth, &config)?;
         let signer = read_signer(&config.log.key)?;
@@ -120,7 +120,10 @@ impl Gateway {
             message: "the log origin is not a valid header value".into(),
         })?;
         let registrar = match &config.register {
-            Some(_) => Some(cordon_register::Registrar::load(&config.pack, "gateway")?),
+            Some(_) => Some(cordon_register::Registrar::load(
+                &[&config.pack],
+                "gateway",
+            )?),
             None => None,
         };
         let publication = config
@@ -185,7 +188,7 @@ fn read_signer(path: &std::path::Path) -> Result<Signer, GatewayError> {
 /// Every statically configured identity must belong to an agency the pack knows, and
 /// every route must name a dataset it governs: a typo here would deny everyone silently.
 fn check_agencies(
-    pack: &Pack,
+    pack: &Stack,
     auth: &identity::Authenticator,
     config: &Config,
 ) -> Result<(), GatewayError> {

@@ -3,7 +3,7 @@
 //! reasons, because the aggregate keys are built from closed sets, not from entry text.
 use cordon_log::bundle;
 use cordon_log::tile::{TileId, TILE_WIDTH};
-use cordon_policy::{AgencyKind, Pack, PurposeCode};
+use cordon_policy::{AgencyKind, PurposeCode, Stack};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -63,13 +63,15 @@ struct Verdict {
 }
 
 /// The label of an agency kind; an agency the pack does not know is `unregistered`.
-fn agency_label(pack: &Pack, agency: &str) -> (&'static str, bool) {
+fn agency_label(pack: &Stack, agency: &str) -> (&'static str, bool) {
     match pack.registry().kind_of(agency) {
         Some(AgencyKind::LocalPolice) => ("local_police", false),
         Some(AgencyKind::StatePolice) => ("state_police", false),
         Some(AgencyKind::FederalImmigration) => ("federal_immigration", true),
         Some(AgencyKind::FederalOther) => ("federal_other", false),
         Some(AgencyKind::Other) => ("other", false),
+        Some(AgencyKind::TaskForce) => ("task_force", false),
+        Some(AgencyKind::ImmigrationTaskForce) => ("immigration_task_force", true),
         _ => ("unregistered", false),
     }
 }
@@ -108,7 +110,7 @@ fn month(time: &str) -> String {
 
 impl Counts {
     /// Folds one entry in.
-    pub fn add(&mut self, pack: &Pack, entry: &[u8]) {
+    pub fn add(&mut self, pack: &Stack, entry: &[u8]) {
         self.entries += 1;
         let Ok(f) = serde_json::from_slice::<Facets>(entry) else {
             self.other_entries += 1;
@@ -143,7 +145,7 @@ impl Counts {
     /// Reads the entries `self.entries..size` from the log's bundles under `root`.
     /// Counting resumes where it stopped, so after a restart the first call reads the
     /// whole log and later calls only what is new.
-    pub fn catch_up(&mut self, pack: &Pack, root: &Path, size: u64) -> Result<(), String> {
+    pub fn catch_up(&mut self, pack: &Stack, root: &Path, size: u64) -> Result<(), String> {
         while self.entries < size {
             let n = self.entries / TILE_WIDTH;
             let width = (size - n * TILE_WIDTH).min(TILE_WIDTH);
