@@ -201,3 +201,23 @@ fn screen_prints_one_json_object_per_reason() {
     );
     assert_eq!(lines[1]["flags"].as_array().map(Vec::len), Some(0));
 }
+
+#[test]
+fn the_rule_table_in_docs_policy_md_is_the_packs_own() {
+    let docs = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for stack in ["chicago-welcoming-city", "california-values-act"] {
+        let out = cordon(&["policy", "table", &pack(stack).to_string_lossy()], "");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let table = text(&out.stdout);
+        assert!(table.lines().count() > 20, "{table}");
+        for row in table.lines() {
+            assert!(
+                docs.contains(row),
+                "docs/policy.md lacks (run `cordon policy table`): {row}"
+            );
+        }
+    }
+}

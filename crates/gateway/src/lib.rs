@@ -106,7 +106,9 @@ impl Gateway {
     /// (creating it if the directory has no log yet). `faults` lets tests fail the log's
     /// storage on purpose.
     pub fn open(config: Config, faults: FaultSwitch) -> Result<Gateway, GatewayError> {
-        let pack = Stack::load(&[&config.pack])?;
+        // One configured pack means the stack its pack.json names (Chicago's includes the
+        // TRUST Act and 2-130).
+        let pack = Stack::home(&config.pack)?;
         let auth = identity::Authenticator::new(&config.identity)?;
         check_agencies(&pack, &auth, &config)?;
         let signer = read_signer(&config.log.key)?;
