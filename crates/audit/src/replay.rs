@@ -1,10 +1,12 @@
-//! Replay: re-decide every request a Cordon log recorded under another policy pack, and
-//! report which decisions would change and why — before a new pack is deployed, or to
-//! show what an older law allowed.
+//! Replay: re-decide every request a Cordon log recorded under another stack of policy
+//! packs, and report which decisions would change and why — before a new stack is
+//! deployed, or to show what an older law allowed. An authority recorded before courts
+//! were recorded (a `judicial_warrant` or `court_order` with no court) is re-decided as
+//! what it is, a court not recorded, and flagged; the log is never rewritten.
 use std::path::Path;
 
 use cordon_log::Verifier;
-use cordon_policy::{AccessRequest, Effect, Pack};
+use cordon_policy::{AccessRequest, Effect, Stack};
 use serde::Serialize;
 
 use crate::error::AuditError;
@@ -23,10 +25,16 @@ pub struct Change {
     pub now: Effect,
     pub was_policies: Vec<String>,
     pub now_policies: Vec<String>,
-    /// The new pack's explanation, in words.
+    /// The new stack's explanation, in words.
     pub why: Vec<String>,
     pub citations: Vec<String>,
+    /// What the entry did not record and the replay had to read conservatively.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
+
+/// The flag on an entry whose judicial authority names no court.
+pub const COURT_NOT_RECORDED: &str = "court not recorded: the entry predates court recording, so its judicial authority is read as opening nothing";
 
 /// The outcome of a replay.
 #[derive(Debug, Default, Serialize)]
@@ -36,6 +44,9 @@ pub struct ReplayReport {
     pub allow_to_deny: u64,
     pub deny_to_allow: u64,
     pub changes: Vec<Change>,
+    /// Entries whose judicial authority names no court (recorded before courts were),
+    /// by index: read as opening nothing, flagged, never rewritten.
+    pub court_not_recorded: Vec<u64>,
     /// Entries of the federal request register: not access decisions, so not replayed
     /// here (the register's reports read them).
     pub register_entries: u64,
@@ -51,7 +62,7 @@ pub struct ReplayReport {
 const REGISTER_KEY: &str = "register";
 
 /// Replays every entry of the verified log in `dir` under `pack`.
-pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayReport, AuditError> {
+pub fn replay(dir: &Path, verifier: &Verifier, pack: &Stack) -> Result<ReplayReport, AuditError> {
     let size = verified_size(dir, verifier)?;
     let mut report = ReplayReport::default();
     for t in 0..size.div_ceil(256) {
@@ -60,12 +71,18 @@ pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayRepo
             match replay_one(index, &entry, pack) {
                 Ok(Replayed::Register) => report.register_entries += 1,
                 Ok(Replayed::NotADecision) => report.not_decisions += 1,
-                Ok(Replayed::Same) => {
+                Ok(Replayed::Same { court_not_recorded }) => {
                     report.entries += 1;
                     report.unchanged += 1;
+                    if court_not_recorded {
+                        report.court_not_recorded.push(index);
+                    }
                 }
                 Ok(Replayed::Changed(c)) => {
                     let c = *c;
+                    if !c.flags.is_empty() {
+                        report.court_not_recorded.push(index);
+                    }
                     report.entries += 1;
                     if c.now == Effect::Deny {
                         report.allow_to_deny += 1;
@@ -85,13 +102,13 @@ pub fn replay(dir: &Path, verifier: &Verifier, pack: &Pack) -> Result<ReplayRepo
 }
 
 enum Replayed {
-    Same,
+    Same { court_not_recorded: bool },
     Changed(Box<Change>),
     Register,
     NotADecision,
 }
 
-fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Replayed, String> {
+fn replay_one(index: u64, entry: &[u8], pack: &Stack) -> Result<Replayed, String> {
     let v: serde_json::Value =
         serde_json::from_slice(entry).map_err(|e| format!("not JSON: {e}"))?;
     if v.get(REGISTER_KEY).is_some() {
@@ -108,9 +125,10 @@ fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Replayed, String>
         .map_err(|e| format!("no gateway request in it: {e}"))?;
     let was: Effect = serde_json::from_value(v["decision"]["decision"].clone())
         .map_err(|e| format!("no recorded decision in it: {e}"))?;
+    let court_not_recorded = request.authority.court_not_recorded();
     let now = pack.decide(&request);
     if now.decision == was {
-        return Ok(Replayed::Same);
+        return Ok(Replayed::Same { court_not_recorded });
     }
     let text = |p: &serde_json::Value| p.as_str().map(str::to_string).unwrap_or_default();
     let strings = |p: &serde_json::Value| -> Vec<String> {
@@ -136,5 +154,10 @@ fn replay_one(index: u64, entry: &[u8], pack: &Pack) -> Result<Replayed, String>
         now_policies: now.policies,
         why: now.explanation,
         citations: now.citations,
+        flags: if court_not_recorded {
+            vec![COURT_NOT_RECORDED.to_owned()]
+        } else {
+            Vec::new()
+        },
     })))
 }

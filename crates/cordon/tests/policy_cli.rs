@@ -11,6 +11,31 @@ fn pack(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Copies shipped packs (with their requests/ folders) side by side into a temporary
+/// folder, so that a pack's home stack resolves among the copies.
+fn copy_packs(names: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for name in names {
+        copy_tree(&pack(name), &dir.path().join(name));
+    }
+    dir
+}
+
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(from)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .flatten()
+    {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
 fn cordon(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cordon"))
         .args(args)
@@ -42,7 +67,11 @@ fn eval_prints_an_allow_and_exits_zero() {
     let decision: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(decision["decision"], "allow");
-    assert_eq!(decision["policies"][0], "public-safety-search-read");
+    assert_eq!(
+        decision["policies"][0],
+        "chicago-welcoming-city/public-safety-search-read"
+    );
+    assert_eq!(decision["rules"][0]["basis"], "agency_choice");
     assert!(decision["obligations"]["redact"]
         .as_array()
         .is_some_and(|r| !r.is_empty()));
@@ -57,9 +86,18 @@ fn eval_denies_the_side_door_with_the_citation_and_exits_one() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(decision["decision"], "deny");
     assert_eq!(decision["screen"]["flags"][0]["term"], "ICE");
-    assert!(decision["citations"][0]
-        .as_str()
-        .is_some_and(|c| c.contains("2-173-030(b)")));
+    let citations = decision["citations"].to_string();
+    assert!(
+        citations.contains("2-173-020(a)")
+            && citations.contains("805/15")
+            && citations.contains("2-130"),
+        "{citations}"
+    );
+    assert_eq!(
+        decision["packs"].as_array().map(Vec::len),
+        Some(3),
+        "every pack that denied"
+    );
 }
 
 #[test]
@@ -91,18 +129,13 @@ fn eval_names_an_unknown_purpose_code_and_what_to_use_prints_the_deny_and_exits_
 
 #[test]
 fn check_reports_a_broken_policy_by_file_and_fails() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    for entry in std::fs::read_dir(pack("illinois-trust-act"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-    {
-        let _ = std::fs::copy(entry.path(), dir.path().join(entry.file_name()));
-    }
+    let dir = copy_packs(&["illinois-trust-act", "illinois-alpr-2-130"]);
+    let trust = dir.path().join("illinois-trust-act");
     let _ = std::fs::write(
-        dir.path().join("broken.cedar"),
+        trust.join("broken.cedar"),
         "permit (principal, action, resource) when { context.nope };",
     );
-    let out = cordon(&["policy", "check", &dir.path().to_string_lossy()], "");
+    let out = cordon(&["policy", "check", &trust.to_string_lossy()], "");
     let stderr = text(&out.stderr);
     assert_ne!(out.status.code(), Some(0));
     assert!(
@@ -114,16 +147,15 @@ fn check_reports_a_broken_policy_by_file_and_fails() {
 
 #[test]
 fn test_names_each_failing_case_and_fails() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    for entry in std::fs::read_dir(pack("chicago-welcoming-city"))
-        .unwrap_or_else(|e| panic!("{e}"))
-        .flatten()
-    {
-        let _ = std::fs::copy(entry.path(), dir.path().join(entry.file_name()));
-    }
+    let dir = copy_packs(&[
+        "chicago-welcoming-city",
+        "illinois-trust-act",
+        "illinois-alpr-2-130",
+    ]);
+    let chicago = dir.path().join("chicago-welcoming-city");
     let wrong = r#"[{"name":"ICE should be allowed (wrong on purpose)","request":{"principal":{"id":"p","agency":"ice-ero"},"action":"search","resource":{"dataset":"arrests"},"purpose":{"code":"criminal_investigation"}},"expect":{"decision":"allow","policies":[]}}]"#;
-    let _ = std::fs::write(dir.path().join("cases.json"), wrong);
-    let out = cordon(&["policy", "test", &dir.path().to_string_lossy()], "");
+    let _ = std::fs::write(chicago.join("cases.json"), wrong);
+    let out = cordon(&["policy", "test", &chicago.to_string_lossy()], "");
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("FAIL ICE should be allowed (wrong on purpose)"));
 }
@@ -133,6 +165,7 @@ fn shipped_packs_check_and_test_clean() {
     for name in [
         "chicago-welcoming-city",
         "illinois-trust-act",
+        "illinois-alpr-2-130",
         "california-values-act",
     ] {
         let dir = pack(name);
@@ -167,4 +200,24 @@ fn screen_prints_one_json_object_per_reason() {
         (Some(0), Some(3))
     );
     assert_eq!(lines[1]["flags"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn the_rule_table_in_docs_policy_md_is_the_packs_own() {
+    let docs = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/policy.md"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for stack in ["chicago-welcoming-city", "california-values-act"] {
+        let out = cordon(&["policy", "table", &pack(stack).to_string_lossy()], "");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let table = text(&out.stdout);
+        assert!(table.lines().count() > 20, "{table}");
+        for row in table.lines() {
+            assert!(
+                docs.contains(row),
+                "docs/policy.md lacks (run `cordon policy table`): {row}"
+            );
+        }
+    }
 }

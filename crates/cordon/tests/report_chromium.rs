@@ -36,6 +36,18 @@ fn the_report_renders_in_chromium_and_its_totals_equal_the_register() {
     ];
     for (i, (kind, received, asks)) in requests.iter().enumerate() {
         let subject = format!("CB-2026-{i}");
+        // A judicial document says who issued it and what it is about.
+        let court: &[&str] = if *kind == "judicial_warrant" {
+            &[
+                "--court",
+                "federal",
+                "--matter",
+                "criminal_immigration",
+                "--names-subject",
+            ]
+        } else {
+            &[]
+        };
         let o = run(
             &[
                 "requests",
@@ -59,7 +71,11 @@ fn the_report_renders_in_chromium_and_its_totals_equal_the_register() {
                 &subject,
                 "--asks",
                 asks,
-            ],
+            ]
+            .iter()
+            .chain(court)
+            .copied()
+            .collect::<Vec<&str>>(),
             b"",
         );
         assert!(o.status.success(), "{}", text(&o));

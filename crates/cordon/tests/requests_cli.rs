@@ -109,7 +109,13 @@ fn the_hard_cases_through_the_command_line() {
         "2026-02-04",
         "CB-2026-2",
         "transfer",
-        &[],
+        &[
+            "--court",
+            "federal",
+            "--matter",
+            "criminal",
+            "--names-subject",
+        ],
     );
     assert_eq!(judicial["response"]["response"], "comply");
     let release = add(
@@ -246,7 +252,13 @@ fn report_totals_equal_the_register_and_a_logged_correction_wins_while_the_origi
         "2026-03-01",
         "CB-2026-13",
         "transfer",
-        &[],
+        &[
+            "--court",
+            "federal",
+            "--matter",
+            "criminal",
+            "--names-subject",
+        ],
     );
     add(
         &log,
@@ -401,7 +413,13 @@ fn a_year_with_no_requests_is_certified_as_none() {
         "2025-06-01",
         "CB-2025-1",
         "transfer",
-        &[],
+        &[
+            "--court",
+            "federal",
+            "--matter",
+            "criminal",
+            "--names-subject",
+        ],
     );
     let out = dir.path().join("r");
     let o = report(&log, "trust-act", "--year", "2025", &out);
@@ -483,7 +501,11 @@ fn a_tampered_log_or_a_forged_register_entry_yields_no_report() {
 #[test]
 fn policy_test_runs_the_federal_request_cases_and_fails_on_a_wrong_one() {
     let dir = tempfile::tempdir().unwrap();
-    let copy = dir.path().join("pack");
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    for name in ["illinois-trust-act", "illinois-alpr-2-130"] {
+        common::copy_dir(&policies.join(name), &dir.path().join(name));
+    }
+    let copy = dir.path().join("chicago-welcoming-city");
     common::copy_dir(Path::new(&pack()), &copy);
     let ok = run(&["policy", "test", copy.to_str().unwrap()], b"");
     assert!(
@@ -502,8 +524,9 @@ fn policy_test_runs_the_federal_request_cases_and_fails_on_a_wrong_one() {
     let bad = run(&["policy", "test", copy.to_str().unwrap()], b"");
     assert!(!bad.status.success(), "{}", text(&bad));
     assert!(
-        String::from_utf8_lossy(&bad.stdout)
-            .contains("FAIL a detainer with an I-200 attached is declined: expected comply"),
+        String::from_utf8_lossy(&bad.stdout).contains(
+            "FAIL a detainer with an I-200 attached is declined under both laws: expected comply"
+        ),
         "{}",
         text(&bad)
     );

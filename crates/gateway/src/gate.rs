@@ -292,6 +292,7 @@ impl Gateway {
                 dataset: target.dataset.clone(),
                 path: target.record.clone(),
                 fields: Vec::new(),
+                filters: Vec::new(),
             },
             purpose,
             authority,

@@ -34,7 +34,7 @@ pub mod wire;
 use bytes::Bytes;
 use config::Config;
 use cordon_log::{FaultSwitch, LogError, SignedCheckpoint, Signer};
-use cordon_policy::{Pack, PolicyError};
+use cordon_policy::{PolicyError, Stack};
 use http_body_util::Full;
 use hyper::header::HeaderValue;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -92,7 +92,7 @@ pub(crate) struct Upstream {
 /// A running gateway: configuration, pack, identities, routes, the open log and counters.
 pub struct Gateway {
     pub(crate) config: Config,
-    pub(crate) pack: Pack,
+    pub(crate) pack: Stack,
     pub(crate) auth: identity::Authenticator,
     pub(crate) router: routes::Router,
     pub(crate) log: std::sync::Arc<GatewayLog>,
@@ -117,7 +117,12 @@ impl Gateway {
     /// (creating it if the directory has no log yet). `faults` lets tests fail the log's
     /// storage on purpose.
     pub fn open(config: Config, faults: FaultSwitch) -> Result<Gateway, GatewayError> {
-        let pack = Pack::load(&config.pack)?;
+        // One configured pack means the stack its pack.json names (Chicago's includes the
+        // TRUST Act and 2-130); `packs` lists a stack explicitly.
+        let pack = match &config.pack {
+            Some(home) => Stack::home(home)?,
+            None => Stack::load(&config.packs)?,
+        };
         let auth = identity::Authenticator::new(&config.identity)?;
         check_agencies(&pack, &auth, &config)?;
         let signer = read_signer(&config.log.key)?;
@@ -131,7 +136,10 @@ impl Gateway {
             message: "the log origin is not a valid header value".into(),
         })?;
         let registrar = match &config.register {
-            Some(_) => Some(cordon_register::Registrar::load(&config.pack, "gateway")?),
+            Some(_) => Some(cordon_register::Registrar::load(
+                &config.pack_dirs(),
+                "gateway",
+            )?),
             None => None,
         };
         let publication = config
@@ -140,9 +148,7 @@ impl Gateway {
             .map(|p| publish::Publication::open(p, log.root(), &log_key))
             .transpose()?
             .map(std::sync::Arc::new);
-        let fingerprints =
-            fingerprint::Fingerprints::new(&[(pack.name(), pack.dir())], &config.routes)
-                .map_err(|e| GatewayError::Registry(format!("cannot read the pack: {e}")))?;
+        let fingerprints = fingerprint::Fingerprints::new(&pack, &config.routes);
         let proxy_secret = read_proxy_secret(&config)?;
         Ok(Gateway {
             fingerprints,
@@ -248,7 +254,7 @@ fn read_signer(path: &std::path::Path) -> Result<Signer, GatewayError> {
 /// Every statically configured identity must belong to an agency the pack knows, and
 /// every route must name a dataset it governs: a typo here would deny everyone silently.
 fn check_agencies(
-    pack: &Pack,
+    pack: &Stack,
     auth: &identity::Authenticator,
     config: &Config,
 ) -> Result<(), GatewayError> {

@@ -84,6 +84,7 @@ pub fn parse_purpose(f: PurposeFields<'_>) -> Result<(Purpose, Authority), Purpo
         kind,
         reference: text(f.authority_ref, "Cordon-Authority-Ref")?,
         record: text(f.authority_record, "Cordon-Authority-Record")?,
+        ..Authority::default()
     };
     Ok((purpose, authority))
 }

@@ -292,6 +292,8 @@ impl RegisterCounters {
             (Step::Request { .. }, _) => &self.declined,
             (Step::Outcome { .. }, _) => &self.outcomes,
             (Step::Correction { .. }, _) => &self.corrections,
+            // Not recorded through this endpoint yet.
+            (Step::Authority { .. } | Step::Revocation { .. }, _) => return,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }

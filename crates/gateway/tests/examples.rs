@@ -1,5 +1,5 @@
 //! The example configs in examples/ parse, pass the config checks, and name datasets and
-//! agencies the Chicago pack knows.
+//! agencies the Chicago stack knows.
 #![allow(clippy::unwrap_used)]
 use cordon_gateway::config::Config;
 use std::path::Path;
@@ -9,7 +9,10 @@ fn the_example_configs_are_valid() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     for name in ["cordon-dev.toml", "cordon.toml"] {
         let c = Config::load(&examples.join(name)).unwrap();
-        let pack = cordon_policy::Pack::load(&c.pack).unwrap();
+        let pack = match &c.pack {
+            Some(home) => cordon_policy::Stack::home(home).unwrap(),
+            None => cordon_policy::Stack::load(&c.packs).unwrap(),
+        };
         for r in &c.routes {
             assert!(
                 pack.datasets().kind_of(&r.dataset).is_some(),

@@ -1,13 +1,15 @@
 //! Reading a `.cedar` file into policies whose ids come from `@id`, each with the
-//! citation, explanation and redactions its annotations declare.
+//! citation, basis, source, explanation and redactions its annotations declare.
 
 use crate::error::PolicyError;
 use crate::pack::{policy_id, PolicyMeta};
+use crate::vocab::Basis;
 use cedar_policy::{Policy, PolicySet};
 use std::path::Path;
 use std::str::FromStr;
 
-/// Parses one file; every policy must carry `@id`, `@citation` and `@explain`.
+/// Parses one file; every policy must carry `@id`, `@citation`, `@basis`, `@source` and
+/// `@explain`.
 pub(crate) fn read_file(path: &Path, text: &str) -> Result<Vec<(Policy, PolicyMeta)>, PolicyError> {
     let parsed = PolicySet::from_str(text).map_err(|e| PolicyError::PolicyParse {
         path: path.to_owned(),
@@ -50,11 +52,38 @@ fn annotated(
             .ok_or_else(|| PolicyError::PolicyAnnotation {
                 path: path.to_owned(),
                 index,
-                problem: format!("has no @{key}(\"...\") annotation; every pack policy needs @id, @citation and @explain"),
+                problem: format!("has no @{key}(\"...\") annotation; every pack policy needs @id, @citation, @basis, @source and @explain"),
             })
     };
+    let problem = |problem: String| PolicyError::PolicyAnnotation {
+        path: path.to_owned(),
+        index,
+        problem,
+    };
     let id = required("id")?;
+    if id.contains('/') || id == crate::compose::NO_RULE_PERMITS {
+        return Err(problem(format!(
+            "has @id({id:?}): an id may not contain \"/\" (it separates a pack's name from a rule's in a stack) nor be {:?} (Cordon's own)",
+            crate::compose::NO_RULE_PERMITS
+        )));
+    }
+    let basis = Basis::parse(required("basis")?.trim());
+    if !basis.is_recognized() {
+        return Err(problem(format!(
+            "has @basis({:?}): use one of {}",
+            basis.as_sent(),
+            Basis::WORDS.join(", ")
+        )));
+    }
     let meta = PolicyMeta {
+        pack: String::new(),
+        basis,
+        source: required("source")?,
+        needs_counsel: policy
+            .annotation("needs_counsel")
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned),
         citation: required("citation")?,
         explain: required("explain")?,
         redact: policy

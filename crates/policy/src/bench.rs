@@ -1,10 +1,10 @@
-//! Measuring a pack: decision latency (typed request in, decision out) beside Cedar's own
+//! Measuring a stack: decision latency (typed request in, decision out) beside Cedar's own
 //! `is_authorized` on a prebuilt request, and screening throughput, in the same run.
 
 use crate::engine::Facts;
-use crate::pack::Pack;
 use crate::request::{AccessRequest, Authority, Principal, Purpose, Resource};
 use crate::screen::{Hit, Scratch};
+use crate::stack::Stack;
 use crate::vocab::{Action, AuthorityKind, PurposeCode};
 use std::fmt;
 use std::hint::black_box;
@@ -21,10 +21,10 @@ pub struct Latency {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub pack: String,
-    /// `Pack::decide` on a typed `AccessRequest` whose facts were seen before: screening,
+    /// `Stack::decide` on a typed `AccessRequest` whose facts were seen before: screening,
     /// registry lookups, the memo key, a memo hit, the decision copied out.
     pub decide: Latency,
-    /// `Pack::decide_uncached`: the same, but building the Cedar request and authorizing.
+    /// `Stack::decide_uncached`: the same, but building the Cedar request and authorizing.
     pub decide_cold: Latency,
     /// Building the Cedar request from resolved facts and authorizing, no screening.
     pub decide_facts: Latency,
@@ -37,7 +37,7 @@ pub struct Report {
 }
 
 /// Runs the measurements; `decisions` timed decisions per loop, `reasons` screened.
-pub fn run(pack: &Pack, decisions: usize, reasons: usize) -> Report {
+pub fn run(pack: &Stack, decisions: usize, reasons: usize) -> Report {
     let requests = sample_requests();
     let decide = time_each(decisions, |i| {
         black_box(pack.decide(&requests[i % requests.len()]));
@@ -54,7 +54,7 @@ pub fn run(pack: &Pack, decisions: usize, reasons: usize) -> Report {
     let raw_cedar_slice = time_raw_cedar(pack, &facts, decisions, pack.policies_for(facts.action));
     let (reasons_per_second, reason_mix) = screening_rate(pack, reasons);
     Report {
-        pack: pack.name().to_owned(),
+        pack: pack.name(),
         decide,
         decide_cold,
         decide_facts,
@@ -66,7 +66,7 @@ pub fn run(pack: &Pack, decisions: usize, reasons: usize) -> Report {
 }
 
 fn time_raw_cedar(
-    _pack: &Pack,
+    _pack: &Stack,
     facts: &Facts<'_>,
     n: usize,
     policies: &cedar_policy::PolicySet,
@@ -112,7 +112,7 @@ fn nanos(d: Duration) -> u64 {
 }
 
 /// Screens a mix of realistic reasons, most innocuous, on one thread.
-fn screening_rate(pack: &Pack, n: usize) -> (f64, usize) {
+fn screening_rate(pack: &Stack, n: usize) -> (f64, usize) {
     let mix = REASON_MIX;
     let screener = pack.screener();
     let mut scratch = Scratch::default();
@@ -169,6 +169,7 @@ fn sample_requests() -> Vec<AccessRequest> {
                 dataset: "arrests".into(),
                 path: "arrests/2024-001234".into(),
                 fields: Vec::new(),
+                filters: Vec::new(),
             },
             purpose: Purpose {
                 code: Some(code),
@@ -177,8 +178,7 @@ fn sample_requests() -> Vec<AccessRequest> {
             },
             authority: Authority {
                 kind: authority,
-                reference: None,
-                record: None,
+                ..Authority::default()
             },
             time: None,
             source: None,
@@ -231,8 +231,12 @@ fn sample_facts<'a>(flags: &'a [&'static str]) -> Facts<'a> {
         has_reason: true,
         has_case: true,
         authority: "none",
+        authority_court: "none",
+        authority_matter: "not_recorded",
+        authority_registered: false,
         authority_record: "",
         authority_names_path: false,
+        filters_status: false,
         flags,
     }
 }
@@ -240,19 +244,19 @@ fn sample_facts<'a>(flags: &'a [&'static str]) -> Facts<'a> {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ratio = |a: u64, b: u64| a as f64 / (b.max(1)) as f64;
-        writeln!(f, "pack {}", self.pack)?;
+        writeln!(f, "stack {}", self.pack)?;
         writeln!(
             f,
             "{:<46} {:>9} {:>9}",
             "decision latency (ns)", "p50", "p99"
         )?;
         for (name, l) in [
-            ("Pack::decide (typed request, memo hit)", self.decide),
+            ("Stack::decide (typed request, memo hit)", self.decide),
             (
-                "Pack::decide_uncached (typed, Cedar runs)",
+                "Stack::decide_uncached (typed, Cedar runs)",
                 self.decide_cold,
             ),
-            ("Pack::decide_facts (no screening)", self.decide_facts),
+            ("Stack::decide_facts (no screening)", self.decide_facts),
             ("raw Cedar is_authorized, whole set", self.raw_cedar),
             (
                 "raw Cedar is_authorized, action slice",

@@ -4,6 +4,7 @@ use crate::decision::{Decision, Effect};
 use crate::error::PolicyError;
 use crate::pack::{Pack, CASES_FILE};
 use crate::request::AccessRequest;
+use crate::stack::Stack;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -16,7 +17,7 @@ pub struct Case {
     pub expect: Expected,
 }
 
-/// The expected decision and, exactly, the policies that must decide it.
+/// The expected decision and, exactly, the rules that must decide it (`<pack>/<rule>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
@@ -32,8 +33,8 @@ pub struct Failure {
     pub got: Decision,
 }
 
-/// Reads the pack's `cases.json`; every expected policy id must exist in the pack.
-pub fn load(pack: &Pack) -> Result<Vec<Case>, PolicyError> {
+/// Reads a pack's `cases.json`; every expected rule must exist in `stack`.
+pub fn load(pack: &Pack, stack: &Stack) -> Result<Vec<Case>, PolicyError> {
     let path = pack.dir().join(CASES_FILE);
     let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Io {
         path: path.clone(),
@@ -45,13 +46,14 @@ pub fn load(pack: &Pack) -> Result<Vec<Case>, PolicyError> {
             .expect
             .policies
             .iter()
-            .find(|id| pack.policy_meta(id).is_none())
+            .find(|id| stack.policy_meta(id).is_none())
         {
             return Err(PolicyError::Cases {
                 path: path.clone(),
                 message: format!(
-                    "case {:?} expects policy {unknown:?}, which the pack does not have",
-                    case.name
+                    "case {:?} expects rule {unknown:?}, which the stack {} does not have (write <pack>/<rule>)",
+                    case.name,
+                    stack.name()
                 ),
             });
         }
@@ -82,11 +84,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Case>, PolicyError> {
 }
 
 /// Runs every case; returns the ones that failed.
-pub fn run(pack: &Pack, cases: &[Case]) -> Vec<Failure> {
+pub fn run(stack: &Stack, cases: &[Case]) -> Vec<Failure> {
     cases
         .iter()
         .filter_map(|case| {
-            let got = pack.decide(&case.request);
+            let got = stack.decide(&case.request);
             let mut expected_ids = case.expect.policies.clone();
             expected_ids.sort();
             let passed = got.decision == case.expect.decision && got.policies == expected_ids;

@@ -23,9 +23,17 @@ pub struct Facts<'a> {
     pub has_reason: bool,
     pub has_case: bool,
     pub authority: &'a str,
+    /// Who issued the authority ([`crate::Court`] word).
+    pub authority_court: &'a str,
+    /// What it is about ([`crate::Matter`] word).
+    pub authority_matter: &'a str,
+    /// Records staff registered it and it covers this record now.
+    pub authority_registered: bool,
     pub authority_record: &'a str,
     /// See [`authority_names_path`].
     pub authority_names_path: bool,
+    /// The request filters on citizenship, immigration status or place of birth.
+    pub filters_status: bool,
     pub flags: &'a [&'static str],
 }
 
@@ -93,7 +101,7 @@ impl Engine {
     }
 }
 
-fn context_pairs(f: &Facts<'_>) -> [(String, RestrictedExpression); 14] {
+fn context_pairs(f: &Facts<'_>) -> [(String, RestrictedExpression); 18] {
     let s = |v: &str| RestrictedExpression::new_string(v.to_owned());
     let b = RestrictedExpression::new_bool;
     let flags = RestrictedExpression::new_set(f.flags.iter().map(|flag| s(flag)));
@@ -108,6 +116,10 @@ fn context_pairs(f: &Facts<'_>) -> [(String, RestrictedExpression); 14] {
         ("has_reason".into(), b(f.has_reason)),
         ("has_case".into(), b(f.has_case)),
         ("authority".into(), s(f.authority)),
+        ("authority_court".into(), s(f.authority_court)),
+        ("authority_matter".into(), s(f.authority_matter)),
+        ("authority_registered".into(), b(f.authority_registered)),
+        ("filters_status".into(), b(f.filters_status)),
         ("authority_record".into(), s(f.authority_record)),
         ("authority_names_path".into(), b(f.authority_names_path)),
         ("flags".into(), flags),

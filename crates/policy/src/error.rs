@@ -16,8 +16,8 @@ pub enum PolicyError {
     NotADirectory { dir: PathBuf },
     #[error("{} is not a policy pack: it has no {what}", dir.display())]
     MissingFile { dir: PathBuf, what: &'static str },
-    #[error("the pack {} has no requests/ folder, so it cannot answer federal requests: copy one from a shipped pack (policies/*/requests) and adapt it", dir.display())]
-    NoRequestPolicies { dir: PathBuf },
+    #[error("no pack of the stack {stack} has a requests/ folder, so it cannot answer federal requests: copy one from a shipped pack (policies/*/requests) and adapt it")]
+    NoRequestPolicies { stack: String },
     #[error("schema {} is invalid: {message}", path.display())]
     Schema { path: PathBuf, message: String },
     #[error("policy file {} does not parse: {message}", path.display())]
@@ -47,4 +47,8 @@ pub enum PolicyError {
     Cases { path: PathBuf, message: String },
     #[error("the pack's policies could not be assembled: {message}")]
     PolicySet { message: String },
+    #[error("a stack needs at least one pack: list the pack folders in order, the state's first")]
+    EmptyStack,
+    #[error("the packs cannot be stacked: {message}")]
+    Stack { message: String },
 }

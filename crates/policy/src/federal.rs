@@ -7,12 +7,12 @@
 //! valid for a request that has no purpose or dataset, and the access proofs would have to
 //! reason about an action that moves no data.
 
+use crate::compose::{compose, Member};
 use crate::error::PolicyError;
-use crate::pack::{
-    load_policies, load_schema, require, validate, PolicyMeta, AGENCIES_FILE, UNREGISTERED,
-};
+use crate::pack::{load_policies, read, require, validate, Pack, PolicyMeta, UNREGISTERED};
 use crate::registry::AgencyRegistry;
-use crate::vocab::{FederalAsk, FederalRequestKind};
+use crate::stack::{rule_of, Stack};
+use crate::vocab::{Court, FederalAsk, FederalRequestKind, Matter};
 use cedar_policy::{
     Authorizer, Context, Entities, EntityId, EntityTypeName, EntityUid, PolicySet, Request,
     RestrictedExpression, Schema,
@@ -29,44 +29,44 @@ pub const RESPOND_ACTION: &str = "respond";
 /// The Cedar entity type of the request being answered.
 pub const FEDERAL_REQUEST_TYPE: &str = "FederalRequest";
 
-/// A pack's response policies, loaded and validated once, with the pack's agency registry.
+/// One pack's response policies, loaded and validated once.
 #[derive(Debug)]
 pub struct RequestPolicies {
     pack_name: String,
+    title: String,
     dir: PathBuf,
     schema: Schema,
+    schema_text: String,
     policies: PolicySet,
     meta: HashMap<String, PolicyMeta>,
-    registry: AgencyRegistry,
 }
 
 impl RequestPolicies {
     /// Reads `<pack>/requests/` (schema and `.cedar` files, validated strictly, every
-    /// policy with `@id`, `@citation` and `@explain`) and the pack's `agencies.json`.
-    pub fn load(pack_dir: &Path) -> Result<RequestPolicies, PolicyError> {
-        let dir = pack_dir.join(REQUESTS_DIR);
+    /// policy annotated); `None` when the pack has no such folder (it then has nothing to
+    /// say about federal requests and abstains).
+    pub fn load(pack: &Pack) -> Result<Option<RequestPolicies>, PolicyError> {
+        let dir = pack.dir().join(REQUESTS_DIR);
         if !dir.is_dir() {
-            return Err(PolicyError::NoRequestPolicies {
-                dir: pack_dir.to_owned(),
-            });
+            return Ok(None);
         }
-        let schema = load_schema(&dir)?;
-        let (policies, meta) = load_policies(&dir)?;
+        let schema_path = require(&dir, crate::pack::SCHEMA_FILE, "schema.cedarschema")?;
+        let schema_text = read(&schema_path)?;
+        let schema = crate::pack::load_schema(&dir)?;
+        let (policies, mut meta) = load_policies(&dir)?;
         validate(&schema, &policies)?;
-        let registry =
-            AgencyRegistry::load(&require(pack_dir, AGENCIES_FILE, "agencies.json registry")?)?;
-        let pack_name = pack_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| pack_dir.display().to_string());
-        Ok(RequestPolicies {
-            pack_name,
+        for m in meta.values_mut() {
+            m.pack = pack.name().to_owned();
+        }
+        Ok(Some(RequestPolicies {
+            pack_name: pack.name().to_owned(),
+            title: pack.manifest().title.clone(),
             dir,
             schema,
+            schema_text,
             policies,
             meta,
-            registry,
-        })
+        }))
     }
 
     /// The pack's name (its folder's name).
@@ -87,8 +87,101 @@ impl RequestPolicies {
         &self.policies
     }
 
+    /// What a rule stands for, by its id within the pack.
     pub fn policy_meta(&self, id: &str) -> Option<&PolicyMeta> {
         self.meta.get(id)
+    }
+
+    /// Every rule's meta, in id order.
+    pub fn metas(&self) -> Vec<&PolicyMeta> {
+        let mut all: Vec<&PolicyMeta> = self.meta.values().collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+}
+
+/// The response policies of a stack's packs, layered: a request is complied with only when
+/// every pack with response policies complies, and a decline cites every pack that
+/// declined. Packs without a `requests/` folder abstain.
+#[derive(Debug)]
+pub struct RequestStack {
+    name: String,
+    packs: Vec<RequestPolicies>,
+    policies: PolicySet,
+    meta: HashMap<String, PolicyMeta>,
+    registry: AgencyRegistry,
+}
+
+impl RequestStack {
+    /// Loads the packs in order (as [`Stack::load`]) and layers their response policies.
+    pub fn load<P: AsRef<Path>>(dirs: &[P]) -> Result<RequestStack, PolicyError> {
+        RequestStack::of(&Stack::load(dirs)?)
+    }
+
+    /// The response policies of a loaded stack.
+    pub fn of(stack: &Stack) -> Result<RequestStack, PolicyError> {
+        let mut packs = Vec::new();
+        for pack in stack.packs() {
+            if let Some(p) = RequestPolicies::load(pack)? {
+                packs.push(p);
+            }
+        }
+        let Some(first) = packs.first() else {
+            return Err(PolicyError::NoRequestPolicies {
+                stack: stack.name(),
+            });
+        };
+        if let Some(other) = packs.iter().find(|p| p.schema_text != first.schema_text) {
+            return Err(PolicyError::Stack {
+                message: format!(
+                    "{}/requests has a different schema from {}/requests: every pack of a stack carries the same one",
+                    other.name(),
+                    first.name()
+                ),
+            });
+        }
+        let members: Vec<Member<'_>> = packs
+            .iter()
+            .map(|p| Member {
+                pack: &p.pack_name,
+                title: &p.title,
+                policies: &p.policies,
+                meta: &p.meta,
+                governs: None,
+            })
+            .collect();
+        let composed = compose(&members)?;
+        crate::pack::validate_layered(&first.schema, &composed.policies)?;
+        Ok(RequestStack {
+            name: stack.name(),
+            policies: composed.policies,
+            meta: composed.meta,
+            registry: stack.registry().clone(),
+            packs,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The packs that answer federal requests, in stack order.
+    pub fn packs(&self) -> &[RequestPolicies] {
+        &self.packs
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.packs[0].schema
+    }
+
+    /// The layered response policies: what `respond` evaluates and the proofs check.
+    pub fn policy_set(&self) -> &PolicySet {
+        &self.policies
+    }
+
+    /// What a rule stands for, by qualified id (`<pack>/<rule>`).
+    pub fn policy_meta(&self, qualified: &str) -> Option<&PolicyMeta> {
+        self.meta.get(qualified)
     }
 
     pub fn registry(&self) -> &AgencyRegistry {
@@ -101,13 +194,23 @@ impl RequestPolicies {
 pub struct FederalQuestion<'a> {
     /// The staff member who records it.
     pub recorded_by: &'a str,
-    /// The requesting agency's id, a key of the pack's agency registry.
+    /// The requesting agency's id, a key of the agency registry.
     pub agency: &'a str,
+    /// The agency it asks for, when it asks on another's behalf.
+    pub on_behalf_of: Option<&'a str>,
     /// The main document.
     pub kind: &'a FederalRequestKind,
     /// Documents that came with it (ICE attaches an I-200 or I-205 to each detainer).
     pub attached: &'a [FederalRequestKind],
+    /// Who issued the judicial document among them.
+    pub court: &'a Court,
+    /// What that document is about.
+    pub matter: &'a Matter,
+    /// The judicial document names the person the request concerns.
+    pub names_subject: bool,
     pub asks: &'a [FederalAsk],
+    /// A conviction that Gov. Code 7282.5 lets the agency act on was recorded.
+    pub conviction: bool,
 }
 
 /// What the jurisdiction does with a federal request.
@@ -131,9 +234,15 @@ impl Response {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResponseDecision {
     pub response: Response,
-    /// The permits behind a comply, the forbids behind a decline (empty when nothing
-    /// permitted it).
+    /// The qualified ids (`<pack>/<rule>`) of the permits behind a comply, the forbids
+    /// behind a decline, in every pack that declined.
     pub policies: Vec<String>,
+    /// The packs whose rules decided.
+    #[serde(default)]
+    pub packs: Vec<String>,
+    /// Each deciding rule with its basis and source.
+    #[serde(default)]
+    pub rules: Vec<crate::decision::Rule>,
     pub citations: Vec<String>,
     /// One plain sentence per deciding policy.
     pub explanation: Vec<String>,
@@ -142,22 +251,27 @@ pub struct ResponseDecision {
     pub problems: Vec<String>,
 }
 
-impl RequestPolicies {
+impl RequestStack {
     /// Decides the response to a federal request. Never panics; anything unknown and any
     /// evaluation error decline.
     pub fn respond(&self, q: &FederalQuestion<'_>) -> ResponseDecision {
         let mut problems = question_problems(q);
-        let agency_kind = match self.registry().agency(q.agency) {
-            Some(a) => a.kind.policy_word(),
+        let mut kind_of = |id: &str, what: &str| match self.registry().agency(id) {
+            Some(a) => a.kind.policy_word().to_owned(),
             None => {
                 problems.push(format!(
-                    "requesting agency {:?} is not in this pack's agency registry: register it in {AGENCIES_FILE}",
-                    q.agency
+                    "{what} {id:?} is not in the deployment's agency registry: register it in a pack's {}",
+                    crate::pack::AGENCIES_FILE
                 ));
-                UNREGISTERED
+                UNREGISTERED.to_owned()
             }
         };
-        let answer = match cedar_request(q, agency_kind) {
+        let agency_kind = kind_of(q.agency, "requesting agency");
+        let on_behalf_kind = match q.on_behalf_of {
+            Some(id) => kind_of(id, "on_behalf_of agency"),
+            None => "none".to_owned(),
+        };
+        let answer = match cedar_request(q, &agency_kind, &on_behalf_kind) {
             Ok(request) => {
                 Authorizer::new().is_authorized(&request, self.policy_set(), &Entities::empty())
             }
@@ -190,7 +304,10 @@ impl RequestPolicies {
             cedar_policy::Decision::Allow => Response::Comply,
             cedar_policy::Decision::Deny => Response::Decline,
         };
-        self.response_explained(response, ids, problems)
+        let mut decision = self.response_explained(response, ids, problems);
+        let order = |name: &String| self.packs.iter().position(|p| p.name() == name);
+        decision.packs.sort_by_key(order);
+        decision
     }
 
     fn response_explained(
@@ -200,16 +317,24 @@ impl RequestPolicies {
         problems: Vec<String>,
     ) -> ResponseDecision {
         let mut citations: Vec<String> = Vec::new();
+        let mut packs: Vec<String> = Vec::new();
         let mut explanation = Vec::new();
+        let mut rules = Vec::new();
         for meta in ids.iter().filter_map(|id| self.policy_meta(id)) {
             if !citations.contains(&meta.citation) {
                 citations.push(meta.citation.clone());
             }
+            if !packs.contains(&meta.pack) {
+                packs.push(meta.pack.clone());
+            }
             explanation.push(meta.explain.clone());
+            rules.push(rule_of(meta));
         }
         ResponseDecision {
             response,
             policies: ids,
+            packs,
+            rules,
             citations,
             explanation,
             problems,
@@ -220,9 +345,11 @@ impl RequestPolicies {
         ResponseDecision {
             response: Response::Decline,
             policies: Vec::new(),
+            packs: Vec::new(),
+            rules: Vec::new(),
             citations: Vec::new(),
             explanation: vec![format!(
-                "No policy in the {} pack permits complying with this request, so it is declined by default.",
+                "The stack {} could not decide this request, so it is declined.",
                 self.name()
             )],
             problems,
@@ -245,6 +372,12 @@ fn question_problems(q: &FederalQuestion<'_>) -> Vec<String> {
             problems.push(unknown("ask", raw, FederalAsk::WORDS));
         }
     }
+    if let Court::Unrecognized(raw) = q.court {
+        problems.push(unknown("court", raw, Court::WORDS));
+    }
+    if let Matter::Unrecognized(raw) = q.matter {
+        problems.push(unknown("matter", raw, Matter::WORDS));
+    }
     if q.asks.is_empty() {
         problems.push(format!(
             "the request asks nothing: list what it asks, from {}",
@@ -256,7 +389,11 @@ fn question_problems(q: &FederalQuestion<'_>) -> Vec<String> {
 
 /// The Cedar request: `Principal::"<staff>"` does `Action::"respond"` on
 /// `FederalRequest::"request"`, with the facts as context.
-fn cedar_request(q: &FederalQuestion<'_>, agency_kind: &str) -> Result<Request, String> {
+fn cedar_request(
+    q: &FederalQuestion<'_>,
+    agency_kind: &str,
+    on_behalf_kind: &str,
+) -> Result<Request, String> {
     let uid = |ty: &str, id: &str| -> Result<EntityUid, String> {
         let ty = EntityTypeName::from_str(ty).map_err(|e| e.to_string())?;
         Ok(EntityUid::from_type_name_and_id(ty, EntityId::new(id)))
@@ -266,7 +403,18 @@ fn cedar_request(q: &FederalQuestion<'_>, agency_kind: &str) -> Result<Request, 
     let pairs = [
         ("agency".to_owned(), s(q.agency)),
         ("agency_kind".to_owned(), s(agency_kind)),
+        ("on_behalf_kind".to_owned(), s(on_behalf_kind)),
         ("kind".to_owned(), s(q.kind.policy_word())),
+        ("court".to_owned(), s(q.court.policy_word())),
+        ("matter".to_owned(), s(q.matter.policy_word())),
+        (
+            "names_subject".to_owned(),
+            RestrictedExpression::new_bool(q.names_subject),
+        ),
+        (
+            "conviction".to_owned(),
+            RestrictedExpression::new_bool(q.conviction),
+        ),
         (
             "attached".to_owned(),
             words(q.attached.iter().map(|k| k.policy_word()).collect()),

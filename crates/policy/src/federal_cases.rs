@@ -1,9 +1,10 @@
 //! A pack's federal request cases (`requests/cases.json`): requests with the response and
-//! deciding policies the law expects, run by the tests and `cordon policy test`.
+//! deciding rules the law expects, run on the pack's stack by the tests and
+//! `cordon policy test`.
 
 use crate::error::PolicyError;
-use crate::federal::{FederalQuestion, RequestPolicies, Response, ResponseDecision};
-use crate::vocab::{FederalAsk, FederalRequestKind};
+use crate::federal::{FederalQuestion, RequestPolicies, RequestStack, Response, ResponseDecision};
+use crate::vocab::{Court, FederalAsk, FederalRequestKind, Matter};
 use serde::Deserialize;
 
 /// One case.
@@ -20,13 +21,23 @@ pub struct RequestCase {
 #[serde(deny_unknown_fields)]
 pub struct Asked {
     pub agency: String,
+    #[serde(default)]
+    pub on_behalf_of: Option<String>,
     pub kind: FederalRequestKind,
     #[serde(default)]
     pub attached: Vec<FederalRequestKind>,
+    #[serde(default)]
+    pub court: Court,
+    #[serde(default)]
+    pub matter: Matter,
+    #[serde(default)]
+    pub names_subject: bool,
     pub asks: Vec<FederalAsk>,
+    #[serde(default)]
+    pub conviction: bool,
 }
 
-/// The expected response and, exactly, the policies that must decide it.
+/// The expected response and, exactly, the rules that must decide it (`<pack>/<rule>`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedResponse {
@@ -47,15 +58,23 @@ impl Asked {
         FederalQuestion {
             recorded_by: "case",
             agency: &self.agency,
+            on_behalf_of: self.on_behalf_of.as_deref(),
             kind: &self.kind,
             attached: &self.attached,
+            court: &self.court,
+            matter: &self.matter,
+            names_subject: self.names_subject,
             asks: &self.asks,
+            conviction: self.conviction,
         }
     }
 }
 
-/// Reads `requests/cases.json`; every expected policy id must exist.
-pub fn load(policies: &RequestPolicies) -> Result<Vec<RequestCase>, PolicyError> {
+/// Reads a pack's `requests/cases.json`; every expected rule must exist in `stack`.
+pub fn load(
+    policies: &RequestPolicies,
+    stack: &RequestStack,
+) -> Result<Vec<RequestCase>, PolicyError> {
     let path = policies.dir().join(crate::pack::CASES_FILE);
     let text = std::fs::read_to_string(&path).map_err(|source| PolicyError::Io {
         path: path.clone(),
@@ -70,13 +89,14 @@ pub fn load(policies: &RequestPolicies) -> Result<Vec<RequestCase>, PolicyError>
             .expect
             .policies
             .iter()
-            .find(|id| policies.policy_meta(id).is_none())
+            .find(|id| stack.policy_meta(id).is_none())
         {
             return Err(PolicyError::Cases {
                 path: path.clone(),
                 message: format!(
-                    "case {:?} expects policy {unknown:?}, which requests/ does not have",
-                    case.name
+                    "case {:?} expects rule {unknown:?}, which the stack {} does not have (write <pack>/<rule>)",
+                    case.name,
+                    stack.name()
                 ),
             });
         }
@@ -85,7 +105,7 @@ pub fn load(policies: &RequestPolicies) -> Result<Vec<RequestCase>, PolicyError>
 }
 
 /// Runs every case; returns the ones that failed.
-pub fn run(policies: &RequestPolicies, cases: &[RequestCase]) -> Vec<RequestFailure> {
+pub fn run(policies: &RequestStack, cases: &[RequestCase]) -> Vec<RequestFailure> {
     cases
         .iter()
         .filter_map(|case| {

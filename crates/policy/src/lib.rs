@@ -4,8 +4,10 @@
 mod annotations;
 pub mod bench;
 pub mod cases;
+pub mod compose;
 pub mod decision;
 mod diagnostics;
+mod digest;
 pub mod engine;
 pub mod error;
 pub mod federal;
@@ -15,14 +17,19 @@ pub mod pack;
 pub mod registry;
 pub mod request;
 pub mod screen;
+pub mod stack;
 pub mod vocab;
 
-pub use decision::{Decision, Effect, Obligations};
+pub use decision::{Decision, Effect, Obligations, Rule};
 pub use engine::Facts;
 pub use error::PolicyError;
-pub use federal::{FederalQuestion, RequestPolicies, Response, ResponseDecision};
-pub use pack::{Pack, PolicyMeta};
+pub use federal::{FederalQuestion, RequestPolicies, RequestStack, Response, ResponseDecision};
+pub use pack::{Manifest, Pack, PolicyMeta};
 pub use registry::{Agency, AgencyRegistry, Dataset, DatasetRegistry};
-pub use request::{AccessRequest, Authority, Principal, Purpose, Resource};
+pub use request::{AccessRequest, Authority, Principal, Purpose, Registration, Resource};
 pub use screen::{Flag, FlagKind, Hit, Scratch, Screener, Screening};
-pub use vocab::{Action, AgencyKind, AuthorityKind, FederalAsk, FederalRequestKind, PurposeCode};
+pub use stack::Stack;
+pub use vocab::{
+    Action, AgencyKind, AuthorityKind, Basis, Court, FederalAsk, FederalRequestKind, Matter,
+    PurposeCode,
+};

@@ -130,6 +130,13 @@ impl Reads {
         put(self.reads("has_reason"), flag(f.has_reason));
         put(self.reads("has_case"), flag(f.has_case));
         put(self.reads("authority"), f.authority);
+        put(self.reads("authority_court"), f.authority_court);
+        put(self.reads("authority_matter"), f.authority_matter);
+        put(
+            self.reads("authority_registered"),
+            flag(f.authority_registered),
+        );
+        put(self.reads("filters_status"), flag(f.filters_status));
         put(self.reads("authority_record"), f.authority_record);
         put(
             self.reads("authority_names_path"),

@@ -1,7 +1,7 @@
 //! The access request: who asks, for what, why, and under which legal authority.
 
 use crate::error::PolicyError;
-use crate::vocab::{Action, AuthorityKind, PurposeCode};
+use crate::vocab::{Action, AuthorityKind, Court, Matter, PurposeCode};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -49,6 +49,30 @@ pub struct Resource {
     /// The fields requested, when the caller names them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+    /// The fields a search filters or sorts on (from the query), when the caller's route
+    /// maps them: a search filtered on citizenship asks about status even if the field
+    /// itself is redacted from the results.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<String>,
+}
+
+/// The fields that hold a person's citizenship, immigration status or place of birth:
+/// what MCC 2-173-030(a), 5 ILCS 805/15 and Gov. Code 7284.6(a)(1)(A) keep out of inquiry.
+pub const STATUS_FIELDS: [&str; 5] = [
+    "citizenship",
+    "immigration_status",
+    "place_of_birth",
+    "country_of_birth",
+    "nationality",
+];
+
+impl Resource {
+    /// Whether the request filters on a status field ([`STATUS_FIELDS`]).
+    pub fn filters_status(&self) -> bool {
+        self.filters
+            .iter()
+            .any(|f| STATUS_FIELDS.contains(&f.trim().to_ascii_lowercase().as_str()))
+    }
 }
 
 /// Why it is asked for.
@@ -67,17 +91,59 @@ pub struct Purpose {
 }
 
 /// The legal process presented, if any.
+///
+/// `kind`, `reference` and `record` are what a requester says; `court` and `matter` say
+/// who signed the document and what it is about; `registration` is set only when records
+/// staff registered the document in the federal request register and it covers this
+/// record at this time. Only a registered authority opens a door: the gateway fills
+/// `court`, `matter` and `registration` from the register, never from the request, and a
+/// typed authority that matches no registration keeps `court` `not_recorded` and opens
+/// nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Authority {
     #[serde(default)]
     pub kind: AuthorityKind,
+    /// Who issued it. Absent in entries written before courts were recorded, which read as
+    /// `not_recorded`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub court: Court,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub matter: Matter,
     /// Docket, warrant or form number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     /// The one record (a resource path) the warrant or order names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<String>,
+    /// The register entry that vouches for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration: Option<Registration>,
+}
+
+/// Where a registered authority is on the record: the register entry, the document's
+/// SHA-256 and when the registration expires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// The log index of the register entry that registered it.
+    pub entry: u64,
+    /// SHA-256 of the document as registered, lowercase hex.
+    pub sha256: String,
+    /// The last day it may be used, `YYYY-MM-DD`.
+    pub expires: String,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+impl Authority {
+    /// An authority whose kind is judicial but whose court was never recorded: every
+    /// `judicial_warrant` or `court_order` in entries written before courts were recorded.
+    pub fn court_not_recorded(&self) -> bool {
+        self.kind.is_judicial() && self.court == Court::NotRecorded
+    }
 }
 
 impl AccessRequest {
@@ -111,6 +177,12 @@ impl AccessRequest {
         }
         if let AuthorityKind::Unrecognized(raw) = &self.authority.kind {
             problems.push(unknown("authority kind", raw, AuthorityKind::WORDS));
+        }
+        if let Court::Unrecognized(raw) = &self.authority.court {
+            problems.push(unknown("court", raw, Court::WORDS));
+        }
+        if let Matter::Unrecognized(raw) = &self.authority.matter {
+            problems.push(unknown("matter", raw, Matter::WORDS));
         }
         problems
     }

@@ -89,6 +89,12 @@ vocabulary! {
         FederalOther => "federal_other",
         /// Anything else that is registered (a non-police city department, a vendor).
         Other => "other",
+        /// A joint task force whose primary purpose is not immigration enforcement
+        /// (Gov. Code 7284.6(b)(3)).
+        TaskForce => "task_force",
+        /// A joint task force whose primary purpose is immigration enforcement: treated as an
+        /// immigration agency.
+        ImmigrationTaskForce => "immigration_task_force",
     }
 }
 
@@ -127,24 +133,78 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// The legal authority a requester presents.
+    /// The legal process behind a request: what kind of document it is. Who issued it is
+    /// [`Court`], what it is about is [`Matter`]; together they say who signed what.
     AuthorityKind {
         /// No legal process.
         None => "none",
-        /// A warrant signed by a judge or magistrate on probable cause.
+        /// A warrant (arrest or search) signed by a judge or magistrate on probable cause.
         JudicialWarrant => "judicial_warrant",
         /// An order of a court.
         CourtOrder => "court_order",
+        /// A judge's or magistrate's finding of probable cause (Gov. Code 7284.4(h)).
+        ProbableCauseDetermination => "probable_cause_determination",
         /// A subpoena issued by or under a court (grand jury, trial).
         JudicialSubpoena => "judicial_subpoena",
         /// A DHS warrant signed by an officer, not a judge: I-200, I-203, I-205, I-286.
         AdministrativeWarrant => "administrative_warrant",
+        /// A Notice to Appear (I-862): the charging document of removal proceedings, issued
+        /// by DHS officers.
+        NoticeToAppear => "notice_to_appear",
         /// An immigration detainer, I-247A (8 CFR 287.7).
         Detainer => "detainer",
         /// An ICE administrative subpoena, I-138.
         AdministrativeSubpoena => "administrative_subpoena",
         /// A hit in NCIC's Immigration Violator File.
         NcicImmigrationViolator => "ncic_immigration_violator",
+        /// The person's own written consent to the disclosure (MCC 2-173-030(a)).
+        WrittenConsent => "written_consent",
+    }
+}
+
+vocabulary! {
+    /// Who issued a document. An immigration court belongs to the Department of Justice's
+    /// Executive Office for Immigration Review: its judges' orders are administrative, and
+    /// no statute Cordon encodes treats them as a court's (CPD Special Order S06-14-03).
+    Court {
+        /// No court: an administrative document, a detainer, consent, or no process.
+        None => "none",
+        /// A United States district court, including its magistrate judges.
+        Federal => "federal",
+        /// A court of a State.
+        State => "state",
+        /// An immigration court (EOIR): not a court for these laws.
+        ImmigrationCourt => "immigration_court",
+        /// Not recorded: what every authority typed before courts were recorded reads as.
+        NotRecorded => "not_recorded",
+    }
+}
+
+vocabulary! {
+    /// What a document is about.
+    Matter {
+        /// A crime other than one of entry, re-entry or presence.
+        Criminal => "criminal",
+        /// A federal crime of immigration (8 USC 1325, 1326): what Gov. Code 7284.4(h)-(i)
+        /// calls federal criminal immigration law.
+        CriminalImmigration => "criminal_immigration",
+        /// A civil matter, including civil immigration (removal).
+        Civil => "civil",
+        /// Not recorded.
+        NotRecorded => "not_recorded",
+    }
+}
+
+vocabulary! {
+    /// What a rule stands on: the law, or the deploying agency's own choice. Shown in every
+    /// decision so a resident and an officer can see whether a refusal is the law or policy.
+    Basis {
+        /// A state statute.
+        StateLaw => "state_law",
+        /// A city ordinance.
+        CityOrdinance => "city_ordinance",
+        /// The agency's own policy, which it may change.
+        AgencyChoice => "agency_choice",
     }
 }
 
@@ -162,17 +222,29 @@ vocabulary! {
         WarrantI205 => "warrant_i205",
         /// Notice of Custody Determination, I-286: administrative.
         WarrantI286 => "warrant_i286",
+        /// A Notice to Appear, I-862: administrative.
+        NoticeToAppear => "notice_to_appear",
         /// A hit in NCIC's Immigration Violator File.
         NcicImmigrationViolator => "ncic_immigration_violator",
-        /// A warrant signed by a judge or magistrate.
+        /// A warrant signed by a judge or magistrate (say which court and matter).
         JudicialWarrant => "judicial_warrant",
-        /// An order of a court, including a judicial probable-cause determination.
+        /// An order of a court (say which court: an immigration judge's order is
+        /// `court_order` from `immigration_court`).
         CourtOrder => "court_order",
+        /// A judge's or magistrate's finding of probable cause.
+        ProbableCauseDetermination => "probable_cause_determination",
+        /// A subpoena issued by or under a court.
+        JudicialSubpoena => "judicial_subpoena",
         /// A request for information or assistance with no document (a call, an email, an
         /// OEMC notification).
         RequestForAssistance => "request_for_assistance",
         /// An ICE administrative subpoena, I-138.
         AdministrativeSubpoena => "administrative_subpoena",
+        /// A request to certify a crime or trafficking victim for a U visa (I-918 Supplement
+        /// B) or T visa (I-914 Supplement B): victim services, not enforcement.
+        VictimCertification => "victim_certification",
+        /// The person's written consent (to an interview, or to a disclosure).
+        WrittenConsent => "written_consent",
     }
 }
 
@@ -185,12 +257,18 @@ vocabulary! {
         ReleaseDate => "release_date",
         /// A home or work address or other contact information.
         Address => "address",
-        /// Access to a person in custody, or to a facility, for an interview or an arrest.
+        /// A person's criminal history (Gov. Code 7284.6(b)(2)).
+        CriminalHistory => "criminal_history",
+        /// Access to interview a person in custody (the TRUTH Act; Gov. Code 7284.6(b)(5)).
+        Interview => "interview",
+        /// Access to a person in custody, or to a facility, for an arrest or any other end.
         Access => "access",
         /// Keeping a person in custody past the time they would be released.
         Hold => "hold",
         /// Handing a person over to the requesting agency.
         Transfer => "transfer",
+        /// Signing a U or T visa certification for a victim.
+        Certification => "certification",
     }
 }
 
@@ -199,6 +277,53 @@ vocabulary! {
 impl Default for AuthorityKind {
     fn default() -> Self {
         AuthorityKind::None
+    }
+}
+
+#[allow(clippy::derivable_impls)]
+impl Default for Court {
+    fn default() -> Self {
+        Court::NotRecorded
+    }
+}
+
+#[allow(clippy::derivable_impls)]
+impl Default for Matter {
+    fn default() -> Self {
+        Matter::NotRecorded
+    }
+}
+
+impl Court {
+    /// A court of law for the laws Cordon encodes: a federal or a State court.
+    pub fn is_court_of_law(&self) -> bool {
+        matches!(self, Court::Federal | Court::State)
+    }
+}
+
+impl AuthorityKind {
+    /// Kinds a judge signs, so that who signed them (the court) must be recorded.
+    pub fn is_judicial(&self) -> bool {
+        matches!(
+            self,
+            AuthorityKind::JudicialWarrant
+                | AuthorityKind::CourtOrder
+                | AuthorityKind::ProbableCauseDetermination
+                | AuthorityKind::JudicialSubpoena
+        )
+    }
+}
+
+impl FederalRequestKind {
+    /// Kinds a judge signs, so that the court must be recorded.
+    pub fn is_judicial(&self) -> bool {
+        matches!(
+            self,
+            FederalRequestKind::JudicialWarrant
+                | FederalRequestKind::CourtOrder
+                | FederalRequestKind::ProbableCauseDetermination
+                | FederalRequestKind::JudicialSubpoena
+        )
     }
 }
 

@@ -3,13 +3,13 @@
 
 mod common;
 
-use cordon_policy::{AccessRequest, Pack};
+use cordon_policy::{AccessRequest, Stack};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
-fn pack() -> &'static Pack {
-    static PACK: OnceLock<Pack> = OnceLock::new();
-    PACK.get_or_init(|| common::load("chicago-welcoming-city"))
+fn pack() -> &'static Stack {
+    static PACK: OnceLock<Stack> = OnceLock::new();
+    PACK.get_or_init(|| common::home("chicago-welcoming-city"))
 }
 
 fn word() -> impl Strategy<Value = String> {

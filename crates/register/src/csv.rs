@@ -1,10 +1,10 @@
 //! The report as CSV (RFC 4180): one row per request received in the period, with the
 //! columns the reporting laws ask for, and no personal information.
 
-use crate::report::{class_words, held_after_bail, Report};
+use crate::report::{class_words, conviction_words, held_after_bail, row_flags, Report};
 use crate::totals::Class;
 
-pub const HEADER: [&str; 17] = [
+pub const HEADER: [&str; 23] = [
     "log_index",
     "received",
     "class",
@@ -22,6 +22,13 @@ pub const HEADER: [&str; 17] = [
     "transferred_to",
     "held_after_bail",
     "corrected_by",
+    // Added with the register's version 2; appended so existing columns keep their places.
+    "on_behalf_of",
+    "from_dhs",
+    "court",
+    "matter",
+    "conviction_7282_5",
+    "flags",
 ];
 
 pub fn render(report: &Report) -> String {
@@ -58,6 +65,12 @@ pub fn render(report: &Report) -> String {
                 .unwrap_or_default(),
             held_after_bail(r),
             join(corrections(r)),
+            q.on_behalf_of.clone().unwrap_or_default(),
+            if r.from_dhs() { "yes" } else { "no" }.to_owned(),
+            q.court.to_string(),
+            q.matter.to_string(),
+            conviction_words(r),
+            join(row_flags(r).into_iter().map(str::to_owned).collect()),
         ]));
     }
     out

@@ -6,13 +6,20 @@
 //! decision entries have no `register` key, and register entries have no `decision` or
 //! `request` key, so neither can be read as the other.
 
+use crate::authority::AuthorityRegistration;
 use crate::error::RegisterError;
 use crate::model::{FederalRequest, Outcome};
 use cordon_policy::ResponseDecision;
 use serde::{Deserialize, Serialize};
 
-/// Version of the register entry layout; bumped on any change to the fields.
-pub const REGISTER_VERSION: u32 = 1;
+/// Version of the register entry layout; bumped on any change to the fields. Version 2
+/// added the court and matter of judicial documents, `on_behalf_of`, the 7282.5
+/// conviction, whether the requester is an immigration agency, and the authority and
+/// revocation steps. Version 1 entries are still read: their judicial documents read as
+/// "court not recorded".
+pub const REGISTER_VERSION: u32 = 2;
+/// The oldest layout this Cordon reads.
+pub const OLDEST_REGISTER_VERSION: u32 = 1;
 
 /// The bytes every register entry starts with.
 const PREFIX: &[u8] = b"{\"register\":";
@@ -48,14 +55,24 @@ pub struct RegisterEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
-    /// A federal request received, and the pack's answer to it.
+    /// A federal request received, and the stack's answer to it.
     Request {
+        /// The stack that answered (its packs' names joined by " + ").
         pack: String,
         federal_request: FederalRequest,
         response: ResponseDecision,
+        /// Whether the requester, or the agency it asked for, is an immigration agency in
+        /// the registry when recorded: what the TRUST Act's §25 report counts. Absent in
+        /// version 1 entries.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        immigration_agency: Option<bool>,
     },
     /// What became of the person; `of` is the request entry's log index.
     Outcome { of: u64, outcome: Outcome },
+    /// Legal process records staff checked and registered, so that the gateway honours it.
+    Authority { authority: AuthorityRegistration },
+    /// The registration at `of` no longer opens anything (quashed, entered in error).
+    Revocation { of: u64, reason: String },
     /// A correction of the request or outcome entry at `of`. A corrected request carries
     /// the pack's answer to the corrected facts.
     Correction {
@@ -65,6 +82,9 @@ pub enum Step {
         federal_request: Option<FederalRequest>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         response: Option<ResponseDecision>,
+        /// As in a request entry, for the corrected facts.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        immigration_agency: Option<bool>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outcome: Option<Outcome>,
     },
@@ -76,6 +96,8 @@ impl Step {
             Step::Request { .. } => "request",
             Step::Outcome { .. } => "outcome",
             Step::Correction { .. } => "correction",
+            Step::Authority { .. } => "authority",
+            Step::Revocation { .. } => "revocation",
         }
     }
 }
@@ -94,9 +116,9 @@ impl RegisterEntry {
         }
         let bad = |why: String| RegisterError::BadEntry { index, why };
         let entry: RegisterEntry = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-        if entry.register != REGISTER_VERSION {
+        if !(OLDEST_REGISTER_VERSION..=REGISTER_VERSION).contains(&entry.register) {
             return Err(bad(format!(
-                "it has register layout version {}, and this Cordon reads version {REGISTER_VERSION}: use a Cordon that reads it",
+                "it has register layout version {}, and this Cordon reads versions {OLDEST_REGISTER_VERSION} to {REGISTER_VERSION}: use a Cordon that reads it",
                 entry.register
             )));
         }

@@ -1,7 +1,9 @@
 //! The report as one self-contained HTML page for a reader who is not an engineer: the
 //! law and the duty, the totals, each request, the corrections, and how it was checked.
 
-use crate::report::{class_words, held_after_bail, Report, ReportKind};
+use crate::report::{
+    class_words, conviction_words, held_after_bail, row_flags, Report, ReportKind,
+};
 use crate::totals::Class;
 use crate::view::RequestView;
 use std::fmt::Write as _;
@@ -32,6 +34,7 @@ pub fn render(report: &Report) -> String {
         Class::CivilWarrant,
         Class::Assistance,
         Class::Judicial,
+        Class::VictimServices,
     ] {
         section(&mut h, report, class);
     }
@@ -68,7 +71,7 @@ fn duty(report: &Report) -> String {
 fn totals(h: &mut String, report: &Report) {
     let t = &report.totals;
     // The keys are the fields of `Totals`, so a figure a reader sees can be checked.
-    let rows: [(&str, &str, u64); 13] = [
+    let rows: [(&str, &str, u64); 18] = [
         ("requests", "Requests received in the period", t.requests),
         ("detainers", "Immigration detainers (I-247A)", t.detainers),
         (
@@ -78,10 +81,31 @@ fn totals(h: &mut String, report: &Report) {
         ),
         (
             "assistance_requests",
-            "Requests for information or assistance, administrative subpoenas",
+            "Requests for information or assistance, administrative subpoenas, from DHS (an immigration agency asked, or was asked for)",
             t.assistance_requests,
         ),
-        ("judicial", "Judicial warrants and court orders", t.judicial),
+        (
+            "other_agency_requests",
+            "Requests for information or assistance from other agencies (not counted under 5 ILCS 805/25)",
+            t.other_agency_requests,
+        ),
+        ("judicial", "Judicial warrants, court orders, probable-cause determinations, judicial subpoenas", t.judicial),
+        ("victim_services", "U or T visa certification requests", t.victim_services),
+        (
+            "court_not_recorded",
+            "Judicial documents whose issuing court was not recorded (flagged below)",
+            t.court_not_recorded,
+        ),
+        (
+            "requester_not_recorded",
+            "Requests that did not record whether an immigration agency asked (counted as DHS)",
+            t.requester_not_recorded,
+        ),
+        (
+            "with_conviction",
+            "Requests acted on under Gov. Code 7282.5 (conviction recorded)",
+            t.with_conviction,
+        ),
         ("declined", "Declined", t.declined),
         ("complied", "Complied with", t.complied),
         ("released", "Person released", t.released),
@@ -131,6 +155,16 @@ fn section(h: &mut String, report: &Report, class: Class) {
         if !q.attached.is_empty() {
             let attached: Vec<String> = q.attached.iter().map(|a| a.to_string()).collect();
             let _ = write!(document, " with {}", attached.join(", "));
+        }
+        if q.has_judicial_document() {
+            let _ = write!(document, "; court: {}, matter: {}", q.court, q.matter);
+        }
+        let conviction = conviction_words(r);
+        if !conviction.is_empty() {
+            let _ = write!(document, "; 7282.5 conviction: {conviction}");
+        }
+        for flag in row_flags(r) {
+            let _ = write!(document, " [FLAG: {flag}]");
         }
         let o = r.last_outcome();
         let outcome = match o {

@@ -5,6 +5,7 @@
 //! the verified log.
 #![forbid(unsafe_code)]
 
+pub mod authority;
 pub mod csv;
 pub mod entry;
 pub mod error;
@@ -18,11 +19,12 @@ pub mod totals;
 pub mod view;
 pub mod when;
 
+pub use authority::{AuthorityBook, AuthorityRegistration, VerifiedAuthority};
 pub use entry::{is_register_entry, Recorder, RegisterEntry, Step, REGISTER_VERSION};
 pub use error::RegisterError;
-pub use model::{Correction, FederalRequest, Outcome, OutcomeResult, Transferee};
+pub use model::{Conviction, Correction, FederalRequest, Outcome, OutcomeResult, Transferee};
 pub use period::Period;
-pub use read::{entry_of_open_log, read_register, LogFacts};
+pub use read::{entry_of_open_log, read_authorities, read_register, LogFacts};
 pub use registrar::{Prepared, Registrar};
 pub use report::{Report, ReportKind};
 pub use totals::Totals;

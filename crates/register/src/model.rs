@@ -4,7 +4,7 @@
 
 use crate::error::{input, RegisterError};
 use crate::when::When;
-use cordon_policy::{FederalAsk, FederalRequestKind};
+use cordon_policy::{Court, FederalAsk, FederalRequestKind, Matter};
 use serde::{Deserialize, Serialize};
 
 /// Longest free text accepted (agency unit, correction reason).
@@ -21,8 +21,11 @@ pub struct FederalRequest {
     /// Documents that came with it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attached: Vec<FederalRequestKind>,
-    /// The requesting agency, a key of the pack's agency registry (`ice-ero`).
+    /// The requesting agency, a key of the deployment's agency registry (`ice-ero`).
     pub agency: String,
+    /// The agency it asks for, when it asks on another's behalf (a Marshal asking for ICE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf_of: Option<String>,
     /// The requesting unit or office (`Chicago Field Office`).
     pub unit: String,
     /// When it was received.
@@ -35,6 +38,51 @@ pub struct FederalRequest {
     /// The document's own number, if any (a detainer or docket number).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_ref: Option<String>,
+    /// Who issued the judicial document among `kind` and `attached`. Entries recorded
+    /// before courts were recorded lack it and read as `not_recorded`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub court: Court,
+    /// What that judicial document is about.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub matter: Matter,
+    /// The judicial document names the person this request concerns.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub names_subject: bool,
+    /// The conviction that lets the agency use the discretion of Gov. Code 7282.5
+    /// (California), recorded for the 7284.6(c)(2) annual report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conviction: Option<Conviction>,
+}
+
+/// A conviction that Gov. Code 7282.5 lets an agency act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Conviction {
+    /// The offense, as the record cites it (`Pen. Code 211`).
+    pub offense: String,
+    /// The paragraph of 7282.5 that allows acting on it (`7282.5(a)(1)`).
+    pub ground: String,
+}
+
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+impl FederalRequest {
+    /// Whether the documents include one a judge signs.
+    pub fn has_judicial_document(&self) -> bool {
+        self.kind.is_judicial() || self.attached.iter().any(FederalRequestKind::is_judicial)
+    }
+
+    /// A judicial document whose court was never recorded: every judicial warrant or court
+    /// order in entries written before courts were recorded.
+    pub fn court_not_recorded(&self) -> bool {
+        self.has_judicial_document() && self.court == Court::NotRecorded
+    }
 }
 
 /// What became of the person the request concerns.
@@ -125,6 +173,14 @@ impl FederalRequest {
             known_kind("attached", k)?;
         }
         text("agency", &self.agency, MAX_REFERENCE)?;
+        if let Some(other) = &self.on_behalf_of {
+            text("on_behalf_of", other, MAX_REFERENCE)?;
+        }
+        self.validate_court()?;
+        if let Some(c) = &self.conviction {
+            text("conviction.offense", &c.offense, MAX_TEXT)?;
+            text("conviction.ground", &c.ground, MAX_TEXT)?;
+        }
         text("unit", &self.unit, MAX_TEXT)?;
         reference("subject", &self.subject)?;
         if let Some(r) = &self.document_ref {
@@ -145,6 +201,37 @@ impl FederalRequest {
             }
         }
         not_future("received", &self.received)
+    }
+}
+
+impl FederalRequest {
+    /// A judicial document must say who issued it and what it is about: that is what
+    /// decides whether it opens anything.
+    fn validate_court(&self) -> Result<(), RegisterError> {
+        if let Court::Unrecognized(raw) = &self.court {
+            return Err(input(format!(
+                "court: {raw:?} is not a court the register knows: use {}",
+                Court::WORDS.join(", ")
+            )));
+        }
+        if let Matter::Unrecognized(raw) = &self.matter {
+            return Err(input(format!(
+                "matter: {raw:?} is not a matter the register knows: use {}",
+                Matter::WORDS.join(", ")
+            )));
+        }
+        if self.has_judicial_document() && matches!(self.court, Court::NotRecorded | Court::None) {
+            return Err(input(
+                "court is missing: a judicial warrant, court order, probable-cause determination or judicial subpoena must say who issued it (federal, state, or immigration_court for an immigration judge's order)",
+            ));
+        }
+        if self.has_judicial_document() && self.matter == Matter::NotRecorded {
+            return Err(input(format!(
+                "matter is missing: say what the judicial document is about ({})",
+                Matter::WORDS[..3].join(", ")
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -209,11 +296,11 @@ impl Correction {
     }
 }
 
-const REQUEST_FIELDS: &str = "kind, attached, agency, unit, received, subject, asks, document_ref";
+const REQUEST_FIELDS: &str = "kind, attached, agency, on_behalf_of, unit, received, subject, asks, document_ref, court, matter, names_subject, conviction";
 const OUTCOME_FIELDS: &str = "result, at, bail_posted, transferred_to";
 const CORRECTION_FIELDS: &str = "reason, and one of federal_request or outcome";
 
-fn parse_json<T: serde::de::DeserializeOwned>(
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
     what: &str,
     fields: &str,
@@ -235,7 +322,7 @@ fn known_kind(field: &str, kind: &FederalRequestKind) -> Result<(), RegisterErro
     }
 }
 
-fn text(field: &str, value: &str, max: usize) -> Result<(), RegisterError> {
+pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<(), RegisterError> {
     if value.trim().is_empty() {
         return Err(input(format!("{field} is empty: fill it in")));
     }
@@ -252,7 +339,7 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), RegisterError> {
 
 /// An internal reference: letters, digits and `- _ . / #`, at least one digit, no spaces,
 /// so that a name cannot be typed where a reference belongs.
-fn reference(field: &str, value: &str) -> Result<(), RegisterError> {
+pub(crate) fn reference(field: &str, value: &str) -> Result<(), RegisterError> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-_./#".contains(c);
     let ok = !value.is_empty()
         && value.len() <= MAX_REFERENCE

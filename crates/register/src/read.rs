@@ -69,6 +69,22 @@ pub fn read_register(
     Ok((builder.finish(), facts))
 }
 
+/// The registered authorities of a verified log: what the gateway loads at startup (and
+/// then keeps current with [`crate::AuthorityBook::push`] as it appends).
+pub fn read_authorities(
+    dir: &Path,
+    verifier: &Verifier,
+) -> Result<(crate::AuthorityBook, LogFacts), RegisterError> {
+    let mut book = crate::AuthorityBook::default();
+    let facts = for_each_register_entry(dir, verifier, |index, bytes| {
+        if let Some(entry) = RegisterEntry::parse(index, bytes)? {
+            book.push(index, &entry);
+        }
+        Ok(())
+    })?;
+    Ok((book, facts))
+}
+
 /// The bytes of entry `index` of an open log, waiting (briefly) for the checkpoint that
 /// covers it: what an outcome or a correction refers to.
 pub fn entry_of_open_log(log: &Log, index: u64) -> Result<Vec<u8>, RegisterError> {

@@ -3,10 +3,11 @@
 //! let the pack answer, check what an outcome or correction refers to, serialize. The
 //! caller appends the bytes and waits until they are durable.
 
+use crate::authority::{AuthorityBook, AuthorityRegistration};
 use crate::entry::{now_rfc3339, Recorder, RegisterEntry, Step, REGISTER_VERSION};
 use crate::error::RegisterError;
 use crate::model::{Correction, FederalRequest, Outcome};
-use cordon_policy::{FederalQuestion, PolicyError, RequestPolicies, ResponseDecision};
+use cordon_policy::{AgencyKind, FederalQuestion, PolicyError, RequestStack, ResponseDecision};
 use std::path::Path;
 
 /// An entry ready to append.
@@ -22,29 +23,67 @@ impl Prepared {
         match &self.entry.step {
             Step::Request { response, .. } => Some(response),
             Step::Correction { response, .. } => response.as_ref(),
-            Step::Outcome { .. } => None,
+            Step::Outcome { .. } | Step::Authority { .. } | Step::Revocation { .. } => None,
         }
     }
 }
 
-/// Records to the register under one pack's response policies.
+/// Records to the register under a stack's response policies.
 #[derive(Debug)]
 pub struct Registrar {
-    policies: RequestPolicies,
+    policies: RequestStack,
     via: &'static str,
 }
 
 impl Registrar {
-    /// `via` is `cli` or `gateway`.
-    pub fn load(pack_dir: &Path, via: &'static str) -> Result<Registrar, PolicyError> {
+    /// Loads the stack of packs (in order); `via` is `cli` or `gateway`.
+    pub fn load<P: AsRef<Path>>(packs: &[P], via: &'static str) -> Result<Registrar, PolicyError> {
         Ok(Registrar {
-            policies: RequestPolicies::load(pack_dir)?,
+            policies: RequestStack::load(packs)?,
             via,
         })
     }
 
-    pub fn policies(&self) -> &RequestPolicies {
+    /// Uses a stack's response policies already loaded.
+    pub fn new(policies: RequestStack, via: &'static str) -> Registrar {
+        Registrar { policies, via }
+    }
+
+    pub fn policies(&self) -> &RequestStack {
         &self.policies
+    }
+
+    /// Registers legal process records staff checked.
+    pub fn authority(
+        &self,
+        by: Recorder,
+        authority: AuthorityRegistration,
+    ) -> Result<Prepared, RegisterError> {
+        authority.validate()?;
+        if self.policies.registry().agency(&authority.agency).is_none() {
+            return Err(RegisterError::Input(format!(
+                "agency {:?} is not in the deployment's agency registry: register it in a pack's agencies.json first",
+                authority.agency
+            )));
+        }
+        self.prepare(by, Step::Authority { authority })
+    }
+
+    /// Revokes the registration at `of`; `book` is the log's registrations so far.
+    pub fn revocation(
+        &self,
+        by: Recorder,
+        of: u64,
+        book: &AuthorityBook,
+        reason: String,
+    ) -> Result<Prepared, RegisterError> {
+        crate::model::text("reason", &reason, crate::model::MAX_TEXT)?;
+        if !book.is_registration(of) {
+            return Err(RegisterError::Target(format!(
+                "entry {of} is not an authority registration: give the index returned when the document was registered"
+            )));
+        }
+        self.prepare(by, Step::Revocation { of, reason })
     }
 
     /// A new request, with the pack's answer.
@@ -55,12 +94,14 @@ impl Registrar {
     ) -> Result<Prepared, RegisterError> {
         request.validate()?;
         let response = self.answer(&by, &request);
+        let immigration_agency = Some(self.is_immigration(&request));
         self.prepare(
             by,
             Step::Request {
                 pack: self.policies.name().to_owned(),
                 federal_request: request,
                 response,
+                immigration_agency,
             },
         )
     }
@@ -75,7 +116,9 @@ impl Registrar {
     ) -> Result<Prepared, RegisterError> {
         outcome.validate()?;
         let request = match target_step(of, target)? {
-            Step::Request { federal_request, .. } => federal_request,
+            Step::Request {
+                federal_request, ..
+            } => federal_request,
             other => {
                 return Err(RegisterError::Target(format!(
                     "entry {of} is a register {} entry: an outcome belongs to the request entry (its index is the receipt returned when the request was recorded)",
@@ -104,16 +147,22 @@ impl Registrar {
         let step = match (target_step(of, target)?, correction) {
             (Step::Request { .. }, Correction { reason, federal_request: Some(r), .. }) => {
                 let response = self.answer(&by, &r);
-                Step::Correction { of, reason, federal_request: Some(r), response: Some(response), outcome: None }
+                let immigration_agency = Some(self.is_immigration(&r));
+                Step::Correction { of, reason, federal_request: Some(r), response: Some(response), immigration_agency, outcome: None }
             }
             (Step::Outcome { .. }, Correction { reason, outcome: Some(o), .. }) => {
-                Step::Correction { of, reason, federal_request: None, response: None, outcome: Some(o) }
+                Step::Correction { of, reason, federal_request: None, response: None, immigration_agency: None, outcome: Some(o) }
             }
             (Step::Request { .. }, _) => return Err(wrong("request", "federal_request (the whole corrected request)")),
             (Step::Outcome { .. }, _) => return Err(wrong("outcome", "outcome (the whole corrected outcome)")),
             (Step::Correction { of: original, .. }, _) => {
                 return Err(RegisterError::Target(format!(
                     "entry {of} is itself a correction: correct the original entry {original} instead (the newest correction wins)"
+                )))
+            }
+            (Step::Authority { .. } | Step::Revocation { .. }, _) => {
+                return Err(RegisterError::Target(format!(
+                    "entry {of} is an authority registration or revocation: revoke it and register the document again instead"
                 )))
             }
         };
@@ -124,10 +173,25 @@ impl Registrar {
         self.policies.respond(&FederalQuestion {
             recorded_by: &by.id,
             agency: &r.agency,
+            on_behalf_of: r.on_behalf_of.as_deref(),
             kind: &r.kind,
             attached: &r.attached,
+            court: &r.court,
+            matter: &r.matter,
+            names_subject: r.names_subject,
             asks: &r.asks,
+            conviction: r.conviction.is_some(),
         })
+    }
+
+    /// An immigration agency asks, or is asked for (an unregistered one counts, so that a
+    /// report never under-counts).
+    fn is_immigration(&self, r: &FederalRequest) -> bool {
+        let immigration = |id: &str| match self.policies.registry().kind_of(id) {
+            Some(AgencyKind::FederalImmigration | AgencyKind::ImmigrationTaskForce) | None => true,
+            Some(_) => false,
+        };
+        immigration(&r.agency) || r.on_behalf_of.as_deref().is_some_and(immigration)
     }
 
     fn prepare(&self, by: Recorder, step: Step) -> Result<Prepared, RegisterError> {

@@ -107,8 +107,32 @@ pub fn class_words(class: Class) -> &'static str {
         Class::Detainer => "Immigration detainer",
         Class::CivilWarrant => "Civil immigration (administrative) warrant",
         Class::Assistance => "Request for information or assistance",
-        Class::Judicial => "Judicial warrant or court order",
+        Class::Judicial => {
+            "Judicial warrant, court order, probable-cause determination or judicial subpoena"
+        }
+        Class::VictimServices => "U or T visa certification request, or the person's consent",
     }
+}
+
+/// The flags a reader must see on a row: facts the entry did not record.
+pub fn row_flags(r: &RequestView) -> Vec<&'static str> {
+    let mut flags = Vec::new();
+    if r.request.court_not_recorded() {
+        flags.push("court not recorded (entry predates court recording; not a federal criminal warrant on the record)");
+    }
+    if r.immigration_agency.is_none() {
+        flags.push("requester kind not recorded (counted as DHS)");
+    }
+    flags
+}
+
+/// The 7282.5 conviction recorded, in words (Gov. Code 7284.6(c)(2) asks for it).
+pub fn conviction_words(r: &RequestView) -> String {
+    r.request
+        .conviction
+        .as_ref()
+        .map(|c| format!("{} ({})", c.offense, c.ground))
+        .unwrap_or_default()
 }
 
 /// Time in custody after bail was posted, when both ends are known.

@@ -16,6 +16,8 @@ pub struct RequestView {
     pub recorded: String,
     pub by: Recorder,
     pub pack: String,
+    /// Whether an immigration agency asked (or was asked for); `None` in version 1 entries.
+    pub immigration_agency: Option<bool>,
     /// The facts as corrected (or as recorded, if never corrected).
     pub request: FederalRequest,
     pub response: ResponseDecision,
@@ -47,6 +49,13 @@ pub struct CorrectionView {
 }
 
 impl RequestView {
+    /// Whether the TRUST Act's §25 report counts it as a request from DHS: an immigration
+    /// agency asked or was asked for. A version 1 entry, which did not record it, counts
+    /// (and its row says so), so that the report never under-counts.
+    pub fn from_dhs(&self) -> bool {
+        self.immigration_agency.unwrap_or(true)
+    }
+
     /// The newest outcome, as corrected.
     pub fn last_outcome(&self) -> Option<&Outcome> {
         self.outcomes.last().map(|o| &o.outcome)
@@ -81,6 +90,7 @@ impl RegisterBuilder {
                 pack,
                 federal_request,
                 response,
+                immigration_agency,
             } => {
                 self.requests.insert(index, self.register.requests.len());
                 self.register.requests.push(RequestView {
@@ -88,6 +98,7 @@ impl RegisterBuilder {
                     recorded: time,
                     by,
                     pack,
+                    immigration_agency,
                     original: federal_request.clone(),
                     original_response: response.clone(),
                     request: federal_request,
@@ -109,16 +120,18 @@ impl RegisterBuilder {
                 }
                 None => self.anomaly(index, of, "an outcome"),
             },
+            Step::Authority { .. } | Step::Revocation { .. } => {}
             Step::Correction {
                 of,
                 reason,
                 federal_request,
                 response,
+                immigration_agency,
                 outcome,
             } => {
                 let applied = match (federal_request, response, outcome) {
                     (Some(request), Some(response), None) => {
-                        self.correct_request(index, of, request, response)
+                        self.correct_request(index, of, request, response, immigration_agency)
                     }
                     (None, None, Some(outcome)) => self.correct_outcome(index, of, outcome),
                     _ => false,
@@ -144,12 +157,14 @@ impl RegisterBuilder {
         of: u64,
         request: FederalRequest,
         response: ResponseDecision,
+        immigration_agency: Option<bool>,
     ) -> bool {
         let Some(&r) = self.requests.get(&of) else {
             return false;
         };
         let view = &mut self.register.requests[r];
         view.request = request;
+        view.immigration_agency = immigration_agency.or(view.immigration_agency);
         view.response = response;
         view.corrected_by.push(index);
         true

@@ -3,18 +3,26 @@
 //! corrections; and register entries and access decisions are never mistaken for each other.
 #![allow(clippy::unwrap_used)]
 
-use cordon_policy::{FederalAsk, FederalRequestKind};
+use cordon_policy::{Court, FederalAsk, FederalRequestKind, Matter};
 use cordon_register::totals::{differences, from_view, RawTally};
 use cordon_register::view::RegisterBuilder;
 use cordon_register::{
-    Correction, FederalRequest, Outcome, OutcomeResult, Period, Recorder, RegisterEntry, Registrar,
-    Step, Transferee, When,
+    AuthorityBook, AuthorityRegistration, Conviction, Correction, FederalRequest, Outcome,
+    OutcomeResult, Period, Recorder, RegisterEntry, Registrar, Step, Transferee, When,
 };
 use std::path::Path;
 
 fn registrar() -> Registrar {
-    let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/illinois-trust-act");
-    Registrar::load(&pack, "cli").unwrap()
+    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+    Registrar::load(
+        &[
+            policies.join("chicago-welcoming-city"),
+            policies.join("illinois-trust-act"),
+            policies.join("illinois-alpr-2-130"),
+        ],
+        "cli",
+    )
+    .unwrap()
 }
 
 fn clerk() -> Recorder {
@@ -46,20 +54,36 @@ fn request(rng: &mut Rng) -> FederalRequest {
         1 + rng.next(28)
     ))
     .unwrap();
-    FederalRequest {
+    let mut r = FederalRequest {
         kind: kinds[rng.next(kinds.len() as u64) as usize].clone(),
         attached: if rng.next(3) == 0 {
             vec![kinds[rng.next(kinds.len() as u64) as usize].clone()]
         } else {
             Vec::new()
         },
-        agency: ["ice-ero", "cbp", "fbi"][rng.next(3) as usize].into(),
+        agency: ["ice-ero", "cbp", "fbi", "usms"][rng.next(4) as usize].into(),
+        on_behalf_of: (rng.next(5) == 0).then(|| "ice-ero".into()),
         unit: "Field Office".into(),
         received,
         subject: format!("CB-{}", rng.next(1_000_000)),
         asks: vec![asks[rng.next(asks.len() as u64) as usize].clone()],
         document_ref: None,
+        court: Court::NotRecorded,
+        matter: Matter::NotRecorded,
+        names_subject: rng.next(2) == 0,
+        conviction: (rng.next(4) == 0).then(|| Conviction {
+            offense: "Pen. Code 211".into(),
+            ground: "7282.5(a)(1)".into(),
+        }),
+    };
+    if r.has_judicial_document() {
+        r.court =
+            [Court::Federal, Court::State, Court::ImmigrationCourt][rng.next(3) as usize].clone();
+        r.matter = [Matter::Criminal, Matter::CriminalImmigration, Matter::Civil]
+            [rng.next(3) as usize]
+            .clone();
     }
+    r
 }
 
 fn outcome(rng: &mut Rng) -> Outcome {
@@ -172,17 +196,17 @@ fn an_access_decision_is_not_a_register_entry_and_a_register_entry_has_no_decisi
     assert!(RegisterEntry::parse(0, access).unwrap().is_none());
     let prepared = registrar().request(clerk(), request(&mut Rng(7))).unwrap();
     let value: serde_json::Value = serde_json::from_slice(&prepared.bytes).unwrap();
-    assert!(prepared.bytes.starts_with(b"{\"register\":1,"));
+    assert!(prepared.bytes.starts_with(b"{\"register\":2,"));
     assert!(value.get("decision").is_none() && value.get("request").is_none());
     assert!(matches!(prepared.entry.step, Step::Request { .. }));
 }
 
 #[test]
 fn an_entry_from_a_newer_layout_is_refused_by_name() {
-    let newer = br#"{"register":2,"time":"t","via":"cli","by":{"id":"a","agency":"b","auth":"c"},"step":"outcome","of":0,"outcome":{"result":"released","at":"2026-01-01"}}"#;
+    let newer = br#"{"register":3,"time":"t","via":"cli","by":{"id":"a","agency":"b","auth":"c"},"step":"outcome","of":0,"outcome":{"result":"released","at":"2026-01-01"}}"#;
     let err = RegisterEntry::parse(5, newer).unwrap_err().to_string();
     assert!(
-        err.contains("entry 5") && err.contains("version 2"),
+        err.contains("entry 5") && err.contains("version 3"),
         "{err}"
     );
 }
@@ -215,4 +239,208 @@ fn an_outcome_says_what_is_wrong_with_it() {
         let err = Outcome::from_json(body.as_bytes()).unwrap_err().to_string();
         assert!(err.contains(expect), "{body}: {err}");
     }
+}
+
+/// A request entry as version 1 wrote it: a court order with no court, and no record of
+/// whether an immigration agency asked.
+const V1_COURT_ORDER: &[u8] = br#"{"register":1,"time":"2025-03-01T10:00:00Z","via":"cli","by":{"id":"clerk-7","agency":"cpd","auth":"log_key"},"step":"request","pack":"chicago-welcoming-city","federal_request":{"kind":"court_order","agency":"ice-ero","unit":"Chicago Field Office","received":"2025-03-01","subject":"CB-2025-000123","asks":["release_date"]},"response":{"response":"comply","policies":["chicago-respond-judicial-process"],"citations":["MCC 2-173-030(a)"],"explanation":["complied"]}}"#;
+
+#[test]
+fn a_version_1_court_order_is_read_as_court_not_recorded_flagged_and_counted_as_dhs() {
+    let entry = RegisterEntry::parse(0, V1_COURT_ORDER).unwrap().unwrap();
+    let mut builder = RegisterBuilder::default();
+    builder.push(0, entry);
+    let register = builder.finish();
+    let r = &register.requests[0];
+    assert_eq!(r.request.court, Court::NotRecorded);
+    assert!(r.request.court_not_recorded());
+    assert!(r.from_dhs());
+    assert!(!cordon_register::report::row_flags(r).is_empty());
+    let view = from_view(&[r]);
+    let mut raw = RawTally::default();
+    raw.push(0, &serde_json::from_slice(V1_COURT_ORDER).unwrap());
+    let raw = raw.totals(Period::Year(2025));
+    assert_eq!(
+        (
+            view.court_not_recorded,
+            view.requester_not_recorded,
+            view.judicial
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(differences(&view, &raw), Vec::<String>::new());
+    // The entry's bytes are what they were: reading never rewrites.
+    assert!(V1_COURT_ORDER.starts_with(b"{\"register\":1,"));
+}
+
+#[test]
+fn the_section_25_count_is_requests_from_dhs_not_every_request_for_assistance() {
+    let registrar = registrar();
+    let ask = |agency: &str, behalf: Option<&str>| FederalRequest {
+        kind: FederalRequestKind::RequestForAssistance,
+        attached: Vec::new(),
+        agency: agency.into(),
+        on_behalf_of: behalf.map(str::to_owned),
+        unit: "Office".into(),
+        received: When::parse("2025-05-01").unwrap(),
+        subject: "CB-2025-1".into(),
+        asks: vec![FederalAsk::ReleaseDate],
+        document_ref: None,
+        court: Court::NotRecorded,
+        matter: Matter::NotRecorded,
+        names_subject: false,
+        conviction: None,
+    };
+    let mut builder = RegisterBuilder::default();
+    for (i, (agency, behalf)) in [
+        ("fbi", None),
+        ("usms", None),
+        ("ice-ero", None),
+        ("usms", Some("ice-ero")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let p = registrar.request(clerk(), ask(agency, behalf)).unwrap();
+        builder.push(i as u64, p.entry);
+    }
+    let register = builder.finish();
+    let all: Vec<_> = register.requests.iter().collect();
+    let t = from_view(&all);
+    assert_eq!((t.assistance_requests, t.other_agency_requests), (2, 2));
+    assert_eq!(
+        (t.complied, t.declined),
+        (2, 2),
+        "the FBI and the Marshals are answered"
+    );
+}
+
+fn warrant(records: &[&str]) -> AuthorityRegistration {
+    AuthorityRegistration {
+        kind: cordon_policy::AuthorityKind::JudicialWarrant,
+        court: Court::Federal,
+        matter: Matter::Criminal,
+        issued_by: "U.S. District Court, N.D. Ill.".into(),
+        reference: "24-MJ-0191".into(),
+        agency: "ice-hsi".into(),
+        records: records.iter().map(|r| r.to_string()).collect(),
+        valid_from: When::parse("2026-01-10").unwrap(),
+        expires: When::parse("2026-01-24").unwrap(),
+        sha256: "ab".repeat(32),
+    }
+}
+
+#[test]
+fn a_registered_authority_opens_only_its_records_its_agency_and_its_dates_until_revoked() {
+    let registrar = registrar();
+    let registered = registrar
+        .authority(clerk(), warrant(&["arrests/2024-001234"]))
+        .unwrap();
+    let mut book = AuthorityBook::default();
+    book.push(4, &registered.entry);
+    let on = |d: &str| When::parse(d).unwrap();
+    let hit = book.verify(
+        "24-MJ-0191",
+        "ice-hsi",
+        "arrests/2024-001234",
+        on("2026-01-12"),
+    );
+    assert_eq!(hit.map(|v| v.entry), Some(4));
+    assert!(book
+        .verify(
+            "24-MJ-0191",
+            "ice-hsi",
+            "arrests/2024-009999",
+            on("2026-01-12")
+        )
+        .is_none());
+    assert!(book
+        .verify(
+            "24-MJ-0191",
+            "ice-ero",
+            "arrests/2024-001234",
+            on("2026-01-12")
+        )
+        .is_none());
+    assert!(book
+        .verify(
+            "24-MJ-0191",
+            "ice-hsi",
+            "arrests/2024-001234",
+            on("2026-01-25")
+        )
+        .is_none());
+    assert!(book
+        .verify(
+            "24-MJ-0191",
+            "ice-hsi",
+            "arrests/2024-001234",
+            on("2026-01-09")
+        )
+        .is_none());
+    assert!(book
+        .verify(
+            "24-MJ-9999",
+            "ice-hsi",
+            "arrests/2024-001234",
+            on("2026-01-12")
+        )
+        .is_none());
+    let typed = cordon_policy::Authority {
+        kind: cordon_policy::AuthorityKind::CourtOrder,
+        reference: Some("24-MJ-0191".into()),
+        ..Default::default()
+    };
+    let opened = book.authority_for(&typed, "ice-hsi", "arrests/2024-001234", on("2026-01-12"));
+    assert_eq!(
+        opened.kind,
+        cordon_policy::AuthorityKind::JudicialWarrant,
+        "the register, not the header, says what it is"
+    );
+    assert_eq!(opened.court, Court::Federal);
+    assert_eq!(
+        opened.registration.as_ref().map(|r| r.sha256.clone()),
+        Some("ab".repeat(32))
+    );
+    let unmatched = book.authority_for(&typed, "ice-hsi", "arrests/2024-009999", on("2026-01-12"));
+    assert_eq!(
+        (unmatched.court, unmatched.registration),
+        (Court::NotRecorded, None)
+    );
+    let revoked = registrar
+        .revocation(clerk(), 4, &book, "warrant quashed".into())
+        .unwrap();
+    book.push(5, &revoked.entry);
+    assert!(book
+        .verify(
+            "24-MJ-0191",
+            "ice-hsi",
+            "arrests/2024-001234",
+            on("2026-01-12")
+        )
+        .is_none());
+    assert!(registrar.revocation(clerk(), 9, &book, "x".into()).is_err());
+}
+
+#[test]
+fn a_registration_says_what_is_wrong_with_it() {
+    let bad = |edit: &dyn Fn(&mut AuthorityRegistration), expect: &str| {
+        let mut r = warrant(&["arrests/1"]);
+        edit(&mut r);
+        let err = r.validate().unwrap_err().to_string();
+        assert!(err.contains(expect), "{expect}: {err}");
+    };
+    bad(&|r| r.court = Court::None, "issued by a court");
+    bad(&|r| r.court = Court::NotRecorded, "say who issued it");
+    bad(&|r| r.records = vec!["arrests/*".into()], "pattern");
+    bad(&|r| r.records.clear(), "records");
+    bad(&|r| r.sha256 = "xyz".into(), "SHA-256");
+    bad(
+        &|r| r.expires = When::parse("2025-01-01").unwrap(),
+        "before valid_from",
+    );
+    bad(
+        &|r| r.kind = cordon_policy::AuthorityKind::Detainer,
+        "not issued by a court",
+    );
 }

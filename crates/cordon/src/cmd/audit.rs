@@ -66,14 +66,15 @@ enum AuditCommand {
     },
     /// Measure rows/s and MB/s on a generated export beside Python's csv module.
     Bench(super::audit_bench::AuditBenchArgs),
-    /// Re-decide every request a Cordon log recorded under another policy pack, and report
-    /// which decisions would change and why.
+    /// Re-decide every request a Cordon log recorded under another stack of policy packs,
+    /// and report which decisions would change and why.
     Replay {
         /// The log directory (verified in full before it is read).
         log: PathBuf,
-        /// The policy pack to replay under.
-        #[arg(long)]
-        pack: PathBuf,
+        /// The packs to replay under, in stack order (repeat --pack; one pack alone means
+        /// the stack its pack.json names).
+        #[arg(long, required = true)]
+        pack: Vec<PathBuf>,
         /// The log's verifier key or a file holding it (default: the key recorded at init).
         #[arg(long)]
         vkey: Option<String>,
@@ -223,14 +224,13 @@ fn progress_bar(files: &[PathBuf]) -> Option<indicatif::ProgressBar> {
     Some(bar)
 }
 
-fn replay(log: &Path, pack: &Path, vkey: Option<&str>, json: bool) -> Result<ExitCode> {
+fn replay(log: &Path, packs: &[PathBuf], vkey: Option<&str>, json: bool) -> Result<ExitCode> {
     let verifier = match vkey {
         Some(v) => super::log::parse_vkey(v)?,
         None => super::log::parse_vkey(&log.join(cordon_log::log::VKEY_FILE).to_string_lossy())
             .with_context(|| format!("no --vkey given and no key recorded in {}", log.display()))?,
     };
-    let pack = cordon_policy::Pack::load(pack)
-        .with_context(|| format!("loading the pack {}", pack.display()))?;
+    let pack = super::policy::load_stack(packs)?;
     let r = cordon_audit::replay::replay(log, &verifier, &pack)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&r)?);
@@ -255,6 +255,13 @@ fn replay(log: &Path, pack: &Path, vkey: Option<&str>, json: bool) -> Result<Exi
                 c.was,
                 c.now,
                 c.why.join(" ")
+            );
+        }
+        if !r.court_not_recorded.is_empty() {
+            println!(
+                "{} entries name a judicial warrant or court order with no court recorded (they predate court recording): read as opening nothing, flagged, not rewritten: entries {:?}",
+                r.court_not_recorded.len(),
+                r.court_not_recorded
             );
         }
         if r.register_entries > 0 {

@@ -1,8 +1,8 @@
-//! `cordon policy`: check, test, evaluate and benchmark policy packs.
+//! `cordon policy`: check, test, evaluate, tabulate and benchmark stacks of policy packs.
 use anyhow::Context;
-use cordon_policy::{cases, AccessRequest, Pack};
+use cordon_policy::{cases, AccessRequest, Pack, Stack};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
@@ -11,23 +11,35 @@ pub struct PolicyArgs {
     pub command: PolicyCommand,
 }
 
+/// The packs a command works on: several folders make a stack in the order given; one
+/// folder means the stack its pack.json names (`"stack"`), which is the one its cases are
+/// written for.
+#[derive(clap::Args)]
+pub struct Packs {
+    /// Pack folders, e.g. policies/chicago-welcoming-city policies/illinois-trust-act
+    #[arg(required = true, num_args = 1..)]
+    packs: Vec<PathBuf>,
+}
+
 #[derive(clap::Subcommand)]
 pub enum PolicyCommand {
-    /// Validate a pack: schema, policies (strict), annotations, registries and cases file.
-    Check {
-        /// The pack folder, e.g. policies/chicago-welcoming-city
-        pack: PathBuf,
-    },
-    /// Run the pack's cases.json; exits 1 naming each failing case.
-    Test { pack: PathBuf },
+    /// Validate a stack: every pack's schema, policies (strict), annotations, manifest and
+    /// registries, the merged registries, the layered policies and the cases files.
+    Check(Packs),
+    /// Run the cases of every pack written for this stack (cases.json and
+    /// requests/cases.json); exits 1 naming each failing case.
+    Test(Packs),
     /// Decide one request read as JSON on stdin and print the decision as JSON.
     ///
-    /// Exit status: 0 allow, 1 deny, 2 the request or pack could not be read, or the
+    /// Exit status: 0 allow, 1 deny, 2 the request or stack could not be read, or the
     /// request used a word outside the vocabulary (the deny is still printed).
-    Eval { pack: PathBuf },
+    Eval(Packs),
+    /// Print every rule of the stack as a Markdown table: rule, basis, citation, source.
+    Table(Packs),
     /// Measure decision latency and screening throughput beside raw Cedar.
     Bench {
-        pack: PathBuf,
+        #[command(flatten)]
+        packs: Packs,
         /// Decisions to time (after warm-up).
         #[arg(long, default_value_t = 200_000)]
         decisions: usize,
@@ -39,39 +51,83 @@ pub enum PolicyCommand {
 
 pub fn run(args: PolicyArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        PolicyCommand::Check { pack } => check(&pack),
-        PolicyCommand::Test { pack } => test(&pack),
-        PolicyCommand::Eval { pack } => Ok(eval(&pack)),
+        PolicyCommand::Check(p) => check(&p.packs),
+        PolicyCommand::Test(p) => test(&p.packs),
+        PolicyCommand::Eval(p) => Ok(eval(&p.packs)),
+        PolicyCommand::Table(p) => table(&p.packs),
         PolicyCommand::Bench {
-            pack,
+            packs,
             decisions,
             reasons,
-        } => bench(&pack, decisions, reasons),
+        } => bench(&packs.packs, decisions, reasons),
     }
 }
 
-fn load(dir: &Path) -> anyhow::Result<Pack> {
-    Pack::load(dir).with_context(|| format!("policy pack {} is not usable", dir.display()))
+/// Loads the stack the folders name (see [`Packs`]).
+pub fn load_stack(dirs: &[PathBuf]) -> anyhow::Result<Stack> {
+    let stack = match dirs {
+        [one] => Stack::home(one),
+        many => Stack::load(many),
+    };
+    let names: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    stack.with_context(|| format!("the stack {} is not usable", names.join(" + ")))
 }
 
-fn check(dir: &Path) -> anyhow::Result<ExitCode> {
-    let pack = load(dir)?;
-    let cases = cases::load(&pack)?;
+/// The packs of the stack whose cases are written for exactly this stack.
+fn packs_with_cases(stack: &Stack) -> Vec<&Pack> {
+    let names: Vec<&str> = stack.packs().iter().map(Pack::name).collect();
+    stack
+        .packs()
+        .iter()
+        .filter(|p| p.manifest().stack == names)
+        .collect()
+}
+
+fn check(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(dirs)?;
+    let mut case_count = 0;
+    for pack in packs_with_cases(&stack) {
+        case_count += cases::load(pack, &stack)?.len();
+    }
     println!(
-        "ok: {}: {} policies validate (strict), {} agencies, {} datasets, {} cases",
-        pack.name(),
-        pack.policy_set().policies().count(),
-        pack.registry().agencies.len(),
-        pack.datasets().datasets.len(),
-        cases.len()
+        "ok: {}: {} layered rules validate (strict), {} agencies, {} datasets, {} cases\nstack {}",
+        stack.name(),
+        stack.policy_set().policies().count(),
+        stack.registry().agencies.len(),
+        stack.datasets().datasets.len(),
+        case_count,
+        stack.hash()
     );
     Ok(ExitCode::SUCCESS)
 }
 
-fn test(dir: &Path) -> anyhow::Result<ExitCode> {
-    let pack = load(dir)?;
-    let all = cases::load(&pack)?;
-    let failures = cases::run(&pack, &all);
+fn test(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(dirs)?;
+    println!("stack {} ({})", stack.name(), stack.hash());
+    let mut failed = 0;
+    let with_cases = packs_with_cases(&stack);
+    for pack in stack.packs() {
+        if !with_cases.iter().any(|p| p.name() == pack.name()) {
+            println!(
+                "{}: cases skipped: they are written for the stack {}",
+                pack.name(),
+                pack.manifest().stack.join(" + ")
+            );
+            continue;
+        }
+        failed += test_pack(pack, &stack)?;
+    }
+    failed += super::requests::test_responses(&stack)?;
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn test_pack(pack: &Pack, stack: &Stack) -> anyhow::Result<usize> {
+    let all = cases::load(pack, stack)?;
+    let failures = cases::run(stack, &all);
     for failure in &failures {
         println!(
             "FAIL {}: expected {:?} by {:?}, got {:?} by {:?}{}",
@@ -89,12 +145,7 @@ fn test(dir: &Path) -> anyhow::Result<ExitCode> {
         all.len() - failures.len(),
         all.len()
     );
-    let response_failures = super::requests::test_responses(dir)?;
-    Ok(if failures.is_empty() && response_failures == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(failures.len())
 }
 
 fn problems_suffix(problems: &[String]) -> String {
@@ -108,9 +159,9 @@ fn problems_suffix(problems: &[String]) -> String {
 /// Exit status 2, the convention for "could not decide as asked".
 const TROUBLE: u8 = 2;
 
-fn eval(dir: &Path) -> ExitCode {
-    let pack = match load(dir) {
-        Ok(pack) => pack,
+fn eval(dirs: &[PathBuf]) -> ExitCode {
+    let stack = match load_stack(dirs) {
+        Ok(stack) => stack,
         Err(err) => return trouble(&format!("{err:#}")),
     };
     let mut input = Vec::new();
@@ -121,7 +172,7 @@ fn eval(dir: &Path) -> ExitCode {
         Ok(request) => request,
         Err(err) => return trouble(&format!("{err}")),
     };
-    let decision = pack.decide(&request);
+    let decision = stack.decide(&request);
     match serde_json::to_string(&decision) {
         Ok(json) => println!("{json}"),
         Err(err) => return trouble(&format!("cannot print the decision: {err}")),
@@ -144,9 +195,51 @@ fn trouble(message: &str) -> ExitCode {
     ExitCode::from(TROUBLE)
 }
 
-fn bench(dir: &Path, decisions: usize, reasons: usize) -> anyhow::Result<ExitCode> {
-    let pack = load(dir)?;
-    let report = cordon_policy::bench::run(&pack, decisions, reasons);
+fn table(dirs: &[PathBuf]) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(dirs)?;
+    print!("{}", rule_table(&stack)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every rule of every pack (access and federal requests), one row each, in stack order.
+pub fn rule_table(stack: &Stack) -> anyhow::Result<String> {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let mut out =
+        String::from("| Pack | Rule | Basis | Citation | Source |\n|---|---|---|---|---|\n");
+    let requests = cordon_policy::RequestStack::of(stack).ok();
+    for pack in stack.packs() {
+        let mut metas: Vec<cordon_policy::PolicyMeta> = pack.metas().into_iter().cloned().collect();
+        if let Some(r) = requests
+            .as_ref()
+            .and_then(|r| r.packs().iter().find(|p| p.name() == pack.name()))
+        {
+            metas.extend(r.metas().into_iter().map(|m| {
+                let mut m = m.clone();
+                m.id = format!("requests/{}", m.id);
+                m
+            }));
+        }
+        for m in metas {
+            let basis = match &m.needs_counsel {
+                Some(q) => format!("{} — needs counsel: {}", m.basis, q),
+                None => m.basis.to_string(),
+            };
+            out.push_str(&format!(
+                "| {} | `{}` | {} | {} | {} |\n",
+                cell(pack.name()),
+                cell(&m.id),
+                cell(&basis),
+                cell(&m.citation),
+                cell(&m.source)
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn bench(dirs: &[PathBuf], decisions: usize, reasons: usize) -> anyhow::Result<ExitCode> {
+    let stack = load_stack(dirs)?;
+    let report = cordon_policy::bench::run(&stack, decisions, reasons);
     print!("{report}");
     Ok(ExitCode::SUCCESS)
 }

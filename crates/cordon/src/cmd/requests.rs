@@ -4,10 +4,11 @@
 
 use anyhow::{bail, Context, Result};
 use cordon_log::{Log, LogConfig, Signer, Verifier};
-use cordon_policy::{FederalAsk, FederalRequestKind};
+use cordon_policy::{Court, FederalAsk, FederalRequestKind, Matter, Stack};
 use cordon_register::{
-    entry_of_open_log, read_register, Correction, FederalRequest, Outcome, OutcomeResult, Prepared,
-    Recorder, Registrar, RequestView, Transferee, When,
+    entry_of_open_log, read_authorities, read_register, AuthorityRegistration, Conviction,
+    Correction, FederalRequest, Outcome, OutcomeResult, Prepared, Recorder, Registrar, RequestView,
+    Transferee, When,
 };
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +29,7 @@ pub enum RequestsCommand {
         at: Writing,
         /// Read the request as JSON (the body `POST /requests` takes) from this file, or
         /// `-` for stdin, instead of the flags below.
-        #[arg(long, conflicts_with_all = ["kind", "attached", "from", "unit", "received", "subject", "asks", "document_ref"])]
+        #[arg(long, conflicts_with_all = ["kind", "attached", "from", "unit", "received", "subject", "asks", "document_ref", "court", "matter", "names_subject", "on_behalf_of", "conviction_offense", "conviction_ground"])]
         body: Option<PathBuf>,
         #[command(flatten)]
         request: RequestFlags,
@@ -60,6 +61,28 @@ pub enum RequestsCommand {
         #[command(flatten)]
         outcome: OutcomeFlags,
     },
+    /// Register legal process records staff checked (a warrant, an order, a consent), so
+    /// that the gateway honours it for the records and dates it names. Reads the
+    /// registration as JSON: kind, court, matter, issued_by, reference, agency, records,
+    /// valid_from, expires, sha256.
+    Authority {
+        #[command(flatten)]
+        at: Writing,
+        /// The registration as JSON, from this file or `-` for stdin.
+        #[arg(long)]
+        body: PathBuf,
+    },
+    /// Revoke a registration (quashed, entered in error): it opens nothing from now on.
+    Revoke {
+        #[command(flatten)]
+        at: Writing,
+        /// The log index of the registration entry.
+        #[arg(long)]
+        of: u64,
+        /// Why (no names).
+        #[arg(long)]
+        reason: String,
+    },
     /// List the register, rebuilt from the log after verifying all of it.
     List {
         log: PathBuf,
@@ -80,9 +103,10 @@ pub struct Writing {
     /// The log's signer key (default: LOG.key beside the directory).
     #[arg(long)]
     key: Option<PathBuf>,
-    /// The policy pack whose requests/ policies answer (e.g. policies/chicago-welcoming-city).
-    #[arg(long)]
-    pack: PathBuf,
+    /// The packs whose requests/ policies answer, in stack order (repeat --pack; one pack
+    /// alone means the stack its pack.json names).
+    #[arg(long, required = true)]
+    pack: Vec<PathBuf>,
     /// The staff member recording this.
     #[arg(long)]
     by: String,
@@ -98,10 +122,29 @@ pub struct Writing {
 #[derive(clap::Args, Default)]
 pub struct RequestFlags {
     /// The document: detainer_i247a, warrant_i200, warrant_i203, warrant_i205, warrant_i286,
-    /// ncic_immigration_violator, judicial_warrant, court_order, request_for_assistance,
-    /// administrative_subpoena.
+    /// notice_to_appear, ncic_immigration_violator, judicial_warrant, court_order,
+    /// probable_cause_determination, judicial_subpoena, request_for_assistance,
+    /// administrative_subpoena, victim_certification, written_consent.
     #[arg(long)]
     kind: Option<String>,
+    /// Who issued the judicial document: federal, state, immigration_court.
+    #[arg(long)]
+    court: Option<String>,
+    /// What it is about: criminal, criminal_immigration, civil.
+    #[arg(long)]
+    matter: Option<String>,
+    /// The judicial document names the person this request concerns.
+    #[arg(long)]
+    names_subject: bool,
+    /// The agency it asks for, when it asks on another's behalf.
+    #[arg(long)]
+    on_behalf_of: Option<String>,
+    /// Gov. Code 7282.5: the conviction that lets the agency act (e.g. "Pen. Code 211").
+    #[arg(long, requires = "conviction_ground")]
+    conviction_offense: Option<String>,
+    /// Gov. Code 7282.5: the paragraph that allows it (e.g. "7282.5(a)(1)").
+    #[arg(long, requires = "conviction_offense")]
+    conviction_ground: Option<String>,
     /// Documents that came with it, comma-separated (same words).
     #[arg(long, value_delimiter = ',')]
     attached: Vec<String>,
@@ -117,7 +160,8 @@ pub struct RequestFlags {
     /// The internal reference of the person (booking number), never a name.
     #[arg(long)]
     subject: Option<String>,
-    /// What it asks, comma-separated: custody_status, release_date, address, access, hold, transfer.
+    /// What it asks, comma-separated: custody_status, release_date, address,
+    /// criminal_history, interview, access, hold, transfer, certification.
     #[arg(long, value_delimiter = ',')]
     asks: Vec<String>,
     /// The document's own number, if any.
@@ -180,6 +224,21 @@ pub fn run(args: RequestsArgs) -> Result<ExitCode> {
                 Ok(registrar.correction(by, of, &target, correction)?)
             })
         }
+        RequestsCommand::Authority { at, body } => {
+            let bytes = read_bytes(&body)?;
+            let authority = AuthorityRegistration::from_json(&bytes)?;
+            record(&at, |registrar, by, _log| {
+                Ok(registrar.authority(by, authority)?)
+            })
+        }
+        RequestsCommand::Revoke { at, of, reason } => {
+            let verifier = vkey_for(&at.log, None)?;
+            let (book, _) = read_authorities(&at.log, &verifier)
+                .with_context(|| format!("reading the registrations in {}", at.log.display()))?;
+            record(&at, |registrar, by, _log| {
+                Ok(registrar.revocation(by, of, &book, reason)?)
+            })
+        }
         RequestsCommand::List { log, vkey, json } => list(&log, vkey.as_deref(), json),
     }
 }
@@ -190,12 +249,10 @@ fn record(
     at: &Writing,
     prepare: impl FnOnce(&Registrar, Recorder, &Log) -> Result<Prepared>,
 ) -> Result<ExitCode> {
-    let registrar = Registrar::load(&at.pack, "cli").with_context(|| {
-        format!(
-            "the pack {} cannot answer federal requests",
-            at.pack.display()
-        )
-    })?;
+    let stack = super::policy::load_stack(&at.pack)?;
+    let policies = cordon_policy::RequestStack::of(&stack)
+        .with_context(|| format!("the stack {} cannot answer federal requests", stack.name()))?;
+    let registrar = Registrar::new(policies, "cli");
     let signer = load_signer(&at.log, at.key.as_deref())?;
     let (log, _) = Log::open(&at.log, signer, LogConfig::default())
         .with_context(|| format!("opening the log {}", at.log.display()))?;
@@ -312,6 +369,10 @@ impl RequestFlags {
             && self.asks.is_empty()
             && self.attached.is_empty()
             && self.document_ref.is_none()
+            && self.court.is_none()
+            && self.matter.is_none()
+            && self.on_behalf_of.is_none()
+            && self.conviction_offense.is_none()
     }
 
     fn build(self) -> Result<FederalRequest> {
@@ -332,6 +393,20 @@ impl RequestFlags {
             subject: need(self.subject, "subject")?,
             asks: self.asks.iter().map(|a| FederalAsk::parse(a)).collect(),
             document_ref: self.document_ref,
+            on_behalf_of: self.on_behalf_of,
+            court: self
+                .court
+                .as_deref()
+                .map_or(Court::NotRecorded, Court::parse),
+            matter: self
+                .matter
+                .as_deref()
+                .map_or(Matter::NotRecorded, Matter::parse),
+            names_subject: self.names_subject,
+            conviction: match (self.conviction_offense, self.conviction_ground) {
+                (Some(offense), Some(ground)) => Some(Conviction { offense, ground }),
+                _ => None,
+            },
         })
     }
 }
@@ -409,48 +484,56 @@ pub fn vkey_for(dir: &Path, arg: Option<&str>) -> Result<Verifier> {
     }
 }
 
-/// Runs a pack's `requests/cases.json` (if it has `requests/`) for `cordon policy test`;
-/// returns how many failed.
-pub fn test_responses(dir: &Path) -> Result<usize> {
-    use cordon_policy::{federal_cases, RequestPolicies};
-    if !dir.join(cordon_policy::federal::REQUESTS_DIR).is_dir() {
-        return Ok(0);
-    }
-    let policies = RequestPolicies::load(dir).with_context(|| {
-        format!(
-            "the federal request policies of {} are not usable",
-            dir.display()
-        )
-    })?;
-    let cases = federal_cases::load(&policies)?;
-    let failures = federal_cases::run(&policies, &cases);
-    for f in &failures {
+/// Runs the `requests/cases.json` of every pack written for this stack, for
+/// `cordon policy test`; returns how many failed.
+pub fn test_responses(stack: &Stack) -> Result<usize> {
+    use cordon_policy::{federal_cases, RequestPolicies, RequestStack};
+    let names: Vec<&str> = stack.packs().iter().map(|p| p.name()).collect();
+    let mut answering = None;
+    let mut failed = 0;
+    for pack in stack.packs().iter().filter(|p| p.manifest().stack == names) {
+        let Some(policies) = RequestPolicies::load(pack)? else {
+            continue;
+        };
+        let answering = match &mut answering {
+            Some(a) => a,
+            None => answering.insert(RequestStack::of(stack)?),
+        };
+        let cases = federal_cases::load(&policies, answering)?;
+        let failures = federal_cases::run(answering, &cases);
+        for f in &failures {
+            println!(
+                "FAIL {}: expected {} by {:?}, got {} by {:?}",
+                f.name,
+                f.expected.response.word(),
+                f.expected.policies,
+                f.got.response.word(),
+                f.got.policies
+            );
+        }
         println!(
-            "FAIL {}: expected {} by {:?}, got {} by {:?}",
-            f.name,
-            f.expected.response.word(),
-            f.expected.policies,
-            f.got.response.word(),
-            f.got.policies
+            "{}: {} of {} federal request cases pass",
+            pack.name(),
+            cases.len() - failures.len(),
+            cases.len()
         );
+        failed += failures.len();
     }
-    println!(
-        "{}: {} of {} federal request cases pass",
-        policies.name(),
-        cases.len() - failures.len(),
-        cases.len()
-    );
-    Ok(failures.len())
+    Ok(failed)
+}
+
+/// The bytes of a file, or of stdin for `-`.
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    if path == Path::new("-") {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
+        Ok(buf)
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    }
 }
 
 /// A request body from a file or stdin, through the parser the gateway uses.
 fn read_body(path: &Path) -> Result<FederalRequest> {
-    let bytes = if path == Path::new("-") {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
-        buf
-    } else {
-        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
-    };
-    Ok(FederalRequest::from_json(&bytes)?)
+    Ok(FederalRequest::from_json(&read_bytes(path)?)?)
 }

@@ -26,8 +26,12 @@ pub struct Config {
     /// Base URL of the upstream (`http://host:port`); without it only forward-auth is served.
     #[serde(default)]
     pub upstream: Option<String>,
-    /// The policy pack folder.
-    pub pack: PathBuf,
+    /// One policy pack folder; or, with `packs`, an ordered stack of them (the city's
+    /// ordinance, then the state's laws) where any deny wins.
+    #[serde(default)]
+    pub pack: Option<PathBuf>,
+    #[serde(default)]
+    pub packs: Vec<PathBuf>,
     /// Forward-auth for NGINX, Traefik or Caddy; absent, there is no auth endpoint.
     #[serde(default)]
     pub forward_auth: Option<ForwardAuthSection>,
@@ -133,7 +137,12 @@ impl Config {
                 *p = base.join(&*p);
             }
         };
-        fix(&mut self.pack);
+        if let Some(p) = &mut self.pack {
+            fix(p);
+        }
+        for p in &mut self.packs {
+            fix(p);
+        }
         fix(&mut self.log.dir);
         fix(&mut self.log.key);
         if let Some(tls) = &mut self.tls {
@@ -173,6 +182,12 @@ impl Config {
                     .into(),
             );
         }
+        if self.pack.is_some() == !self.packs.is_empty() {
+            return invalid(
+                "give either pack = \"<folder>\" or packs = [\"<city pack>\", \"<state pack>\", ...], not both or neither"
+                    .into(),
+            );
+        }
         self.check_identity().map_err(ConfigError::Invalid)?;
         self.check_forward_auth().map_err(ConfigError::Invalid)?;
         absolute(&self.public_log_prefix, "public_log_prefix").map_err(ConfigError::Invalid)?;
@@ -184,6 +199,14 @@ impl Config {
                 .map_err(ConfigError::Invalid)?;
         }
         Ok(())
+    }
+
+    /// The pack folders in enforcement order.
+    pub fn pack_dirs(&self) -> Vec<PathBuf> {
+        match &self.pack {
+            Some(p) => vec![p.clone()],
+            None => self.packs.clone(),
+        }
     }
 
     fn has_client_ca(&self) -> bool {

@@ -3,7 +3,7 @@
 //! reasons, because the aggregate keys are built from closed sets, not from entry text.
 use cordon_log::bundle;
 use cordon_log::tile::{TileId, TILE_WIDTH};
-use cordon_policy::{AgencyKind, Pack, PurposeCode};
+use cordon_policy::{AgencyKind, PurposeCode, Stack};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,13 +32,15 @@ pub struct Counts {
 }
 
 /// The label of an agency kind; an agency the pack does not know is `unregistered`.
-fn agency_label(pack: &Pack, agency: &str) -> (&'static str, bool) {
+fn agency_label(pack: &Stack, agency: &str) -> (&'static str, bool) {
     match pack.registry().kind_of(agency) {
         Some(AgencyKind::LocalPolice) => ("local_police", false),
         Some(AgencyKind::StatePolice) => ("state_police", false),
         Some(AgencyKind::FederalImmigration) => ("federal_immigration", true),
         Some(AgencyKind::FederalOther) => ("federal_other", false),
         Some(AgencyKind::Other) => ("other", false),
+        Some(AgencyKind::TaskForce) => ("task_force", false),
+        Some(AgencyKind::ImmigrationTaskForce) => ("immigration_task_force", true),
         _ => ("unregistered", false),
     }
 }
@@ -78,7 +80,7 @@ fn month(time: &str) -> String {
 impl Counts {
     /// Folds one entry in. Refusals of authenticated requesters (a bad query, a
     /// non-canonical forward-auth URI) count as denied: nothing was released.
-    pub fn add(&mut self, pack: &Pack, entry: &[u8]) {
+    pub fn add(&mut self, pack: &Stack, entry: &[u8]) {
         self.entries += 1;
         let Ok(cordon_entry::Entry::Decision(r)) = cordon_entry::read(entry) else {
             self.other_entries += 1;
@@ -114,7 +116,7 @@ impl Counts {
     /// whole log and later calls only what is new.
     pub fn catch_up(
         &mut self,
-        pack: &Pack,
+        pack: &Stack,
         root: &Path,
         size: u64,
         upto: u64,
