@@ -87,3 +87,37 @@ async fn under_flapping_storage_every_forwarded_request_has_a_durable_allow_entr
         served.len()
     );
 }
+
+/// A stalled disk is a 503 within the deadline (2 s by default), never a hang; /healthz
+/// answers and says so; an allow that becomes durable after its 503 is followed by a
+/// "not served" entry, and nothing was forwarded under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_disk_is_a_503_within_the_deadline_and_a_late_allow_is_marked_not_served() {
+    use cordon_gateway::entry::Entry;
+    let h = Harness::start().await;
+    h.faults.stall_writes(true);
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        h.get("/alpr/plates/FAKE123", &CPD),
+    )
+    .await
+    .expect("the request hung on a stalled disk");
+    assert_eq!(r.status, 503, "{}", r.text());
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    let health = h.get("/healthz", &[]).await;
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert_eq!(health.json()["status"], "unhealthy");
+    h.faults.stall_writes(false);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.gw.watch().not_served.load(Ordering::SeqCst) == 0 {
+        assert!(std::time::Instant::now() < deadline, "no not-served entry");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(h.get("/healthz", &[]).await.status, 200);
+    assert_eq!(h.upstream_hits(), 0);
+    let (dir, verifier, _) = h.stop().await;
+    let entries = common::entries(&dir.path().join("log"), &verifier);
+    assert!(matches!(&entries[0], Entry::Decision(d) if d.allowed()));
+    assert!(matches!(&entries[1], Entry::NotServed { of: 0, .. }), "{entries:?}");
+}
