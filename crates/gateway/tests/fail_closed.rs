@@ -37,6 +37,10 @@ async fn when_the_log_cannot_be_written_clients_get_503_and_nothing_is_forwarded
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_flapping_storage_every_forwarded_request_has_a_durable_allow_entry() {
     let h = Harness::start().await;
+    // The storage is failing when the flapping starts, so refusals certainly happen.
+    h.faults.fail_writes(true);
+    let first = h.get("/alpr/plates/FAKE123", &CPD).await;
+    assert_eq!(first.status, 503, "{}", first.text());
     let faults = h.faults.clone();
     let flapper = tokio::spawn(async move {
         for i in 0..40 {
@@ -56,7 +60,7 @@ async fn under_flapping_storage_every_forwarded_request_has_a_durable_allow_entr
         }));
     }
     let mut served = Vec::new();
-    let mut refused = 0;
+    let mut refused = 1;
     for t in tasks {
         let (path, r) = t.await.unwrap();
         match r.status {
@@ -69,6 +73,23 @@ async fn under_flapping_storage_every_forwarded_request_has_a_durable_allow_entr
         }
     }
     flapper.await.unwrap();
+    // Once the storage holds again, requests are served again.
+    let after = h.get("/alpr/plates/FAKE123", &CPD).await;
+    assert_eq!(after.status, 200, "{}", after.text());
+    served.push((
+        "/alpr/plates/FAKE123".to_owned(),
+        after
+            .header("cordon-receipt")
+            .unwrap()
+            .parse::<u64>()
+            .unwrap(),
+    ));
+    assert!(refused >= 1 && !served.is_empty());
+    let m = h.get("/metrics", &[]).await.text();
+    assert!(
+        m.contains(&format!("cordon_fail_closed_total {refused}")),
+        "{m}"
+    );
     let (dir, verifier, hits) = h.stop().await;
     assert_eq!(hits.without_receipt.load(Ordering::SeqCst), 0);
     assert_eq!(hits.total.load(Ordering::SeqCst), served.len() as u64);
@@ -119,5 +140,8 @@ async fn a_stalled_disk_is_a_503_within_the_deadline_and_a_late_allow_is_marked_
     let (dir, verifier, _) = h.stop().await;
     let entries = common::entries(&dir.path().join("log"), &verifier);
     assert!(matches!(&entries[0], Entry::Decision(d) if d.allowed()));
-    assert!(matches!(&entries[1], Entry::NotServed { of: 0, .. }), "{entries:?}");
+    assert!(
+        matches!(&entries[1], Entry::NotServed { of: 0, .. }),
+        "{entries:?}"
+    );
 }
