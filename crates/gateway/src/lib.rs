@@ -136,10 +136,10 @@ impl Gateway {
             message: "the log origin is not a valid header value".into(),
         })?;
         let registrar = match &config.register {
-            Some(_) => Some(cordon_register::Registrar::load(
-                &config.pack_dirs(),
+            Some(_) => Some(cordon_register::Registrar::new(
+                cordon_policy::RequestStack::of(&pack)?,
                 "gateway",
-            )?),
+            )),
             None => None,
         };
         let publication = config

@@ -63,7 +63,8 @@ async fn the_hard_cases_are_answered_with_the_law_and_a_receipt() {
     );
 
     let judicial = json!({"kind": "judicial_warrant", "agency": "ice-hsi", "unit": "HSI Chicago",
-        "received": "2026-02-10", "subject": "CB-2026-000200", "asks": ["transfer"]});
+        "received": "2026-02-10", "subject": "CB-2026-000200", "asks": ["transfer"],
+        "court": "federal", "matter": "criminal", "names_subject": true});
     let complied = send(&h, "POST", "/requests", Some(CLERK), &judicial).await;
     assert_eq!(
         complied.json()["response"]["response"],
@@ -89,7 +90,7 @@ async fn the_hard_cases_are_answered_with_the_law_and_a_receipt() {
     assert!(
         q["response"]["policies"]
             .to_string()
-            .contains("chicago-2-173-020-custody-release-contact"),
+            .contains("chicago-welcoming-city/chicago-2-173-020a-custody-release-contact"),
         "{q}"
     );
     h.stop().await;
