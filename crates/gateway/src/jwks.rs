@@ -229,19 +229,19 @@ impl Remote {
 
     /// The keys to verify with, fetched first if none are held or they are older than
     /// `refresh_seconds`, and the generation they belong to. A failed fetch keeps the
-    /// keys held; with none held, it says why no key is known.
+    /// keys held (and is retried after `refetch_min_seconds`, or `refresh_seconds` if
+    /// shorter); with none held, it says why no key is known.
     pub async fn keys(&self) -> Result<(Arc<KeySet>, u64), String> {
-        let fresh = |s: &Fetched| s.at.is_some_and(|at| at.elapsed() < self.refresh);
         {
             let s = self.read();
-            if fresh(&s) {
-                return Ok((s.keys.clone(), s.generation));
+            if !self.due(&s) {
+                return self.held(&s);
             }
         }
         let _one = self.fetching.lock().await;
         let generation = {
             let s = self.read();
-            if fresh(&s) || self.too_soon(&s) {
+            if !self.due(&s) {
                 return self.held(&s);
             }
             s.generation
@@ -262,6 +262,19 @@ impl Remote {
         }
         self.fetch(generation).await;
         self.held(&self.read()).map(|(k, _)| k)
+    }
+
+    /// Whether a scheduled fetch is due: none yet, the keys are old, or the last fetch
+    /// failed long enough ago.
+    fn due(&self, s: &Fetched) -> bool {
+        let Some(tried) = s.tried else {
+            return true;
+        };
+        let wait = match s.last_error {
+            Some(_) => self.refetch_min.min(self.refresh),
+            None => self.refresh,
+        };
+        tried.elapsed() >= wait
     }
 
     fn too_soon(&self, s: &Fetched) -> bool {
