@@ -217,3 +217,42 @@ fn bearer(raw: &[u8]) -> Result<&str, AuthError> {
     }
     Ok(token)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CertIdentity;
+
+    fn cert(name: &str, principal: &str) -> CertIdentity {
+        CertIdentity {
+            name: CertName::parse(name).unwrap(),
+            principal: principal.into(),
+            agency: "cpd".into(),
+            delegates: false,
+        }
+    }
+
+    fn names(list: &[&str]) -> CertNames {
+        CertNames(list.iter().map(|n| CertName::parse(n).unwrap()).collect())
+    }
+
+    #[tokio::test]
+    async fn a_certificate_whose_names_select_different_identities_is_refused() {
+        let section = IdentitySection {
+            certificates: vec![
+                cert("dns:a.example", "alice"),
+                cert("email:b@example", "bob"),
+            ],
+            ..IdentitySection::default()
+        };
+        let auth = Authenticator::new(&section, &[]).unwrap();
+        let both = names(&["dns:a.example", "email:b@example"]);
+        assert!(matches!(
+            auth.authenticate(None, Some(&both)).await,
+            Err(AuthError::AmbiguousCertificate(_))
+        ));
+        let one = names(&["dns:a.example", "cn:b@example"]);
+        let id = auth.authenticate(None, Some(&one)).await.unwrap();
+        assert_eq!(id.principal, "alice");
+    }
+}

@@ -6,6 +6,7 @@ mod common;
 use base64::Engine;
 use common::pki::{self, ca, claims, dns, email, leaf, leaf_with, now, Ca, AUDIENCE, ISSUER};
 use common::Harness;
+use cordon_gateway::config::{CertName, Config};
 use cordon_gateway::wire::Reply;
 use rcgen::KeyPair;
 use std::path::Path;
@@ -74,13 +75,18 @@ fn write_pki(dir: &Path, pki: &Pki) {
 }
 
 async fn start() -> (Harness, Arc<Pki>) {
+    start_tweaked(|_| {}).await
+}
+
+async fn start_tweaked(tweak: impl FnOnce(&mut Config)) -> (Harness, Arc<Pki>) {
     let pki = Arc::new(Pki {
         server_ca: ca("server ca"),
         client_ca: ca("client ca"),
         jwt_key: KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap(),
     });
     let p = pki.clone();
-    let h = Harness::start_with(&identity_section(), TLS, move |dir| write_pki(dir, &p)).await;
+    let prepare = move |dir: &Path| write_pki(dir, &p);
+    let h = Harness::start_tweaked(&identity_section(), TLS, "nginx", prepare, tweak).await;
     (h, pki)
 }
 
@@ -326,4 +332,52 @@ async fn expired_misaddressed_forged_or_malformed_tokens_are_refused_with_401() 
         "API keys are refused outside development mode"
     );
     assert_eq!(h.upstream_hits(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forward_auth_proxy_certificate_carries_users_tokens_and_is_no_identity_itself() {
+    let (h, pki) = start_tweaked(|c| {
+        let fa = c.forward_auth.as_mut().unwrap();
+        fa.proxy_certificates = vec![CertName::parse("dns:proxy.internal").unwrap()];
+    })
+    .await;
+    let (proxy, proxy_key) = leaf(&pki.client_ca, dns("proxy.internal"), true);
+    let original = [
+        ("X-Original-Method", "GET"),
+        ("X-Original-URI", "/alpr/plates/FAKE123"),
+    ];
+    let token = pki::ed25519_token(&pki.jwt_key, "k1", &claims("officer-77", "cpd"));
+    let auth = format!("Bearer {token}");
+    let mut headers = [PURPOSE.to_vec(), original.to_vec()].concat();
+    headers.push(("Authorization", &auth));
+    let auth_path = "/_cordon/auth";
+    let r = pki::https_get(
+        h.addr,
+        &pki.server_ca,
+        Some((&proxy, &proxy_key)),
+        auth_path,
+        &headers,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("cordon-principal"), Some("officer-77"));
+    let receipt: u64 = r.header("cordon-receipt").unwrap().parse().unwrap();
+    let bare = [PURPOSE.to_vec(), original.to_vec()].concat();
+    let r = pki::https_get(
+        h.addr,
+        &pki.server_ca,
+        Some((&proxy, &proxy_key)),
+        auth_path,
+        &bare,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 401, "{}", r.text());
+    let err = r.json()["error"].as_str().unwrap().to_owned();
+    assert!(err.contains("identifies the forward-auth proxy"), "{err}");
+    let (dir, verifier, _) = h.stop().await;
+    let e = common::entry(&dir.path().join("log"), &verifier, receipt);
+    assert_eq!(e["principal"]["id"], "officer-77");
+    assert_eq!(e["principal"]["app"], "dns:proxy.internal");
 }
