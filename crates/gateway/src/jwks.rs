@@ -151,14 +151,14 @@ fn usable(jwk: &Jwk, algorithms: &[Algorithm]) -> Result<Key, String> {
 /// Where the keys come from.
 pub enum Source {
     File(Arc<KeySet>),
-    Remote(Remote),
+    Remote(Box<Remote>),
 }
 
 impl Source {
     pub fn new(cfg: &JwtSection, algorithms: &[Algorithm]) -> Result<Source, JwksError> {
         match (&cfg.jwks, &cfg.jwks_url) {
             (Some(path), _) => read_file(path, algorithms).map(|k| Source::File(Arc::new(k))),
-            (None, Some(url)) => Remote::new(cfg, url, algorithms).map(Source::Remote),
+            (None, Some(url)) => Remote::new(cfg, url, algorithms).map(|r| Source::Remote(Box::new(r))),
             // The config check requires one of them.
             (None, None) => Ok(Source::File(Arc::default())),
         }
