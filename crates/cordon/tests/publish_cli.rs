@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 fn gateway_config(
     dir: &Path,
-    listen: SocketAddr,
-    public: SocketAddr,
+    (listen, public, metrics): (SocketAddr, SocketAddr, SocketAddr),
     ws: &[WitnessSetup],
 ) -> PathBuf {
     let pack = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city");
@@ -44,6 +43,8 @@ action = "search"
 upstream_redacts = true
 [public]
 listen = "{public}"
+[metrics]
+listen = "{metrics}"
 [publish]
 quorum = 2
 max_backoff_ms = 300
@@ -122,11 +123,12 @@ fn cordon_serve_publishes_with_a_quorum_and_keeps_deciding_while_witnesses_are_d
     let log_vkey = signer.verifier().to_text();
     let ws: Vec<WitnessSetup> = (0..3).map(|i| witness(tmp.path(), i, &log_vkey)).collect();
     let mut running: Vec<Proc> = ws.iter().map(start_witness).collect();
-    let (listen, public) = (free_port(), free_port());
-    let config = gateway_config(tmp.path(), listen, public, &ws);
+    let (listen, public, metrics) = (free_port(), free_port(), free_port());
+    let config = gateway_config(tmp.path(), (listen, public, metrics), &ws);
     let _gateway = spawn(&["serve", "--config", config.to_str().unwrap()]);
     wait_listening(listen);
     wait_listening(public);
+    wait_listening(metrics);
     let rt = tokio::runtime::Runtime::new().unwrap();
 
     for _ in 0..5 {
@@ -146,10 +148,12 @@ fn cordon_serve_publishes_with_a_quorum_and_keeps_deciding_while_witnesses_are_d
     );
     std::thread::sleep(Duration::from_millis(800));
     assert_eq!(get(&rt, public, "/checkpoint", &[]).body, first);
-    let metrics = get(&rt, listen, "/metrics", &[]).text();
+    let r = get(&rt, listen, "/metrics", &[]);
+    assert_eq!(r.status, 404, "/metrics is only on the metrics listener");
+    let counters = get(&rt, metrics, "/metrics", &[]).text();
     assert!(
-        metrics.contains("cordon_publication_lag_entries 5"),
-        "{metrics}"
+        counters.contains("cordon_publication_lag_entries 5"),
+        "{counters}"
     );
 
     running.extend(ws.iter().take(2).map(start_witness));

@@ -17,6 +17,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+const METRICS_TOKEN: &str = "metrics-token-0b7e41c9a2d35f86";
+
 fn gateway_config(
     dir: &Path,
     n: usize,
@@ -36,6 +38,8 @@ checkpoint_interval_ms = 5
 {DEV_IDENTITIES_AND_ROUTES}
 [public]
 listen = "{public}"
+[metrics]
+token_file = "metrics.token"
 [publish]
 quorum = 2
 max_backoff_ms = 300
@@ -51,6 +55,7 @@ max_backoff_ms = 300
     let path = dir.join(format!("gateway-{n}.toml"));
     std::fs::write(&path, text).unwrap();
     gateway_common::write_proxy_secret(path.parent().unwrap());
+    std::fs::write(dir.join("metrics.token"), METRICS_TOKEN).unwrap();
     path
 }
 
@@ -148,7 +153,9 @@ async fn two_gateways_on_one_postgres_log_publish_cosigned_checkpoints_that_veri
         verify(&format!("http://{public}"), &log_vkey, &ws);
     }
     for (listen, _) in &addrs {
-        let r = wire::send(*listen, &wire::request("GET", "/metrics", &[]))
+        let bearer = format!("Bearer {METRICS_TOKEN}");
+        let h = [("Authorization", bearer.as_str())];
+        let r = wire::send(*listen, &wire::request("GET", "/metrics", &h))
             .await
             .unwrap();
         let text = r.text();

@@ -30,6 +30,8 @@ pub struct Recorded {
     pub auth: String,
     pub principal: String,
     pub agency: String,
+    /// The application or proxy that carried the requester's token (version 2 only).
+    pub app: Option<String>,
     pub client: Option<String>,
     pub method: String,
     /// The path without its query.
@@ -129,6 +131,8 @@ struct Raw {
 struct RawPrincipal {
     id: String,
     agency: String,
+    #[serde(default)]
+    app: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -174,6 +178,7 @@ fn v1(raw: Raw) -> Result<Entry, ReadError> {
         auth: raw.auth.unwrap_or_default(),
         principal: request.principal.id.clone(),
         agency: request.principal.agency.clone(),
+        app: None,
         client: request.source.map(|s| s.to_string()),
         method: raw.method.unwrap_or_default(),
         path,
@@ -220,6 +225,7 @@ fn v2(raw: Raw) -> Result<Entry, ReadError> {
         auth: raw.auth.unwrap_or_default(),
         principal: principal.id,
         agency: principal.agency,
+        app: principal.app,
         client: raw.client,
         method: raw.method.unwrap_or_default(),
         path: raw.path.ok_or(ReadError::Missing("path"))?,

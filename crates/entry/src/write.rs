@@ -14,6 +14,10 @@ pub const ENTRY_VERSION: u32 = 2;
 pub struct Requester<'a> {
     pub id: &'a str,
     pub agency: &'a str,
+    /// The application or proxy whose client certificate carried the requester's token,
+    /// when one did (its configured principal, or a proxy's certificate name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<&'a str>,
 }
 
 /// The pack stack that decided: its packs in order and the hash of their files.

@@ -120,7 +120,7 @@ impl Gateway {
     /// else comes back as the refusal to send. Unauthenticated requests are refused
     /// without a log entry (counted in metrics), so nobody can flood the log.
     pub async fn admit(&self, ask: &Ask<'_>) -> Result<Admitted, Refused> {
-        let identity = self.identify(ask)?;
+        let identity = self.identify(ask).await?;
         let time = now_rfc3339();
         let decided = match self.decide(ask, &identity) {
             Ok(d) => d,
@@ -161,6 +161,7 @@ impl Gateway {
             principal: Requester {
                 id: &identity.principal,
                 agency: &identity.agency,
+                app: identity.app.as_deref(),
             },
             client: Some(ask.peer),
             method: &d.method,
@@ -202,6 +203,7 @@ impl Gateway {
             principal: Requester {
                 id: &identity.principal,
                 agency: &identity.agency,
+                app: identity.app.as_deref(),
             },
             client: Some(ask.peer),
             method: ask.method.as_str(),
@@ -320,7 +322,7 @@ impl Gateway {
         })
     }
 
-    fn identify(&self, ask: &Ask<'_>) -> Result<Identity, Refused> {
+    async fn identify(&self, ask: &Ask<'_>) -> Result<Identity, Refused> {
         let mut values = ask.headers.get_all(AUTHORIZATION).iter();
         let authorization = values.next().map(|v| v.as_bytes());
         if values.next().is_some() {
@@ -333,7 +335,7 @@ impl Gateway {
                 ),
             ));
         }
-        self.auth.authenticate(authorization, ask.cert).map_err(|e| {
+        self.auth.authenticate(authorization, ask.cert).await.map_err(|e| {
             refused(
                 Outcome::Unauthenticated,
                 refuse(

@@ -1,11 +1,14 @@
 //! Authentication: who is asking, from a verified client certificate, a verified OIDC/JWT
 //! bearer token or, in development mode only, an API key. Never from a header the client
-//! fills in about itself.
-use crate::config::{IdentitySection, JwtSection};
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
+//! fills in about itself, and never by guessing: a certificate name counts only with the
+//! type configured, and a certificate with a bearer token is accepted only where the
+//! config says that certificate delegates.
+use crate::config::{CertName, IdentitySection};
+use crate::jwt::JwtVerifier;
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+
+pub use crate::jwks::JwksError as IdentityError;
 
 /// An authenticated requester.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -14,6 +17,10 @@ pub struct Identity {
     pub agency: String,
     /// How the identity was proven: `mtls`, `jwt` or `api_key`.
     pub method: &'static str,
+    /// The application or proxy whose client certificate carried this requester's
+    /// token, when one did (its principal, or its certificate name for a proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
 }
 
 /// Why a request could not be authenticated (401).
@@ -31,50 +38,59 @@ pub enum AuthError {
     BadToken(String),
     #[error("the API key is not known (API keys work only in development mode)")]
     UnknownKey,
-    #[error("the client certificate ({0}) is not registered: ask the operator to add it to identity.certificates")]
+    #[error("the client certificate ({0}) is not registered: ask the operator to add one of its names to identity.certificates")]
     UnknownCertificate(String),
+    #[error("the request carries both a client certificate ({names}, registered as {principal}) and an Authorization header, and that certificate does not delegate: send one credential; if the certificate belongs to an application acting for its users, the operator must set delegates = true on it")]
+    CertificateAndToken { names: String, principal: String },
+    #[error("the client certificate ({0}) matches more than one entry of identity.certificates with different identities: the operator must list only one of its names")]
+    AmbiguousCertificate(String),
+    #[error("the client certificate ({0}) identifies the forward-auth proxy, not a requester: the proxy must pass on the user's Authorization header")]
+    ProxyWithoutToken(String),
 }
 
-/// The names a verified client certificate carries: its SANs, then its subject CN.
+/// The typed names a verified client certificate carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CertNames(pub Vec<String>);
+pub struct CertNames(pub Vec<CertName>);
+
+impl CertNames {
+    fn list(&self) -> String {
+        let names: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        names.join(", ")
+    }
+}
+
+/// A configured certificate identity.
+struct CertEntry {
+    identity: Identity,
+    delegates: bool,
+}
+
+/// What a presented certificate is, by configuration.
+enum Holder<'a> {
+    /// An identity of its own (which may delegate).
+    Own(&'a CertEntry),
+    /// A forward-auth proxy: it only ever carries its users' tokens.
+    Proxy(&'a CertName),
+}
 
 /// Verifies credentials against the configured identities.
 pub struct Authenticator {
     dev_mode: bool,
     api_keys: HashMap<String, Identity>,
-    certs: HashMap<String, Identity>,
+    certs: HashMap<CertName, CertEntry>,
+    proxies: HashSet<CertName>,
     jwt: Option<JwtVerifier>,
 }
 
-struct JwtVerifier {
-    keys: JwkSet,
-    issuer: String,
-    audience: String,
-    agency_claim: String,
-}
-
-/// Why the identity configuration could not be loaded.
-#[derive(Debug, thiserror::Error)]
-pub enum IdentityError {
-    #[error("cannot read JWKS file {path}")]
-    ReadJwks {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error("JWKS file {path} is not a JSON Web Key Set: {message}")]
-    ParseJwks {
-        path: std::path::PathBuf,
-        message: String,
-    },
-}
-
 impl Authenticator {
-    pub fn new(cfg: &IdentitySection) -> Result<Self, IdentityError> {
+    /// `proxies` are the forward-auth proxies' certificate names: they carry their users'
+    /// tokens and are no identity themselves.
+    pub fn new(cfg: &IdentitySection, proxies: &[CertName]) -> Result<Self, IdentityError> {
         let ident = |principal: &str, agency: &str, method| Identity {
             principal: principal.to_owned(),
             agency: agency.to_owned(),
             method,
+            app: None,
         };
         let api_keys = if cfg.dev_mode {
             cfg.api_keys
@@ -87,13 +103,21 @@ impl Authenticator {
         let certs = cfg
             .certificates
             .iter()
-            .map(|c| (c.name.clone(), ident(&c.principal, &c.agency, "mtls")))
+            .map(|c| {
+                let identity = ident(&c.principal, &c.agency, "mtls");
+                let entry = CertEntry {
+                    identity,
+                    delegates: c.delegates,
+                };
+                (c.name.clone(), entry)
+            })
             .collect();
-        let jwt = cfg.jwt.as_ref().map(JwtVerifier::load).transpose()?;
+        let jwt = cfg.jwt.as_ref().map(JwtVerifier::new).transpose()?;
         Ok(Authenticator {
             dev_mode: cfg.dev_mode,
             api_keys,
             certs,
+            proxies: proxies.iter().cloned().collect(),
             jwt,
         })
     }
@@ -106,30 +130,70 @@ impl Authenticator {
     pub fn configured_agencies(&self) -> impl Iterator<Item = &str> {
         self.api_keys
             .values()
-            .chain(self.certs.values())
+            .chain(self.certs.values().map(|c| &c.identity))
             .map(|i| i.agency.as_str())
     }
 
-    /// Authenticates one request. A verified client certificate wins; otherwise the
-    /// bearer credential is a JWT (three dot-separated parts) or a development API key.
-    pub fn authenticate(
+    /// Authenticates one request. A certificate alone is its own identity. A certificate
+    /// with an Authorization header is refused unless it delegates (or is a forward-auth
+    /// proxy's): then the bearer token is the requester and the certificate its app.
+    /// Without a certificate, the bearer credential is a JWT (three dot-separated parts)
+    /// or a development API key.
+    pub async fn authenticate(
         &self,
         authorization: Option<&[u8]>,
         cert: Option<&CertNames>,
     ) -> Result<Identity, AuthError> {
-        if let Some(names) = cert {
-            return names
-                .0
-                .iter()
-                .find_map(|n| self.certs.get(n))
-                .cloned()
-                .ok_or_else(|| AuthError::UnknownCertificate(names.0.join(", ")));
+        let Some(names) = cert else {
+            return self
+                .bearer_identity(bearer(authorization.ok_or(AuthError::Missing)?)?)
+                .await;
+        };
+        match (self.holder(names)?, authorization) {
+            (Holder::Own(entry), None) => Ok(entry.identity.clone()),
+            (Holder::Own(entry), Some(raw)) if entry.delegates => {
+                let mut id = self.bearer_identity(bearer(raw)?).await?;
+                id.app = Some(entry.identity.principal.clone());
+                Ok(id)
+            }
+            (Holder::Own(entry), Some(_)) => Err(AuthError::CertificateAndToken {
+                names: names.list(),
+                principal: entry.identity.principal.clone(),
+            }),
+            (Holder::Proxy(name), Some(raw)) => {
+                let mut id = self.bearer_identity(bearer(raw)?).await?;
+                id.app = Some(name.to_string());
+                Ok(id)
+            }
+            (Holder::Proxy(name), None) => Err(AuthError::ProxyWithoutToken(name.to_string())),
         }
-        let raw = authorization.ok_or(AuthError::Missing)?;
-        let token = bearer(raw)?;
+    }
+
+    /// The configured identity a certificate's names select; names of different
+    /// identities in one certificate are refused rather than one picked.
+    fn holder(&self, names: &CertNames) -> Result<Holder<'_>, AuthError> {
+        let mut found: Option<&CertEntry> = None;
+        for entry in names.0.iter().filter_map(|n| self.certs.get(n)) {
+            match found {
+                Some(f) if f.identity != entry.identity || f.delegates != entry.delegates => {
+                    return Err(AuthError::AmbiguousCertificate(names.list()))
+                }
+                _ => found = Some(entry),
+            }
+        }
+        if let Some(entry) = found {
+            return Ok(Holder::Own(entry));
+        }
+        match names.0.iter().find_map(|n| self.proxies.get(n)) {
+            Some(name) => Ok(Holder::Proxy(name)),
+            None => Err(AuthError::UnknownCertificate(names.list())),
+        }
+    }
+
+    async fn bearer_identity(&self, token: &str) -> Result<Identity, AuthError> {
         if token.split('.').count() == 3 {
             if let Some(jwt) = &self.jwt {
-                return jwt.verify(token);
+                return jwt.verify(token).await.map_err(AuthError::BadToken);
             }
         }
         if self.dev_mode {
@@ -154,61 +218,41 @@ fn bearer(raw: &[u8]) -> Result<&str, AuthError> {
     Ok(token)
 }
 
-impl JwtVerifier {
-    fn load(cfg: &JwtSection) -> Result<Self, IdentityError> {
-        let text =
-            std::fs::read_to_string(&cfg.jwks).map_err(|source| IdentityError::ReadJwks {
-                path: cfg.jwks.clone(),
-                source,
-            })?;
-        let keys: JwkSet = serde_json::from_str(&text).map_err(|e| IdentityError::ParseJwks {
-            path: cfg.jwks.clone(),
-            message: e.to_string(),
-        })?;
-        Ok(JwtVerifier {
-            keys,
-            issuer: cfg.issuer.clone(),
-            audience: cfg.audience.clone(),
-            agency_claim: cfg.agency_claim.clone(),
-        })
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::CertIdentity;
+
+    fn cert(name: &str, principal: &str) -> CertIdentity {
+        CertIdentity {
+            name: CertName::parse(name).unwrap(),
+            principal: principal.into(),
+            agency: "cpd".into(),
+            delegates: false,
+        }
     }
 
-    fn verify(&self, token: &str) -> Result<Identity, AuthError> {
-        let bad = |m: &str| AuthError::BadToken(m.to_owned());
-        let header = decode_header(token).map_err(|e| bad(&format!("malformed header: {e}")))?;
-        let jwk = match &header.kid {
-            Some(kid) => self.keys.find(kid),
-            None if self.keys.keys.len() == 1 => self.keys.keys.first(),
-            None => None,
-        }
-        .ok_or_else(|| bad("its key id (kid) is not in the configured JWKS"))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| bad(&format!("unusable JWK: {e}")))?;
-        // The algorithm is pinned by the key, never chosen by the token alone.
-        let alg = jwk
-            .common
-            .key_algorithm
-            .and_then(|a| a.to_string().parse().ok())
-            .unwrap_or(header.alg);
-        let mut v = Validation::new(alg);
-        v.set_issuer(&[&self.issuer]);
-        v.set_audience(&[&self.audience]);
-        v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        v.leeway = 30;
-        let data = decode::<HashMap<String, serde_json::Value>>(token, &key, &v)
-            .map_err(|e| bad(&e.to_string()))?;
-        let claim = |name: &str| {
-            data.claims
-                .get(name)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
+    fn names(list: &[&str]) -> CertNames {
+        CertNames(list.iter().map(|n| CertName::parse(n).unwrap()).collect())
+    }
+
+    #[tokio::test]
+    async fn a_certificate_whose_names_select_different_identities_is_refused() {
+        let section = IdentitySection {
+            certificates: vec![
+                cert("dns:a.example", "alice"),
+                cert("email:b@example", "bob"),
+            ],
+            ..IdentitySection::default()
         };
-        let principal = claim("sub").ok_or_else(|| bad("it has no string `sub` claim"))?;
-        let agency = claim(&self.agency_claim)
-            .ok_or_else(|| bad(&format!("it has no string `{}` claim", self.agency_claim)))?;
-        Ok(Identity {
-            principal,
-            agency,
-            method: "jwt",
-        })
+        let auth = Authenticator::new(&section, &[]).unwrap();
+        let both = names(&["dns:a.example", "email:b@example"]);
+        assert!(matches!(
+            auth.authenticate(None, Some(&both)).await,
+            Err(AuthError::AmbiguousCertificate(_))
+        ));
+        let one = names(&["dns:a.example", "cn:b@example"]);
+        let id = auth.authenticate(None, Some(&one)).await.unwrap();
+        assert_eq!(id.principal, "alice");
     }
 }

@@ -7,14 +7,18 @@
 //! forward it (or forward-auth answer 2xx), applying redactions ([`redact`]).
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod config;
 pub mod durable;
 pub mod fingerprint;
 pub use cordon_entry as entry;
 pub mod gate;
 pub mod identity;
+mod jwks;
+mod jwt;
 pub mod logbackend;
 pub mod metrics;
+pub mod ops;
 pub mod path;
 pub mod proxy;
 pub mod public;
@@ -110,6 +114,8 @@ pub struct Gateway {
     pub(crate) fingerprints: fingerprint::Fingerprints,
     /// The forward-auth proxy's shared secret, when configured.
     pub(crate) proxy_secret: Option<Vec<u8>>,
+    /// The token `/metrics` requires, when `[metrics] token_file` is configured.
+    pub(crate) metrics_token: Option<Vec<u8>>,
 }
 
 impl Gateway {
@@ -123,7 +129,11 @@ impl Gateway {
             Some(home) => Stack::home(home)?,
             None => Stack::load(&config.packs)?,
         };
-        let auth = identity::Authenticator::new(&config.identity)?;
+        let proxies = config
+            .forward_auth
+            .as_ref()
+            .map_or(&[][..], |f| &f.proxy_certificates[..]);
+        let auth = identity::Authenticator::new(&config.identity, proxies)?;
         check_agencies(&pack, &auth, &config)?;
         let signer = read_signer(&config.log.key)?;
         let log_key = signer.verifier();
@@ -150,7 +160,9 @@ impl Gateway {
             .map(std::sync::Arc::new);
         let fingerprints = fingerprint::Fingerprints::new(&pack, &config.routes);
         let proxy_secret = read_proxy_secret(&config)?;
+        let metrics_token = ops::read_token(&config)?;
         Ok(Gateway {
+            metrics_token,
             fingerprints,
             proxy_secret,
             watch: Default::default(),

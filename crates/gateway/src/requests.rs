@@ -77,7 +77,7 @@ async fn answer(
             ))
         }
     };
-    let identity = identify(gw, &req, cert)?;
+    let identity = identify(gw, &req, cert).await?;
     if !recorders.iter().any(|r| r == &identity.principal) {
         return Err(fail(
             StatusCode::FORBIDDEN,
@@ -152,19 +152,22 @@ fn edit_refused(prefix: &str, index: &str) -> Refusal {
     r
 }
 
-fn identify(
+async fn identify(
     gw: &Gateway,
     req: &Request<Incoming>,
     cert: Option<&CertNames>,
 ) -> Result<Identity, Refusal> {
     let authorization = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-    gw.auth.authenticate(authorization, cert).map_err(|e| {
-        fail(
+    gw.auth
+        .authenticate(authorization, cert)
+        .await
+        .map_err(|e| {
+            fail(
             StatusCode::UNAUTHORIZED,
             &e.to_string(),
             "authenticate with a client certificate or a bearer token from your identity provider",
         )
-    })
+        })
 }
 
 async fn read_body(req: Request<Incoming>) -> Result<Bytes, Refusal> {

@@ -150,6 +150,7 @@ async fn handle(
         stamp(&mut r, None, &gw.origin_header);
         return r;
     }
+    let peer = crate::client::address(&gw.config.trusted_proxies, peer, req.headers());
     let path = req.uri().path();
     if path == "/healthz" {
         let deadline = Duration::from_millis(gw.config.log.durable_deadline_ms);
@@ -165,17 +166,7 @@ async fn handle(
         );
     }
     if path == "/metrics" {
-        let size = gw.log.checkpoint().checkpoint.size;
-        let mut text = gw.metrics.render(gw.log.stats(), size);
-        gw.watch.render(&mut text);
-        if let Some(p) = &gw.publication {
-            p.render_metrics(&mut text, size);
-        }
-        return respond::text(
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            Bytes::from(text),
-        );
+        return crate::ops::on_data_listener(gw, req.headers());
     }
     if let Some(rest) = path
         .strip_prefix(gw.config.public_log_prefix.as_str())

@@ -74,7 +74,8 @@ pub async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
     parse(&buf)
 }
 
-fn parse(buf: &[u8]) -> Result<Reply, WireError> {
+/// Parses a whole HTTP/1.1 response.
+pub fn parse(buf: &[u8]) -> Result<Reply, WireError> {
     let end = buf
         .windows(4)
         .position(|w| w == b"\r\n\r\n")

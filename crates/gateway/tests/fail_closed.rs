@@ -24,7 +24,7 @@ async fn when_the_log_cannot_be_written_clients_get_503_and_nothing_is_forwarded
         assert!(r.json()["error"].as_str().unwrap().contains("fails closed"));
     }
     assert_eq!(h.upstream_hits(), 0);
-    let m = h.get("/metrics", &[]).await.text();
+    let m = h.metrics().await.text();
     assert!(m.contains("cordon_fail_closed_total 20"), "{m}");
     h.faults.fail_writes(false);
     let r = h.get("/alpr/plates/FAKE123", &CPD).await;

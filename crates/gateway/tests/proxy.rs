@@ -330,7 +330,7 @@ async fn metrics_count_outcomes_and_healthz_answers() {
     h.get("/alpr/plates/FAKE123", &CPD).await;
     h.get("/alpr/plates/FAKE123", &ICE).await;
     h.get("/alpr/plates/FAKE123", &[]).await;
-    let m = h.get("/metrics", &[]).await.text();
+    let m = h.metrics().await.text();
     for line in [
         "cordon_requests_total{outcome=\"allowed\"} 1",
         "cordon_requests_total{outcome=\"denied\"} 1",

@@ -176,9 +176,9 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
         .unwrap()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let m1 = h.get("/metrics", &[]).await.text();
+    let m1 = h.metrics().await.text();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let m2 = h.get("/metrics", &[]).await.text();
+    let m2 = h.metrics().await.text();
     assert_eq!(metric(&m1, "cordon_publication_lag_entries"), 10.0);
     let (s1, s2) = (
         metric(&m1, "cordon_publication_lag_seconds"),
@@ -220,7 +220,7 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
         valid_cosigners(&caught_up.bytes, &log_key, &witness_keys),
         2
     );
-    let m3 = h.get("/metrics", &[]).await.text();
+    let m3 = h.metrics().await.text();
     assert_eq!(metric(&m3, "cordon_publication_lag_entries"), 0.0);
 
     // After a restart the gateway picks up the last published checkpoint, not nothing.
@@ -367,7 +367,7 @@ async fn a_witness_ahead_of_the_publisher_is_followed_from_the_size_it_reports()
             .is_some_and(|p| p.size >= size)
     })
     .await;
-    let m = h.get("/metrics", &[]).await.text();
+    let m = h.metrics().await.text();
     assert_eq!(
         metric(&m, "cordon_witness_failures_total{witness=\"Ahead\"}"),
         0.0,

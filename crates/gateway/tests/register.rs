@@ -78,7 +78,7 @@ async fn the_hard_cases_are_answered_with_the_law_and_a_receipt() {
     let question = send(&h, "POST", "/requests", Some(CLERK), &release_date).await;
     let q = question.json();
     assert_eq!(q["response"]["response"], "decline");
-    let metrics = h.get("/metrics", &[]).await.text();
+    let metrics = h.metrics().await.text();
     assert!(
         metrics.contains("cordon_register_entries_total{step=\"request\",response=\"decline\"} 2"),
         "{metrics}"
@@ -114,7 +114,7 @@ async fn only_listed_records_staff_may_record() {
         .contains("cpd-detective-0417"));
     let stranger = send(&h, "POST", "/requests", None, &detainer_with_i200()).await;
     assert_eq!(stranger.status, 401);
-    let metrics = h.get("/metrics", &[]).await.text();
+    let metrics = h.metrics().await.text();
     assert!(
         metrics.contains("cordon_register_refused_total 2"),
         "{metrics}"

@@ -95,7 +95,7 @@ async fn demo(
     super::demo_witness::wait_published(&gw, size, std::time::Duration::from_secs(30)).await?;
     super::demo_witness::show_verification(public_addr, verifier, &witnesses).await?;
     if !args.tour_only {
-        print_try_it(addr, public_addr);
+        print_try_it(addr, public_addr, &args.data);
         super::serve::shutdown_signal().await;
     }
     let _ = stop_tx.send(());
@@ -238,7 +238,7 @@ fn verify(gw: &Gateway, verifier: &cordon_log::Verifier) -> Result<()> {
     Ok(())
 }
 
-fn print_try_it(addr: SocketAddr, public: SocketAddr) {
+fn print_try_it(addr: SocketAddr, public: SocketAddr, data: &Path) {
     println!("\nThe public side, for residents and auditors (no login, nothing private):");
     println!("   http://{public}/            the transparency page: counts, charts, who cosigned");
     println!("   http://{public}/rights      know your rights (English); /derechos in Spanish");
@@ -247,8 +247,15 @@ fn print_try_it(addr: SocketAddr, public: SocketAddr) {
     println!("   curl -i http://{addr}/alpr/plates/DEMO789 -H 'Authorization: Bearer {CPD_KEY}' -H 'Cordon-Purpose: criminal_investigation' -H 'Cordon-Reason: hit and run'");
     println!("   curl -i http://{addr}/alpr/plates/DEMO789 -H 'Authorization: Bearer {ICE_KEY}' -H 'Cordon-Purpose: civil_immigration_enforcement'");
     println!("   curl -i http://{addr}/records/people/P-1001 -H 'Authorization: Bearer {CPD_KEY}'   # no purpose: 400");
-    println!("   curl -s http://{addr}/metrics | grep cordon_requests_total");
+    println!("   curl -s http://{addr}/metrics -H \"Authorization: Bearer $(cat {}/metrics.token)\" | grep cordon_requests_total", data.display());
     println!("   curl -s http://{addr}/_cordon/log/checkpoint");
+}
+
+/// A fresh random token for `/metrics`, as hex.
+fn metrics_token() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Percent-encodes everything but unreserved characters, as the purpose headers expect.
@@ -321,6 +328,10 @@ pack = "{pack}"
 dir = "gateway-log"
 key = "gateway.key"
 
+# /metrics on this listener, to holders of this token.
+[metrics]
+token_file = "metrics.token"
+
 [identity]
 dev_mode = true
 
@@ -346,6 +357,11 @@ action = "read"
 "#,
         pack = pack.display()
     ) + public_toml;
+    let token = data.join("metrics.token");
+    if !token.exists() {
+        std::fs::write(&token, metrics_token()?)
+            .with_context(|| format!("writing {}", token.display()))?;
+    }
     let path = data.join("cordon-demo.toml");
     std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
     Ok(Config::from_toml(&text, data)?)

@@ -34,9 +34,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             "cordon gateway listening"
         );
         let public = start_public(&gw).await?;
+        let metrics = start_metrics(&gw).await?;
         let publisher = start_publisher(&gw);
         cordon_gateway::server::serve(gw.clone(), listener, tls, shutdown_signal()).await;
-        for (stop, task) in public.into_iter().chain(publisher) {
+        for (stop, task) in public.into_iter().chain(metrics).chain(publisher) {
             let _ = stop.send(());
             let _ = task.await;
         }
@@ -72,6 +73,22 @@ pub(crate) async fn start_public(gw: &Arc<Gateway>) -> Result<Option<PublicTask>
     });
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(cordon_gateway::site::serve(site, listener, async {
+        let _ = rx.await;
+    }));
+    Ok(Some((tx, task)))
+}
+
+/// Starts the `/metrics` listener when `[metrics] listen` is configured.
+pub(crate) async fn start_metrics(gw: &Arc<Gateway>) -> Result<Option<PublicTask>> {
+    let Some(listen) = gw.config().metrics.as_ref().and_then(|m| m.listen) else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen} (metrics.listen)"))?;
+    tracing::info!(listen = %listener.local_addr()?, "metrics listening");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(cordon_gateway::ops::serve(gw.clone(), listener, async {
         let _ = rx.await;
     }));
     Ok(Some((tx, task)))

@@ -1,5 +1,6 @@
 //! The `[forward_auth]` section: the one header dialect the proxy in front speaks, and
 //! how that proxy proves to Cordon that it is the proxy.
+use super::CertName;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -14,7 +15,7 @@ pub struct ForwardAuthSection {
     /// Client-certificate names (as in `identity.certificates`, e.g. `dns:proxy.internal`)
     /// of the proxies allowed to call the endpoint. Needs `tls.client_ca`.
     #[serde(default)]
-    pub proxy_certificates: Vec<String>,
+    pub proxy_certificates: Vec<CertName>,
     /// A file holding a shared secret the proxy sends in `proxy_secret_header`.
     #[serde(default)]
     pub proxy_secret_file: Option<PathBuf>,

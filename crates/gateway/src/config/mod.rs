@@ -4,12 +4,17 @@
 mod forward_auth;
 mod identity;
 mod log;
+mod network;
 mod publish;
 mod routes;
 
 pub use forward_auth::{Dialect, ForwardAuthSection};
-pub use identity::{ApiKey, CertIdentity, IdentitySection, JwtSection, TlsSection};
+pub use identity::{
+    ApiKey, CertIdentity, CertName, IdentitySection, JwtSection, NameKind, TlsSection,
+    JWT_ALGORITHMS,
+};
 pub use log::{LogBackendKind, LogSection};
+pub use network::{Cidr, MetricsSection};
 pub use publish::{is_under, PublicSection, PublishSection, RegisterSection, WitnessEntry};
 pub use routes::{Binding, QueryParam, Route};
 
@@ -23,6 +28,11 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// The proxies whose `X-Forwarded-For` is believed: only when the connection comes
+    /// from one of these blocks is the client's address taken from that header (the
+    /// rightmost hop not in the list); otherwise it is the connection's peer.
+    #[serde(default)]
+    pub trusted_proxies: Vec<Cidr>,
     /// Base URL of the upstream (`http://host:port`); without it only forward-auth is served.
     #[serde(default)]
     pub upstream: Option<String>,
@@ -56,6 +66,9 @@ pub struct Config {
     pub log: LogSection,
     #[serde(default)]
     pub tls: Option<TlsSection>,
+    /// Where `/metrics` is served, and to whom; absent, it is not served.
+    #[serde(default)]
+    pub metrics: Option<MetricsSection>,
     #[serde(default)]
     pub identity: IdentitySection,
     #[serde(default)]
@@ -151,9 +164,16 @@ impl Config {
             if let Some(ca) = &mut tls.client_ca {
                 fix(ca);
             }
+            tls.crls.iter_mut().for_each(fix);
         }
         if let Some(jwt) = &mut self.identity.jwt {
-            fix(&mut jwt.jwks);
+            jwt.jwks
+                .iter_mut()
+                .chain(jwt.jwks_ca.iter_mut())
+                .for_each(fix);
+        }
+        if let Some(token) = self.metrics.as_mut().and_then(|m| m.token_file.as_mut()) {
+            fix(token);
         }
         if let Some(secret) = self
             .forward_auth
@@ -189,6 +209,13 @@ impl Config {
             );
         }
         self.check_identity().map_err(ConfigError::Invalid)?;
+        self.check_tls().map_err(ConfigError::Invalid)?;
+        if let Some(jwt) = &self.identity.jwt {
+            check_jwt(jwt).map_err(ConfigError::Invalid)?;
+        }
+        if let Some(m) = &self.metrics {
+            check_metrics(m, self.listen).map_err(ConfigError::Invalid)?;
+        }
         self.check_forward_auth().map_err(ConfigError::Invalid)?;
         absolute(&self.public_log_prefix, "public_log_prefix").map_err(ConfigError::Invalid)?;
         for r in &self.routes {
@@ -228,6 +255,26 @@ impl Config {
                 "identity.certificates need tls.client_ca to verify client certificates".into(),
             );
         }
+        let mut seen = std::collections::HashSet::new();
+        for c in &id.certificates {
+            if !seen.insert(&c.name) {
+                return Err(format!(
+                    "identity.certificates lists {} more than once: give each certificate \
+                     name one principal",
+                    c.name
+                ));
+            }
+        }
+        let proxies = self.forward_auth.iter().flat_map(|f| &f.proxy_certificates);
+        for p in proxies {
+            if id.certificates.iter().any(|c| &c.name == p && !c.delegates) {
+                return Err(format!(
+                    "{p} is both a forward_auth proxy certificate and an identity that does \
+                     not delegate: the proxy carries its users' tokens, so set delegates = \
+                     true on that identity or give the proxy its own certificate"
+                ));
+            }
+        }
         if id.api_keys.is_empty() && id.jwt.is_none() && !has_certs {
             return Err(
                 "no way to authenticate anyone: configure identity.jwt, identity.certificates \
@@ -236,6 +283,17 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    fn check_tls(&self) -> Result<(), String> {
+        match &self.tls {
+            Some(t) if !t.crls.is_empty() && t.client_ca.is_none() => Err(
+                "tls.crls revoke client certificates, but there is no tls.client_ca: add the \
+                 CA that signs client certificates, or remove tls.crls"
+                    .into(),
+            ),
+            _ => Ok(()),
+        }
     }
 
     fn check_forward_auth(&self) -> Result<(), String> {
@@ -290,6 +348,66 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn check_jwt(jwt: &JwtSection) -> Result<(), String> {
+    if jwt.algorithms.is_empty() {
+        return Err(format!(
+            "identity.jwt.algorithms is missing: name the algorithms your identity provider \
+             signs with, e.g. algorithms = [\"RS256\"] (one of {}); the token's own header \
+             never chooses",
+            JWT_ALGORITHMS.join(", ")
+        ));
+    }
+    for a in &jwt.algorithms {
+        if !JWT_ALGORITHMS.contains(&a.as_str()) {
+            return Err(format!(
+                "identity.jwt.algorithms has {a:?}: use one of {} (HMAC algorithms need a \
+                 shared secret, which a JWKS of public keys does not hold)",
+                JWT_ALGORITHMS.join(", ")
+            ));
+        }
+    }
+    match (&jwt.jwks, &jwt.jwks_url) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(
+                "identity.jwt: give exactly one of jwks (a JWKS file) or jwks_url (the \
+                 identity provider's https:// JWKS address)"
+                    .into(),
+            )
+        }
+        (None, Some(url)) if !url.starts_with("https://") => {
+            return Err(format!(
+                "identity.jwt.jwks_url {url:?} must start with https://: keys fetched over \
+                 plain HTTP could be replaced on the way"
+            ))
+        }
+        _ => {}
+    }
+    if jwt.jwks_ca.is_some() && jwt.jwks_url.is_none() {
+        return Err(
+            "identity.jwt.jwks_ca is only for jwks_url: remove it or fetch the keys from a URL"
+                .into(),
+        );
+    }
+    if jwt.refresh_seconds == 0 {
+        return Err("identity.jwt.refresh_seconds must be at least 1".into());
+    }
+    Ok(())
+}
+
+fn check_metrics(m: &MetricsSection, data: SocketAddr) -> Result<(), String> {
+    if m.listen.is_none() && m.token_file.is_none() {
+        return Err(
+            "[metrics] needs listen (a separate listener, e.g. \"127.0.0.1:9100\") or \
+             token_file (a bearer token required for /metrics), or both"
+                .into(),
+        );
+    }
+    if m.listen.is_some_and(|l| l == data && l.port() != 0) {
+        return Err("metrics.listen is the data listener's address: give it its own port".into());
+    }
+    Ok(())
 }
 
 fn absolute(p: &str, what: &str) -> Result<(), String> {

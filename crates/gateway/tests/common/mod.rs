@@ -1,5 +1,6 @@
 //! A gateway in front of the real sample upstream, on loopback ports the OS picks.
 #![allow(clippy::unwrap_used, dead_code)]
+pub mod pki;
 use cordon_gateway::config::Config;
 use cordon_gateway::sample::Hits;
 use cordon_gateway::wire::{self, Reply};
@@ -43,6 +44,9 @@ principal = "ice-ero-officer-12"
 agency = "ice-ero"
 "#;
 
+/// The token `/metrics` requires in every test gateway.
+pub const METRICS_TOKEN: &str = "test-metrics-token-8c41f0d2b7e9a356";
+
 /// The secret the test proxies send to the forward-auth endpoint.
 pub const PROXY_SECRET: &str = "test-proxy-secret-2f9c1e7a4b6d8f03";
 
@@ -68,6 +72,9 @@ key = "log.key"
 [forward_auth]
 dialect = "{dialect}"
 proxy_secret_file = "proxy.secret"
+
+[metrics]
+token_file = "metrics.token"
 {identity}
 [[routes]]
 prefix = "/alpr/plates"
@@ -115,20 +122,34 @@ impl Harness {
         dialect: &str,
         prepare: impl FnOnce(&Path),
     ) -> Harness {
+        Self::start_tweaked(identity, extra, dialect, prepare, |_| {}).await
+    }
+
+    /// [`Harness::start_full`] with the parsed config changed by `tweak` before the
+    /// gateway opens (for top-level keys the config text has no place for).
+    pub async fn start_tweaked(
+        identity: &str,
+        extra: &str,
+        dialect: &str,
+        prepare: impl FnOnce(&Path),
+        tweak: impl FnOnce(&mut Config),
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let signer = Signer::generate("test.cordon.example/gateway").unwrap();
         std::fs::write(dir.path().join("log.key"), signer.to_text()).unwrap();
         std::fs::write(dir.path().join("proxy.secret"), format!("{PROXY_SECRET}\n")).unwrap();
+        std::fs::write(dir.path().join("metrics.token"), METRICS_TOKEN).unwrap();
         prepare(dir.path());
         let up = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let upstream = up.local_addr().unwrap();
         let hits = Arc::new(Hits::default());
         tokio::spawn(cordon_gateway::sample::serve(up, hits.clone()));
-        let config = Config::from_toml(
+        let mut config = Config::from_toml(
             &config_text_for(upstream, identity, extra, dialect),
             dir.path(),
         )
         .unwrap();
+        tweak(&mut config);
         let faults = FaultSwitch::default();
         let gw = Arc::new(Gateway::open(config, faults.clone()).unwrap());
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await.unwrap();
@@ -159,6 +180,12 @@ impl Harness {
         wire::send(self.addr, &wire::request("GET", path, headers))
             .await
             .unwrap()
+    }
+
+    /// `/metrics`, with the metrics token.
+    pub async fn metrics(&self) -> Reply {
+        let bearer = format!("Bearer {METRICS_TOKEN}");
+        self.get("/metrics", &[("Authorization", &bearer)]).await
     }
 
     pub fn upstream_hits(&self) -> u64 {
