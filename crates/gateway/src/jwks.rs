@@ -158,7 +158,9 @@ impl Source {
     pub fn new(cfg: &JwtSection, algorithms: &[Algorithm]) -> Result<Source, JwksError> {
         match (&cfg.jwks, &cfg.jwks_url) {
             (Some(path), _) => read_file(path, algorithms).map(|k| Source::File(Arc::new(k))),
-            (None, Some(url)) => Remote::new(cfg, url, algorithms).map(|r| Source::Remote(Box::new(r))),
+            (None, Some(url)) => {
+                Remote::new(cfg, url, algorithms).map(|r| Source::Remote(Box::new(r)))
+            }
             // The config check requires one of them.
             (None, None) => Ok(Source::File(Arc::default())),
         }

@@ -65,15 +65,29 @@ const BODY_DESCRIBING_RESPONSE: [&str; 8] = [
     "content-length",
 ];
 
-/// Removes every header a client may not send on: hop-by-hop headers, identity headers,
-/// and every `Cordon-*` header except the purpose inputs.
+/// Headers that claim where the request came from: only Cordon (through its trusted
+/// proxies) says that, so a client's copies are removed.
+const ADDRESS_HEADERS: [&str; 3] = ["forwarded", "x-real-ip", "true-client-ip"];
+
+/// Removes every header a client may not send on: hop-by-hop headers and any header the
+/// client's `Connection` names (RFC 9110 §7.6.1), identity and address headers, and every
+/// `Cordon-*` header except the purpose inputs.
 pub fn strip_client_headers(h: &mut HeaderMap) {
+    let named_by_connection: Vec<String> = h
+        .get_all(hyper::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
     let doomed: Vec<HeaderName> = h
         .keys()
         .filter(|k| {
             let n = k.as_str();
             HOP_BY_HOP.contains(&n)
                 || IDENTITY_HEADERS.contains(&n)
+                || ADDRESS_HEADERS.contains(&n)
+                || named_by_connection.iter().any(|c| c == n)
                 || n.starts_with("x-forwarded-")
                 || n.starts_with("x-original-")
                 || (n.starts_with("cordon-") && !crate::purpose::INPUT_HEADERS.contains(&n))

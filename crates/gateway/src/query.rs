@@ -230,7 +230,7 @@ fn is_rfc3339(s: &str) -> bool {
     }
     match rest.as_bytes() {
         [b'Z'] => true,
-        [sign, h1, h2, b':', m1, m2] if matches!(sign, b'+' | b'-') => {
+        [b'+' | b'-', h1, h2, b':', m1, m2] => {
             [h1, h2, m1, m2].iter().all(|d| d.is_ascii_digit())
                 && in_range(&rest[1..3], 0, 23)
                 && in_range(&rest[4..6], 0, 59)

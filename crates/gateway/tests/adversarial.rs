@@ -636,3 +636,29 @@ fn generated_tricks_never_serve_anything_undecided_or_unredacted() {
         .unwrap();
     rt.block_on(finish(h));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_address_and_connection_named_headers_never_reach_the_upstream() {
+    let h = Harness::start().await;
+    let r = h
+        .get(
+            "/alpr/plates/FAKE123",
+            &with(&[
+                ("Forwarded", "for=1.1.1.1"),
+                ("X-Real-IP", "1.1.1.1"),
+                ("Connection", "keep-alive, X-Foo"),
+                ("X-Foo", "smuggled"),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    for seen in h.hits.seen() {
+        for (k, _) in &seen.headers {
+            assert!(
+                !matches!(k.as_str(), "forwarded" | "x-real-ip" | "x-foo"),
+                "{seen:?}"
+            );
+        }
+    }
+    finish(h).await;
+}

@@ -85,7 +85,7 @@ async fn under_flapping_storage_every_forwarded_request_has_a_durable_allow_entr
             .unwrap(),
     ));
     assert!(refused >= 1 && !served.is_empty());
-    let m = h.get("/metrics", &[]).await.text();
+    let m = h.metrics().await.text();
     assert!(
         m.contains(&format!("cordon_fail_closed_total {refused}")),
         "{m}"

@@ -10,6 +10,9 @@ fn copy_pack(to: &Path) {
     for entry in std::fs::read_dir(from)
         .unwrap_or_else(|e| panic!("{e}"))
         .flatten()
+        // pack.json names the stack the Chicago pack belongs to, by folder name: the copy
+        // is a standalone pack in a folder of another name.
+        .filter(|e| e.file_name() != "pack.json")
     {
         let _ = std::fs::copy(entry.path(), to.join(entry.file_name()));
     }
