@@ -272,7 +272,7 @@ fn the_stack_hash_is_stable_and_changes_when_any_file_of_any_pack_changes() {
     let copy = dir.path().join("trust");
     std::fs::create_dir(&copy).unwrap_or_else(|e| panic!("{e}"));
     copy_pack("illinois-trust-act", &copy);
-    let load = || Stack::load(&[copy.clone()]).unwrap_or_else(|e| panic!("{e}"));
+    let load = || Stack::load(std::slice::from_ref(&copy)).unwrap_or_else(|e| panic!("{e}"));
     let first = load().hash().to_owned();
     assert!(
         first.starts_with("sha256:") && first.len() == 7 + 64,

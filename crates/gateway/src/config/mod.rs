@@ -202,7 +202,7 @@ impl Config {
                     .into(),
             );
         }
-        if self.pack.is_some() == !self.packs.is_empty() {
+        if self.pack.is_some() != self.packs.is_empty() {
             return invalid(
                 "give either pack = \"<folder>\" or packs = [\"<city pack>\", \"<state pack>\", ...], not both or neither"
                     .into(),
