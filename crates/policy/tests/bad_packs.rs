@@ -10,12 +10,19 @@ fn copy_pack(to: &Path) {
     for entry in std::fs::read_dir(from)
         .unwrap_or_else(|e| panic!("{e}"))
         .flatten()
-        // pack.json names the stack the Chicago pack belongs to, by folder name: the copy
-        // is a standalone pack in a folder of another name.
-        .filter(|e| e.file_name() != "pack.json")
     {
         let _ = std::fs::copy(entry.path(), to.join(entry.file_name()));
     }
+    // pack.json names the stack the Chicago pack belongs to by folder name: the copy, in
+    // a folder of another name, is a standalone pack.
+    let name = to.file_name().map(|n| n.to_string_lossy().into_owned());
+    let _ = std::fs::write(
+        to.join("pack.json"),
+        format!(
+            r#"{{"title": "a copy of the Chicago pack", "governs": {{"dataset_kinds": "*", "actions": "*"}}, "stack": [{:?}]}}"#,
+            name.unwrap_or_default()
+        ),
+    );
 }
 
 fn load_error(edit: impl FnOnce(&Path)) -> String {
@@ -53,7 +60,7 @@ fn a_policy_using_an_attribute_the_schema_lacks_fails_strict_validation() {
         write(
             d,
             "extra.cedar",
-            "@id(\"x\") @citation(\"c\") @explain(\"e\")\npermit (principal, action, resource) when { context.agency_type == \"local_police\" };",
+            "@id(\"x\") @citation(\"c\") @basis(\"city_ordinance\") @source(\"s\") @explain(\"e\")\npermit (principal, action, resource) when { context.agency_type == \"local_police\" };",
         )
     });
     assert!(
@@ -83,7 +90,7 @@ fn two_policies_with_one_id_are_refused() {
         write(
             d,
             "extra.cedar",
-            "@id(\"baseline-unknown-input\") @citation(\"c\") @explain(\"e\")\nforbid (principal, action, resource);",
+            "@id(\"baseline-unknown-input\") @citation(\"c\") @basis(\"city_ordinance\") @source(\"s\") @explain(\"e\")\nforbid (principal, action, resource);",
         )
     });
     assert!(
