@@ -82,8 +82,11 @@ fn feed(mut child: Child, lines: &[String], one_by_one: usize) -> Run {
         }
     }
     for line in &lines[one_by_one..] {
-        // The command may have stopped reading already.
-        let _ = writeln!(stdin, "{line}");
+        // The command may have stopped reading already. Spaced out, so that lines after
+        // a refused one usually make batches of their own, which a writer that failed to
+        // stop would acknowledge.
+        let _ = writeln!(stdin, "{line}").and_then(|()| stdin.flush());
+        std::thread::sleep(Duration::from_millis(50));
     }
     drop(stdin);
     let status = child.wait().unwrap();

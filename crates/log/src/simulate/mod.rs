@@ -10,9 +10,16 @@
 //!
 //! ```sh
 //! cargo test -p cordon-log --test crash_simulation             # CI: 10,000+ crashes
+//! CORDON_SIM_CRASHES=200000 CORDON_SIM_SEED=0x2a \
+//!   cargo test -p cordon-log --test crash_simulation           # more, or other seeds
 //! cordon log simulate --crashes 1000000 --seed 7              # as many as you like
 //! cordon log simulate --replay 0x1234abcd:57                  # one failing case
 //! ```
+//!
+//! Each crash re-runs its workload up to the cut on a fresh disk, so the cost is in
+//! threads waking, not in disk operations: measured on the CI machine's kind (2 cores,
+//! other builds running), the test profile (this crate at opt-level 2) checks 400 to 550
+//! crashes a second, so CI's 10,000 take about 20 s and a million under an hour.
 //!
 //! [`SimDisk`]: crate::storage::SimDisk
 mod life;
