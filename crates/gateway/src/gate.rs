@@ -153,8 +153,31 @@ impl Gateway {
         d: &'a Decided,
     ) -> DecisionEntry<'a> {
         DecisionEntry {
+            request: Some(&d.request),
+            decision: Some(&d.decision),
+            ..self.bare_entry(
+                "decision",
+                ask,
+                identity,
+                time,
+                (&d.method, &d.path, d.query.as_deref()),
+            )
+        }
+    }
+
+    /// The fields every decision and refusal entry shares; request, decision and refusal
+    /// are left for the caller.
+    fn bare_entry<'a>(
+        &'a self,
+        kind: &'static str,
+        ask: &Ask<'_>,
+        identity: &'a Identity,
+        time: &'a str,
+        (method, path, query): (&'a str, &'a str, Option<&'a str>),
+    ) -> DecisionEntry<'a> {
+        DecisionEntry {
             v: ENTRY_VERSION,
-            kind: "decision",
+            kind,
             time,
             via: ask.via.word(),
             auth: identity.method,
@@ -164,15 +187,15 @@ impl Gateway {
                 app: identity.app.as_deref(),
             },
             client: Some(ask.peer),
-            method: &d.method,
-            path: &d.path,
-            query: d.query.as_deref(),
+            method,
+            path,
+            query,
             body_sha256: None,
             stack: Some(self.stack_ref()),
             routes_sha256: Some(&self.fingerprints.routes),
             authority: None,
-            request: Some(&d.request),
-            decision: Some(&d.decision),
+            request: None,
+            decision: None,
             refusal: None,
         }
     }
@@ -195,30 +218,17 @@ impl Gateway {
         let (path, query) = split_target(ask.path_and_query);
         let (path, query) = (clip(path), query.map(clip));
         let entry = DecisionEntry {
-            v: ENTRY_VERSION,
-            kind: "refusal",
-            time,
-            via: ask.via.word(),
-            auth: identity.method,
-            principal: Requester {
-                id: &identity.principal,
-                agency: &identity.agency,
-                app: identity.app.as_deref(),
-            },
-            client: Some(ask.peer),
-            method: ask.method.as_str(),
-            path: &path,
-            query: query.as_deref(),
-            body_sha256: None,
-            stack: Some(self.stack_ref()),
-            routes_sha256: Some(&self.fingerprints.routes),
-            authority: None,
-            request: None,
-            decision: None,
             refusal: Some(Refusal {
                 status: e.status.as_u16(),
                 error: &e.error,
             }),
+            ..self.bare_entry(
+                "refusal",
+                ask,
+                identity,
+                time,
+                (ask.method.as_str(), &path, query.as_deref()),
+            )
         };
         let receipt = match self.append(&entry).await {
             Ok(r) => r,
