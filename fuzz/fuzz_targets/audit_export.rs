@@ -20,6 +20,7 @@ fuzz_target!(|data: &[u8]| {
         out: dir.join("out"),
         threads: 2,
         log_key: None,
+        org: None,
     };
     let outcome = audit(&opts, &|_, _| {}).expect("the report is written");
     let s = &outcome.summary;
