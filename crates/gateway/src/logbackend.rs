@@ -34,6 +34,9 @@ impl GatewayLog {
                 let config = PgConfig {
                     writer: writer.to_string(),
                     checkpoint_interval: interval.unwrap_or(defaults.checkpoint_interval),
+                    // The gateway answers 503 at its deadline; the connection that
+                    // missed it is replaced so the next request has a live one.
+                    commit_deadline: Duration::from_millis(section.durable_deadline_ms.max(1)),
                     faults,
                     ..defaults
                 };

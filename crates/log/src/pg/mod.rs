@@ -55,6 +55,10 @@ pub struct PgConfig {
     pub queue_depth: usize,
     /// Time between integration rounds (and checkpoint refreshes on non-integrators).
     pub checkpoint_interval: Duration,
+    /// How long a commit may take before its connection is abandoned and the next batch
+    /// goes to a new one (see the sequencer). Also the server-side statement and lock
+    /// timeouts of the sequencer's connections, for a server that is slow but alive.
+    pub commit_deadline: Duration,
     /// Lets tests make every commit fail, to prove that callers fail closed.
     pub faults: FaultSwitch,
 }
@@ -66,6 +70,7 @@ impl Default for PgConfig {
             max_batch: 4096,
             queue_depth: 65_536,
             checkpoint_interval: Duration::from_millis(50),
+            commit_deadline: Duration::from_secs(2),
             faults: FaultSwitch::default(),
         }
     }
@@ -126,6 +131,13 @@ pub fn connect(url: &str, application: &str) -> Result<Client, LogError> {
             })?;
     cfg.application_name(application);
     cfg.connect_timeout(Duration::from_secs(5));
+    // A server that vanished (power, network) is noticed within a minute instead of the
+    // kernel's two hours; a frozen one still answers keepalives, which the sequencer's
+    // commit deadline covers.
+    cfg.keepalives(true);
+    cfg.keepalives_idle(Duration::from_secs(15));
+    cfg.keepalives_interval(Duration::from_secs(5));
+    cfg.keepalives_retries(3);
     cfg.connect(NoTls).map_err(db("connect"))
 }
 
@@ -348,5 +360,7 @@ fn prepare(
     Ok((checkpoint, durable))
 }
 
+#[cfg(test)]
+mod frozen_tests;
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,15 @@
 //! This process's sequencer: batch the queued appends into one transaction that takes
 //! their indexes from the shared counter, and acknowledge them only once it commits.
-use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+//!
+//! A commit runs on a connection worker and gets `commit_deadline` to finish. A server
+//! that is frozen (SIGSTOP, a hung VM) still answers TCP keepalives and never enforces its
+//! own `statement_timeout`, so without a client-side deadline one stuck connection would
+//! hold every later batch. Past the deadline the sequencer abandons that worker, with its
+//! batch, and starts the next batch on a new connection. The abandoned worker still answers
+//! its batch whenever its commit returns (so a late commit is reported as durable and the
+//! gateway can record that it was never served), then closes its connection.
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 
 use postgres::{Client, Statement};
@@ -12,6 +20,10 @@ use crate::log::Receipt;
 use super::schema::to_u64;
 use super::{db, Request, Shared};
 
+/// Abandoned workers still waiting on the server, past which batches are refused at
+/// once: a server that swallowed this many commits is not going to take another.
+const MAX_ABANDONED: usize = 4;
+
 /// The three statements of an append, prepared once per connection.
 struct Prepared {
     client: Client,
@@ -21,7 +33,13 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(mut client: Client) -> Result<Prepared, LogError> {
+    fn new(mut client: Client, deadline: std::time::Duration) -> Result<Prepared, LogError> {
+        let ms = deadline.as_millis().max(1);
+        client
+            .batch_execute(&format!(
+                "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
+            ))
+            .map_err(db("set the commit timeouts"))?;
         let take = client
             .prepare("UPDATE cordon_counter SET next = next + $1 RETURNING next - $1")
             .map_err(db("prepare the counter update"))?;
@@ -49,8 +67,8 @@ impl Prepared {
 }
 
 pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
-    // Connects on the first batch, and again after any failure.
-    let mut conn: Option<Prepared> = None;
+    let abandoned = Arc::new(AtomicUsize::new(0));
+    let mut worker: Option<Worker> = None;
     let max = shared.config.max_batch.max(1);
     while let Ok(head) = rx.recv() {
         let mut batch = vec![head];
@@ -60,18 +78,100 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        match commit(&shared, &mut conn, &batch) {
-            Ok(first_index) => acknowledge(&shared, batch, first_index),
-            Err(e) => {
-                // The connection may be broken; the next batch reconnects. Whether a
-                // failed COMMIT landed is unknown, which is why nothing is acknowledged.
-                conn = None;
-                shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
-                let why = e.to_string();
-                for r in batch {
-                    let _ = r.reply.send(Err(AppendError::Storage(why.clone())));
+        if abandoned.load(Ordering::SeqCst) >= MAX_ABANDONED {
+            shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
+            refuse(
+                batch,
+                &format!(
+                    "PostgreSQL has not answered {MAX_ABANDONED} commits past their deadline; \
+                     check that the server is running and reachable"
+                ),
+            );
+            continue;
+        }
+        let w = match worker.take() {
+            Some(w) => w,
+            None => match Worker::spawn(shared.clone(), abandoned.clone()) {
+                Ok(w) => w,
+                Err(e) => {
+                    refuse(batch, &e.to_string());
+                    continue;
                 }
+            },
+        };
+        if w.jobs.send(batch).is_err() {
+            // The worker is gone (it only stops when its channel closes); the next batch
+            // gets a new one.
+            continue;
+        }
+        match w.done.recv_timeout(shared.config.commit_deadline) {
+            Ok(()) => worker = Some(w),
+            Err(RecvTimeoutError::Timeout) => {
+                shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
+                abandoned.fetch_add(1, Ordering::SeqCst);
+                w.abandon();
             }
+            Err(RecvTimeoutError::Disconnected) => {}
+        }
+    }
+}
+
+fn refuse(batch: Vec<Request>, why: &str) {
+    for r in batch {
+        let _ = r.reply.send(Err(AppendError::Storage(why.to_string())));
+    }
+}
+
+/// A thread that owns one connection and commits the batches it is handed, in order.
+struct Worker {
+    jobs: SyncSender<Vec<Request>>,
+    done: Receiver<()>,
+    abandoned: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Worker {
+    fn spawn(shared: Arc<Shared>, abandoned_count: Arc<AtomicUsize>) -> Result<Worker, LogError> {
+        let (jobs, job_rx) = sync_channel::<Vec<Request>>(1);
+        let (done_tx, done) = sync_channel::<()>(1);
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = abandoned.clone();
+        std::thread::Builder::new()
+            .name("pg-commit".into())
+            .spawn(move || {
+                let mut conn: Option<Prepared> = None;
+                for batch in job_rx {
+                    commit_and_answer(&shared, &mut conn, batch);
+                    if done_tx.send(()).is_err() {
+                        break;
+                    }
+                }
+                if flag.load(Ordering::SeqCst) {
+                    abandoned_count.fetch_sub(1, Ordering::SeqCst);
+                }
+            })
+            .map_err(LogError::io("pg-commit thread"))?;
+        Ok(Worker {
+            jobs,
+            done,
+            abandoned,
+        })
+    }
+
+    /// Leaves the worker to finish its batch alone; dropping the channels then ends it.
+    fn abandon(self) {
+        self.abandoned.store(true, Ordering::SeqCst);
+    }
+}
+
+fn commit_and_answer(shared: &Shared, conn: &mut Option<Prepared>, batch: Vec<Request>) {
+    match commit(shared, conn, &batch) {
+        Ok(first_index) => acknowledge(shared, batch, first_index),
+        Err(e) => {
+            // The connection may be broken; the next batch reconnects. Whether a failed
+            // COMMIT landed is unknown, which is why nothing is acknowledged.
+            *conn = None;
+            shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
+            refuse(batch, &e.to_string());
         }
     }
 }
@@ -90,7 +190,7 @@ fn commit(
     }
     let p = match conn.take() {
         Some(p) => p,
-        None => Prepared::new(shared.connect("sequencer")?)?,
+        None => Prepared::new(shared.connect("sequencer")?, shared.config.commit_deadline)?,
     };
     let p = conn.insert(p);
     let n = batch.len() as i64;
