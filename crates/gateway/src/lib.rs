@@ -7,6 +7,7 @@
 //! forward it (or forward-auth answer 2xx), applying redactions ([`redact`]).
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod client;
 pub mod config;
 pub mod durable;

@@ -13,9 +13,17 @@ pub struct ServeArgs {
     /// The gateway's TOML config (see docs/gateway.md and examples/).
     #[arg(long, short, default_value = "cordon.toml")]
     config: PathBuf,
+    /// Check the config and every file it names (keys, certificates, packs, routes), list
+    /// every problem, and exit: 0 when it would start, 1 when not. Opens no log and binds
+    /// no port, so it can run beside the gateway it is about to replace.
+    #[arg(long)]
+    check_config: bool,
 }
 
 pub fn run(args: ServeArgs) -> Result<ExitCode> {
+    if args.check_config {
+        return Ok(check_config(&args.config));
+    }
     init_tracing();
     let config = Config::load(&args.config)?;
     let gw =
@@ -46,6 +54,22 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
     drop(rt);
     served?;
     close(gw)
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    let problems = cordon_gateway::check::check_config(path);
+    if problems.is_empty() {
+        println!(
+            "{}: the config and the files it names are usable",
+            path.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    eprintln!("{}: {} problem(s):", path.display(), problems.len());
+    for p in &problems {
+        eprintln!("  - {p}");
+    }
+    ExitCode::FAILURE
 }
 
 pub(crate) type PublicTask = (

@@ -119,6 +119,14 @@ pub enum ConfigError {
 impl Config {
     /// Reads a config file; relative paths in it are taken relative to its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let config = Config::read_unchecked(path)?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Reads a config file and resolves its paths without checking it; see
+    /// [`Config::problems`] for what [`Config::load`] would refuse.
+    pub fn read_unchecked(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
@@ -127,9 +135,7 @@ impl Config {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        config.resolve_paths(base);
-        config.check()?;
+        config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
         Ok(config)
     }
 
@@ -188,44 +194,59 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let problems = self.problems();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems.join("\nconfig: ")))
+        }
+    }
+
+    /// Everything wrong with the config's own settings (not the files it names), so an
+    /// operator fixes them in one pass instead of one per restart.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut note = |r: Result<(), String>| {
+            if let Err(e) = r {
+                problems.push(e);
+            }
+        };
         if self.log.backend == LogBackendKind::Postgres && self.log.url.is_none() {
-            return invalid(
+            note(Err(
                 "log.backend = \"postgres\" needs log.url = \"postgresql://user@host/db\"".into(),
-            );
+            ));
         }
         if self.forward_auth_path.is_some() {
-            return invalid(
+            note(Err(
                 "forward_auth_path is replaced by a [forward_auth] section: give its path, the \
                  proxy's dialect (nginx, traefik or caddy) and how the proxy authenticates \
                  (proxy_certificates or proxy_secret_file); see docs/gateway.md"
                     .into(),
-            );
+            ));
         }
         if self.pack.is_some() != self.packs.is_empty() {
-            return invalid(
+            note(Err(
                 "give either pack = \"<folder>\" or packs = [\"<city pack>\", \"<state pack>\", ...], not both or neither"
                     .into(),
-            );
+            ));
         }
-        self.check_identity().map_err(ConfigError::Invalid)?;
-        self.check_tls().map_err(ConfigError::Invalid)?;
+        note(self.check_identity());
+        note(self.check_tls());
         if let Some(jwt) = &self.identity.jwt {
-            check_jwt(jwt).map_err(ConfigError::Invalid)?;
+            note(check_jwt(jwt));
         }
         if let Some(m) = &self.metrics {
-            check_metrics(m, self.listen).map_err(ConfigError::Invalid)?;
+            note(check_metrics(m, self.listen));
         }
-        self.check_forward_auth().map_err(ConfigError::Invalid)?;
-        absolute(&self.public_log_prefix, "public_log_prefix").map_err(ConfigError::Invalid)?;
+        note(self.check_forward_auth());
+        note(absolute(&self.public_log_prefix, "public_log_prefix"));
         for r in &self.routes {
-            routes::check(r).map_err(ConfigError::Invalid)?;
+            note(routes::check(r));
         }
         if let Some(register) = &self.register {
-            self.check_register(register)
-                .map_err(ConfigError::Invalid)?;
+            note(self.check_register(register));
         }
-        Ok(())
+        problems
     }
 
     /// The pack folders in enforcement order.
