@@ -45,9 +45,15 @@ impl Authorities {
         log: &GatewayLog,
         verifier: &cordon_log::Verifier,
     ) -> Result<Authorities, GatewayError> {
+        // A revocation recovery found in the write-ahead log must be read before the first
+        // decision, so wait for the integrator to cover every durable entry.
         let durable = log.durable_size();
         if durable > 0 {
-            log.wait_checkpoint(durable, OPEN_WAIT)?;
+            log.wait_checkpoint(durable, OPEN_WAIT).map_err(|e| {
+                GatewayError::Registry(format!(
+                    "the log did not integrate its {durable} durable entries within {OPEN_WAIT:?} ({e}), so the registered authorities cannot be read: start again, or check the log with `cordon log verify`"
+                ))
+            })?;
         }
         let (book, facts) = read_authorities(log.root(), verifier).map_err(|e| {
             GatewayError::Registry(format!(

@@ -197,17 +197,16 @@ impl AuthorityBook {
     /// Adds one register entry (in log order); entries of other steps are ignored.
     pub fn push(&mut self, index: u64, entry: &RegisterEntry) {
         match &entry.step {
-            Step::Authority { authority } => {
-                if self.registrations.insert(index) {
-                    let list = self
-                        .by_reference
-                        .entry(authority.reference.clone())
-                        .or_default();
-                    list.push((index, authority.clone()));
-                    // Kept in log order whatever order entries arrive in, so "newest" is
-                    // the highest index.
-                    list.sort_by_key(|(i, _)| *i);
-                }
+            // An entry read a second time is already in the book.
+            Step::Authority { authority } if self.registrations.insert(index) => {
+                let list = self
+                    .by_reference
+                    .entry(authority.reference.clone())
+                    .or_default();
+                list.push((index, authority.clone()));
+                // Kept in log order whatever order entries arrive in, so "newest" is the
+                // highest index.
+                list.sort_by_key(|(i, _)| *i);
             }
             Step::Revocation { of, .. } => {
                 self.revoked.insert(*of);
