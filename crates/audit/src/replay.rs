@@ -34,7 +34,7 @@ pub struct Change {
 }
 
 /// The flag on an entry whose judicial authority names no court.
-pub const COURT_NOT_RECORDED: &str = "court not recorded: the entry predates court recording, so its judicial authority is read as opening nothing";
+pub const COURT_NOT_RECORDED: &str = "court not recorded: no registered document says which court issued this judicial authority (the entry predates court recording, or the authority was typed and matched no registration), so it is read as opening nothing";
 
 /// The outcome of a replay.
 #[derive(Debug, Default, Serialize)]

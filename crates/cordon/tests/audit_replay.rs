@@ -109,3 +109,87 @@ fn replay_refuses_a_log_that_does_not_verify() {
     assert!(!o.status.success());
     assert!(text(&o).contains("does not verify"), "{}", text(&o));
 }
+
+/// An ICE read of one record under a judicial warrant or court order, as entries written
+/// before courts were recorded hold it: a kind, a reference, no court and no registration.
+const OLD_WARRANT: &str = r#"{"principal":{"id":"ice-hsi:agent-3","agency":"ice-hsi"},"action":"read","resource":{"dataset":"arrests","path":"arrests/2024-001234"},"purpose":{"code":"criminal_investigation","reason":"federal case","case":"X"},"authority":{"kind":"judicial_warrant","reference":"24-MJ-0191","record":"arrests/2024-001234"}}"#;
+const OLD_ORDER: &str = r#"{"principal":{"id":"ice-ero:officer-1","agency":"ice-ero"},"action":"read","resource":{"dataset":"arrests","path":"arrests/2024-001234"},"purpose":{"code":"criminal_investigation","reason":"order","case":"X"},"authority":{"kind":"court_order","reference":"A-123","record":"arrests/2024-001234"}}"#;
+
+/// Every file under `dir` with its bytes, to show a replay changed nothing.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.clone(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn old_judicial_authorities_are_read_as_court_not_recorded_flagged_and_never_rewritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let o = run(
+        &[
+            "log",
+            "init",
+            dir.to_str().unwrap(),
+            "--origin",
+            "replay.example/log",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    // The warrant was complied with when any judicial_warrant opened the door; the court
+    // order was refused then too.
+    let lines = format!(
+        "{}\n{}\n{}\n",
+        entry(CPD, None),
+        entry(OLD_WARRANT, Some("allow")),
+        entry(OLD_ORDER, Some("deny")),
+    );
+    let o = run(&["log", "append", dir.to_str().unwrap()], lines.as_bytes());
+    assert!(o.status.success(), "{}", text(&o));
+    let before = snapshot(&dir);
+
+    let o = run(
+        &[
+            "audit",
+            "replay",
+            dir.to_str().unwrap(),
+            "--pack",
+            &pack(),
+            "--json",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["court_not_recorded"], serde_json::json!([1, 2]), "{r}");
+    assert_eq!(r["allow_to_deny"], 1, "{r}");
+    let c = &r["changes"][0];
+    assert_eq!(c["index"], 1);
+    assert!(
+        c["flags"].to_string().contains("court not recorded"),
+        "the change says why: {c}"
+    );
+    let o = run(
+        &["audit", "replay", dir.to_str().unwrap(), "--pack", &pack()],
+        b"",
+    );
+    assert!(
+        text(&o)
+            .contains("2 entries name a judicial warrant or court order with no court recorded"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(snapshot(&dir), before, "replay never rewrites the log");
+}

@@ -3,7 +3,9 @@
 //! durable in the log. Every refusal of an authenticated requester is logged too; only a
 //! durable allow yields a [`Receipt`].
 use crate::durable::{append_within, WaitError};
-use crate::entry::{now_rfc3339, DecisionEntry, Refusal, Requester, StackRef, ENTRY_VERSION};
+use crate::entry::{
+    now_rfc3339, AuthorityUsed, DecisionEntry, Refusal, Requester, StackRef, ENTRY_VERSION,
+};
 use crate::identity::{CertNames, Identity};
 use crate::metrics::Outcome;
 use crate::path::normalize_path;
@@ -16,7 +18,6 @@ use cordon_log::{AppendError, Receipt};
 use cordon_policy::{AccessRequest, Decision, Effect, Principal, Resource};
 use hyper::header::AUTHORIZATION;
 use hyper::{HeaderMap, Method, Response, StatusCode};
-use serde_json::json;
 use std::net::IpAddr;
 
 /// Which enforcement point is asking.
@@ -112,6 +113,8 @@ struct Decided {
     decision: Decision,
     path: String,
     query: Option<String>,
+    /// Why the authority the requester typed opened nothing, when it did not.
+    unmatched: Option<cordon_register::Unmatched>,
 }
 
 impl Gateway {
@@ -131,7 +134,11 @@ impl Gateway {
         tracing::debug!(receipt = receipt.index(), allowed = decided.decision.is_allowed(), principal = %identity.principal, path = %decided.path, "decided");
         if !decided.decision.is_allowed() {
             return Err(Refused {
-                response: Box::new(self.denial(&decided.decision, receipt.index())),
+                response: Box::new(self.denial(
+                    &decided.decision,
+                    decided.unmatched.as_ref(),
+                    receipt.index(),
+                )),
                 outcome: Outcome::Denied,
                 receipt: Some(receipt.index()),
             });
@@ -152,9 +159,19 @@ impl Gateway {
         time: &'a str,
         d: &'a Decided,
     ) -> DecisionEntry<'a> {
+        let authority = d
+            .request
+            .authority
+            .registration
+            .as_ref()
+            .map(|r| AuthorityUsed {
+                registration: r.entry,
+                document_sha256: &r.sha256,
+            });
         DecisionEntry {
             request: Some(&d.request),
             decision: Some(&d.decision),
+            authority,
             ..self.bare_entry(
                 "decision",
                 ask,
@@ -286,7 +303,7 @@ impl Gateway {
                 "request the canonical form: a proxy forwards the URI it was sent, so Cordon allows only that exact spelling",
             ));
         }
-        let (purpose, authority) = parse_purpose(purpose_fields(ask.headers)).map_err(|e| {
+        let (purpose, typed) = parse_purpose(purpose_fields(ask.headers)).map_err(|e| {
             early(
                 StatusCode::BAD_REQUEST,
                 Outcome::BadRequest,
@@ -294,6 +311,11 @@ impl Gateway {
                 &purpose_help(e.header()),
             )
         })?;
+        // Only a registration in the log fills in who signed the document; what was typed
+        // alone opens nothing.
+        let resolved =
+            self.authorities
+                .resolve(&self.log, &typed, &identity.agency, &target.record);
         let request = AccessRequest {
             principal: Principal {
                 id: identity.principal.clone(),
@@ -307,11 +329,14 @@ impl Gateway {
                 filters: Vec::new(),
             },
             purpose,
-            authority,
+            authority: resolved.authority,
             time: None,
             source: Some(ask.peer),
         };
         let mut decision = self.pack.decide(&request);
+        if let Some(why) = &resolved.unmatched {
+            crate::denial::note_unmatched(&mut decision, &typed, why);
+        }
         if ask.via == Via::ForwardAuth {
             forbid_unenforceable_redaction(&mut decision, target.route.upstream_redacts);
         }
@@ -329,6 +354,7 @@ impl Gateway {
             request,
             decision,
             query,
+            unmatched: resolved.unmatched,
         })
     }
 
@@ -437,26 +463,17 @@ impl Gateway {
         }
     }
 
-    /// A 403 a person can act on: the decision, the law in words and as a citation, the receipt.
-    fn denial(&self, d: &Decision, receipt: u64) -> Response<Body> {
-        let what_to_do = if d.problems.is_empty() {
-            "this access is not permitted by law for your agency and stated purpose; if you believe it is lawful, present the legal process (Cordon-Authority) or contact your records officer, quoting the receipt"
-        } else {
-            "fix the problems listed and send the request again"
-        };
+    /// A 403 a person can act on: the decision, each rule with its basis and the law in
+    /// words and as a citation, why a typed authority opened nothing, the receipt.
+    fn denial(
+        &self,
+        d: &Decision,
+        unmatched: Option<&cordon_register::Unmatched>,
+        receipt: u64,
+    ) -> Response<Body> {
         respond::json(
             StatusCode::FORBIDDEN,
-            &json!({
-                "decision": "deny",
-                "receipt": receipt,
-                "log": self.origin,
-                "why": d.explanation,
-                "citations": d.citations,
-                "policies": d.policies,
-                "problems": d.problems,
-                "screening": d.screen,
-                "what_to_do": what_to_do,
-            }),
+            &crate::denial::body(d, unmatched, receipt, &self.origin),
         )
     }
 

@@ -7,9 +7,11 @@
 //! forward it (or forward-auth answer 2xx), applying redactions ([`redact`]).
 #![forbid(unsafe_code)]
 
+pub mod authority;
 pub mod check;
 pub mod client;
 pub mod config;
+pub mod denial;
 pub mod durable;
 pub mod fingerprint;
 pub use cordon_entry as entry;
@@ -107,6 +109,8 @@ pub struct Gateway {
     pub(crate) upstream: Option<Upstream>,
     pub(crate) origin: String,
     pub(crate) origin_header: HeaderValue,
+    /// The authorities records staff registered: what a typed `Cordon-Authority` must match.
+    pub(crate) authorities: authority::Authorities,
     /// Answers federal requests when `[register]` is configured.
     pub(crate) registrar: Option<cordon_register::Registrar>,
     /// Cosigned publication, when `[publish]` names witnesses.
@@ -140,6 +144,7 @@ impl Gateway {
         let log_key = signer.verifier();
         let writer = format!("gateway {}", config.listen);
         let log = GatewayLog::open(&config.log, signer, faults, &writer)?;
+        let authorities = authority::Authorities::load(&log, &log_key)?;
         let upstream = config.upstream.as_deref().map(upstream).transpose()?;
         let origin = log.origin();
         let origin_header = HeaderValue::from_str(&origin).map_err(|_| GatewayError::Key {
@@ -169,6 +174,7 @@ impl Gateway {
             watch: Default::default(),
             publication,
             registrar,
+            authorities,
             router: routes::Router::new(&config.routes),
             config,
             pack,

@@ -1,6 +1,10 @@
 //! The federal request register on the gateway: `POST /requests` records a federal request
 //! and answers with the pack's decision, its law and the log receipt;
 //! `POST /requests/<index>/outcome` and `POST /requests/<index>/correction` follow it up.
+//! `POST /requests/authorities` registers legal process staff checked (a warrant, an order,
+//! a consent) so that the gateway honours it for the records and dates it names, and
+//! `POST /requests/authorities/<index>/revocation` withdraws it; both count from the moment
+//! the answer is sent.
 //! Only authenticated principals listed in `register.recorders` may record. Entries are
 //! never edited or deleted: any other method is refused and pointed at corrections.
 //!
@@ -11,7 +15,10 @@ use crate::identity::{CertNames, Identity};
 use crate::respond::{self, refuse, stamp, Body};
 use crate::Gateway;
 use bytes::Bytes;
-use cordon_register::{Correction, FederalRequest, Outcome, Prepared, Recorder, RegisterError};
+use cordon_register::{
+    AuthorityRegistration, Correction, FederalRequest, Outcome, Prepared, Recorder, RegisterError,
+    Step,
+};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, AUTHORIZATION};
@@ -35,6 +42,8 @@ enum Target {
     NewRequest,
     Outcome(u64),
     Correction(u64),
+    Authority,
+    Revocation(u64),
 }
 
 /// Handles one request to the register endpoint.
@@ -105,9 +114,22 @@ async fn answer(
             let entry = target_entry(gw, of).await?;
             registrar.correction(by, of, &entry, correction)
         }
+        Target::Authority => AuthorityRegistration::from_json(&body)
+            .and_then(|authority| registrar.authority(by, authority)),
+        Target::Revocation(of) => {
+            let reason = revocation_reason(&body)?;
+            let book = current_book(gw).await?;
+            registrar.revocation(by, of, &book, reason)
+        }
     }
     .map_err(bad_input)?;
     let receipt = append(gw, &prepared).await?;
+    if matches!(
+        prepared.entry.step,
+        Step::Authority { .. } | Step::Revocation { .. }
+    ) {
+        honour_from_now(gw, receipt).await?;
+    }
     gw.metrics.register.count(&prepared);
     Ok((recorded(gw, prefix, &prepared, receipt), receipt))
 }
@@ -118,13 +140,17 @@ fn target(prefix: &str, path: &str) -> Result<Target, Refusal> {
     let index = |s: &str| s.parse::<u64>().ok();
     match parts.as_slice() {
         [] => Ok(Target::NewRequest),
+        ["authorities"] => Ok(Target::Authority),
+        ["authorities", n, "revocation"] if index(n).is_some() => {
+            Ok(Target::Revocation(index(n).unwrap_or_default()))
+        }
         [n, "outcome"] if index(n).is_some() => Ok(Target::Outcome(index(n).unwrap_or_default())),
         [n, "correction"] if index(n).is_some() => Ok(Target::Correction(index(n).unwrap_or_default())),
         [n] if index(n).is_some() => Err(edit_refused(prefix, n)),
         _ => Err(fail(
             StatusCode::NOT_FOUND,
             &format!("{path} is not a register endpoint"),
-            &format!("POST {prefix} (a new request), POST {prefix}/<index>/outcome, POST {prefix}/<index>/correction"),
+            &format!("POST {prefix} (a new request), POST {prefix}/<index>/outcome, POST {prefix}/<index>/correction, POST {prefix}/authorities (register legal process), POST {prefix}/authorities/<index>/revocation"),
         )),
     }
 }
@@ -215,6 +241,59 @@ async fn target_entry(gw: &Gateway, of: u64) -> Result<Vec<u8>, Refusal> {
     }
 }
 
+/// The reason a revocation gives (no names): `{"reason": "warrant quashed"}`.
+fn revocation_reason(body: &[u8]) -> Result<String, Refusal> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Revocation {
+        reason: String,
+    }
+    serde_json::from_slice::<Revocation>(body)
+        .map(|r| r.reason)
+        .map_err(|e| {
+            fail(
+                StatusCode::BAD_REQUEST,
+                &format!("the revocation is not valid JSON of the expected shape: {e}"),
+                "send {\"reason\": \"why it is revoked, without names\"}",
+            )
+        })
+}
+
+/// The registrations as of the log's latest checkpoint, for a revocation to check.
+async fn current_book(gw: &Gateway) -> Result<cordon_register::AuthorityBook, Refusal> {
+    // Reads only the bundles integrated since the last read: small, so done in place.
+    let read = gw
+        .authorities
+        .catch_up(&gw.log)
+        .and_then(|()| gw.authorities.book());
+    read.map_err(|e| {
+        tracing::error!(error = %e, "cannot read the registered authorities");
+        fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("the registered authorities cannot be read: {e}"),
+            "try again; if this persists, tell the operator",
+        )
+    })
+}
+
+/// Waits until the checkpoint covers entry `index` and the gateway's book has read it, so
+/// that a registration opens, and a revocation closes, as soon as staff are told it is
+/// recorded.
+async fn honour_from_now(gw: &Gateway, index: u64) -> Result<(), Refusal> {
+    let deadline = tokio::time::Instant::now() + TARGET_WAIT;
+    while gw.log.checkpoint().checkpoint.size <= index {
+        if tokio::time::Instant::now() >= deadline {
+            return Err(fail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("entry {index} is recorded but not yet integrated, so it may not be in force yet"),
+                "it takes effect once the log integrates it (normally within a second); check again before relying on it",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    current_book(gw).await.map(|_| ())
+}
+
 async fn append(gw: &Gateway, prepared: &Prepared) -> Result<u64, Refusal> {
     let deadline = Duration::from_millis(gw.config.log.durable_deadline_ms);
     let appended =
@@ -240,14 +319,26 @@ async fn append(gw: &Gateway, prepared: &Prepared) -> Result<u64, Refusal> {
 fn recorded(gw: &Gateway, prefix: &str, p: &Prepared, receipt: u64) -> Response<Body> {
     let follow_up =
         format!("record what becomes of the person with POST {prefix}/{receipt}/outcome");
-    let what_to_do = match p.response().map(|r| r.response) {
-        Some(cordon_policy::Response::Decline) => {
+    let what_to_do = match (&p.entry.step, p.response().map(|r| r.response)) {
+        (Step::Authority { authority }, _) => format!(
+            "in force now: {} may present it with Cordon-Authority: {} and Cordon-Authority-Ref: {} when reading one of the {} record(s) it names, from {} to {}; revoke it with POST {prefix}/authorities/{receipt}/revocation",
+            authority.agency,
+            authority.kind.as_sent(),
+            authority.reference,
+            authority.records.len(),
+            authority.valid_from,
+            authority.expires
+        ),
+        (Step::Revocation { of, .. }, _) => {
+            format!("registration {of} opens nothing from now on")
+        }
+        (_, Some(cordon_policy::Response::Decline)) => {
             format!("do not act on the request: the law cited forbids it; {follow_up}")
         }
-        Some(cordon_policy::Response::Comply) => {
+        (_, Some(cordon_policy::Response::Comply)) => {
             format!("comply as the judicial document directs; {follow_up}")
         }
-        None => "recorded".to_owned(),
+        (_, None) => "recorded".to_owned(),
     };
     respond::json(
         StatusCode::CREATED,
@@ -284,19 +375,20 @@ pub struct RegisterCounters {
     complied: AtomicU64,
     outcomes: AtomicU64,
     corrections: AtomicU64,
+    authorities: AtomicU64,
+    revocations: AtomicU64,
     refused: AtomicU64,
 }
 
 impl RegisterCounters {
     fn count(&self, p: &Prepared) {
-        use cordon_register::Step;
         let counter = match (&p.entry.step, p.response().map(|r| r.response)) {
             (Step::Request { .. }, Some(cordon_policy::Response::Comply)) => &self.complied,
             (Step::Request { .. }, _) => &self.declined,
             (Step::Outcome { .. }, _) => &self.outcomes,
             (Step::Correction { .. }, _) => &self.corrections,
-            // Not recorded through this endpoint yet.
-            (Step::Authority { .. } | Step::Revocation { .. }, _) => return,
+            (Step::Authority { .. }, _) => &self.authorities,
+            (Step::Revocation { .. }, _) => &self.revocations,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -310,6 +402,8 @@ impl RegisterCounters {
             ("request", "comply", &self.complied),
             ("outcome", "", &self.outcomes),
             ("correction", "", &self.corrections),
+            ("authority", "", &self.authorities),
+            ("revocation", "", &self.revocations),
         ];
         for (step, response, v) in rows {
             let _ = writeln!(

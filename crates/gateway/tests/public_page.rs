@@ -300,3 +300,76 @@ async fn counts_after_a_restart_cover_the_whole_log() {
     drop(running);
     h.stop().await;
 }
+
+/// The 403 lists every rule that refused with its basis and citation, and the public page
+/// shows, for every rule that can refuse, what it stands on and how many refusals it made.
+#[tokio::test]
+async fn refusals_and_the_public_page_say_whether_each_rule_is_law_or_policy() {
+    let h = Harness::start().await;
+    let refused = h.get("/alpr/plates/FAKE123", &ICE).await;
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let body = refused.json();
+    let rules = body["rules"].as_array().unwrap();
+    assert!(!rules.is_empty(), "{body}");
+    let words = ["state law", "city ordinance", "agency choice"];
+    for r in rules {
+        let basis = r["basis_words"].as_str().unwrap();
+        assert!(words.iter().any(|w| basis.starts_with(w)), "{r}");
+        assert!(!r["citation"].as_str().unwrap().is_empty(), "{r}");
+        assert!(!r["source"].as_str().unwrap().is_empty(), "{r}");
+    }
+    let ids: Vec<String> = rules
+        .iter()
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["pack"].as_str().unwrap(),
+                r["id"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        serde_json::to_value(&ids).unwrap(),
+        body["policies"],
+        "one rule per deciding policy, in order"
+    );
+    // ICE is refused by the city's own choice, and by the TRUST Act's ban on immigration
+    // agents' use of agency databases: both bases show.
+    let grounds = body["grounds"].to_string();
+    assert!(
+        grounds.contains("agency choice") && grounds.contains("state law"),
+        "{body}"
+    );
+
+    wait_integrated(&h).await;
+    let site = start_site(&h).await;
+    let stats = get(site.addr, "/stats.json").await.json();
+    let listed = stats["rules"].as_array().unwrap();
+    for id in &ids {
+        let row = listed
+            .iter()
+            .find(|r| r["rule"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} is not on the public page: {stats}"));
+        assert_eq!(row["denied"], 1, "{row}");
+    }
+    let counsel = listed
+        .iter()
+        .find(|r| r["needs_counsel"].is_string())
+        .expect("the TRUST Act pack has rules that need counsel");
+    assert!(counsel["basis_words"]
+        .as_str()
+        .unwrap()
+        .contains("needs counsel"));
+    let page = get(site.addr, "/").await.text();
+    for id in &ids {
+        let row_at = page
+            .find(&format!("data-rule=\"{id}\""))
+            .unwrap_or_else(|| panic!("no row for {id}"));
+        let row = &page[row_at..row_at + page[row_at..].find("</tr>").unwrap()];
+        assert!(words.iter().any(|w| row.contains(w)), "{row}");
+        assert!(row.ends_with("<td>1</td>"), "{row}");
+    }
+    assert!(page.contains("needs counsel"));
+    site.stop().await;
+    h.stop().await;
+}

@@ -273,3 +273,33 @@ fn a_register_that_shadows_a_route_or_lets_nobody_record_is_refused_at_startup()
     let nobody = config("\n[register]\nrecorders = []\n");
     assert!(nobody.contains("register.recorders is empty"), "{nobody}");
 }
+
+/// The register speaks the new vocabulary: a judicial document must say which court issued
+/// it, and an immigration judge's order, presented as a court order, is declined.
+#[tokio::test]
+async fn a_judicial_request_must_name_its_court_and_an_immigration_judges_order_is_declined() {
+    let h = start().await;
+    let mut order = json!({"kind": "court_order", "agency": "ice-ero", "unit": "ERO Chicago",
+        "received": "2026-03-02", "subject": "CB-2026-000400", "asks": ["transfer"],
+        "matter": "civil", "names_subject": true});
+    let no_court = send(&h, "POST", "/requests", Some(CLERK), &order).await;
+    assert_eq!(no_court.status, 400, "{}", no_court.text());
+    assert!(
+        no_court.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("must say who issued it"),
+        "{}",
+        no_court.text()
+    );
+    order["court"] = json!("immigration_court");
+    let r = send(&h, "POST", "/requests", Some(CLERK), &order).await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let d = r.json();
+    assert_eq!(d["response"]["response"], "decline", "{d}");
+    assert!(
+        d["response"]["citations"].to_string().contains("S06-14-03"),
+        "an immigration judge's order is administrative: {d}"
+    );
+    h.stop().await;
+}

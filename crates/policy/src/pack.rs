@@ -209,6 +209,18 @@ impl Pack {
         all
     }
 
+    /// The metas of the rules that forbid (the ones a refusal can cite), in id order.
+    pub fn forbid_metas(&self) -> Vec<&PolicyMeta> {
+        let mut all: Vec<&PolicyMeta> = self
+            .policies
+            .policies()
+            .filter(|p| p.effect() == cedar_policy::Effect::Forbid)
+            .filter_map(|p| self.meta.get(p.id().to_string().as_str()))
+            .collect();
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        all
+    }
+
     /// The folders of the stack this pack's cases are written for.
     pub fn home_stack(&self) -> Vec<PathBuf> {
         let parent = self.dir.parent().unwrap_or(Path::new("."));

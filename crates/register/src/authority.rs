@@ -134,10 +134,62 @@ pub struct VerifiedAuthority {
     pub registration: AuthorityRegistration,
 }
 
+/// Why a typed authority opened nothing. Each reason says what the requester can do; none
+/// echoes what a registration names beyond what the requester sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmatched {
+    /// A kind was typed with no reference to look up.
+    NoReference,
+    /// No registration has this reference.
+    NotRegistered { reference: String },
+    /// Registered for another agency only.
+    OtherAgency { reference: String },
+    /// Registered for this agency, but not naming the record asked for.
+    OtherRecord { reference: String, record: String },
+    /// Its first day has not come.
+    NotYetValid { reference: String, from: When },
+    /// Its last day has passed.
+    Expired { reference: String, expired: When },
+    /// Records staff revoked it.
+    Revoked { reference: String, entry: u64 },
+    /// The register could not be read, so no registration is trusted (a revocation might
+    /// have been missed).
+    RegisterUnavailable,
+}
+
+impl std::fmt::Display for Unmatched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unmatched::NoReference => write!(f, "no Cordon-Authority-Ref was sent, so there is no registered document to look up"),
+            Unmatched::NotRegistered { reference } => write!(f, "{reference:?} is not registered: records staff have not registered a document with this reference"),
+            Unmatched::OtherAgency { reference } => write!(f, "{reference:?} is registered for another agency, not yours"),
+            Unmatched::OtherRecord { reference, record } => write!(f, "{reference:?} does not name the record {record:?}"),
+            Unmatched::NotYetValid { reference, from } => write!(f, "{reference:?} may be used only from {from}"),
+            Unmatched::Expired { reference, expired } => write!(f, "{reference:?} expired on {expired}"),
+            Unmatched::Revoked { reference, entry } => write!(f, "{reference:?} was revoked (revocation of register entry {entry})"),
+            Unmatched::RegisterUnavailable => write!(f, "the register of authorities cannot be read right now, so no registration is honoured"),
+        }
+    }
+}
+
+impl Unmatched {
+    /// What the requester can do about it.
+    pub fn what_to_do(&self) -> &'static str {
+        match self {
+            Unmatched::NoReference => "send the document's reference in Cordon-Authority-Ref, exactly as records staff registered it",
+            Unmatched::RegisterUnavailable => "try again shortly; if this persists, tell the operator",
+            Unmatched::Expired { .. } | Unmatched::Revoked { .. } => "a new or renewed document must be checked and registered by records staff before it opens anything",
+            _ => "give the document to records staff: they check it and register it (its court, the records and dates it names, its SHA-256); then send its reference in Cordon-Authority-Ref",
+        }
+    }
+}
+
 /// Every registration in a log, by reference, with revocations applied.
 #[derive(Debug, Default, Clone)]
 pub struct AuthorityBook {
     by_reference: HashMap<String, Vec<(u64, AuthorityRegistration)>>,
+    /// Every registration's index, so that reading an entry twice changes nothing.
+    registrations: HashSet<u64>,
     revoked: HashSet<u64>,
 }
 
@@ -145,11 +197,17 @@ impl AuthorityBook {
     /// Adds one register entry (in log order); entries of other steps are ignored.
     pub fn push(&mut self, index: u64, entry: &RegisterEntry) {
         match &entry.step {
-            Step::Authority { authority } => self
-                .by_reference
-                .entry(authority.reference.clone())
-                .or_default()
-                .push((index, authority.clone())),
+            // An entry read a second time is already in the book.
+            Step::Authority { authority } if self.registrations.insert(index) => {
+                let list = self
+                    .by_reference
+                    .entry(authority.reference.clone())
+                    .or_default();
+                list.push((index, authority.clone()));
+                // Kept in log order whatever order entries arrive in, so "newest" is the
+                // highest index.
+                list.sort_by_key(|(i, _)| *i);
+            }
             Step::Revocation { of, .. } => {
                 self.revoked.insert(*of);
             }
@@ -159,9 +217,7 @@ impl AuthorityBook {
 
     /// Whether `index` is a registration in the book (what a revocation may name).
     pub fn is_registration(&self, index: u64) -> bool {
-        self.by_reference
-            .values()
-            .any(|list| list.iter().any(|(i, _)| *i == index))
+        self.registrations.contains(&index)
     }
 
     /// The registration that lets `agency` use the document `reference` for `record` on
@@ -189,6 +245,95 @@ impl AuthorityBook {
                 entry: *index,
                 registration: r.clone(),
             })
+    }
+
+    /// Why no registration lets `agency` use `reference` for `record` on day `on`: the
+    /// reason of the registration that came closest (agency, then record, then dates, then
+    /// revocation), the newest on a tie. `None` when one does.
+    pub fn why_not(
+        &self,
+        reference: &str,
+        agency: &str,
+        record: &str,
+        on: When,
+    ) -> Option<Unmatched> {
+        let Some(list) = self.by_reference.get(reference) else {
+            return Some(Unmatched::NotRegistered {
+                reference: reference.to_owned(),
+            });
+        };
+        let reference = reference.to_owned();
+        let on_day = on.days();
+        let mut best: Option<(u8, Unmatched)> = None;
+        for (index, r) in list.iter().rev() {
+            let (rank, why) = if r.agency != agency {
+                (
+                    0,
+                    Unmatched::OtherAgency {
+                        reference: reference.clone(),
+                    },
+                )
+            } else if !r.records.iter().any(|x| x == record) {
+                (
+                    1,
+                    Unmatched::OtherRecord {
+                        reference: reference.clone(),
+                        record: record.to_owned(),
+                    },
+                )
+            } else if on_day < r.valid_from.days() {
+                (
+                    2,
+                    Unmatched::NotYetValid {
+                        reference: reference.clone(),
+                        from: r.valid_from,
+                    },
+                )
+            } else if on_day > r.expires.days() {
+                (
+                    2,
+                    Unmatched::Expired {
+                        reference: reference.clone(),
+                        expired: r.expires,
+                    },
+                )
+            } else if self.revoked.contains(index) {
+                (
+                    3,
+                    Unmatched::Revoked {
+                        reference: reference.clone(),
+                        entry: *index,
+                    },
+                )
+            } else {
+                return None;
+            };
+            if best.as_ref().is_none_or(|(b, _)| rank > *b) {
+                best = Some((rank, why));
+            }
+        }
+        best.map(|(_, why)| why)
+    }
+
+    /// [`AuthorityBook::authority_for`], and why a typed authority opened nothing when it
+    /// did not (`None` when nothing was typed or a registration covers it).
+    pub fn resolve(
+        &self,
+        typed: &Authority,
+        agency: &str,
+        record: &str,
+        on: When,
+    ) -> (Authority, Option<Unmatched>) {
+        let authority = self.authority_for(typed, agency, record, on);
+        if authority.registration.is_some() {
+            return (authority, None);
+        }
+        let why = match typed.reference.as_deref().filter(|r| !r.trim().is_empty()) {
+            Some(reference) => self.why_not(reference, agency, record, on),
+            None if typed.kind != AuthorityKind::None => Some(Unmatched::NoReference),
+            None => None,
+        };
+        (authority, why)
     }
 
     /// The authority a request carries, given what the requester typed: the registered

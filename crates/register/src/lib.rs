@@ -19,12 +19,12 @@ pub mod totals;
 pub mod view;
 pub mod when;
 
-pub use authority::{AuthorityBook, AuthorityRegistration, VerifiedAuthority};
+pub use authority::{AuthorityBook, AuthorityRegistration, Unmatched, VerifiedAuthority};
 pub use entry::{is_register_entry, Recorder, RegisterEntry, Step, REGISTER_VERSION};
 pub use error::RegisterError;
 pub use model::{Conviction, Correction, FederalRequest, Outcome, OutcomeResult, Transferee};
 pub use period::Period;
-pub use read::{entry_of_open_log, read_authorities, read_register, LogFacts};
+pub use read::{entry_of_open_log, follow_authorities, read_authorities, read_register, LogFacts};
 pub use registrar::{Prepared, Registrar};
 pub use report::{Report, ReportKind};
 pub use totals::Totals;

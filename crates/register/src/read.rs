@@ -32,7 +32,24 @@ pub fn for_each_register_entry(
 ) -> Result<LogFacts, RegisterError> {
     let report = verify_dir(dir, verifier)?;
     let size = report.size;
-    for t in 0..size.div_ceil(BUNDLE_ENTRIES) {
+    each_register_entry_between(dir, size, 0, &mut each)?;
+    Ok(LogFacts {
+        origin: report.origin,
+        size,
+        root: report.root.iter().map(|b| format!("{b:02x}")).collect(),
+    })
+}
+
+/// Calls `each(index, bytes)` for every register entry from index `from` to the end of a
+/// tree of `size` entries in `dir`, without verifying the tree: for a reader that verified
+/// the log up to `from` and follows what was appended since.
+fn each_register_entry_between(
+    dir: &Path,
+    size: u64,
+    from: u64,
+    mut each: impl FnMut(u64, &[u8]) -> Result<(), RegisterError>,
+) -> Result<(), RegisterError> {
+    for t in from / BUNDLE_ENTRIES..size.div_ceil(BUNDLE_ENTRIES) {
         let id = bundle_in_tree(size, t).ok_or_else(|| LogError::Corrupt {
             path: dir.to_owned(),
             why: format!("no bundle {t} in a log of {size} entries"),
@@ -42,16 +59,13 @@ pub fn for_each_register_entry(
             .into_iter()
             .enumerate()
         {
-            if crate::entry::is_register_entry(entry) {
-                each(t * BUNDLE_ENTRIES + i as u64, entry)?;
+            let index = t * BUNDLE_ENTRIES + i as u64;
+            if index >= from && crate::entry::is_register_entry(entry) {
+                each(index, entry)?;
             }
         }
     }
-    Ok(LogFacts {
-        origin: report.origin,
-        size,
-        root: report.root.iter().map(|b| format!("{b:02x}")).collect(),
-    })
+    Ok(())
 }
 
 /// The register of a verified log.
@@ -83,6 +97,24 @@ pub fn read_authorities(
         Ok(())
     })?;
     Ok((book, facts))
+}
+
+/// Adds to `book` the registrations and revocations among entries `from..size` of the
+/// tree of `size` entries in `dir`: how a gateway that loaded the book with
+/// [`read_authorities`] follows the log it (and, on a shared log, other gateways) appended
+/// since. Reading an entry twice changes nothing.
+pub fn follow_authorities(
+    book: &mut crate::AuthorityBook,
+    dir: &Path,
+    size: u64,
+    from: u64,
+) -> Result<(), RegisterError> {
+    each_register_entry_between(dir, size, from, |index, bytes| {
+        if let Some(entry) = RegisterEntry::parse(index, bytes)? {
+            book.push(index, &entry);
+        }
+        Ok(())
+    })
 }
 
 /// The bytes of entry `index` of an open log, waiting (briefly) for the checkpoint that

@@ -444,3 +444,139 @@ fn a_registration_says_what_is_wrong_with_it() {
         "not issued by a court",
     );
 }
+
+#[test]
+fn a_typed_authority_that_opens_nothing_is_told_why_and_reading_an_entry_twice_changes_nothing() {
+    use cordon_register::Unmatched;
+    let registrar = registrar();
+    let registered = registrar
+        .authority(clerk(), warrant(&["arrests/2024-001234"]))
+        .unwrap();
+    let mut book = AuthorityBook::default();
+    book.push(4, &registered.entry);
+    book.push(4, &registered.entry);
+    let on = |d: &str| When::parse(d).unwrap();
+    let typed = |reference: Option<&str>| cordon_policy::Authority {
+        kind: cordon_policy::AuthorityKind::JudicialWarrant,
+        reference: reference.map(str::to_owned),
+        ..Default::default()
+    };
+    let why =
+        |book: &AuthorityBook, reference: Option<&str>, agency: &str, record: &str, day: &str| {
+            book.resolve(&typed(reference), agency, record, on(day)).1
+        };
+    let warrant_ref = Some("24-MJ-0191");
+    assert_eq!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-hsi",
+            "arrests/2024-001234",
+            "2026-01-12"
+        ),
+        None
+    );
+    assert_eq!(
+        why(&book, None, "ice-hsi", "arrests/2024-001234", "2026-01-12"),
+        Some(Unmatched::NoReference)
+    );
+    assert!(matches!(
+        why(
+            &book,
+            Some("24-MJ-9999"),
+            "ice-hsi",
+            "arrests/2024-001234",
+            "2026-01-12"
+        ),
+        Some(Unmatched::NotRegistered { .. })
+    ));
+    assert!(matches!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-ero",
+            "arrests/2024-001234",
+            "2026-01-12"
+        ),
+        Some(Unmatched::OtherAgency { .. })
+    ));
+    assert!(matches!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-hsi",
+            "arrests/2024-009999",
+            "2026-01-12"
+        ),
+        Some(Unmatched::OtherRecord { .. })
+    ));
+    assert!(matches!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-hsi",
+            "arrests/2024-001234",
+            "2026-01-25"
+        ),
+        Some(Unmatched::Expired { .. })
+    ));
+    assert!(matches!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-hsi",
+            "arrests/2024-001234",
+            "2026-01-09"
+        ),
+        Some(Unmatched::NotYetValid { .. })
+    ));
+    // Nothing typed: nothing to explain.
+    let nothing = cordon_policy::Authority::default();
+    assert_eq!(
+        book.resolve(&nothing, "ice-hsi", "x", on("2026-01-12")).1,
+        None
+    );
+    let revoked = registrar
+        .revocation(clerk(), 4, &book, "warrant quashed".into())
+        .unwrap();
+    book.push(5, &revoked.entry);
+    book.push(5, &revoked.entry);
+    assert_eq!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-hsi",
+            "arrests/2024-001234",
+            "2026-01-12"
+        ),
+        Some(Unmatched::Revoked {
+            reference: "24-MJ-0191".into(),
+            entry: 4
+        })
+    );
+    // A later registration of the same document for another record still opens its own.
+    let renewed = registrar
+        .authority(clerk(), warrant(&["arrests/2024-005555"]))
+        .unwrap();
+    book.push(6, &renewed.entry);
+    assert_eq!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-hsi",
+            "arrests/2024-005555",
+            "2026-01-12"
+        ),
+        None
+    );
+    assert!(matches!(
+        why(
+            &book,
+            warrant_ref,
+            "ice-hsi",
+            "arrests/2024-001234",
+            "2026-01-12"
+        ),
+        Some(Unmatched::Revoked { .. })
+    ));
+}

@@ -259,7 +259,7 @@ fn replay(log: &Path, packs: &[PathBuf], vkey: Option<&str>, json: bool) -> Resu
         }
         if !r.court_not_recorded.is_empty() {
             println!(
-                "{} entries name a judicial warrant or court order with no court recorded (they predate court recording): read as opening nothing, flagged, not rewritten: entries {:?}",
+                "{} entries name a judicial warrant or court order with no court recorded (written before courts were recorded, or typed with no registration): read as opening nothing, flagged, not rewritten: entries {:?}",
                 r.court_not_recorded.len(),
                 r.court_not_recorded
             );

@@ -48,6 +48,46 @@ pub struct Snapshot {
     pub witness_vkeys: Vec<String>,
     /// Cosignatures a published checkpoint carries at least, when witnesses are configured.
     pub quorum: Option<usize>,
+    /// Every rule of the packs in force that can refuse a request, with what it stands on
+    /// and how many refusals it made.
+    pub rules: Vec<RuleView>,
+}
+
+/// One refusing rule as the public sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleView {
+    /// `<pack>/<rule>`.
+    pub rule: String,
+    /// `state_law`, `city_ordinance` or `agency_choice`.
+    pub basis: cordon_policy::Basis,
+    /// The basis in words, with the open question when it needs counsel.
+    pub basis_words: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs_counsel: Option<String>,
+    pub citation: String,
+    pub source: String,
+    /// Refusals in the counted entries that this rule made (with others, or alone).
+    pub denied: u64,
+}
+
+/// The refusing rules of `pack`, in stack order, with their counts from `counts`.
+fn rule_views(pack: &cordon_policy::Stack, counts: &Counts) -> Vec<RuleView> {
+    pack.packs()
+        .iter()
+        .flat_map(|p| p.forbid_metas().into_iter().map(move |m| (p.name(), m)))
+        .map(|(name, m)| {
+            let rule = format!("{name}/{}", m.id);
+            RuleView {
+                denied: counts.denied_by_rule.get(&rule).copied().unwrap_or(0),
+                rule,
+                basis: m.basis.clone(),
+                basis_words: crate::denial::rule_basis(&m.basis, m.needs_counsel.as_deref()),
+                needs_counsel: m.needs_counsel.clone(),
+                citation: m.citation.clone(),
+                source: m.source.clone(),
+            }
+        })
+        .collect()
 }
 
 /// The public site's state: the running counts, kept across requests so each one reads
@@ -118,6 +158,7 @@ impl Site {
             vkey: self.vkey.clone(),
             witness_vkeys,
             quorum: self.gw.publication().map(|p| p.quorum()),
+            rules: rule_views(&self.gw.pack, &counts),
         })
     }
 

@@ -174,6 +174,7 @@ searched, whom they searched for, or why.</p>\
         rows(&c.by_purpose),
     ));
     body.push_str(&section("By month (UTC)", "month", rows(&c.by_month)));
+    body.push_str(&rules_section(snap));
     let cosigners = if cp.cosigners.is_empty() {
         "none yet (no witnesses have cosigned this checkpoint)".to_owned()
     } else {
@@ -197,6 +198,49 @@ entries, <span data-figure=\"other_entries\">{}</span> of which are not access d
     );
     body.push_str(&check_it(snap));
     shell("en", "Public record of data requests", &body)
+}
+
+/// Every rule that can refuse a request, what it stands on (state law, city ordinance, or
+/// the agency's own choice, and where the law is unsettled, a question for counsel), its
+/// citation and how many refusals it made: whether a refusal is the law or policy.
+fn rules_section(snap: &Snapshot) -> String {
+    let mut rows = String::new();
+    for r in &snap.rules {
+        let _ = write!(
+            rows,
+            "<tr data-rule=\"{}\"><td><code>{}</code></td><td data-basis=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.rule),
+            esc(&r.rule),
+            esc(r.basis.as_sent()),
+            esc(&r.basis_words),
+            esc(&r.citation),
+            r.denied
+        );
+    }
+    let c = &snap.counts;
+    let unmatched: u64 = c
+        .denied_by_rule
+        .iter()
+        .filter(|(k, _)| {
+            k.ends_with(cordon_policy::compose::NO_RULE_PERMITS)
+                || k.ends_with(cordon_policy::compose::NO_PACK_GOVERNS)
+        })
+        .map(|(_, v)| v)
+        .sum();
+    let retired = c
+        .denied_by_rule
+        .get(super::stats::RETIRED_RULE)
+        .copied()
+        .unwrap_or(0);
+    format!(
+        "<h2>Why requests are refused: the rules and what they stand on</h2>\
+<p>Each rule says whether it is <b>state law</b>, a <b>city ordinance</b>, or the <b>agency's \
+own choice</b> (its policy, which it may change). Where the law is unsettled, the rule takes \
+the cautious answer and says it <b>needs counsel</b>. A refusal can rest on several rules.</p>\
+<table id=\"rules\"><tr><th>Rule</th><th>Stands on</th><th>Law or policy</th><th>Refusals</th></tr>{rows}</table>\
+<p>Refused because no rule permits them: <span data-figure=\"no_rule_permits\">{unmatched}</span>. \
+Refused by rules no longer in force: <span data-figure=\"retired_rules\">{retired}</span>.</p>"
+    )
 }
 
 /// The first hash tile of a tree of `size` leaves: full, or partial while the log is small.

@@ -29,6 +29,31 @@ pub struct Counts {
     pub by_purpose: BTreeMap<String, Tally>,
     /// `YYYY-MM`, in UTC, of the decision time.
     pub by_month: BTreeMap<String, Tally>,
+    /// Denials by the rule that made them (`<pack>/<rule>`), each rule of a denial counted
+    /// once; a rule no longer in the packs in force is counted under [`RETIRED_RULE`].
+    pub denied_by_rule: BTreeMap<String, u64>,
+}
+
+/// The key for denials by a rule the packs now in force do not have.
+pub const RETIRED_RULE: &str = "retired";
+
+/// The key a denying rule is counted under: its own qualified id when the stack in force
+/// has it (a closed set, from the packs, never from a requester).
+fn rule_key(pack: &Stack, policy: &str) -> String {
+    let known = policy.split_once('/').is_some_and(|(p, rule)| {
+        rule == cordon_policy::compose::NO_RULE_PERMITS
+            && pack.packs().iter().any(|k| k.name() == p)
+            || p == "stack" && rule == cordon_policy::compose::NO_PACK_GOVERNS
+            || pack
+                .packs()
+                .iter()
+                .any(|k| k.name() == p && k.policy_meta(rule).is_some())
+    });
+    if known {
+        policy.to_owned()
+    } else {
+        RETIRED_RULE.to_owned()
+    }
 }
 
 /// The label of an agency kind; an agency the pack does not know is `unregistered`.
@@ -107,6 +132,14 @@ impl Counts {
             .map(|c| c.as_sent());
         bump(self.by_purpose.entry(purpose_label(code)).or_default());
         bump(self.by_month.entry(month(&r.time)).or_default());
+        if !allowed {
+            for policy in r.decision.iter().flat_map(|d| &d.policies) {
+                *self
+                    .denied_by_rule
+                    .entry(rule_key(pack, policy))
+                    .or_default() += 1;
+            }
+        }
     }
 
     /// Reads the entries `self.entries..upto` from the bundles under `root` of a log

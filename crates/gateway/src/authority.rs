@@ -1,0 +1,162 @@
+//! The authorities records staff registered, as the gateway honours them: a typed
+//! `Cordon-Authority` opens a door only when a registration in the log covers the agency,
+//! the record and the day; otherwise it is decided as opening nothing, and the refusal says
+//! why. The book is read from the verified log when the gateway opens and then follows
+//! the log's checkpoints, so a registration or revocation recorded by any writer of the
+//! log counts from the moment it is integrated.
+use crate::logbackend::GatewayLog;
+use crate::GatewayError;
+use cordon_policy::Authority;
+use cordon_register::{follow_authorities, read_authorities, AuthorityBook, Unmatched, When};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// How long opening waits for the log to integrate what recovery found, so the book read
+/// at start covers every durable entry.
+const OPEN_WAIT: Duration = Duration::from_secs(30);
+
+/// How often a failed read of new bundles is retried: the integrator may replace a partial
+/// bundle between the checkpoint and the read.
+const READ_TRIES: u32 = 3;
+
+struct Followed {
+    book: AuthorityBook,
+    /// Entries `0..scanned` are in the book.
+    scanned: u64,
+}
+
+/// The registered authorities, kept current with the log.
+pub struct Authorities {
+    followed: Mutex<Followed>,
+}
+
+/// What a request's typed authority came to.
+pub struct Resolved {
+    /// What the policy decides on: the registered document, or what was typed with no
+    /// court, no matter and no registration.
+    pub authority: Authority,
+    /// Why a typed authority opened nothing; `None` when none was typed or one matched.
+    pub unmatched: Option<Unmatched>,
+}
+
+impl Authorities {
+    /// Reads every registration and revocation in the log, after verifying all of it.
+    pub fn load(
+        log: &GatewayLog,
+        verifier: &cordon_log::Verifier,
+    ) -> Result<Authorities, GatewayError> {
+        // A revocation recovery found in the write-ahead log must be read before the first
+        // decision, so wait for the integrator to cover every durable entry.
+        let durable = log.durable_size();
+        if durable > 0 {
+            log.wait_checkpoint(durable, OPEN_WAIT).map_err(|e| {
+                GatewayError::Registry(format!(
+                    "the log did not integrate its {durable} durable entries within {OPEN_WAIT:?} ({e}), so the registered authorities cannot be read: start again, or check the log with `cordon log verify`"
+                ))
+            })?;
+        }
+        let (book, facts) = read_authorities(log.root(), verifier).map_err(|e| {
+            GatewayError::Registry(format!(
+                "the registered authorities cannot be read from the log {}: {e} (check the log with `cordon log verify`)",
+                log.root().display()
+            ))
+        })?;
+        Ok(Authorities {
+            followed: Mutex::new(Followed {
+                book,
+                scanned: facts.size,
+            }),
+        })
+    }
+
+    /// Reads the entries integrated since the last call; what is already read is skipped.
+    pub fn catch_up(&self, log: &GatewayLog) -> Result<(), String> {
+        let mut tries = 0;
+        loop {
+            match self.try_catch_up(log) {
+                Ok(()) => return Ok(()),
+                Err(e) if tries + 1 >= READ_TRIES => return Err(e),
+                Err(_) => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+
+    fn try_catch_up(&self, log: &GatewayLog) -> Result<(), String> {
+        let size = log.checkpoint().checkpoint.size;
+        // Read under the lock: only what is new since the last call, and only when a
+        // request presents an authority or staff record one.
+        let mut followed = self.lock()?;
+        let from = followed.scanned;
+        if size <= from {
+            return Ok(());
+        }
+        follow_authorities(&mut followed.book, log.root(), size, from)
+            .map_err(|e| e.to_string())?;
+        followed.scanned = size;
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Followed>, String> {
+        self.followed
+            .lock()
+            .map_err(|_| "the authority book was poisoned by an earlier failure".to_owned())
+    }
+
+    /// The registrations so far, for a revocation to check what it names.
+    pub fn book(&self) -> Result<AuthorityBook, String> {
+        Ok(self.lock()?.book.clone())
+    }
+
+    /// What `typed` comes to for `agency` reading `record` today. Reads what the log
+    /// integrated since the last call first; when that fails, nothing is honoured, since a
+    /// revocation could have been missed.
+    pub fn resolve(
+        &self,
+        log: &GatewayLog,
+        typed: &Authority,
+        agency: &str,
+        record: &str,
+    ) -> Resolved {
+        let presented = typed.kind != cordon_policy::AuthorityKind::None
+            || typed
+                .reference
+                .as_deref()
+                .is_some_and(|r| !r.trim().is_empty());
+        if !presented {
+            return Resolved {
+                authority: AuthorityBook::default().authority_for(
+                    typed,
+                    agency,
+                    record,
+                    When::today(),
+                ),
+                unmatched: None,
+            };
+        }
+        let followed = self.catch_up(log).and_then(|()| self.lock());
+        match followed {
+            Ok(f) => {
+                let (authority, unmatched) = f.book.resolve(typed, agency, record, When::today());
+                Resolved {
+                    authority,
+                    unmatched,
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the registered authorities; honouring none");
+                Resolved {
+                    authority: AuthorityBook::default().authority_for(
+                        typed,
+                        agency,
+                        record,
+                        When::today(),
+                    ),
+                    unmatched: Some(Unmatched::RegisterUnavailable),
+                }
+            }
+        }
+    }
+}
