@@ -251,7 +251,7 @@ fn bind_one(
                 return Err(twice());
             }
             bound.limit = Some(n);
-            return Ok(n.into());
+            Ok(n.into())
         }
         Binding::Record => {
             let v = string(name, value, "a string naming one record")?;
