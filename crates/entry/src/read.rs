@@ -38,6 +38,8 @@ pub struct Recorded {
     pub path: String,
     /// The query sent upstream, without `?`.
     pub query: Option<String>,
+    /// The canonical body sent upstream (version 2 only).
+    pub body: Option<String>,
     pub body_sha256: Option<String>,
     pub stack_sha256: Option<String>,
     pub routes_sha256: Option<String>,
@@ -105,6 +107,8 @@ struct Raw {
     path: Option<String>,
     #[serde(default)]
     query: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
     #[serde(default)]
     body_sha256: Option<String>,
     #[serde(default)]
@@ -183,6 +187,7 @@ fn v1(raw: Raw) -> Result<Entry, ReadError> {
         method: raw.method.unwrap_or_default(),
         path,
         query,
+        body: None,
         body_sha256: None,
         stack_sha256: None,
         routes_sha256: None,
@@ -230,6 +235,7 @@ fn v2(raw: Raw) -> Result<Entry, ReadError> {
         method: raw.method.unwrap_or_default(),
         path: raw.path.ok_or(ReadError::Missing("path"))?,
         query: raw.query,
+        body: raw.body,
         body_sha256: raw.body_sha256,
         stack_sha256: raw.stack.map(|s| s.sha256),
         routes_sha256: raw.routes_sha256,

@@ -65,6 +65,10 @@ pub struct DecisionEntry<'a> {
     /// The canonical query sent upstream, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<&'a str>,
+    /// The decided fields of a search body, as the canonical JSON text sent upstream,
+    /// when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<&'a str>,
     /// SHA-256 of the canonical body sent upstream, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_sha256: Option<&'a str>,

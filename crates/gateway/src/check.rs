@@ -40,8 +40,12 @@ pub fn check_config(path: &Path) -> Vec<String> {
     }
     note(read_signer(&config.log.key).map(drop).map_err(text));
     note(log_dir_usable(&config.log.dir));
-    if let Some(url) = config.upstream.as_deref() {
-        note(upstream(url).map(drop).map_err(text));
+    if let Some(u) = &config.upstream {
+        note(
+            upstream::Upstream::new(u)
+                .map(drop)
+                .map_err(|e| format!("upstream {}: {e}", u.url)),
+        );
     }
     if let Some(t) = &config.tls {
         note(

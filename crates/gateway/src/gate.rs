@@ -2,6 +2,7 @@
 //! the path to a dataset, bind the query, read the purpose, decide, and make the decision
 //! durable in the log. Every refusal of an authenticated requester is logged too; only a
 //! durable allow yields a [`Receipt`].
+use crate::body::{search_body, BoundBody};
 use crate::durable::{append_within, WaitError};
 use crate::entry::{
     now_rfc3339, AuthorityUsed, DecisionEntry, Refusal, Requester, StackRef, ENTRY_VERSION,
@@ -43,6 +44,8 @@ pub struct Ask<'a> {
     pub method: &'a Method,
     /// The raw path and query.
     pub path_and_query: &'a str,
+    /// The request body as received (empty in forward-auth mode, which never sees it).
+    pub body: &'a [u8],
     pub headers: &'a HeaderMap,
     /// The client's address: the connection's peer, or what a trusted proxy reported.
     pub peer: IpAddr,
@@ -68,6 +71,9 @@ pub struct Admitted {
     pub identity: Identity,
     /// The canonical query that was decided and logged, if any: all the upstream gets.
     pub query: Option<String>,
+    /// The canonical search body that was decided and logged, if any: the only body the
+    /// upstream gets.
+    pub body: Option<bytes::Bytes>,
 }
 
 /// A request that was refused, with the response to send and the outcome to count.
@@ -115,6 +121,7 @@ struct Decided {
     query: Option<String>,
     /// Why the authority the requester typed opened nothing, when it did not.
     unmatched: Option<cordon_register::Unmatched>,
+    body: Option<BoundBody>,
 }
 
 impl Gateway {
@@ -149,6 +156,7 @@ impl Gateway {
             target: decided.target,
             identity,
             query: decided.query,
+            body: decided.body.map(|b| bytes::Bytes::from(b.canonical)),
         })
     }
 
@@ -172,6 +180,8 @@ impl Gateway {
             request: Some(&d.request),
             decision: Some(&d.decision),
             authority,
+            body: d.body.as_ref().map(|b| b.canonical.as_str()),
+            body_sha256: d.body.as_ref().map(|b| b.sha256.as_str()),
             ..self.bare_entry(
                 "decision",
                 ask,
@@ -207,6 +217,7 @@ impl Gateway {
             method,
             path,
             query,
+            body: None,
             body_sha256: None,
             stack: Some(self.stack_ref()),
             routes_sha256: Some(&self.fingerprints.routes),
@@ -283,8 +294,20 @@ impl Gateway {
                 "send only the query parameters the route declares, each once",
             )
         })?;
-        if let (Some(record), None) = (&bound.record, &target.path_record) {
-            // A collection path whose query names a record is decided as that record.
+        let body = search_body(ask, &target, &bound).map_err(|e| {
+            early(
+                e.status(),
+                Outcome::BadRequest,
+                e.to_string(),
+                "send a JSON object (Content-Type: application/json) of only the fields the route declares, each once",
+            )
+        })?;
+        let named = bound
+            .record
+            .as_ref()
+            .or(body.as_ref().and_then(|b| b.record.as_ref()));
+        if let (Some(record), None) = (named, &target.path_record) {
+            // A collection path whose query or body names a record is decided as that record.
             target.record = format!("{}/{record}", target.record);
         }
         let query = (!bound.canonical.is_empty()).then_some(bound.canonical);
@@ -355,6 +378,7 @@ impl Gateway {
             decision,
             query,
             unmatched: resolved.unmatched,
+            body,
         })
     }
 

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod authority;
+pub mod body;
 pub mod check;
 pub mod client;
 pub mod config;
@@ -36,17 +37,13 @@ pub mod sample;
 pub mod server;
 pub mod site;
 pub mod tls;
+pub mod upstream;
 pub mod wire;
 
-use bytes::Bytes;
 use config::Config;
 use cordon_log::{FaultSwitch, LogError, SignedCheckpoint, Signer};
 use cordon_policy::{PolicyError, Stack};
-use http_body_util::Full;
 use hyper::header::HeaderValue;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use logbackend::GatewayLog;
 use std::time::Duration;
 
@@ -87,15 +84,6 @@ pub enum GatewayError {
     },
 }
 
-/// The upstream in reverse-proxy mode.
-pub(crate) struct Upstream {
-    /// `http://host:port`, without a trailing slash.
-    base: String,
-    authority: String,
-    client: Client<HttpConnector, Full<Bytes>>,
-    timeout: Duration,
-}
-
 /// A running gateway: configuration, pack, identities, routes, the open log and counters.
 pub struct Gateway {
     pub(crate) config: Config,
@@ -106,7 +94,7 @@ pub struct Gateway {
     /// Appends in flight, for the deadline and `/healthz`.
     pub(crate) watch: std::sync::Arc<durable::Watch>,
     pub(crate) metrics: metrics::Metrics,
-    pub(crate) upstream: Option<Upstream>,
+    pub(crate) upstream: Option<upstream::Upstream>,
     pub(crate) origin: String,
     pub(crate) origin_header: HeaderValue,
     /// The authorities records staff registered: what a typed `Cordon-Authority` must match.
@@ -145,7 +133,16 @@ impl Gateway {
         let writer = format!("gateway {}", config.listen);
         let log = GatewayLog::open(&config.log, signer, faults, &writer)?;
         let authorities = authority::Authorities::load(&log, &log_key)?;
-        let upstream = config.upstream.as_deref().map(upstream).transpose()?;
+        let upstream = config
+            .upstream
+            .as_ref()
+            .map(|u| {
+                upstream::Upstream::new(u).map_err(|e| GatewayError::Upstream {
+                    url: u.url.clone(),
+                    why: e.to_string(),
+                })
+            })
+            .transpose()?;
         let origin = log.origin();
         let origin_header = HeaderValue::from_str(&origin).map_err(|_| GatewayError::Key {
             path: config.log.key.clone(),
@@ -304,31 +301,4 @@ fn check_agencies(
         }
     }
     Ok(())
-}
-
-fn upstream(url: &str) -> Result<Upstream, GatewayError> {
-    let bad = |why: &str| GatewayError::Upstream {
-        url: url.to_owned(),
-        why: why.to_owned(),
-    };
-    let rest = url.strip_prefix("http://").ok_or_else(|| {
-        bad("only http:// upstreams are supported (run Cordon beside the service)")
-    })?;
-    let authority = rest.trim_end_matches('/');
-    if authority.is_empty() || authority.contains('/') {
-        return Err(bad(
-            "give only scheme, host and port, e.g. http://127.0.0.1:9000",
-        ));
-    }
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
-        .build(connector);
-    Ok(Upstream {
-        base: format!("http://{authority}"),
-        authority: authority.to_owned(),
-        client,
-        timeout: Duration::from_secs(30),
-    })
 }

@@ -4,10 +4,11 @@ use crate::gate::Admitted;
 use crate::metrics::Outcome;
 use crate::redact::redact;
 use crate::respond::{refuse, Body};
+use crate::upstream::Failure;
 use crate::Gateway;
 use bytes::Bytes;
 use cordon_log::Receipt;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::header::{
     HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
 };
@@ -65,6 +66,17 @@ const BODY_DESCRIBING_RESPONSE: [&str; 8] = [
     "content-length",
 ];
 
+/// Headers that describe the client's body, which is never forwarded: a decided search
+/// body is Cordon's own serialization, described by Cordon.
+const CLIENT_BODY_HEADERS: [&str; 6] = [
+    "expect",
+    "content-length",
+    "content-type",
+    "content-encoding",
+    "content-md5",
+    "content-digest",
+];
+
 /// Headers that claim where the request came from: only Cordon (through its trusted
 /// proxies) says that, so a client's copies are removed.
 const ADDRESS_HEADERS: [&str; 3] = ["forwarded", "x-real-ip", "true-client-ip"];
@@ -111,7 +123,6 @@ impl Gateway {
         admitted: &Admitted,
         method: Method,
         mut headers: HeaderMap,
-        body: Bytes,
     ) -> Response<Body> {
         let Some(up) = &self.upstream else {
             return refuse(
@@ -130,6 +141,14 @@ impl Gateway {
         // Redaction needs the plain body; ask the upstream not to compress it.
         headers.remove(hyper::header::ACCEPT_ENCODING);
         headers.remove(HOST);
+        // The client's body is never sent: only the decided one, described by Cordon.
+        for h in CLIENT_BODY_HEADERS {
+            headers.remove(h);
+        }
+        let body = admitted.body.clone().unwrap_or_default();
+        if admitted.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
         let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
             if let Ok(v) = HeaderValue::from_str(v) {
                 h.insert(k, v);
@@ -143,10 +162,10 @@ impl Gateway {
             &admitted.identity.principal,
         );
         set(&mut headers, "cordon-agency", &admitted.identity.agency);
-        let mut uri = format!("{}{}", up.base, admitted.target.upstream_path);
+        let mut target = admitted.target.upstream_path.clone();
         if let Some(q) = &admitted.query {
-            uri.push('?');
-            uri.push_str(q);
+            target.push('?');
+            target.push_str(q);
         }
         let is_head = method == Method::HEAD;
         // A HEAD answer must give the redacted length, which only the redacted body has:
@@ -159,16 +178,13 @@ impl Gateway {
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = upstream_method;
         *req.headers_mut() = headers;
-        match uri.parse() {
-            Ok(u) => *req.uri_mut() = u,
-            Err(_) => return self.upstream_failed("the upstream URL could not be built"),
+        match up.uri(&target) {
+            Some(u) => *req.uri_mut() = u,
+            None => return self.upstream_failed("the upstream URL could not be built"),
         }
-        let resp = match tokio::time::timeout(up.timeout, up.client.request(req)).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                return self.upstream_failed(&format!("the upstream did not answer: {e}"))
-            }
-            Err(_) => return self.upstream_failed("the upstream did not answer in time"),
+        let resp = match up.send(req).await {
+            Ok(r) => r,
+            Err(f) => return self.upstream_failure(&f),
         };
         let (mut parts, body) = resp.into_parts();
         if redacting && parts.status == StatusCode::PARTIAL_CONTENT {
@@ -176,12 +192,9 @@ impl Gateway {
                 "the upstream sent part of a response that must be redacted; Cordon redacts only whole responses",
             );
         }
-        let bytes = match Limited::new(body, self.config.max_response_bytes)
-            .collect()
-            .await
-        {
-            Ok(b) => b.to_bytes(),
-            Err(_) => return self.upstream_failed("the upstream response was too large or broken"),
+        let bytes = match up.read_body(body, self.config.max_response_bytes).await {
+            Ok(b) => b,
+            Err(f) => return self.upstream_failure(&f),
         };
         let bytes = match self.apply_obligations(
             &admitted.decision.obligations.redact,
@@ -240,6 +253,13 @@ impl Gateway {
         serde_json::to_vec(&v)
             .map(Bytes::from)
             .map_err(|_| "the redacted response could not be serialized")
+    }
+
+    /// The upstream failed or was too slow: 502 or 504, saying which and what to do.
+    fn upstream_failure(&self, f: &Failure) -> Response<Body> {
+        self.metrics.count(Outcome::UpstreamError);
+        tracing::warn!(why = %f, "upstream failure");
+        refuse(f.status(), &f.to_string(), f.what_to_do())
     }
 
     fn upstream_failed(&self, why: &str) -> Response<Body> {

@@ -191,7 +191,7 @@ fn decode(raw: &str, name: &str) -> Result<String, QueryError> {
 }
 
 /// `YYYY-MM-DD`, or that followed by `THH:MM:SS`, optional fraction, and `Z` or `±HH:MM`.
-fn is_rfc3339(s: &str) -> bool {
+pub(crate) fn is_rfc3339(s: &str) -> bool {
     let b = s.as_bytes();
     let digits =
         |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));

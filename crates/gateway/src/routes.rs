@@ -107,6 +107,7 @@ mod tests {
             action: action.into(),
             methods: vec!["GET".into(), "HEAD".into()],
             query: Default::default(),
+            body: Default::default(),
             upstream_redacts: false,
         }
     }

@@ -1,7 +1,8 @@
 //! A sample records service with synthetic, clearly fake data (people, vehicles, plate
 //! reads), for the demo, the tests and the benchmark's upstream.
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
@@ -21,6 +22,8 @@ pub struct Hits {
     /// Every request received, in arrival order, so tests can match each one to a log
     /// entry.
     pub requests: std::sync::Mutex<Vec<Seen>>,
+    /// Connections accepted, so tests can see kept-alive connections reused.
+    pub connections: AtomicU64,
 }
 
 /// One request as the sample service received it.
@@ -31,6 +34,8 @@ pub struct Seen {
     pub target: String,
     /// Header names (lower case) and values, in order.
     pub headers: Vec<(String, String)>,
+    /// The body exactly as received.
+    pub body: Vec<u8>,
 }
 
 impl Hits {
@@ -40,24 +45,42 @@ impl Hits {
     }
 }
 
+/// Largest request body the sample service reads.
+const MAX_BODY: usize = 64 * 1024;
+
 /// Serves the sample records on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, hits: Arc<Hits>) {
     while let Ok((stream, _)) = listener.accept().await {
         let _ = stream.set_nodelay(true);
-        let hits = hits.clone();
-        tokio::spawn(async move {
-            let svc = hyper::service::service_fn(move |req| {
-                let hits = hits.clone();
-                async move { Ok::<_, Infallible>(answer(&req, &hits)) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
-        });
+        tokio::spawn(serve_connection(stream, hits.clone()));
     }
 }
 
-fn answer<B>(req: &Request<B>, hits: &Hits) -> Response<Full<Bytes>> {
+/// Serves the sample records on one connection (plain or TLS), keeping it alive.
+pub async fn serve_connection<I>(io: I, hits: Arc<Hits>)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    hits.connections.fetch_add(1, Ordering::SeqCst);
+    let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let hits = hits.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let body = Limited::new(body, MAX_BODY)
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let req = Request::from_parts(parts, body);
+            Ok::<_, Infallible>(answer(&req, &hits))
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), svc)
+        .await;
+}
+
+fn answer(req: &Request<Bytes>, hits: &Hits) -> Response<Full<Bytes>> {
     hits.total.fetch_add(1, Ordering::SeqCst);
     if let Ok(mut v) = hits.requests.lock() {
         v.push(Seen {
@@ -77,6 +100,7 @@ fn answer<B>(req: &Request<B>, hits: &Hits) -> Response<Full<Bytes>> {
                     )
                 })
                 .collect(),
+            body: req.body().to_vec(),
         });
     }
     match req
@@ -100,6 +124,13 @@ fn answer<B>(req: &Request<B>, hits: &Hits) -> Response<Full<Bytes>> {
         plate_reads(plate)
     } else if let Some(id) = path.strip_prefix("/records/people/") {
         person(id)
+    } else if let Some(plate) = path.strip_prefix("/alpr/search/") {
+        plate_reads(plate)
+    } else if path == "/alpr/search" {
+        // A search service that takes its parameters as a JSON body.
+        serde_json::from_slice::<Value>(req.body())
+            .ok()
+            .and_then(|b| b.get("plate").and_then(Value::as_str).and_then(plate_reads))
     } else if path == "/records/people" {
         // Like many records services, the collection also takes ?id=<record>.
         query
@@ -115,6 +146,9 @@ fn answer<B>(req: &Request<B>, hits: &Hits) -> Response<Full<Bytes>> {
     };
     if !query.is_empty() {
         body["query"] = json!(query);
+    }
+    if !req.body().is_empty() {
+        body["body"] = json!(String::from_utf8_lossy(req.body()));
     }
     // A service behind forward-auth that promises to redact (`upstream_redacts`) removes
     // the fields Cordon names.
@@ -137,8 +171,8 @@ fn answer<B>(req: &Request<B>, hits: &Hits) -> Response<Full<Bytes>> {
 /// What ordinary web servers do with a whole body: an `ETag` (here its length, as some
 /// servers derive it), `304` for a matching `If-None-Match`, and `206` for a `Range`.
 /// Tests use these to prove that nothing of an unredacted body leaks through Cordon.
-fn honour_http_semantics<B>(
-    req: &Request<B>,
+fn honour_http_semantics(
+    req: &Request<Bytes>,
     status: StatusCode,
     bytes: Bytes,
 ) -> Response<Full<Bytes>> {

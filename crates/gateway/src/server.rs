@@ -239,6 +239,7 @@ async fn proxy(
         via: Via::Proxy,
         method: &parts.method,
         path_and_query: pq,
+        body: &body,
         headers: &parts.headers,
         peer,
         cert,
@@ -258,10 +259,12 @@ async fn proxy(
                     &admitted,
                     parts.method.clone(),
                     parts.headers,
-                    body,
                 )
                 .await;
-            if r.status() != StatusCode::BAD_GATEWAY {
+            if !matches!(
+                r.status(),
+                StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT
+            ) {
                 gw.metrics.count(Outcome::Allowed);
             }
             stamp(&mut r, Some(admitted.receipt.index()), &gw.origin_header);
@@ -357,6 +360,7 @@ async fn forward_auth(
         via: Via::ForwardAuth,
         method: &method,
         path_and_query: &uri,
+        body: &[],
         headers,
         peer,
         cert,

@@ -58,7 +58,7 @@ fn read_crl(path: &Path) -> Result<CertificateRevocationListDer<'static>, TlsErr
     })
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+pub(crate) fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     let bytes = std::fs::read(path).map_err(|source| TlsError::Read {
         path: path.to_owned(),
         source,

@@ -7,6 +7,7 @@ mod log;
 mod network;
 mod publish;
 mod routes;
+mod upstream;
 
 pub use forward_auth::{Dialect, ForwardAuthSection};
 pub use identity::{
@@ -16,7 +17,8 @@ pub use identity::{
 pub use log::{LogBackendKind, LogSection};
 pub use network::{Cidr, MetricsSection};
 pub use publish::{is_under, PublicSection, PublishSection, RegisterSection, WitnessEntry};
-pub use routes::{Binding, QueryParam, Route};
+pub use routes::{carries_search_body, Binding, QueryParam, Route};
+pub use upstream::UpstreamSection;
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -33,9 +35,11 @@ pub struct Config {
     /// rightmost hop not in the list); otherwise it is the connection's peer.
     #[serde(default)]
     pub trusted_proxies: Vec<Cidr>,
-    /// Base URL of the upstream (`http://host:port`); without it only forward-auth is served.
-    #[serde(default)]
-    pub upstream: Option<String>,
+    /// The upstream: a URL (`http://host:port`, `https://host[:port]`) or an `[upstream]`
+    /// table (TLS trust, client certificate, timeouts); without it only forward-auth is
+    /// served.
+    #[serde(default, deserialize_with = "upstream::deserialize")]
+    pub upstream: Option<UpstreamSection>,
     /// One policy pack folder; or, with `packs`, an ordered stack of them (the city's
     /// ordinance, then the state's laws) where any deny wins.
     #[serde(default)]
@@ -191,6 +195,12 @@ impl Config {
         if let Some(dir) = self.publish.as_mut().and_then(|p| p.dir.as_mut()) {
             fix(dir);
         }
+        if let Some(u) = &mut self.upstream {
+            u.ca.iter_mut()
+                .chain(u.client_cert.iter_mut())
+                .chain(u.client_key.iter_mut())
+                .for_each(fix);
+        }
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -240,6 +250,9 @@ impl Config {
         }
         note(self.check_forward_auth());
         note(absolute(&self.public_log_prefix, "public_log_prefix"));
+        if let Some(u) = &self.upstream {
+            note(upstream::check(u));
+        }
         for r in &self.routes {
             note(routes::check(r));
         }

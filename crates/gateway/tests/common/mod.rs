@@ -276,8 +276,8 @@ pub fn assert_nothing_redacted_leaks(r: &Reply) {
 }
 
 /// THREAT-MODEL promise 1: every request the upstream received carries the receipt of an
-/// allow in the log whose method, path and canonical query are exactly what arrived, and
-/// no two requests share one allow.
+/// allow in the log whose method, path, canonical query and body (and its hash) are
+/// exactly what arrived, and no two requests share one allow.
 pub fn assert_served_as_logged(dir: &Path, verifier: &cordon_log::Verifier, hits: &Hits) {
     use cordon_gateway::entry::Entry;
     let entries = entries(dir, verifier);
@@ -299,6 +299,18 @@ pub fn assert_served_as_logged(dir: &Path, verifier: &cordon_log::Verifier, hits
             e.target(),
             "target served differs from decided"
         );
+        assert_eq!(
+            seen.body,
+            e.body.as_deref().unwrap_or("").as_bytes(),
+            "body served differs from the body decided"
+        );
+        if let Some(sha) = &e.body_sha256 {
+            assert_eq!(
+                *sha,
+                cordon_gateway::entry::sha256_hex(&seen.body),
+                "the logged body hash is not the hash of the body served"
+            );
+        }
         assert!(
             used.insert(receipt),
             "two upstream requests under one allow ({receipt})"

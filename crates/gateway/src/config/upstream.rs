@@ -1,0 +1,230 @@
+//! `upstream`: where allowed requests go, and how Cordon reaches it. Either a URL
+//! (`upstream = "http://127.0.0.1:9000"`) or an `[upstream]` table with the URL, the TLS
+//! trust and client certificate for an `https://` service, and the connection timeouts.
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::path::PathBuf;
+
+/// The upstream as configured.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// `http://host:port` or `https://host[:port]`: scheme, host and port only.
+    pub url: String,
+    /// PEM bundle of the CAs an `https://` upstream's certificate must chain to; absent,
+    /// the system's roots.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// PEM certificate chain Cordon presents to an upstream that requires mutual TLS.
+    #[serde(default)]
+    pub client_cert: Option<PathBuf>,
+    /// The private key of `client_cert` (PEM).
+    #[serde(default)]
+    pub client_key: Option<PathBuf>,
+    /// The name the upstream's certificate must carry, when it is not the URL's host
+    /// (e.g. the URL names an address and the certificate a DNS name).
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// Longest time to open a connection, TLS handshake included.
+    #[serde(default = "default_connect")]
+    pub connect_timeout_ms: u64,
+    /// Longest time from sending a request (connecting included) to the upstream's
+    /// response head.
+    #[serde(default = "default_header")]
+    pub header_timeout_ms: u64,
+    /// Longest time from the response head to the end of the body.
+    #[serde(default = "default_body")]
+    pub body_timeout_ms: u64,
+    /// How long an idle kept-alive connection stays in the pool.
+    #[serde(default = "default_idle")]
+    pub idle_timeout_ms: u64,
+    /// Most idle connections kept open to the upstream.
+    #[serde(default = "default_max_idle")]
+    pub max_idle_connections: usize,
+}
+
+fn default_connect() -> u64 {
+    5_000
+}
+fn default_header() -> u64 {
+    30_000
+}
+fn default_body() -> u64 {
+    60_000
+}
+fn default_idle() -> u64 {
+    30_000
+}
+fn default_max_idle() -> usize {
+    32
+}
+
+impl UpstreamSection {
+    /// The section a bare URL stands for: every other setting at its default.
+    pub fn from_url(url: &str) -> UpstreamSection {
+        UpstreamSection {
+            url: url.to_owned(),
+            ca: None,
+            client_cert: None,
+            client_key: None,
+            server_name: None,
+            connect_timeout_ms: default_connect(),
+            header_timeout_ms: default_header(),
+            body_timeout_ms: default_body(),
+            idle_timeout_ms: default_idle(),
+            max_idle_connections: default_max_idle(),
+        }
+    }
+
+    /// Whether the upstream is reached over TLS.
+    pub fn is_https(&self) -> bool {
+        self.url.starts_with("https://")
+    }
+
+    /// `host[:port]` of the URL, once [`check`] has accepted it.
+    pub fn authority(&self) -> &str {
+        let rest = self
+            .url
+            .strip_prefix("https://")
+            .or_else(|| self.url.strip_prefix("http://"))
+            .unwrap_or(&self.url);
+        rest.trim_end_matches('/')
+    }
+}
+
+/// A string is a URL with default settings; a table is the whole section.
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<UpstreamSection>, D::Error> {
+    struct UrlOrTable;
+    impl<'de> Visitor<'de> for UrlOrTable {
+        type Value = UpstreamSection;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a URL such as \"https://records.city.example\", or an [upstream] table with url = \"...\"")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<UpstreamSection, E> {
+            Ok(UpstreamSection::from_url(v))
+        }
+        fn visit_map<M: MapAccess<'de>>(self, m: M) -> Result<UpstreamSection, M::Error> {
+            UpstreamSection::deserialize(de::value::MapAccessDeserializer::new(m))
+        }
+    }
+    d.deserialize_any(UrlOrTable).map(Some)
+}
+
+/// Checks the section; the message names the key and what to write instead.
+pub fn check(u: &UpstreamSection) -> Result<(), String> {
+    let rest = u
+        .url
+        .strip_prefix("https://")
+        .or_else(|| u.url.strip_prefix("http://"))
+        .ok_or_else(|| format!("upstream {:?} must start with http:// or https://", u.url))?;
+    let authority = rest.trim_end_matches('/');
+    if authority.is_empty()
+        || authority.contains(['/', '?', '#', '@'])
+        || authority.parse::<hyper::http::uri::Authority>().is_err()
+    {
+        return Err(format!(
+            "upstream {:?}: give only scheme, host and port, e.g. https://records.city.example:8443",
+            u.url
+        ));
+    }
+    if !u.is_https() {
+        let tls_keys = [
+            ("ca", u.ca.is_some()),
+            ("client_cert", u.client_cert.is_some()),
+            ("client_key", u.client_key.is_some()),
+            ("server_name", u.server_name.is_some()),
+        ];
+        if let Some((key, _)) = tls_keys.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "upstream.{key} is set but upstream.url {:?} is plain http://: use https:// \
+                 (Cordon never sends a certificate or trusts a CA over plain HTTP)",
+                u.url
+            ));
+        }
+    }
+    if u.client_cert.is_some() != u.client_key.is_some() {
+        return Err(
+            "upstream.client_cert and upstream.client_key go together: give both (mutual TLS) or neither"
+                .into(),
+        );
+    }
+    if let Some(name) = &u.server_name {
+        if rustls::pki_types::ServerName::try_from(name.as_str()).is_err() {
+            return Err(format!(
+                "upstream.server_name {name:?} is not a DNS name or IP address"
+            ));
+        }
+    }
+    for (key, v) in [
+        ("connect_timeout_ms", u.connect_timeout_ms),
+        ("header_timeout_ms", u.header_timeout_ms),
+        ("body_timeout_ms", u.body_timeout_ms),
+    ] {
+        if v == 0 {
+            return Err(format!("upstream.{key} must be at least 1"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Holder {
+        #[serde(default, deserialize_with = "deserialize")]
+        upstream: Option<UpstreamSection>,
+    }
+
+    fn parse(text: &str) -> Result<UpstreamSection, String> {
+        let h: Holder = toml::from_str(text).map_err(|e| e.to_string())?;
+        let u = h.upstream.unwrap();
+        check(&u)?;
+        Ok(u)
+    }
+
+    #[test]
+    fn a_bare_url_and_a_table_both_configure_the_upstream() {
+        let u = parse("upstream = \"http://127.0.0.1:9000\"").unwrap();
+        assert_eq!(u, UpstreamSection::from_url("http://127.0.0.1:9000"));
+        let u = parse(
+            "[upstream]\nurl = \"https://records.example:8443\"\nca = \"ca.pem\"\nheader_timeout_ms = 5",
+        )
+        .unwrap();
+        assert!(u.is_https());
+        assert_eq!(u.authority(), "records.example:8443");
+        assert_eq!(u.header_timeout_ms, 5);
+        assert_eq!(u.connect_timeout_ms, default_connect());
+    }
+
+    #[test]
+    fn tls_settings_on_a_plain_upstream_and_half_a_client_certificate_are_refused() {
+        for (text, says) in [
+            (
+                "[upstream]\nurl = \"http://a:1\"\nca = \"x\"",
+                "upstream.ca",
+            ),
+            (
+                "[upstream]\nurl = \"https://a\"\nclient_cert = \"c\"",
+                "go together",
+            ),
+            ("upstream = \"ftp://a\"", "http:// or https://"),
+            ("upstream = \"https://a/b\"", "only scheme, host and port"),
+            ("upstream = \"https://u@a\"", "only scheme, host and port"),
+            (
+                "[upstream]\nurl = \"https://a\"\nbody_timeout_ms = 0",
+                "at least 1",
+            ),
+            (
+                "[upstream]\nurl = \"https://a\"\nretries = 3",
+                "unknown field",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+    }
+}
