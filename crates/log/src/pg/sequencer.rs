@@ -7,7 +7,8 @@ use std::sync::Arc;
 use postgres::{Client, Statement};
 
 use crate::error::{AppendError, LogError};
-use crate::log::Receipt;
+use crate::keys::Signer;
+use crate::receipt::mint_batch;
 
 use super::schema::to_u64;
 use super::{db, Request, Shared};
@@ -52,6 +53,7 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
     // Connects on the first batch, and again after any failure.
     let mut conn: Option<Prepared> = None;
     let max = shared.config.max_batch.max(1);
+    let receipt_key = shared.signer.receipt_signer();
     while let Ok(head) = rx.recv() {
         let mut batch = vec![head];
         while batch.len() < max {
@@ -61,7 +63,7 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
             }
         }
         match commit(&shared, &mut conn, &batch) {
-            Ok(first_index) => acknowledge(&shared, batch, first_index),
+            Ok(first_index) => acknowledge(&shared, &receipt_key, batch, first_index),
             Err(e) => {
                 // The connection may be broken; the next batch reconnects. Whether a
                 // failed COMMIT landed is unknown, which is why nothing is acknowledged.
@@ -133,8 +135,10 @@ fn insert_index_rows(
     Ok(())
 }
 
-fn acknowledge(shared: &Shared, batch: Vec<Request>, first: u64) {
+fn acknowledge(shared: &Shared, receipt_key: &Signer, batch: Vec<Request>, first: u64) {
     let n = batch.len() as u64;
+    let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
+    let receipts = mint_batch(receipt_key, shared.signer.name(), first, &entries);
     {
         let mut st = shared.lock();
         st.durable = st.durable.max(first + n);
@@ -142,7 +146,7 @@ fn acknowledge(shared: &Shared, batch: Vec<Request>, first: u64) {
     shared.changed.notify_all();
     shared.stats.appended.fetch_add(n, Ordering::Relaxed);
     shared.stats.batches.fetch_add(1, Ordering::Relaxed);
-    for (i, r) in batch.into_iter().enumerate() {
-        let _ = r.reply.send(Ok(Receipt::minted(first + i as u64)));
+    for (r, receipt) in batch.into_iter().zip(receipts) {
+        let _ = r.reply.send(Ok(receipt));
     }
 }
