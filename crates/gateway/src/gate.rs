@@ -61,7 +61,9 @@ pub struct Problem {
 
 /// A request whose allow is durable in the log.
 pub struct Admitted {
-    pub receipt: Receipt,
+    /// Not public: an `Admitted` is made only by [`Gateway::admit`], with the receipt of
+    /// its own decision, and spent by [`Gateway::forward`].
+    pub(crate) receipt: Receipt,
     pub decision: Decision,
     pub target: Target,
     pub identity: Identity,
@@ -74,7 +76,7 @@ pub struct Refused {
     /// Boxed: a response is large and refusals travel through every `?` in the pipeline.
     pub response: Box<Response<Body>>,
     pub outcome: Outcome,
-    pub receipt: Option<u64>,
+    pub receipt: Option<Receipt>,
 }
 
 fn refused(outcome: Outcome, response: Response<Body>) -> Refused {
@@ -131,9 +133,9 @@ impl Gateway {
         tracing::debug!(receipt = receipt.index(), allowed = decided.decision.is_allowed(), principal = %identity.principal, path = %decided.path, "decided");
         if !decided.decision.is_allowed() {
             return Err(Refused {
-                response: Box::new(self.denial(&decided.decision, receipt.index())),
+                response: Box::new(self.denial(&decided.decision, &receipt)),
                 outcome: Outcome::Denied,
-                receipt: Some(receipt.index()),
+                receipt: Some(receipt),
             });
         }
         Ok(Admitted {
@@ -237,7 +239,7 @@ impl Gateway {
         Refused {
             response: Box::new(refuse(e.status, &e.error, &e.fix)),
             outcome: e.outcome,
-            receipt: Some(receipt.index()),
+            receipt: Some(receipt),
         }
     }
 
@@ -438,7 +440,7 @@ impl Gateway {
     }
 
     /// A 403 a person can act on: the decision, the law in words and as a citation, the receipt.
-    fn denial(&self, d: &Decision, receipt: u64) -> Response<Body> {
+    fn denial(&self, d: &Decision, receipt: &Receipt) -> Response<Body> {
         let what_to_do = if d.problems.is_empty() {
             "this access is not permitted by law for your agency and stated purpose; if you believe it is lawful, present the legal process (Cordon-Authority) or contact your records officer, quoting the receipt"
         } else {
@@ -448,7 +450,8 @@ impl Gateway {
             StatusCode::FORBIDDEN,
             &json!({
                 "decision": "deny",
-                "receipt": receipt,
+                "receipt": receipt.index(),
+                "signed_receipt": receipt.header_value(),
                 "log": self.origin,
                 "why": d.explanation,
                 "citations": d.citations,

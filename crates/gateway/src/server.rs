@@ -252,19 +252,12 @@ async fn proxy(
             r
         }
         Ok(admitted) => {
-            let mut r = gw
-                .forward(
-                    &admitted.receipt,
-                    &admitted,
-                    parts.method.clone(),
-                    parts.headers,
-                    body,
-                )
+            let r = gw
+                .forward(admitted, parts.method.clone(), parts.headers, body)
                 .await;
             if r.status() != StatusCode::BAD_GATEWAY {
                 gw.metrics.count(Outcome::Allowed);
             }
-            stamp(&mut r, Some(admitted.receipt.index()), &gw.origin_header);
             r
         }
     }
@@ -396,7 +389,7 @@ async fn forward_auth(
                 "cordon-redact",
                 &admitted.decision.obligations.redact.join(","),
             );
-            stamp(&mut r, Some(admitted.receipt.index()), &gw.origin_header);
+            stamp(&mut r, Some(admitted.receipt), &gw.origin_header);
             r
         }
     }
