@@ -95,13 +95,21 @@ async fn receipts_from_cordon_serve_verify_against_the_published_log() {
     std::fs::write(files.join("headers.txt"), saved_headers(&allowed)).unwrap();
     let key_file = files.join("log.key");
     let o = run(
-        &["log", "receipt-key", log.to_str().unwrap(), "--key", key_file.to_str().unwrap()],
+        &[
+            "log",
+            "receipt-key",
+            log.to_str().unwrap(),
+            "--key",
+            key_file.to_str().unwrap(),
+        ],
         b"",
     );
     assert!(o.status.success(), "{}", text(&o));
     let receipt_key = String::from_utf8(o.stdout).unwrap().trim().to_string();
     assert_eq!(
-        std::fs::read_to_string(log.join(".cordon/receipt-vkey")).unwrap().trim(),
+        std::fs::read_to_string(log.join(".cordon/receipt-vkey"))
+            .unwrap()
+            .trim(),
         receipt_key,
         "the log publishes the receipt key beside its vkey"
     );
@@ -151,5 +159,9 @@ async fn receipts_from_cordon_serve_verify_against_the_published_log() {
         .iter()
         .find(|(k, _)| k == "cordon-signed-receipt")
         .map(|(_, v)| v.clone());
-    assert_eq!(upstream_saw.as_deref(), Some(header), "the upstream gets the receipt too");
+    assert_eq!(
+        upstream_saw.as_deref(),
+        Some(header),
+        "the upstream gets the receipt too"
+    );
 }

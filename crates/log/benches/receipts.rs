@@ -72,7 +72,10 @@ fn main() -> Result<()> {
     };
     let (signed, bare) = (open("signed", true)?, open("bare", false)?);
     let dur = Duration::from_secs_f64(args.seconds);
-    println!("signed receipts vs the same log without them; {} s x {} rounds, {}-byte entries; medians", args.seconds, args.rounds, args.entry_bytes);
+    println!(
+        "signed receipts vs the same log without them; {} s x {} rounds, {}-byte entries; medians",
+        args.seconds, args.rounds, args.entry_bytes
+    );
     println!("| appenders | with receipts, appends/s | without, appends/s | p50 with / without | CPU µs per append, with | without | receipt cost, CPU µs per request | mean batch |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for &c in &args.concurrency {
@@ -84,10 +87,21 @@ fn main() -> Result<()> {
         }
         let appended: u64 = with.iter().map(|r| r.ops).sum();
         let mean_batch = appended as f64 / (batches(&signed) - batches_before).max(1) as f64;
-        let cpu = |rs: &[Round]| median(rs.iter().map(|r| us(r.cpu) / r.ops.max(1) as f64).collect());
-        let rate = |rs: &[Round]| median(rs.iter().map(|r| r.ops as f64 / r.elapsed.as_secs_f64()).collect());
+        let cpu =
+            |rs: &[Round]| median(rs.iter().map(|r| us(r.cpu) / r.ops.max(1) as f64).collect());
+        let rate = |rs: &[Round]| {
+            median(
+                rs.iter()
+                    .map(|r| r.ops as f64 / r.elapsed.as_secs_f64())
+                    .collect(),
+            )
+        };
         let (cw, cb) = (cpu(&with), cpu(&without));
-        let name = if c == 0 { "4,096 in flight".to_string() } else { c.to_string() };
+        let name = if c == 0 {
+            "4,096 in flight".to_string()
+        } else {
+            c.to_string()
+        };
         println!(
             "| {name} | {:.0} | {:.0} | {:.3} / {:.3} ms | {cw:.2} | {cb:.2} | {:.2} | {mean_batch:.1} |",
             rate(&with),
@@ -103,7 +117,9 @@ fn main() -> Result<()> {
 }
 
 fn batches(log: &Log) -> u64 {
-    log.stats().batches.load(std::sync::atomic::Ordering::Relaxed)
+    log.stats()
+        .batches
+        .load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn arm(log: &Log, c: usize, dur: Duration, size: usize) -> Result<Round> {
@@ -210,7 +226,10 @@ fn us(d: Duration) -> f64 {
 }
 
 fn p50(rs: &[Round]) -> f64 {
-    let mut v: Vec<Duration> = rs.iter().flat_map(|r| r.latencies.iter().copied()).collect();
+    let mut v: Vec<Duration> = rs
+        .iter()
+        .flat_map(|r| r.latencies.iter().copied())
+        .collect();
     v.sort();
     v.get(v.len() / 2).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }

@@ -268,7 +268,11 @@ fn receipt_vkey_text(signer: &Signer) -> String {
 }
 
 /// Logs made before receipts were signed lack the receipt key's file: add it.
-pub(crate) fn publish_receipt_vkey(disk: &dyn Storage, root: &Path, signer: &Signer) -> Result<(), LogError> {
+pub(crate) fn publish_receipt_vkey(
+    disk: &dyn Storage,
+    root: &Path,
+    signer: &Signer,
+) -> Result<(), LogError> {
     let path = root.join(RECEIPT_VKEY_FILE);
     if disk.exists(&path).map_err(LogError::io(&path))? {
         return Ok(());

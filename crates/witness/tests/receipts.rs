@@ -43,6 +43,26 @@ fn append_with_receipts(dir: &Path, key: &Signer, entries: &[Vec<u8>]) -> Vec<St
     receipts
 }
 
+/// Like [`append_with_receipts`], but `first` is made durable alone and `rest` in one
+/// batch after it: the sequencer takes `first` and waits on the stalled disk while
+/// `rest` is queued (the pause makes sure it took `first` before `rest` arrives).
+fn append_in_two_batches(dir: &Path, key: &Signer, first: &[u8], rest: &[Vec<u8>]) -> Vec<String> {
+    let config = LogConfig::default();
+    let faults = config.faults.clone();
+    let (log, _) = Log::open(dir, key.clone(), config).unwrap();
+    faults.stall_writes(true);
+    let mut pending = vec![log.submit(first.to_vec())];
+    std::thread::sleep(Duration::from_millis(200));
+    pending.extend(rest.iter().map(|e| log.submit(e.clone())));
+    faults.stall_writes(false);
+    let receipts: Vec<String> = pending
+        .into_iter()
+        .map(|p| p.wait().unwrap().header_value().unwrap())
+        .collect();
+    log.close().unwrap();
+    receipts
+}
+
 /// What an operator holding the log key can do to the public log: build the tree over
 /// other entries and sign a checkpoint for it, then put its tiles and checkpoint (and
 /// entry bundles) in place of the real ones. The result verifies on its own.
@@ -105,7 +125,10 @@ fn an_operator_who_rewrites_an_entry_and_re_signs_the_checkpoint_is_caught_as_ch
 
     let r = check(&dir, &key, vec![signed(&receipts[5]), signed(&receipts[3])]);
     assert!(!r.pass, "{r:#?}");
-    assert!(r.checks.iter().all(|c| c.ok), "the rewritten log verifies: {r:#?}");
+    assert!(
+        r.checks.iter().all(|c| c.ok),
+        "the rewritten log verifies: {r:#?}"
+    );
     assert_eq!(outcome(&r, 0), Outcome::Changed, "{r:#?}");
     assert!(r.receipts[0].detail.contains("rewritten"), "{r:#?}");
     assert_eq!(outcome(&r, 1), Outcome::Included, "{r:#?}");
@@ -116,7 +139,10 @@ fn an_operator_who_rebuilds_the_log_from_scratch_without_an_entry_is_caught_as_r
     let tmp = tempfile::tempdir().unwrap();
     let (dir, key) = (tmp.path().join("log"), Signer::generate(ORIGIN).unwrap());
     let mut es = entries("a", 12);
-    let receipts = append_with_receipts(&dir, &key, &es);
+    // Entry 5 opens a batch: what shows its batch was written are the entries after it,
+    // which the removal moved.
+    let mut receipts = append_with_receipts(&dir, &key, &es[..4]);
+    receipts.extend(append_in_two_batches(&dir, &key, &es[4], &es[5..]));
     es.remove(5);
     es.push(b"{\"a\":\"filler\"}".to_vec());
     replace_published(&dir, &key, &es);
@@ -208,7 +234,10 @@ fn a_receipt_past_the_published_size_is_not_yet_published_and_not_a_failure() {
     assert_eq!(outcome(&r, 1), Outcome::NotYetPublished, "{r:#?}");
     assert!(r.receipts[1].detail.contains("has 5 entries"), "{r:#?}");
     let r = check(&dir, &key, vec![signed(&later[0])]);
-    assert!(r.pass && !r.pending, "once published it is included: {r:#?}");
+    assert!(
+        r.pass && !r.pending,
+        "once published it is included: {r:#?}"
+    );
 }
 
 fn copy_dir(from: &Path, to: &Path) {

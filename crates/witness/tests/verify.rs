@@ -111,7 +111,11 @@ fn a_good_log_verifies_from_its_directory_and_over_http_with_receipts() {
     build_log(&tmp.path().join("log"), &key, &es);
     std::fs::write(tmp.path().join("e42.json"), &es[42]).unwrap();
     let receipts = [
-        receipt::parse(&format!("0:{}", receipt::hex(&leaf_hash(&es[0]))), tmp.path()).unwrap(),
+        receipt::parse(
+            &format!("0:{}", receipt::hex(&leaf_hash(&es[0]))),
+            tmp.path(),
+        )
+        .unwrap(),
         receipt::parse(
             &format!("4499:{}", receipt::hex(&leaf_hash(&es[4499]))),
             tmp.path(),

@@ -58,20 +58,17 @@ impl Receipt {
     /// The receipt as text (docs/receipts.md).
     pub fn to_text(&self) -> Option<String> {
         let s = self.signed.as_ref()?;
-        Some(
-            ReceiptText {
-                index: self.index,
-                leaf: s.leaf,
-                path: s.path.clone(),
-                note: s.note.as_ref().clone(),
-            }
-            .to_text(),
-        )
+        let mut out = String::new();
+        text::write_receipt(&mut out, self.index, &s.leaf, &s.path, &s.note);
+        Some(out)
     }
 
     /// The receipt as the `Cordon-Signed-Receipt` header carries it: its text in base64.
     pub fn header_value(&self) -> Option<String> {
-        self.to_text().map(|t| B64.encode(t))
+        let text = self.to_text()?;
+        let mut out = String::with_capacity(text.len().div_ceil(3) * 4);
+        B64.encode_string(text, &mut out);
+        Some(out)
     }
 
     /// An index-only receipt, for a log told not to sign receipts.
@@ -148,7 +145,10 @@ mod tests {
             let checked = text.check(&key).unwrap();
             assert_eq!(checked.index, r.index());
             assert_eq!((checked.batch.first, checked.batch.count), (40, 13));
-            assert_eq!(ReceiptText::decode(r.to_text().unwrap().as_bytes()), Ok(text));
+            assert_eq!(
+                ReceiptText::decode(r.to_text().unwrap().as_bytes()),
+                Ok(text)
+            );
         }
     }
 
@@ -189,9 +189,28 @@ mod tests {
     }
 
     #[test]
+    fn a_receipt_of_the_largest_batch_fits_in_an_http_header() {
+        let key = Signer::generate("city.example/cordon")
+            .unwrap()
+            .receipt_signer();
+        let entries: Vec<Vec<u8>> = (0..16_384u32).map(|i| i.to_be_bytes().to_vec()).collect();
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let receipts = mint_batch(&key, "city.example/cordon", 1 << 40, &refs);
+        let longest = receipts
+            .iter()
+            .map(|r| r.header_value().unwrap().len())
+            .max();
+        assert!(longest.unwrap() < 2048, "{longest:?} bytes");
+        let single = mint_batch(&key, "city.example/cordon", 0, &refs[..1]);
+        assert!(single[0].header_value().unwrap().len() < 700);
+    }
+
+    #[test]
     fn a_receipt_signed_by_another_key_is_untrusted() {
         let (_, _, receipts) = minted(3);
-        let stranger = Signer::generate("test.example/log").unwrap().receipt_signer();
+        let stranger = Signer::generate("test.example/log")
+            .unwrap()
+            .receipt_signer();
         let text = ReceiptText::decode(receipts[0].to_text().unwrap().as_bytes()).unwrap();
         assert!(matches!(
             text.check(&stranger.verifier()),

@@ -39,7 +39,9 @@ pub enum ReceiptError {
     BadSignature,
     #[error("index {index} is outside the signed batch (indexes {first} to {last}): the receipt was edited")]
     OutsideBatch { index: u64, first: u64, last: u64 },
-    #[error("the leaf hash and audit path do not lead to the signed batch root: the receipt was edited")]
+    #[error(
+        "the leaf hash and audit path do not lead to the signed batch root: the receipt was edited"
+    )]
     PathMismatch,
 }
 
@@ -76,13 +78,20 @@ impl BatchNote {
 
     /// Parses verified note text.
     pub fn parse_text(text: &str) -> Result<BatchNote, ReceiptError> {
-        let lines: Vec<&str> = text.strip_suffix('\n').unwrap_or(text).split('\n').collect();
+        let lines: Vec<&str> = text
+            .strip_suffix('\n')
+            .unwrap_or(text)
+            .split('\n')
+            .collect();
         let bad = |line: usize, why| ReceiptError::Batch { line, why };
         if lines.first() != Some(&BATCH_LINE) {
             return Err(bad(1, "the first line is not \"cordon receipt batch v1\""));
         }
         if lines.len() != 6 {
-            return Err(bad(lines.len().min(6), "a batch note has exactly six lines"));
+            return Err(bad(
+                lines.len().min(6),
+                "a batch note has exactly six lines",
+            ));
         }
         let origin = field(lines[1], "origin").ok_or(bad(2, "expected \"origin NAME\""))?;
         if origin.is_empty() {
@@ -133,17 +142,8 @@ pub struct CheckedReceipt {
 
 impl ReceiptText {
     pub fn to_text(&self) -> String {
-        let mut out = format!(
-            "{RECEIPT_LINE}\nindex {}\nleaf {}\n",
-            self.index,
-            B64.encode(self.leaf)
-        );
-        for h in &self.path {
-            out.push_str(&B64.encode(h));
-            out.push('\n');
-        }
-        out.push('\n');
-        out.push_str(&String::from_utf8_lossy(&self.note));
+        let mut out = String::new();
+        write_receipt(&mut out, self.index, &self.leaf, &self.path, &self.note);
         out
     }
 
@@ -173,9 +173,9 @@ impl ReceiptText {
         }
         let s = std::str::from_utf8(bytes)
             .map_err(|_| ReceiptError::NotAReceipt("the text is not UTF-8"))?;
-        let (head, note) = s
-            .split_once("\n\n")
-            .ok_or(ReceiptError::NotAReceipt("no blank line before the batch note"))?;
+        let (head, note) = s.split_once("\n\n").ok_or(ReceiptError::NotAReceipt(
+            "no blank line before the batch note",
+        ))?;
         let lines: Vec<&str> = head.split('\n').collect();
         let bad = |line: usize, why| ReceiptError::Syntax { line, why };
         if lines[0] != RECEIPT_LINE {
@@ -240,6 +240,22 @@ impl ReceiptText {
             batch,
         })
     }
+}
+
+/// Appends a receipt's text to `out`; written straight into one buffer, since the
+/// gateway makes one per response.
+pub(crate) fn write_receipt(out: &mut String, index: u64, leaf: &Hash, path: &[Hash], note: &[u8]) {
+    use std::fmt::Write as _;
+    out.reserve(64 + 45 * path.len() + note.len());
+    let _ = write!(out, "{RECEIPT_LINE}\nindex {index}\nleaf ");
+    B64.encode_string(leaf, out);
+    out.push('\n');
+    for h in path {
+        B64.encode_string(h, out);
+        out.push('\n');
+    }
+    out.push('\n');
+    out.push_str(&String::from_utf8_lossy(note));
 }
 
 fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {

@@ -185,8 +185,8 @@ pub async fn run(opts: Options) -> Report {
     check_receipts(&opts, &mut report, &mut tree, &origin);
     let waiting = |r: &ReceiptResult| r.outcome == Outcome::NotYetPublished;
     report.pending = report.receipts.iter().any(waiting);
-    report.pass = report.checks.iter().all(|c| c.ok)
-        && report.receipts.iter().all(|r| r.ok || waiting(r));
+    report.pass =
+        report.checks.iter().all(|c| c.ok) && report.receipts.iter().all(|r| r.ok || waiting(r));
     if let (true, Some(path), Some(mut state)) = (report.pass, &opts.state, state) {
         state.logs.insert(
             origin,
@@ -606,7 +606,11 @@ fn check_receipts(opts: &Options, report: &mut Report, tree: &mut TileTree, orig
         .witnessed_size
         .map_or(tree.size(), |w| w.min(tree.size()));
     let Ok(root) = tree.root_at(size) else {
-        report.push("receipts", false, format!("no root at the published size {size}"));
+        report.push(
+            "receipts",
+            false,
+            format!("no root at the published size {size}"),
+        );
         return;
     };
     let mut published = signed::Published {
@@ -648,15 +652,18 @@ fn look_up(p: &mut signed::Published<'_>, index: u64, expect: &receipt::Expect) 
         );
         return result(Outcome::NotFound, leaf, why);
     }
-    let proved = inclusion_proof(p.tree, index, size)
-        .is_ok_and(|proof| verify_inclusion(&expect.leaf_hash(), index, size, &proof, &p.root).is_ok());
+    let proved = inclusion_proof(p.tree, index, size).is_ok_and(|proof| {
+        verify_inclusion(&expect.leaf_hash(), index, size, &proof, &p.root).is_ok()
+    });
     if !proved {
         let why = "the inclusion proof from the tiles does not verify".to_string();
         return result(Outcome::NotFound, leaf, why);
     }
     let what = match expect {
         receipt::Expect::LeafHash(_) => "the given leaf hash is at this index".to_string(),
-        receipt::Expect::Entry(path, _) => format!("the entry in {} is at this index", path.display()),
+        receipt::Expect::Entry(path, _) => {
+            format!("the entry in {} is at this index", path.display())
+        }
     };
     result(
         Outcome::Included,

@@ -154,7 +154,8 @@ fn from_json(text: &str, name: &str) -> Result<Vec<Receipt>, String> {
             "the JSON has no \"signed_receipt\" field (as in a gateway's 403 answer)".into()
         });
     };
-    let text = ReceiptText::decode(signed.as_bytes()).map_err(|e| format!("signed_receipt: {e}"))?;
+    let text =
+        ReceiptText::decode(signed.as_bytes()).map_err(|e| format!("signed_receipt: {e}"))?;
     Ok(vec![Receipt::Signed {
         from: name.to_string(),
         text,
@@ -252,8 +253,14 @@ mod tests {
         assert_eq!(parse_file(&headers).unwrap()[0].index(), 3);
         let text = String::from_utf8(B64.decode(HEADER_VALUE).unwrap()).unwrap();
         let as_text = write("r.receipt", &text);
-        assert_eq!(parse(as_text.to_str().unwrap(), dir.path()).unwrap()[0].index(), 3);
-        let lines = write("list.txt", &format!("# kept\n{HEADER_VALUE}\n\n{HEADER_VALUE}\n"));
+        assert_eq!(
+            parse(as_text.to_str().unwrap(), dir.path()).unwrap()[0].index(),
+            3
+        );
+        let lines = write(
+            "list.txt",
+            &format!("# kept\n{HEADER_VALUE}\n\n{HEADER_VALUE}\n"),
+        );
         assert_eq!(parse_file(&lines).unwrap().len(), 2);
         let old = write("old.json", "{\"decision\": \"deny\", \"receipt\": 41}");
         let e = parse_file(&old).unwrap_err().to_string();

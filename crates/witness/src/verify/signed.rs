@@ -94,7 +94,10 @@ fn against_tree(p: &mut Published<'_>, c: &CheckedReceipt) -> (Outcome, String) 
         );
     }
     let Some(published) = p.tree.leaf(i) else {
-        return (Outcome::NeverWritten, format!("the published tree has no leaf {i}"));
+        return (
+            Outcome::NeverWritten,
+            format!("the published tree has no leaf {i}"),
+        );
     };
     if b.end() > p.size {
         // Part of the batch is published: the entry can be checked, its batch not yet.
@@ -107,7 +110,10 @@ fn against_tree(p: &mut Published<'_>, c: &CheckedReceipt) -> (Outcome, String) 
         };
     }
     let Some(leaves) = p.tree.leaves(b.first, b.end()) else {
-        return (Outcome::NeverWritten, format!("the published tree lacks {span}"));
+        return (
+            Outcome::NeverWritten,
+            format!("the published tree lacks {span}"),
+        );
     };
     let mut leaves = leaves.to_vec();
     if published == c.leaf && list_root(&leaves) == b.root {

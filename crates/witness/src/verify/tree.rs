@@ -65,7 +65,10 @@ impl TileTree {
     pub fn find_leaf(&self, leaf: &Hash, size: u64) -> Option<u64> {
         let level = self.levels.first()?;
         let size = usize::try_from(size).map_or(level.len(), |s| s.min(level.len()));
-        level[..size].iter().position(|h| h == leaf).map(|i| i as u64)
+        level[..size]
+            .iter()
+            .position(|h| h == leaf)
+            .map(|i| i as u64)
     }
 }
 
