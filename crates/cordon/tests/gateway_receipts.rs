@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 mod gateway_common;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
 use common::{copy_dir, run, text};
 use cordon_gateway::wire;
 use gateway_common::{chicago_pack, free_port, serve, wait_healthy};
@@ -144,6 +146,29 @@ async fn receipts_from_cordon_serve_verify_against_the_published_log() {
     let (code, out) = verify(&before, &receipt_key, header);
     assert_eq!(code, Some(3), "not yet published is its own status: {out}");
     assert!(out.contains("not yet published"), "{out}");
+    // A failure beside a receipt that waits: the run fails.
+    let plain = String::from_utf8(B64.decode(header).unwrap()).unwrap();
+    let index_line = plain.lines().nth(1).unwrap().to_string();
+    let edited = plain.replacen(&index_line, "index 999", 1);
+    std::fs::write(files.join("edited.receipt"), edited).unwrap();
+    let edited = files.join("edited.receipt");
+    let o = run(
+        &[
+            "verify",
+            before.to_str().unwrap(),
+            "--vkey",
+            &vkey,
+            "--receipt-key",
+            &receipt_key,
+            "--receipt",
+            header,
+            "--receipt",
+            edited.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("forged"), "{}", text(&o));
 
     let stranger = cordon_log::Signer::generate("receipts.cordon.example/gateway")
         .unwrap()

@@ -145,3 +145,34 @@ async fn record_not_served(log: &GatewayLog, watch: &Watch, of: u64) {
         Err(e) => tracing::error!(of, error = %e, "could not record that an allow was not served"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use cordon_log::hash::leaf_hash;
+    use cordon_log::{Log, LogConfig, Signer};
+
+    fn open(dir: &std::path::Path, sign_receipts: bool) -> Log {
+        let signer = Signer::generate("test.example/log").unwrap();
+        cordon_log::create(dir, &signer).unwrap();
+        let config = LogConfig {
+            sign_receipts,
+            ..LogConfig::default()
+        };
+        Log::open(dir, signer, config).unwrap().0
+    }
+
+    #[test]
+    fn only_a_signed_receipt_for_these_very_entry_bytes_is_acted_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = open(&tmp.path().join("signed"), true);
+        let mine = log.append(b"mine".to_vec()).unwrap();
+        assert!(signed_for(mine, leaf_hash(b"mine")).is_ok());
+        let other = log.append(b"other".to_vec()).unwrap();
+        assert!(signed_for(other, leaf_hash(b"mine")).is_err());
+        let unsigned = open(&tmp.path().join("unsigned"), false);
+        let bare = unsigned.append(b"mine".to_vec()).unwrap();
+        assert!(signed_for(bare, leaf_hash(b"mine")).is_err());
+    }
+}
