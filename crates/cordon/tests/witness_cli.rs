@@ -208,6 +208,8 @@ fn verify_passes_with_a_quorum_and_fails_without_one() {
     let (_, w2) = keygen(tmp.path(), "witness.example/w2");
     let cosigned = tmp.path().join("cosigned-checkpoint");
     cosign(&log, &k1, &cosigned);
+    let leaf = cordon_log::hash::leaf_hash(b"entry 39");
+    let entry_39 = format!("39:{}", cordon_witness::verify::receipt::hex(&leaf));
     let base = [
         "verify",
         log.to_str().unwrap(),
@@ -220,7 +222,7 @@ fn verify_passes_with_a_quorum_and_fails_without_one() {
         "--witness",
         &w2,
         "--receipt",
-        "39",
+        &entry_39,
     ];
     let o = run(&[&base[..], &["--quorum", "1", "--json"]].concat(), b"");
     assert!(o.status.success(), "{}", text(&o));

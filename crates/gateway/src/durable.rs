@@ -80,6 +80,8 @@ pub async fn append_within(
     allowed: bool,
     deadline: Duration,
 ) -> Result<Receipt, WaitError> {
+    // The receipt must be for these bytes: then it cannot be spent on another request.
+    let leaf = cordon_log::hash::leaf_hash(&entry);
     let pending = log.submit(entry).map_err(WaitError::Log)?;
     if watch.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
         // The wait starts now, not at the last append an idle hour ago.
@@ -97,7 +99,7 @@ pub async fn append_within(
         r
     });
     match tokio::time::timeout(deadline, &mut task).await {
-        Ok(Ok(r)) => r.map_err(WaitError::Log),
+        Ok(Ok(r)) => r.map_err(WaitError::Log).and_then(|r| signed_for(r, leaf)),
         Ok(Err(_)) => Err(WaitError::Log(AppendError::Closed)),
         Err(_) => {
             watch.deadline_misses.fetch_add(1, Ordering::SeqCst);
@@ -112,6 +114,18 @@ pub async fn append_within(
             Err(WaitError::Deadline)
         }
     }
+}
+
+/// Fails closed on a receipt that is not signed, or is for other bytes: the gateway acts
+/// on a decision only with the signed receipt of exactly that decision's entry.
+fn signed_for(receipt: Receipt, leaf: cordon_log::Hash) -> Result<Receipt, WaitError> {
+    if receipt.leaf_hash() == Some(leaf) {
+        return Ok(receipt);
+    }
+    Err(WaitError::Log(AppendError::Storage(format!(
+        "the log answered entry {} without a signed receipt for it",
+        receipt.index()
+    ))))
 }
 
 async fn record_not_served(log: &GatewayLog, watch: &Watch, of: u64) {
@@ -129,5 +143,36 @@ async fn record_not_served(log: &GatewayLog, watch: &Watch, of: u64) {
             watch.not_served.fetch_add(1, Ordering::SeqCst);
         }
         Err(e) => tracing::error!(of, error = %e, "could not record that an allow was not served"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use cordon_log::hash::leaf_hash;
+    use cordon_log::{Log, LogConfig, Signer};
+
+    fn open(dir: &std::path::Path, sign_receipts: bool) -> Log {
+        let signer = Signer::generate("test.example/log").unwrap();
+        cordon_log::create(dir, &signer).unwrap();
+        let config = LogConfig {
+            sign_receipts,
+            ..LogConfig::default()
+        };
+        Log::open(dir, signer, config).unwrap().0
+    }
+
+    #[test]
+    fn only_a_signed_receipt_for_these_very_entry_bytes_is_acted_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let log = open(&tmp.path().join("signed"), true);
+        let mine = log.append(b"mine".to_vec()).unwrap();
+        assert!(signed_for(mine, leaf_hash(b"mine")).is_ok());
+        let other = log.append(b"other".to_vec()).unwrap();
+        assert!(signed_for(other, leaf_hash(b"mine")).is_err());
+        let unsigned = open(&tmp.path().join("unsigned"), false);
+        let bare = unsigned.append(b"mine".to_vec()).unwrap();
+        assert!(signed_for(bare, leaf_hash(b"mine")).is_err());
     }
 }

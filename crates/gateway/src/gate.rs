@@ -65,7 +65,9 @@ pub struct Problem {
 
 /// A request whose allow is durable in the log.
 pub struct Admitted {
-    pub receipt: Receipt,
+    /// Not public: an `Admitted` is made only by [`Gateway::admit`], with the receipt of
+    /// its own decision, and spent by [`Gateway::forward`].
+    pub(crate) receipt: Receipt,
     pub decision: Decision,
     pub target: Target,
     pub identity: Identity,
@@ -81,7 +83,7 @@ pub struct Refused {
     /// Boxed: a response is large and refusals travel through every `?` in the pipeline.
     pub response: Box<Response<Body>>,
     pub outcome: Outcome,
-    pub receipt: Option<u64>,
+    pub receipt: Option<Receipt>,
 }
 
 fn refused(outcome: Outcome, response: Response<Body>) -> Refused {
@@ -144,10 +146,10 @@ impl Gateway {
                 response: Box::new(self.denial(
                     &decided.decision,
                     decided.unmatched.as_ref(),
-                    receipt.index(),
+                    &receipt,
                 )),
                 outcome: Outcome::Denied,
-                receipt: Some(receipt.index()),
+                receipt: Some(receipt),
             });
         }
         Ok(Admitted {
@@ -265,7 +267,7 @@ impl Gateway {
         Refused {
             response: Box::new(refuse(e.status, &e.error, &e.fix)),
             outcome: e.outcome,
-            receipt: Some(receipt.index()),
+            receipt: Some(receipt),
         }
     }
 
@@ -488,16 +490,18 @@ impl Gateway {
     }
 
     /// A 403 a person can act on: the decision, each rule with its basis and the law in
-    /// words and as a citation, why a typed authority opened nothing, the receipt.
+    /// words and as a citation, why a typed authority opened nothing, the signed receipt.
     fn denial(
         &self,
         d: &Decision,
         unmatched: Option<&cordon_register::Unmatched>,
-        receipt: u64,
+        receipt: &Receipt,
     ) -> Response<Body> {
+        let mut body = crate::denial::body(d, unmatched, receipt.index(), &self.origin);
+        body["signed_receipt"] = json!(receipt.header_value());
         respond::json(
             StatusCode::FORBIDDEN,
-            &crate::denial::body(d, unmatched, receipt, &self.origin),
+            &body,
         )
     }
 

@@ -7,7 +7,6 @@ use crate::respond::{refuse, Body};
 use crate::upstream::Failure;
 use crate::Gateway;
 use bytes::Bytes;
-use cordon_log::Receipt;
 use http_body_util::Full;
 use hyper::header::{
     HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
@@ -115,11 +114,23 @@ impl Gateway {
     /// Forwards an admitted request to the upstream.
     ///
     /// Invariant: nothing reaches the upstream without a durable decision. This function
-    /// takes the [`Receipt`] that only the log can mint, once the allow is on disk; there
-    /// is no other path to the upstream client.
+    /// consumes the [`Admitted`] request and with it the signed [`cordon_log::Receipt`] that only the
+    /// log can mint, once the allow is on disk, for exactly this decision's entry; there is
+    /// no other path to the upstream client. Whatever the upstream answers, the response
+    /// carries the receipt.
     pub async fn forward(
         &self,
-        receipt: &Receipt,
+        admitted: Admitted,
+        method: Method,
+        headers: HeaderMap,
+    ) -> Response<Body> {
+        let mut r = self.send_upstream(&admitted, method, headers).await;
+        crate::respond::stamp(&mut r, Some(admitted.receipt), &self.origin_header);
+        r
+    }
+
+    async fn send_upstream(
+        &self,
         admitted: &Admitted,
         method: Method,
         mut headers: HeaderMap,
@@ -155,7 +166,7 @@ impl Gateway {
             }
         };
         set(&mut headers, "host", &up.authority);
-        set(&mut headers, "cordon-receipt", &receipt.index().to_string());
+        crate::respond::set_receipt(&mut headers, &admitted.receipt);
         set(
             &mut headers,
             "cordon-principal",

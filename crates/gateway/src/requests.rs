@@ -15,6 +15,7 @@ use crate::identity::{CertNames, Identity};
 use crate::respond::{self, refuse, stamp, Body};
 use crate::Gateway;
 use bytes::Bytes;
+use cordon_log::Receipt;
 use cordon_register::{
     AuthorityRegistration, Correction, FederalRequest, Outcome, Prepared, Recorder, RegisterError,
     Step,
@@ -71,7 +72,7 @@ async fn answer(
     prefix: &str,
     req: Request<Incoming>,
     cert: Option<&CertNames>,
-) -> Result<(Response<Body>, u64), Refusal> {
+) -> Result<(Response<Body>, Receipt), Refusal> {
     let target = target(prefix, req.uri().path())?;
     if req.method() != Method::POST {
         return Err(not_post(prefix, req.method()));
@@ -131,7 +132,7 @@ async fn answer(
         honour_from_now(gw, receipt).await?;
     }
     gw.metrics.register.count(&prepared);
-    Ok((recorded(gw, prefix, &prepared, receipt), receipt))
+    Ok((recorded(gw, prefix, &prepared, receipt.index()), receipt))
 }
 
 fn target(prefix: &str, path: &str) -> Result<Target, Refusal> {
@@ -294,13 +295,13 @@ async fn honour_from_now(gw: &Gateway, index: u64) -> Result<(), Refusal> {
     current_book(gw).await.map(|_| ())
 }
 
-async fn append(gw: &Gateway, prepared: &Prepared) -> Result<u64, Refusal> {
+async fn append(gw: &Gateway, prepared: &Prepared) -> Result<Receipt, Refusal> {
     let deadline = Duration::from_millis(gw.config.log.durable_deadline_ms);
     let appended =
         crate::durable::append_within(&gw.log, &gw.watch, prepared.bytes.clone(), false, deadline)
             .await;
     match appended {
-        Ok(receipt) => Ok(receipt.index()),
+        Ok(receipt) => Ok(receipt),
         Err(e) => {
             let e = match e {
                 crate::durable::WaitError::Log(e) => e.to_string(),

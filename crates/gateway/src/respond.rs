@@ -1,6 +1,7 @@
 //! Responses a person can act on: every refusal is JSON that says what happened, why,
 //! and what to do; every decision carries its receipt and the log's origin.
 use bytes::Bytes;
+use cordon_log::Receipt;
 use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
@@ -9,6 +10,8 @@ use serde_json::{json, Value};
 pub type Body = Full<Bytes>;
 
 pub const RECEIPT: &str = "cordon-receipt";
+/// The signed receipt, base64 (docs/receipts.md).
+pub const SIGNED_RECEIPT: &str = "cordon-signed-receipt";
 pub const LOG: &str = "cordon-log";
 
 /// A JSON response.
@@ -54,10 +57,24 @@ pub fn text(status: StatusCode, content_type: &'static str, body: Bytes) -> Resp
     r
 }
 
-/// Stamps the log's origin, and the receipt when there is one, on a response.
-pub fn stamp(r: &mut Response<Body>, receipt: Option<u64>, origin: &HeaderValue) {
-    if let Some(i) = receipt {
-        r.headers_mut().insert(RECEIPT, HeaderValue::from(i));
+/// Stamps the log's origin, and the receipt when there is one (its index and the signed
+/// receipt), on a response. The receipt is spent on this answer.
+pub fn stamp(r: &mut Response<Body>, receipt: Option<Receipt>, origin: &HeaderValue) {
+    if let Some(receipt) = receipt {
+        set_receipt(r.headers_mut(), &receipt);
     }
     r.headers_mut().insert(LOG, origin.clone());
+}
+
+/// The receipt headers: `Cordon-Receipt` (the index) and `Cordon-Signed-Receipt`.
+pub fn set_receipt(headers: &mut hyper::HeaderMap, receipt: &Receipt) {
+    headers.insert(RECEIPT, HeaderValue::from(receipt.index()));
+    if let Some(v) = signed_value(receipt) {
+        headers.insert(SIGNED_RECEIPT, v);
+    }
+}
+
+/// The signed receipt as a header value; base64 is always a valid one.
+pub fn signed_value(receipt: &Receipt) -> Option<HeaderValue> {
+    HeaderValue::from_str(&receipt.header_value()?).ok()
 }

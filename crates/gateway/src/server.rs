@@ -253,13 +253,8 @@ async fn proxy(
             r
         }
         Ok(admitted) => {
-            let mut r = gw
-                .forward(
-                    &admitted.receipt,
-                    &admitted,
-                    parts.method.clone(),
-                    parts.headers,
-                )
+            let r = gw
+                .forward(admitted, parts.method.clone(), parts.headers)
                 .await;
             if !matches!(
                 r.status(),
@@ -267,7 +262,6 @@ async fn proxy(
             ) {
                 gw.metrics.count(Outcome::Allowed);
             }
-            stamp(&mut r, Some(admitted.receipt.index()), &gw.origin_header);
             r
         }
     }
@@ -400,7 +394,7 @@ async fn forward_auth(
                 "cordon-redact",
                 &admitted.decision.obligations.redact.join(","),
             );
-            stamp(&mut r, Some(admitted.receipt.index()), &gw.origin_header);
+            stamp(&mut r, Some(admitted.receipt), &gw.origin_header);
             r
         }
     }

@@ -256,6 +256,7 @@ async fn publication_needs_a_quorum_survives_witness_outages_and_catches_up() {
             state: None,
             checkpoints: Vec::new(),
             receipts: Vec::new(),
+            receipt_key: None,
         })
         .await;
         assert!(report.pass, "{source}: {:?}", report.failure());

@@ -15,6 +15,9 @@ pub const ALG_ED25519: u8 = 0x01;
 /// The signature type byte for timestamped Ed25519 checkpoint cosignatures.
 pub const ALG_COSIGNATURE_V1: u8 = 0x04;
 
+/// What the receipt key's seed is derived under; changing it changes every receipt key.
+const RECEIPT_KEY_LABEL: &[u8] = b"cordon receipt key v1\n";
+
 /// Why a key could not be parsed or made.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum KeyError {
@@ -195,6 +198,18 @@ impl Signer {
             alg,
             key,
         }
+    }
+
+    /// The log's receipt key: a separate Ed25519 key, named `<log key name>/receipts`,
+    /// derived from this key's seed (SHA-256 over a fixed label and the seed), so a log
+    /// needs no second secret and every gateway sharing a log signs receipts alike. The
+    /// signed-note spec asks that one key not sign two kinds of statement: checkpoints
+    /// and receipts never share a key.
+    pub fn receipt_signer(&self) -> Signer {
+        let mut material = RECEIPT_KEY_LABEL.to_vec();
+        material.extend_from_slice(self.key.as_bytes());
+        let seed = sha256(&material);
+        Self::from_seed(&format!("{}/receipts", self.name), ALG_ED25519, seed)
     }
 
     /// Parses Go's `PRIVATE+KEY+name+hexid+base64(0x01 || seed)` form.

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod receipt;
 pub mod simulate;
 pub mod storage;
 pub mod tile;

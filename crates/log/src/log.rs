@@ -27,6 +27,8 @@ const WAL_DIR: &str = ".cordon/wal";
 const LOCK_FILE: &str = ".cordon/lock";
 /// The log's verifier key, kept beside the log for tools that have no other copy.
 pub const VKEY_FILE: &str = ".cordon/vkey";
+/// The verifier key of the log's receipt key ([`Signer::receipt_signer`]), beside the vkey.
+pub const RECEIPT_VKEY_FILE: &str = ".cordon/receipt-vkey";
 
 /// Most entries folded into one checkpoint: 64 full tiles' worth.
 const MAX_INTEGRATION_BATCH: usize = 16_384;
@@ -36,23 +38,7 @@ const MIN_RETRY: Duration = Duration::from_millis(50);
 /// The longest wait between retries, unless the checkpoint interval is longer.
 const MAX_RETRY: Duration = Duration::from_secs(5);
 
-/// Proof that an entry is durable in the log at `index`. Only the log can make one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Receipt {
-    index: u64,
-}
-
-impl Receipt {
-    pub fn index(&self) -> u64 {
-        self.index
-    }
-
-    /// For the other sequencers in this crate (PostgreSQL), after their commit returned.
-    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
-    pub(crate) fn minted(index: u64) -> Receipt {
-        Receipt { index }
-    }
-}
+pub use crate::receipt::Receipt;
 
 /// An append that has been handed to the sequencer and not yet acknowledged.
 pub struct PendingAppend(pub(crate) oneshot::Receiver<Result<Receipt, AppendError>>);
@@ -98,6 +84,10 @@ pub struct LogConfig {
     pub faults: FaultSwitch,
     /// The disk the log lives on: the real one, or in tests a simulated one.
     pub storage: Arc<dyn Storage>,
+    /// Sign a receipt note per commit batch (on by default). Off only to measure what
+    /// receipts cost (`cordon log bench`): its receipts carry nothing but an index, and
+    /// the gateway refuses to act on such a receipt.
+    pub sign_receipts: bool,
 }
 
 /// A switch for tests: while failing, the log's durable writes fail (a write-ahead batch
@@ -150,6 +140,7 @@ impl Default for LogConfig {
             checkpoint_interval: Duration::from_millis(20),
             faults: FaultSwitch::default(),
             storage: Arc::new(RealDisk),
+            sign_receipts: true,
         }
     }
 }
@@ -257,6 +248,7 @@ pub fn create_on(
         VKEY_FILE,
         format!("{}\n", signer.verifier().to_text()).as_bytes(),
     )?;
+    w.write(RECEIPT_VKEY_FILE, receipt_vkey_text(signer).as_bytes())?;
     w.write("checkpoint", &cp.to_bytes())?;
     w.finish()?;
     // The directories just made are names in their parents, up to one that existed.
@@ -269,6 +261,25 @@ pub fn create_on(
         }
     }
     Ok(cp)
+}
+
+fn receipt_vkey_text(signer: &Signer) -> String {
+    format!("{}\n", signer.receipt_signer().verifier().to_text())
+}
+
+/// Logs made before receipts were signed lack the receipt key's file: add it.
+pub(crate) fn publish_receipt_vkey(
+    disk: &dyn Storage,
+    root: &Path,
+    signer: &Signer,
+) -> Result<(), LogError> {
+    let path = root.join(RECEIPT_VKEY_FILE);
+    if disk.exists(&path).map_err(LogError::io(&path))? {
+        return Ok(());
+    }
+    let mut w = AtomicWriter::on(disk, root);
+    w.write(RECEIPT_VKEY_FILE, receipt_vkey_text(signer).as_bytes())?;
+    w.finish()
 }
 
 /// Creates `dir` and its missing parents; returns those it created.
@@ -346,6 +357,7 @@ impl Log {
         {
             sync_dir_on(disk, dir)?;
         }
+        publish_receipt_vkey(disk, &root, &signer)?;
         let rec = wal::recover(disk, &wal_dir, size)?;
         let recovery = Recovery {
             requeued: rec.pending.len() as u64,
@@ -580,6 +592,8 @@ fn take_lock(disk: &dyn Storage, root: &Path) -> Result<Box<dyn Any + Send + Syn
 /// The sequencer: drain the queue into one batch, write it, fsync once, acknowledge all.
 fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg: LogConfig) {
     let mut poisoned: Option<String> = None;
+    let receipt_key = cfg.sign_receipts.then(|| shared.signer.receipt_signer());
+    let origin = shared.signer.name().to_string();
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < cfg.max_batch {
@@ -613,25 +627,38 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
             continue;
         }
         let n = batch.len() as u64;
+        // Only this thread assigns indexes, so the batch's first index is known before
+        // the state is updated, and its receipts are signed outside the lock.
+        let first_index = shared.lock().durable;
+        let receipts = mint(receipt_key.as_ref(), &origin, first_index, &batch);
         let mut replies = Vec::with_capacity(batch.len());
-        let first_index = {
+        {
             let mut st = shared.lock();
-            let first_index = st.durable;
             st.durable += n;
             for r in batch {
                 st.pending.push(r.entry);
                 replies.push(r.reply);
             }
-            first_index
-        };
+        }
         shared.changed.notify_all();
         shared.stats.appended.fetch_add(n, Ordering::Relaxed);
         shared.stats.batches.fetch_add(1, Ordering::Relaxed);
-        for (i, reply) in replies.into_iter().enumerate() {
-            let _ = reply.send(Ok(Receipt {
-                index: first_index + i as u64,
-            }));
+        for (reply, receipt) in replies.into_iter().zip(receipts) {
+            let _ = reply.send(Ok(receipt));
         }
+    }
+}
+
+/// The receipts of a durable batch: signed when the log has a receipt key.
+fn mint(key: Option<&Signer>, origin: &str, first: u64, batch: &[Request]) -> Vec<Receipt> {
+    match key {
+        Some(key) => {
+            let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
+            crate::receipt::mint_batch(key, origin, first, &entries)
+        }
+        None => (first..first + batch.len() as u64)
+            .map(Receipt::unsigned)
+            .collect(),
     }
 }
 

@@ -149,6 +149,7 @@ pub async fn show_verification(
         state: None,
         checkpoints: Vec::new(),
         receipts: Vec::new(),
+        receipt_key: None,
     })
     .await;
     if !report.pass {

@@ -38,6 +38,14 @@ enum LogCommand {
         #[arg(long)]
         key: Option<PathBuf>,
     },
+    /// Print the verifier key of the log's receipt key (for `cordon verify --receipt-key`);
+    /// it is derived from the signer key, and also kept in DIR/.cordon/receipt-vkey.
+    ReceiptKey {
+        dir: PathBuf,
+        /// The signer key (default: DIR.key).
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
     /// Append stdin, one entry per line; prints each entry's index once it is durable and
     /// exits once every entry is under a new signed checkpoint.
     Append {
@@ -108,6 +116,11 @@ enum LogCommand {
 pub fn run(args: LogArgs) -> Result<ExitCode> {
     match args.command {
         LogCommand::Init { dir, origin, key } => init(&dir, &origin, key),
+        LogCommand::ReceiptKey { dir, key } => {
+            let signer = load_signer(&dir, key)?;
+            println!("{}", signer.receipt_signer().verifier().to_text());
+            Ok(ExitCode::SUCCESS)
+        }
         LogCommand::Append { dir, key } => append(&dir, key),
         LogCommand::Verify {
             dir,
@@ -173,6 +186,10 @@ fn init(dir: &Path, origin: &str, key: Option<PathBuf>) -> Result<ExitCode> {
         "created log {} (origin {origin}); signer key in {} (keep it secret)",
         dir.display(),
         key_path.display()
+    );
+    eprintln!(
+        "receipt key, to publish beside the verifier key (cordon verify --receipt-key): {}",
+        signer.receipt_signer().verifier().to_text()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -29,14 +29,19 @@ pub struct VerifyArgs {
     /// or another auditor kept; it must agree with the tree. Repeatable.
     #[arg(long = "checkpoint", value_name = "FILE_OR_URL")]
     checkpoints: Vec<String>,
-    /// A receipt to prove included: INDEX (as in Cordon-Receipt), INDEX:LEAFHASH (hex or
-    /// base64) or INDEX:ENTRY_FILE. Repeatable.
+    /// A signed receipt to check against the published log: the Cordon-Signed-Receipt
+    /// value, or a file holding a saved 403 body, saved headers (curl -D) or the receipt
+    /// text; or INDEX:LEAFHASH / INDEX:ENTRY_FILE to look an entry up. Repeatable.
     #[arg(long = "receipt", value_name = "RECEIPT")]
     receipts: Vec<String>,
-    /// A file of receipts: one per line in the --receipt form, a gateway's JSON denial,
-    /// or saved response headers (curl -D) with Cordon-Receipt lines.
+    /// A file of receipts: one base64 receipt (or INDEX:ENTRY_FILE) per line, a gateway's
+    /// JSON denial, saved response headers, or the receipt text.
     #[arg(long = "receipts", value_name = "FILE")]
     receipts_file: Option<PathBuf>,
+    /// The log's receipt key (printed by `cordon log init` and `cordon log receipt-key`,
+    /// published beside the verifier key), or a file holding it. Needed for signed receipts.
+    #[arg(long = "receipt-key", value_name = "VKEY")]
+    receipt_key: Option<String>,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -59,12 +64,17 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode> {
     } else {
         print_human(&report);
     }
-    Ok(if report.pass {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if !report.pass {
         ExitCode::FAILURE
+    } else if report.pending {
+        ExitCode::from(NOT_YET_PUBLISHED)
+    } else {
+        ExitCode::SUCCESS
     })
 }
+
+/// The exit status when every check passed but a receipt is not yet in the published log.
+const NOT_YET_PUBLISHED: u8 = 3;
 
 fn options(args: VerifyArgs) -> Result<Options> {
     let log_key = parse_vkey(&args.vkey)?;
@@ -91,10 +101,20 @@ fn options(args: VerifyArgs) -> Result<Options> {
     }
     let mut receipts = Vec::new();
     for r in &args.receipts {
-        receipts.push(receipt::parse(r, Path::new("."))?);
+        receipts.extend(receipt::parse(r, Path::new("."))?);
     }
     if let Some(f) = &args.receipts_file {
         receipts.extend(receipt::parse_file(f)?);
+    }
+    let receipt_key = match &args.receipt_key {
+        Some(k) => Some(parse_vkey(k).with_context(|| format!("--receipt-key {k}"))?),
+        None => None,
+    };
+    let signed = receipts
+        .iter()
+        .any(|r| matches!(r, receipt::Receipt::Signed { .. }));
+    if signed && receipt_key.is_none() {
+        bail!("signed receipts are checked against the log's receipt key: give --receipt-key (printed by `cordon log init` and `cordon log receipt-key`, published beside the log's verifier key)");
     }
     Ok(Options {
         source: Source::parse(&args.source, Duration::from_secs(args.timeout))?,
@@ -104,6 +124,7 @@ fn options(args: VerifyArgs) -> Result<Options> {
         state: args.state,
         checkpoints: args.checkpoints,
         receipts,
+        receipt_key,
     })
 }
 
@@ -118,7 +139,11 @@ fn print_human(r: &Report) {
         }
     }
     for rc in &r.receipts {
-        println!("  {} receipt {:<9} {}", mark(rc.ok), rc.index, rc.detail);
+        let m = match rc.outcome {
+            verify::Outcome::NotYetPublished => "WAIT",
+            _ => mark(rc.ok),
+        };
+        println!("  {m} receipt {:<9} {}", rc.index, rc.detail);
     }
     match r.failure() {
         None => {
@@ -127,8 +152,13 @@ fn print_human(r: &Report) {
             } else {
                 ""
             };
+            let waiting = if r.pending {
+                " (a receipt is not yet published: run again later)"
+            } else {
+                ""
+            };
             println!(
-                "PASS: {} at size {}{state}",
+                "PASS: {} at size {}{state}{waiting}",
                 r.origin.as_deref().unwrap_or("?"),
                 r.size.unwrap_or(0)
             );

@@ -355,6 +355,9 @@ fn prepare(
         });
     }
     std::fs::create_dir_all(dir).map_err(LogError::io(dir))?;
+    // Every gateway writes the same bytes; one that loses a race with another's rename
+    // finds the file there next time, so a failure here is not worth refusing to start.
+    let _ = crate::log::publish_receipt_vkey(&crate::storage::RealDisk, dir, signer);
     let checkpoint = integrator::read_recorded(&mut client, signer)?;
     let durable = schema::next_index(&mut client)?;
     Ok((checkpoint, durable))

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use postgres::{Client, Statement};
 
 use crate::error::{AppendError, LogError};
-use crate::log::Receipt;
+use crate::keys::Signer;
+use crate::receipt::mint_batch;
 
 use super::schema::to_u64;
 use super::{db, Request, Shared};
@@ -139,8 +140,9 @@ impl Worker {
             .name("pg-commit".into())
             .spawn(move || {
                 let mut conn: Option<Prepared> = None;
+                let receipt_key = shared.signer.receipt_signer();
                 for batch in job_rx {
-                    commit_and_answer(&shared, &mut conn, batch);
+                    commit_and_answer(&shared, &receipt_key, &mut conn, batch);
                     if done_tx.send(()).is_err() {
                         break;
                     }
@@ -163,9 +165,14 @@ impl Worker {
     }
 }
 
-fn commit_and_answer(shared: &Shared, conn: &mut Option<Prepared>, batch: Vec<Request>) {
+fn commit_and_answer(
+    shared: &Shared,
+    receipt_key: &Signer,
+    conn: &mut Option<Prepared>,
+    batch: Vec<Request>,
+) {
     match commit(shared, conn, &batch) {
-        Ok(first_index) => acknowledge(shared, batch, first_index),
+        Ok(first_index) => acknowledge(shared, receipt_key, batch, first_index),
         Err(e) => {
             // The connection may be broken; the next batch reconnects. Whether a failed
             // COMMIT landed is unknown, which is why nothing is acknowledged.
@@ -233,8 +240,10 @@ fn insert_index_rows(
     Ok(())
 }
 
-fn acknowledge(shared: &Shared, batch: Vec<Request>, first: u64) {
+fn acknowledge(shared: &Shared, receipt_key: &Signer, batch: Vec<Request>, first: u64) {
     let n = batch.len() as u64;
+    let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
+    let receipts = mint_batch(receipt_key, shared.signer.name(), first, &entries);
     {
         let mut st = shared.lock();
         st.durable = st.durable.max(first + n);
@@ -242,7 +251,7 @@ fn acknowledge(shared: &Shared, batch: Vec<Request>, first: u64) {
     shared.changed.notify_all();
     shared.stats.appended.fetch_add(n, Ordering::Relaxed);
     shared.stats.batches.fetch_add(1, Ordering::Relaxed);
-    for (i, r) in batch.into_iter().enumerate() {
-        let _ = r.reply.send(Ok(Receipt::minted(first + i as u64)));
+    for (r, receipt) in batch.into_iter().zip(receipts) {
+        let _ = r.reply.send(Ok(receipt));
     }
 }

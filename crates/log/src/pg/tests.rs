@@ -48,7 +48,7 @@ fn row(i: usize) -> IndexRow {
 }
 
 #[test]
-fn two_writers_share_one_gapless_order_and_every_receipt_holds_its_entry() {
+fn two_writers_share_one_gapless_order_and_every_receipt_holds_its_entry_signed() {
     let url = fresh_database();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("tiles");
@@ -88,8 +88,13 @@ fn two_writers_share_one_gapless_order_and_every_receipt_holds_its_entry() {
     assert_eq!(cp.checkpoint.size, 600);
     let report = verify_dir(&dir, &signer.verifier()).unwrap();
     assert_eq!(report.size, 600);
+    let receipt_key = signer.receipt_signer().verifier();
     for (r, e) in &receipts {
         assert_eq!(&read_entry(&dir, 600, r.index()).unwrap(), e);
+        // Each writer signs its own commit batches, with the one key the log's derives.
+        assert!(r.is_for(e), "receipt {} is for its entry", r.index());
+        let text = crate::receipt::ReceiptText::decode(r.to_text().unwrap().as_bytes());
+        assert_eq!(text.unwrap().check(&receipt_key).unwrap().index, r.index());
     }
     let mut client = connect(&url, "check").unwrap();
     let denies: i64 = client

@@ -4,6 +4,7 @@
 //! when they are readable), demands consistency with the checkpoint it verified last
 //! time, catches split views, and proves the inclusion of receipts.
 pub mod receipt;
+pub mod signed;
 pub mod source;
 pub mod state;
 pub mod tree;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 pub use receipt::Receipt;
+pub use signed::Outcome;
 pub use source::Source;
 use state::{Seen, State};
 use tree::TileTree;
@@ -51,6 +53,8 @@ pub struct Options {
     /// witnesses or other auditors: each must agree with the tree.
     pub checkpoints: Vec<String>,
     pub receipts: Vec<Receipt>,
+    /// The log's receipt key, which signs receipts (docs/receipts.md).
+    pub receipt_key: Option<Verifier>,
 }
 
 /// The outcome, for people and (as JSON) for machines.
@@ -66,6 +70,8 @@ pub struct Report {
     pub witnessed_size: Option<u64>,
     pub checks: Vec<Check>,
     pub receipts: Vec<ReceiptResult>,
+    /// Some receipt is past the published size: not a failure, not yet a proof.
+    pub pending: bool,
     pub state_updated: bool,
 }
 
@@ -96,6 +102,7 @@ pub struct Sighting {
 pub struct ReceiptResult {
     pub index: u64,
     pub ok: bool,
+    pub outcome: Outcome,
     /// The leaf hash in the log at that index, hex.
     pub leaf_hash: Option<String>,
     pub detail: String,
@@ -112,6 +119,7 @@ impl Report {
             witnessed_size: None,
             checks: Vec::new(),
             receipts: Vec::new(),
+            pending: false,
             state_updated: false,
         }
     }
@@ -144,7 +152,7 @@ impl Report {
         check.or_else(|| {
             self.receipts
                 .iter()
-                .find(|r| !r.ok)
+                .find(|r| !r.ok && r.outcome != Outcome::NotYetPublished)
                 .map(|r| format!("receipt {}: {}", r.index, r.detail))
         })
     }
@@ -174,8 +182,11 @@ pub async fn run(opts: Options) -> Report {
     candidates.extend(extras);
     check_quorum(&opts, &mut report, &candidates);
     let state = check_state(&opts, &mut report, &mut tree, &origin);
-    check_receipts(&opts, &mut report, &mut tree, root);
-    report.pass = report.checks.iter().all(|c| c.ok) && report.receipts.iter().all(|r| r.ok);
+    check_receipts(&opts, &mut report, &mut tree, &origin);
+    let waiting = |r: &ReceiptResult| r.outcome == Outcome::NotYetPublished;
+    report.pending = report.receipts.iter().any(waiting);
+    report.pass =
+        report.checks.iter().all(|c| c.ok) && report.receipts.iter().all(|r| r.ok || waiting(r));
     if let (true, Some(path), Some(mut state)) = (report.pass, &opts.state, state) {
         state.logs.insert(
             origin,
@@ -585,60 +596,80 @@ fn check_state(
     None
 }
 
-fn check_receipts(opts: &Options, report: &mut Report, tree: &mut TileTree, root: Hash) {
+/// Receipts are checked against the published tree: the witnessed size when witnesses
+/// were given (a quorum cosigned it), else the verified checkpoint's.
+fn check_receipts(opts: &Options, report: &mut Report, tree: &mut TileTree, origin: &str) {
+    if opts.receipts.is_empty() {
+        return;
+    }
+    let size = report
+        .witnessed_size
+        .map_or(tree.size(), |w| w.min(tree.size()));
+    let Ok(root) = tree.root_at(size) else {
+        report.push(
+            "receipts",
+            false,
+            format!("no root at the published size {size}"),
+        );
+        return;
+    };
+    let mut published = signed::Published {
+        tree,
+        size,
+        root,
+        origin,
+    };
     for r in &opts.receipts {
-        let result = check_receipt(tree, r, root);
+        let result = match r {
+            Receipt::Signed { text, .. } => {
+                signed::check(&mut published, opts.receipt_key.as_ref(), text)
+            }
+            Receipt::Entry { index, expect } => look_up(&mut published, *index, expect),
+        };
         report.receipts.push(result);
     }
 }
 
-fn check_receipt(tree: &mut TileTree, r: &Receipt, root: Hash) -> ReceiptResult {
-    let size = tree.size();
-    let fail = |leaf: Option<Hash>, detail: String| ReceiptResult {
-        index: r.index,
-        ok: false,
+/// An auditor's lookup: is this entry at this index of the published tree?
+fn look_up(p: &mut signed::Published<'_>, index: u64, expect: &receipt::Expect) -> ReceiptResult {
+    let size = p.size;
+    let result = |outcome: Outcome, leaf: Option<Hash>, detail: String| ReceiptResult {
+        index,
+        ok: outcome == Outcome::Included,
+        outcome,
         leaf_hash: leaf.map(|h| receipt::hex(&h)),
         detail,
     };
-    let Some(leaf) = tree.leaf(r.index) else {
-        return fail(
-            None,
-            format!(
-                "not in the log: it has {size} entries (indexes 0 to {})",
-                size.saturating_sub(1)
-            ),
-        );
-    };
-    if let Some(expected) = r.expect.leaf_hash() {
-        if expected != leaf {
-            return fail(
-                Some(leaf),
-                format!(
-                    "the log holds another entry at this index (leaf hash {})",
-                    receipt::hex(&leaf)
-                ),
-            );
-        }
+    if index >= size {
+        let why = format!("not yet published: the published log has {size} entries");
+        return result(Outcome::NotYetPublished, None, why);
     }
-    let proved = inclusion_proof(tree, r.index, size)
-        .is_ok_and(|p| verify_inclusion(&leaf, r.index, size, &p, &root).is_ok());
+    let leaf = p.tree.leaf(index);
+    if leaf != Some(expect.leaf_hash()) {
+        let why = format!(
+            "the published log holds another entry at this index (leaf hash {})",
+            leaf.map(|h| receipt::hex(&h)).unwrap_or_default()
+        );
+        return result(Outcome::NotFound, leaf, why);
+    }
+    let proved = inclusion_proof(p.tree, index, size).is_ok_and(|proof| {
+        verify_inclusion(&expect.leaf_hash(), index, size, &proof, &p.root).is_ok()
+    });
     if !proved {
-        return fail(
-            Some(leaf),
-            "the inclusion proof from the tiles does not verify".into(),
-        );
+        let why = "the inclusion proof from the tiles does not verify".to_string();
+        return result(Outcome::NotFound, leaf, why);
     }
-    let what = match &r.expect {
-        receipt::Expect::Any => "a leaf is at this index".to_string(),
+    let what = match expect {
         receipt::Expect::LeafHash(_) => "the given leaf hash is at this index".to_string(),
-        receipt::Expect::Entry(p, _) => format!("the entry in {} is at this index", p.display()),
+        receipt::Expect::Entry(path, _) => {
+            format!("the entry in {} is at this index", path.display())
+        }
     };
-    ReceiptResult {
-        index: r.index,
-        ok: true,
-        leaf_hash: Some(receipt::hex(&leaf)),
-        detail: format!("included: {what}, proved against the root of size {size}"),
-    }
+    result(
+        Outcome::Included,
+        leaf,
+        format!("included: {what}, proved against the published root of size {size}"),
+    )
 }
 
 fn now() -> u64 {

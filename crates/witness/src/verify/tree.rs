@@ -54,6 +54,22 @@ impl TileTree {
     pub fn leaf(&self, index: u64) -> Option<Hash> {
         self.levels.first()?.get(index as usize).copied()
     }
+
+    /// The leaf hashes of indexes `[start, end)`, if the tree has them all.
+    pub fn leaves(&self, start: u64, end: u64) -> Option<&[Hash]> {
+        let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+        self.levels.first()?.get(start..end)
+    }
+
+    /// The first index below `size` whose leaf hash is `leaf`.
+    pub fn find_leaf(&self, leaf: &Hash, size: u64) -> Option<u64> {
+        let level = self.levels.first()?;
+        let size = usize::try_from(size).map_or(level.len(), |s| s.min(level.len()));
+        level[..size]
+            .iter()
+            .position(|h| h == leaf)
+            .map(|i| i as u64)
+    }
 }
 
 /// Tiles fetched at once from a URL: enough to hide round trips, few enough to be a
