@@ -4,13 +4,11 @@
 //! value carries (`&amp;`, `&quot;`, `&#39;`).
 use base64::Engine as _;
 
-/// Whether bytes look like an HTML page rather than a CSV.
+/// Whether bytes look like an HTML page rather than a CSV: a page starts with a tag
+/// (`<!DOCTYPE html>`, `<html>`), a CSV header never does.
 pub fn is_html(bytes: &[u8]) -> bool {
-    let head = &bytes[..bytes.len().min(1024)];
-    let text = String::from_utf8_lossy(head)
-        .trim_start()
-        .to_ascii_lowercase();
-    text.starts_with("<!doctype html") || text.starts_with("<html") || text.starts_with('<')
+    let body = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    body.trim_ascii_start().first() == Some(&b'<')
 }
 
 /// Every CSV embedded in the page as a `data:text/csv` URI, decoded, in page order.
@@ -132,6 +130,14 @@ mod tests {
             embedded_csvs(raw).unwrap(),
             vec![b"id,reason\na1,Theft & fraud".to_vec()]
         );
+    }
+
+    #[test]
+    fn pages_are_told_from_csvs_by_their_first_tag() {
+        assert!(is_html(b"\xef\xbb\xbf  <!DOCTYPE html><html>"));
+        assert!(is_html(b"\n<html lang=en>"));
+        assert!(!is_html(b"\"id\",\"userId\",\"searchDate\"\n"));
+        assert!(!is_html(b"ID,Name,Org Name\n"));
     }
 
     #[test]

@@ -46,7 +46,12 @@ pub fn run(a: ArchiveArgs) -> Result<ExitCode> {
         .with_context(|| format!("reading the archive {}", a.log.display()))?;
     let seen = cordon_entry::now_rfc3339();
     let (entries, mut report) = plan(&mut state, &tables, &a.source, &seen, a.org.as_deref());
-    report.log_size = append(&a.log, signer, &entries)?;
+    // A run that finds nothing new leaves the archive untouched.
+    report.log_size = if entries.is_empty() {
+        state.entries
+    } else {
+        append(&a.log, signer, &entries)?
+    };
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
