@@ -198,7 +198,8 @@ pub fn fold_header(h: &str) -> String {
 /// Field → column index for one file's header, and the columns that matched nothing.
 #[derive(Clone, Debug, Default)]
 pub struct Resolved {
-    fields: BTreeMap<Field, usize>,
+    /// Field (`Field as usize`) → column: an array, as it is read several times per row.
+    fields: [Option<usize>; Field::ALL.len()],
     /// For each column, the field it holds.
     by_column: Vec<Option<Field>>,
 }
@@ -234,27 +235,26 @@ impl Resolved {
                 by_column[i] = Some(f);
             }
         }
-        Resolved { fields, by_column }
+        Resolved {
+            fields: by_field(&fields),
+            by_column,
+        }
     }
 
     /// Resolves the fields of a JSON input: every field is a key (or dotted path).
     pub fn all_present() -> Resolved {
         Resolved {
-            fields: Field::ALL
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (*f, i))
-                .collect(),
+            fields: std::array::from_fn(Some),
             by_column: Field::ALL.iter().map(|f| Some(*f)).collect(),
         }
     }
 
     pub fn index(&self, f: Field) -> Option<usize> {
-        self.fields.get(&f).copied()
+        self.fields[f as usize]
     }
 
     pub fn has(&self, f: Field) -> bool {
-        self.fields.contains_key(&f)
+        self.fields[f as usize].is_some()
     }
 
     /// The field column `i` holds, if any.
@@ -277,6 +277,10 @@ impl Resolved {
             .iter()
             .any(|f| self.has(*f))
     }
+}
+
+fn by_field(map: &BTreeMap<Field, usize>) -> [Option<usize>; Field::ALL.len()] {
+    std::array::from_fn(|i| map.get(&Field::ALL[i]).copied())
 }
 
 /// The name of the export layout a header matches, from the fields present: each known

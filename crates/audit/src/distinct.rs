@@ -2,17 +2,21 @@
 //! one search is in every network audit whose cameras it covered), so rows are united by
 //! Flock's search id and reported both as rows and as distinct searches.
 //!
-//! Memory: one 64-bit hash per distinct id in a hash set, about 9 bytes per id when the
-//! table is full and 18 just after it grows: at most ~340 MB for sm-alpr's 18.7 million
-//! distinct searches, ~20 MB for a million. Flagged ids (a small share) also keep which
-//! flags any copy raised. Two different ids share a hash with probability about n²/2⁶⁵
-//! (1 in 100,000 for 18.7 million ids); such a pair would count as one search.
+//! Memory is bounded whatever the input: each row with an id adds one 64-bit word (the
+//! id's hash with the row's three flag bits in its low bits) to a buffer of at most
+//! [`BUFFER_WORDS`] words (64 MiB); a full buffer is sorted, its repeats merged, and
+//! written to an anonymous temporary file as a sorted run (8 bytes per distinct id in
+//! it). At the end the runs are merged, reading 64 KiB of each at a time, to count
+//! distinct ids and the flags any copy raised. sm-alpr's corpus (139.9M rows, 18.7M
+//! distinct searches) would take 17 runs and at most 1.1 GB of temporary disk; a million
+//! rows never leave memory. Ids are told apart by 61 bits of hash: two different ids
+//! share one with probability about n²/2⁶², 1 in 26,000 for 18.7 million ids; such a pair
+//! would count as one search.
 use std::hash::{Hash, Hasher};
 
 use serde::Serialize;
 
 use crate::classify::RowFindings;
-use crate::fxhash::{FxHashMap, FxHashSet};
 
 /// Bits of the flags a row raised, kept per flagged id.
 pub const IMMIGRATION: u8 = 1;
@@ -57,17 +61,38 @@ pub struct Searches {
     pub any: u64,
 }
 
-/// The ids seen so far, in input order.
-#[derive(Default)]
+/// The ids seen so far.
 pub struct IdSet {
-    seen: FxHashSet<u64>,
-    flagged: FxHashMap<u64, u8>,
+    buffer: Vec<u64>,
+    runs: Vec<std::fs::File>,
+    limit: usize,
     no_id: Searches,
 }
 
+/// Words held in memory before a sorted run is written out (64 MiB).
+pub const BUFFER_WORDS: usize = 8 << 20;
+
+const FLAG_BITS: u64 = 0b111;
+
+impl Default for IdSet {
+    fn default() -> Self {
+        IdSet::with_limit(BUFFER_WORDS)
+    }
+}
+
 impl IdSet {
+    /// A set that spills a run to disk every `limit` rows with an id.
+    pub fn with_limit(limit: usize) -> IdSet {
+        IdSet {
+            buffer: Vec::new(),
+            runs: Vec::new(),
+            limit: limit.max(1),
+            no_id: Searches::default(),
+        }
+    }
+
     /// Adds one row: its id's hash (if it has one) and the flags it raised.
-    pub fn add(&mut self, id: Option<u64>, bits: u8) {
+    pub fn add(&mut self, id: Option<u64>, bits: u8) -> std::io::Result<()> {
         self.no_id.rows += 1;
         match id {
             None => {
@@ -76,25 +101,117 @@ impl IdSet {
                 count_flags(&mut self.no_id, bits);
             }
             Some(h) => {
-                if !self.seen.insert(h) {
-                    self.no_id.repeated_rows += 1;
-                }
-                if bits != 0 {
-                    *self.flagged.entry(h).or_default() |= bits;
+                self.buffer
+                    .push((h & !FLAG_BITS) | (u64::from(bits) & FLAG_BITS));
+                if self.buffer.len() >= self.limit {
+                    self.spill()?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Sorted runs written to disk so far.
+    pub fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    fn spill(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        let words = sorted_merged(std::mem::take(&mut self.buffer));
+        let mut file = tempfile::tempfile()?;
+        let mut w = std::io::BufWriter::with_capacity(RUN_READ, &mut file);
+        for word in &words {
+            w.write_all(&word.to_le_bytes())?;
+        }
+        w.flush()?;
+        drop(w);
+        self.runs.push(file);
+        Ok(())
     }
 
     /// The counts over everything added.
-    pub fn searches(&self) -> Searches {
+    pub fn finish(mut self) -> std::io::Result<Searches> {
         let mut s = self.no_id.clone();
-        s.distinct += self.seen.len() as u64;
-        for bits in self.flagged.values() {
-            count_flags(&mut s, *bits);
+        let with_id = s.rows - s.rows_without_id;
+        let mut distinct = 0u64;
+        let mut tally = |word: u64| {
+            distinct += 1;
+            count_flags(&mut s, (word & FLAG_BITS) as u8);
+        };
+        if self.runs.is_empty() {
+            sorted_merged(std::mem::take(&mut self.buffer))
+                .into_iter()
+                .for_each(&mut tally);
+        } else {
+            if !self.buffer.is_empty() {
+                self.spill()?;
+            }
+            merge_runs(self.runs, &mut tally)?;
         }
-        s
+        s.distinct += distinct;
+        s.repeated_rows = with_id - distinct;
+        Ok(s)
     }
+}
+
+/// Bytes read from each run at a time while merging.
+const RUN_READ: usize = 64 << 10;
+
+/// Sorts words by id and merges repeats of one id into one word with every flag any had.
+fn sorted_merged(mut words: Vec<u64>) -> Vec<u64> {
+    words.sort_unstable();
+    let mut out: Vec<u64> = Vec::with_capacity(words.len());
+    for w in words {
+        match out.last_mut() {
+            Some(last) if *last & !FLAG_BITS == w & !FLAG_BITS => *last |= w,
+            _ => out.push(w),
+        }
+    }
+    out
+}
+
+/// Merges sorted runs, calling `each` once per distinct id with its merged word.
+fn merge_runs(runs: Vec<std::fs::File>, each: &mut impl FnMut(u64)) -> std::io::Result<()> {
+    use std::cmp::Reverse;
+    use std::io::{Read, Seek};
+    let mut readers = Vec::with_capacity(runs.len());
+    for mut f in runs {
+        f.rewind()?;
+        readers.push(std::io::BufReader::with_capacity(RUN_READ, f));
+    }
+    let next = |r: &mut std::io::BufReader<std::fs::File>| -> std::io::Result<Option<u64>> {
+        let mut b = [0u8; 8];
+        match r.read_exact(&mut b) {
+            Ok(()) => Ok(Some(u64::from_le_bytes(b))),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
+            Err(e) => Err(e),
+        }
+    };
+    let mut heap = std::collections::BinaryHeap::new();
+    for (i, r) in readers.iter_mut().enumerate() {
+        if let Some(w) = next(r)? {
+            heap.push(Reverse((w, i)));
+        }
+    }
+    let mut current: Option<u64> = None;
+    while let Some(Reverse((w, i))) = heap.pop() {
+        match current {
+            Some(c) if c & !FLAG_BITS == w & !FLAG_BITS => current = Some(c | w),
+            Some(c) => {
+                each(c);
+                current = Some(w);
+            }
+            None => current = Some(w),
+        }
+        if let Some(n) = next(&mut readers[i])? {
+            heap.push(Reverse((n, i)));
+        }
+    }
+    if let Some(c) = current {
+        each(c);
+    }
+    Ok(())
 }
 
 fn count_flags(s: &mut Searches, bits: u8) {
@@ -106,7 +223,44 @@ fn count_flags(s: &mut Searches, bits: u8) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// The same rows counted in memory and through many small spilled runs.
+    #[test]
+    fn spilled_runs_count_the_same_as_memory() {
+        let rows: Vec<(Option<u64>, u8)> = (0..10_000u64)
+            .map(|i| {
+                let id = (i % 7 != 0).then(|| id_hash(&format!("id-{}", (i * 7919) % 3_001)));
+                let bits = if i % 97 == 0 {
+                    IMMIGRATION
+                } else if i % 89 == 0 {
+                    AGENCY | SIDE_DOOR
+                } else {
+                    0
+                };
+                (id, bits)
+            })
+            .collect();
+        let count = |limit| {
+            let mut ids = IdSet::with_limit(limit);
+            for (id, bits) in &rows {
+                ids.add(*id, *bits).unwrap();
+            }
+            let runs = ids.runs();
+            (ids.finish().unwrap(), runs)
+        };
+        let (memory, none) = count(usize::MAX);
+        let (spilled, runs) = count(250);
+        assert_eq!(none, 0);
+        assert!(runs > 20, "{runs} runs");
+        assert_eq!(memory, spilled);
+        assert!(
+            memory.distinct > 3_000 && memory.immigration > 0 && memory.side_door > 0,
+            "{memory:?}"
+        );
+        assert_eq!(memory.repeated_rows + memory.distinct, memory.rows);
+    }
 
     #[test]
     fn a_search_in_two_files_counts_once_and_keeps_the_flag_of_either_copy() {
@@ -114,11 +268,11 @@ mod tests {
         let a = id_hash("23D55B89-42eb-4f5c-9281-f5e8bf4864be");
         let b = id_hash(" 23d55b89-42eb-4f5c-9281-f5e8bf4864be ");
         assert_eq!(a, b);
-        ids.add(Some(a), 0); // the copy whose reason was masked
-        ids.add(Some(b), IMMIGRATION | SIDE_DOOR); // the copy that says why
-        ids.add(Some(id_hash("other")), 0);
-        ids.add(None, AGENCY);
-        let s = ids.searches();
+        ids.add(Some(a), 0).unwrap(); // the copy whose reason was masked
+        ids.add(Some(b), IMMIGRATION | SIDE_DOOR).unwrap(); // the copy that says why
+        ids.add(Some(id_hash("other")), 0).unwrap();
+        ids.add(None, AGENCY).unwrap();
+        let s = ids.finish().unwrap();
         assert_eq!(s.rows, 4);
         assert_eq!(s.distinct, 3);
         assert_eq!(s.repeated_rows, 1);

@@ -5,22 +5,27 @@
 #![forbid(unsafe_code)]
 
 pub mod anomaly;
+pub mod archive;
 pub mod cells;
 pub mod checks;
 pub mod classify;
 pub mod columns;
 pub mod distinct;
 pub mod error;
+pub mod fetch;
 pub mod fxhash;
 pub mod html;
 pub mod html_more;
 pub mod input;
 pub mod logread;
+pub mod portal;
+pub mod reconcile;
 pub mod replay;
 pub mod rows;
 pub mod run;
 pub mod sample;
 pub mod summary;
+pub mod table;
 pub mod time;
 pub mod xlsx;
 

@@ -91,18 +91,16 @@ impl<'a> Fields<'a> {
     /// The fields the audit reads from a CSV record (the others stay empty: they are
     /// only counted and carried through).
     pub fn from_csv(cols: &Resolved, record: &'a csv::ByteRecord) -> Fields<'a> {
-        Fields(std::array::from_fn(|i| {
-            let f = Field::ALL[i];
-            if !READ.contains(&f) {
-                return Cow::Borrowed("");
-            }
-            cols.index(f)
-                .and_then(|c| record.get(c))
-                .map_or(Cow::Borrowed(""), |b| match std::str::from_utf8(b) {
+        let mut fields = Fields(Default::default());
+        for f in READ {
+            if let Some(b) = cols.index(f).and_then(|c| record.get(c)) {
+                fields.0[f as usize] = match std::str::from_utf8(b) {
                     Ok(s) => Cow::Borrowed(s),
                     Err(_) => String::from_utf8_lossy(b),
-                })
-        }))
+                };
+            }
+        }
+        fields
     }
 
     /// The fields of a JSON object; `None` when it lacks the `required` key. A key is a

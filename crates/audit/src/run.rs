@@ -35,7 +35,8 @@ pub enum Format {
     /// One JSON object per line, with `--map` naming the fields.
     Jsonl,
     /// A Cordon log directory: verified in full, then its decision entries read as JSON
-    /// (reason `request.purpose.reason`, org `request.principal.agency`, time `time`).
+    /// (reason `request.purpose.reason`, org `request.principal.agency`, time `time`),
+    /// and the searches `cordon audit archive` kept (`search.reason`, `search.org`, ...).
     Cordon,
 }
 
@@ -240,8 +241,10 @@ pub fn audit(
         summary.files.push(report);
     }
     out.flush().map_err(werr)?;
-    summary.searches = ids.searches();
-    drop(ids);
+    summary.searches = ids.finish().map_err(|source| AuditError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
     summary.finish();
     write_outputs(&opts.out, &summary)?;
     Ok(AuditOutcome {
@@ -417,6 +420,10 @@ fn audit_file(
         rows,
         width: o.width,
         decisions_only: (o.format == Format::Cordon).then_some("decision"),
+        archive_keys: Field::ALL
+            .iter()
+            .map(|f| format!("search.{}", f.key()))
+            .collect(),
     };
     let tally_width = if csv { o.width } else { Field::ALL.len() };
     std::thread::scope(|s| {
@@ -502,7 +509,7 @@ fn collect(
                 a.merge(b);
             }
             for (id, bits) in &r.ids {
-                ids.add(*id, *bits);
+                ids.add(*id, *bits)?;
             }
             summary.merge(r.summary);
             next += 1;
@@ -519,6 +526,8 @@ struct ChunkContext<'a> {
     /// For a Cordon log: only entries holding this key are access decisions; the others
     /// (register entries, for one) are counted but not screened.
     decisions_only: Option<&'a str>,
+    /// For a Cordon log: where an archive entry (`cordon audit archive`) keeps each field.
+    archive_keys: Vec<String>,
 }
 
 fn classify_chunk(
@@ -581,6 +590,9 @@ fn csv_chunk(
     }
 }
 
+/// How every archive entry begins (its first field is `archive`, the format version).
+const ARCHIVE_ENTRY: &str = "{\"archive\":";
+
 fn json_chunk(
     ctx: &ChunkContext<'_>,
     classifier: &mut Classifier<'_>,
@@ -595,7 +607,13 @@ fn json_chunk(
         if text.is_empty() {
             continue;
         }
-        match Fields::from_json(ctx.rows.json_keys, ctx.decisions_only, text) {
+        let archived = ctx.decisions_only.is_some() && text.starts_with(ARCHIVE_ENTRY);
+        let read = if archived {
+            Fields::from_json(&ctx.archive_keys, Some("search"), text)
+        } else {
+            Fields::from_json(ctx.rows.json_keys, ctx.decisions_only, text)
+        };
+        match read {
             Ok(None) => r.other_entries += 1,
             Ok(Some(fields)) => {
                 let (bad, findings, reason) =

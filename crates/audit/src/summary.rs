@@ -205,7 +205,9 @@ pub struct Summary {
     /// Rows whose reason gives no checkable purpose (every state but `stated`).
     pub reason_says_nothing: u64,
     pub moderation: ModerationCounts,
-    pub by_org: BTreeMap<String, Counts>,
+    /// Per organization; a hash map because every row looks one up (written sorted).
+    #[serde(serialize_with = "sorted_by_key")]
+    pub by_org: FxHashMap<String, Counts>,
     pub by_month: BTreeMap<String, Counts>,
     pub reach: Reach,
     pub top_reasons: Vec<TopReason>,
@@ -444,7 +446,9 @@ impl Summary {
         self.moderation.finish();
         self.bursts_complete = self.hourly_room.is_none_or(|r| r > 0);
         let mut signals = Vec::new();
-        for (org, c) in &self.by_org {
+        let mut orgs: Vec<(&String, &Counts)> = self.by_org.iter().collect();
+        orgs.sort_by_key(|(org, _)| *org);
+        for (org, c) in orgs {
             if org != "(no organization)" {
                 crate::anomaly::detect(&format!("organization {org}"), &c.activity, &mut signals);
             }
@@ -456,4 +460,13 @@ impl Summary {
         }
         self.anomalies = crate::anomaly::rank(signals);
     }
+}
+
+/// Writes a map in key order, so summary.json is the same for the same input.
+fn sorted_by_key<S: serde::Serializer, V: Serialize>(
+    map: &FxHashMap<String, V>,
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    let sorted: BTreeMap<&String, &V> = map.iter().collect();
+    sorted.serialize(ser)
 }

@@ -66,6 +66,13 @@ enum AuditCommand {
     },
     /// Measure rows/s and MB/s on a generated export beside Python's csv module.
     Bench(super::audit_bench::AuditBenchArgs),
+    /// Reconcile a vendor's audit export with Cordon's log: the searches with no allow
+    /// went around Cordon; also the matched ones, and allows the vendor never recorded.
+    /// Exit status 4 when any search went around.
+    Reconcile(super::audit_reconcile::ReconcileArgs),
+    /// One run of the archive: keep every search of a portal page, CSV URL or export in
+    /// a Cordon log, again whenever a later copy differs (schedule it with cron).
+    Archive(super::audit_archive::ArchiveArgs),
     /// Re-decide every request a Cordon log recorded under another stack of policy packs,
     /// and report which decisions would change and why.
     Replay {
@@ -94,9 +101,13 @@ enum FormatArg {
 }
 
 pub fn run(args: AuditArgs) -> Result<ExitCode> {
-    if let Some(AuditCommand::Bench(b)) = args.command {
-        return super::audit_bench::run(b);
-    }
+    let command = match args.command {
+        Some(AuditCommand::Bench(b)) => return super::audit_bench::run(b),
+        Some(AuditCommand::Reconcile(r)) => return super::audit_reconcile::run(r),
+        Some(AuditCommand::Archive(a)) => return super::audit_archive::run(a),
+        other => other,
+    };
+    let args = AuditArgs { command, ..args };
     if let Some(AuditCommand::Replay {
         log,
         pack,

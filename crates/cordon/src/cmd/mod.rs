@@ -1,6 +1,8 @@
 //! One module per top-level subcommand.
 pub mod audit;
+pub mod audit_archive;
 pub mod audit_bench;
+pub mod audit_reconcile;
 pub mod demo;
 pub mod demo_witness;
 pub mod log;
