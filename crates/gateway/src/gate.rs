@@ -498,11 +498,8 @@ impl Gateway {
         receipt: &Receipt,
     ) -> Response<Body> {
         let mut body = crate::denial::body(d, unmatched, receipt.index(), &self.origin);
-        body["signed_receipt"] = json!(receipt.header_value());
-        respond::json(
-            StatusCode::FORBIDDEN,
-            &body,
-        )
+        body["signed_receipt"] = serde_json::Value::from(receipt.header_value());
+        respond::json(StatusCode::FORBIDDEN, &body)
     }
 
     fn route_list(&self) -> String {

@@ -129,7 +129,7 @@ async fn answer(
         prepared.entry.step,
         Step::Authority { .. } | Step::Revocation { .. }
     ) {
-        honour_from_now(gw, receipt).await?;
+        honour_from_now(gw, receipt.index()).await?;
     }
     gw.metrics.register.count(&prepared);
     Ok((recorded(gw, prefix, &prepared, receipt.index()), receipt))
