@@ -55,6 +55,16 @@ impl Authorities {
                 ))
             })?;
         }
+        // An empty log registers nothing; a shared (PostgreSQL) log's tile folder may not
+        // hold even the empty checkpoint until its first integration round.
+        if log.checkpoint().checkpoint.size == 0 {
+            return Ok(Authorities {
+                followed: Mutex::new(Followed {
+                    book: AuthorityBook::default(),
+                    scanned: 0,
+                }),
+            });
+        }
         let (book, facts) = read_authorities(log.root(), verifier).map_err(|e| {
             GatewayError::Registry(format!(
                 "the registered authorities cannot be read from the log {}: {e} (check the log with `cordon log verify`)",
