@@ -27,8 +27,12 @@ const HOP_BY_HOP: [&str; 8] = [
 
 /// Identity headers that some upstreams trust from a front proxy. Only Cordon may set
 /// identity, so a client's copies are removed.
-const IDENTITY_HEADERS: [&str; 9] = [
+const IDENTITY_HEADERS: [&str; 11] = [
     "authorization",
+    // A session the upstream keeps for its own users would choose what it answers, behind
+    // the decision's back.
+    "cookie",
+    "proxy-authorization",
     "x-forwarded-user",
     "x-forwarded-email",
     "x-forwarded-groups",
@@ -78,7 +82,24 @@ const CLIENT_BODY_HEADERS: [&str; 6] = [
 
 /// Headers that claim where the request came from: only Cordon (through its trusted
 /// proxies) says that, so a client's copies are removed.
-const ADDRESS_HEADERS: [&str; 3] = ["forwarded", "x-real-ip", "true-client-ip"];
+const ADDRESS_HEADERS: [&str; 6] = [
+    "forwarded",
+    "x-real-ip",
+    "true-client-ip",
+    "x-client-ip",
+    "x-cluster-client-ip",
+    "client-ip",
+];
+
+/// Headers that common frameworks read as the method or URL to act on instead of the
+/// request line's (method-override middleware, IIS/Symfony URL rewriting): what was
+/// decided is the request line, so a client's copies are removed.
+const OVERRIDE_HEADERS: [&str; 4] = [
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+    "x-rewrite-url",
+];
 
 /// Removes every header a client may not send on: hop-by-hop headers and any header the
 /// client's `Connection` names (RFC 9110 §7.6.1), identity and address headers, and every
@@ -98,6 +119,7 @@ pub fn strip_client_headers(h: &mut HeaderMap) {
             HOP_BY_HOP.contains(&n)
                 || IDENTITY_HEADERS.contains(&n)
                 || ADDRESS_HEADERS.contains(&n)
+                || OVERRIDE_HEADERS.contains(&n)
                 || named_by_connection.iter().any(|c| c == n)
                 || n.starts_with("x-forwarded-")
                 || n.starts_with("x-original-")
