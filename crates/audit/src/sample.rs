@@ -23,7 +23,9 @@ const ORGS: [&str; 12] = [
     "Sample Metro Transit Police",
 ];
 /// Immigration agencies: about 2 searches in 1,000.
-const IMMIGRATION_ORGS: [&str; 2] = [
+/// Immigration agencies: about 2 searches in 1,000. Public so tests can count what was
+/// planted.
+pub const IMMIGRATION_ORGS: [&str; 2] = [
     "[Federal] U.S. Immigration and Customs Enforcement (ICE)",
     "[Federal] U.S. Border Patrol",
 ];
@@ -64,8 +66,9 @@ const REASONS: [&str; 24] = [
     "Motor Vehicle Theft/Stolen",
     "",
 ];
-/// Immigration reasons: about 5 searches in 1,000.
-const IMMIGRATION_REASONS: [&str; 12] = [
+/// Immigration reasons: about 5 searches in 1,000. Public so tests can count what was
+/// planted.
+pub const IMMIGRATION_REASONS: [&str; 12] = [
     "ICE+ERO",
     "assist ICE",
     "immigration",

@@ -205,6 +205,24 @@ fn generated_export_round_trips_through_the_audit() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(s["rows"], 30000);
+    // The audit finds exactly what the generator planted: every immigration reason and
+    // every immigration agency's search, and none of the look-alikes.
+    let (mut reasons, mut agencies, mut either) = (0u64, 0u64, 0u64);
+    for row in csv::Reader::from_path(&f).unwrap().records() {
+        let row = row.unwrap();
+        let reason = cordon_audit::sample::IMMIGRATION_REASONS.contains(&&row[6]);
+        let agency = cordon_audit::sample::IMMIGRATION_ORGS.contains(&&row[2]);
+        reasons += u64::from(reason);
+        agencies += u64::from(agency);
+        either += u64::from(reason || agency);
+    }
+    assert!(
+        reasons > 100 && agencies > 30,
+        "the generator planted too few to test"
+    );
+    assert_eq!(s["flagged"]["immigration"], reasons, "{s}");
+    assert_eq!(s["flagged"]["immigration_agency"], agencies, "{s}");
+    assert_eq!(s["flagged"]["any"], either, "{s}");
     let flagged = std::fs::read_to_string(out.join("flagged.csv")).unwrap();
     let n = csv::Reader::from_reader(flagged.as_bytes())
         .records()
