@@ -5,8 +5,9 @@
 //! a consent) so that the gateway honours it for the records and dates it names, and
 //! `POST /requests/authorities/<index>/revocation` withdraws it; both count from the moment
 //! the answer is sent.
-//! Only authenticated principals listed in `register.recorders` may record. Entries are
-//! never edited or deleted: any other method is refused and pointed at corrections.
+//! Only authenticated principals listed in `register.recorders` (as `agency/principal`, or
+//! by principal alone) and of a local, state or other non-federal agency may record. Entries
+//! are never edited or deleted: any other method is refused and pointed at corrections.
 //!
 //! The entries are made by `cordon_register::Registrar`, the same code `cordon requests`
 //! uses on a log directory; this module adds HTTP, identity and the durable append.
@@ -88,11 +89,14 @@ async fn answer(
         }
     };
     let identity = identify(gw, &req, cert).await?;
-    if !recorders.iter().any(|r| r == &identity.principal) {
+    if !may_record(gw, recorders, &identity) {
         return Err(fail(
             StatusCode::FORBIDDEN,
-            &format!("{} may not record to the federal request register", identity.principal),
-            "ask the operator to add you to register.recorders; the register is kept by records staff",
+            &format!(
+                "{} of {} may not record to the federal request register",
+                identity.principal, identity.agency
+            ),
+            "ask the operator to add you to register.recorders; the register is kept by the city's records staff",
         ));
     }
     let body = read_body(req).await?;
@@ -133,6 +137,23 @@ async fn answer(
     }
     gw.metrics.register.count(&prepared);
     Ok((recorded(gw, prefix, &prepared, receipt.index()), receipt))
+}
+
+/// A recorder is listed by `agency/principal` (or, matching any agency, by principal
+/// alone) and is never from a federal agency or a task force: the register is the city's
+/// record of what federal agencies asked for, and a name alone can be carried by an
+/// identity of another agency.
+fn may_record(gw: &Gateway, recorders: &[String], identity: &Identity) -> bool {
+    use cordon_policy::vocab::AgencyKind;
+    let listed = recorders.iter().any(|r| match r.split_once('/') {
+        Some((agency, principal)) => agency == identity.agency && principal == identity.principal,
+        None => r == &identity.principal,
+    });
+    let local = matches!(
+        gw.pack.registry().kind_of(&identity.agency),
+        Some(AgencyKind::LocalPolice | AgencyKind::StatePolice | AgencyKind::Other)
+    );
+    listed && local
 }
 
 fn target(prefix: &str, path: &str) -> Result<Target, Refusal> {

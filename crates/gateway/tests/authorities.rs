@@ -329,3 +329,39 @@ fn record_before_start(dir: &std::path::Path) {
     log.append(prepared.bytes).unwrap();
     log.close().unwrap();
 }
+
+/// A federal identity that carries a recorder's name (a JWT's `sub` and agency claim are
+/// separate) cannot register a warrant for its own agency: recorders are matched by
+/// agency as well as name, and are never federal.
+#[tokio::test]
+async fn a_federal_identity_named_like_a_recorder_cannot_register_an_authority() {
+    let impostor = format!(
+        "{}
+[[identity.api_keys]]
+key = \"impostor-key\"
+principal = \"records-clerk-7\"
+agency = \"ice-hsi\"
+",
+        identity()
+    );
+    let h = Harness::start_with(&impostor, REGISTER, |_| {}).await;
+    let body = warrant().to_string();
+    let len = body.len().to_string();
+    let mut raw = wire::request(
+        "POST",
+        "/requests/authorities",
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Length", len.as_str()),
+            ("Authorization", "Bearer impostor-key"),
+        ],
+    );
+    raw.extend_from_slice(body.as_bytes());
+    let r = wire::send(h.addr, &raw).await.unwrap();
+    assert_eq!(r.status, 403, "{}", r.text());
+    refused_because(
+        &read_with(&h, HSI, RECORD, WARRANT).await,
+        "is not registered",
+    );
+    h.stop().await;
+}
