@@ -86,3 +86,38 @@ fn an_unparsable_config_is_one_problem_naming_the_line() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("line 1"), "{}", text(&o));
 }
+
+#[test]
+fn a_key_of_another_log_and_zero_limits_are_problems_before_the_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_proxy_secret(tmp.path());
+    // A log made with one key, and a config naming another.
+    let o = run(
+        &[
+            "log",
+            "init",
+            tmp.path().join("log").to_str().unwrap(),
+            "--origin",
+            "test.example/check",
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let other = cordon_log::Signer::generate("test.example/check").unwrap();
+    std::fs::write(tmp.path().join("other.key"), other.to_text()).unwrap();
+    let head = format!(
+        "listen = \"127.0.0.1:1\"\nupstream = \"http://127.0.0.1:9\"\npack = \"{}\"\nheader_timeout_ms = 0\nmax_response_bytes = 0\n[log]\ndir = \"log\"\nkey = \"other.key\"\ndurable_deadline_ms = 0",
+        chicago_pack().display()
+    );
+    let o = check(&config(tmp.path(), &head, ""));
+    let said = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{said}");
+    for expected in [
+        "log.key is not the key of the log",
+        "header_timeout_ms",
+        "max_response_bytes",
+        "log.durable_deadline_ms",
+    ] {
+        assert!(said.contains(expected), "{expected} is not listed:\n{said}");
+    }
+}

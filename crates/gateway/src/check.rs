@@ -38,7 +38,10 @@ pub fn check_config(path: &Path) -> Vec<String> {
     if let (Ok(stack), Ok(auth)) = (&stack, &auth) {
         note(check_agencies(stack, auth, &config).map_err(text));
     }
-    note(read_signer(&config.log.key).map(drop).map_err(text));
+    match read_signer(&config.log.key) {
+        Ok(signer) => note(key_belongs_to_log(&signer, &config.log.dir)),
+        Err(e) => note(Err(e.to_string())),
+    }
     note(log_dir_usable(&config.log.dir));
     if let Some(u) = &config.upstream {
         note(
@@ -61,6 +64,21 @@ pub fn check_config(path: &Path) -> Vec<String> {
 
 fn text(e: impl std::fmt::Display) -> String {
     e.to_string()
+}
+
+/// A log that already exists was made with this key: its recorded verifier key must be
+/// the signer's, or the gateway would refuse to open it.
+fn key_belongs_to_log(signer: &cordon_log::Signer, dir: &Path) -> Result<(), String> {
+    let recorded = dir.join(cordon_log::log::VKEY_FILE);
+    match std::fs::read_to_string(&recorded) {
+        Ok(text) if text.trim() != signer.verifier().to_text() => Err(format!(
+            "log.key is not the key of the log in {}: its verifier key is {}, the key's is {}",
+            dir.display(),
+            text.trim(),
+            signer.verifier().to_text()
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The log folder exists and is a folder, or can be created where it is named.

@@ -240,6 +240,7 @@ impl Config {
                     .into(),
             ));
         }
+        note(self.check_limits());
         note(self.check_identity());
         note(self.check_tls());
         if let Some(jwt) = &self.identity.jwt {
@@ -317,6 +318,31 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// A zero limit or deadline starts, then refuses or closes everything: refused here.
+    fn check_limits(&self) -> Result<(), String> {
+        let zero: Vec<&str> = [
+            ("max_body_bytes", self.max_body_bytes == 0),
+            ("max_response_bytes", self.max_response_bytes == 0),
+            ("header_timeout_ms", self.header_timeout_ms == 0),
+            ("log.durable_deadline_ms", self.log.durable_deadline_ms == 0),
+            (
+                "log.checkpoint_interval_ms",
+                self.log.checkpoint_interval_ms == Some(0),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, is_zero)| is_zero.then_some(name))
+        .collect();
+        if zero.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "{} must be above 0: at 0 the gateway would refuse or close every request; \
+             remove the setting to use its default",
+            zero.join(", ")
+        ))
     }
 
     fn check_tls(&self) -> Result<(), String> {
