@@ -119,9 +119,18 @@ pub fn check(u: &UpstreamSection) -> Result<(), String> {
         .or_else(|| u.url.strip_prefix("http://"))
         .ok_or_else(|| format!("upstream {:?} must start with http:// or https://", u.url))?;
     let authority = rest.trim_end_matches('/');
+    let parsed = authority.parse::<hyper::http::uri::Authority>();
+    // `Authority` accepts a port it cannot read as a number (99999) and reports none; the
+    // connection would only fail when the first request is sent. (`[::1]` has no port.)
+    let bad_port = authority
+        .rsplit_once(':')
+        .map(|(_, port)| port)
+        .filter(|port| !port.ends_with(']'))
+        .is_some_and(|port| port.parse::<u16>().is_err());
     if authority.is_empty()
         || authority.contains(['/', '?', '#', '@'])
-        || authority.parse::<hyper::http::uri::Authority>().is_err()
+        || parsed.is_err()
+        || bad_port
     {
         return Err(format!(
             "upstream {:?}: give only scheme, host and port, e.g. https://records.city.example:8443",
@@ -214,6 +223,11 @@ mod tests {
             ("upstream = \"ftp://a\"", "http:// or https://"),
             ("upstream = \"https://a/b\"", "only scheme, host and port"),
             ("upstream = \"https://u@a\"", "only scheme, host and port"),
+            // A port no socket can have, refused before the first request tries it.
+            (
+                "upstream = \"http://127.0.0.1:99999\"",
+                "only scheme, host and port",
+            ),
             (
                 "[upstream]\nurl = \"https://a\"\nbody_timeout_ms = 0",
                 "at least 1",
