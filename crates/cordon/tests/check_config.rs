@@ -121,3 +121,30 @@ fn a_key_of_another_log_and_zero_limits_are_problems_before_the_start() {
         assert!(said.contains(expected), "{expected} is not listed:\n{said}");
     }
 }
+
+#[test]
+fn routes_that_could_never_be_reached_are_problems() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_proxy_secret(tmp.path());
+    let signer = cordon_log::Signer::generate("test.example/check").unwrap();
+    std::fs::write(tmp.path().join("log.key"), signer.to_text()).unwrap();
+    let head = format!(
+        "listen = \"127.0.0.1:1\"\nupstream = \"http://127.0.0.1:9\"\npack = \"{}\"\n[log]\ndir = \"log\"\nkey = \"log.key\"",
+        chicago_pack().display()
+    );
+    for (tail, says) in [
+        (
+            "[[routes]]\nprefix = \"/alpr/plates\"\ndataset = \"alpr\"\naction = \"search\"\n",
+            "configured twice",
+        ),
+        (
+            "[[routes]]\nprefix = \"/_cordon/auth\"\ndataset = \"alpr\"\naction = \"search\"\n",
+            "overlaps forward_auth.path",
+        ),
+    ] {
+        let o = check(&config(tmp.path(), &head, tail));
+        let said = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{said}");
+        assert!(said.contains(says), "{says} is not listed:\n{said}");
+    }
+}

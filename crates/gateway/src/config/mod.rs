@@ -257,6 +257,7 @@ impl Config {
         for r in &self.routes {
             note(routes::check(r));
         }
+        note(self.check_route_overlaps());
         if let Some(register) = &self.register {
             note(self.check_register(register));
         }
@@ -388,6 +389,37 @@ impl Config {
 
     /// The register's path must be absolute, must not shadow a data route, and someone
     /// must be allowed to record.
+    /// Two routes with one prefix, or a route over Cordon's own endpoints, would be decided
+    /// silently by order: one of them could never be reached.
+    fn check_route_overlaps(&self) -> Result<(), String> {
+        let mut own = vec![("public_log_prefix", self.public_log_prefix.as_str())];
+        if let Some(fa) = &self.forward_auth {
+            own.push(("forward_auth.path", fa.path.as_str()));
+        }
+        for (i, r) in self.routes.iter().enumerate() {
+            if self.routes[..i]
+                .iter()
+                .any(|earlier| earlier.prefix == r.prefix)
+            {
+                return Err(format!(
+                    "route prefix {:?} is configured twice; only the first would ever be used: \
+                     merge them into one route",
+                    r.prefix
+                ));
+            }
+            for (name, path) in &own {
+                if is_under(&r.prefix, path) || is_under(path, &r.prefix) {
+                    return Err(format!(
+                        "route prefix {:?} overlaps {name} {path:?}: give the route or {name} \
+                         another path",
+                        r.prefix
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn check_register(&self, section: &RegisterSection) -> Result<(), String> {
         let p = &section.path;
         if !p.starts_with('/') || p.len() < 2 || p.ends_with('/') {
