@@ -20,6 +20,7 @@ pub mod gate;
 pub mod identity;
 mod jwks;
 mod jwt;
+pub mod listener;
 pub mod logbackend;
 pub mod metrics;
 pub mod ops;

@@ -8,9 +8,6 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, WWW_AUTHENTICATE};
 use hyper::{HeaderMap, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -103,43 +100,19 @@ pub(crate) fn read_token(config: &Config) -> Result<Option<Vec<u8>>, GatewayErro
 /// Serves `/metrics` (and nothing else) on the `[metrics] listen` listener until
 /// `shutdown` resolves.
 pub async fn serve(gw: Arc<Gateway>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((s, _)) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "metrics listener: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
+    let handle = move |req: Request<Incoming>| {
         let gw = gw.clone();
-        let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
-            let gw = gw.clone();
-            async move {
-                Ok::<_, Infallible>(match req.uri().path() {
-                    "/metrics" => guarded(&gw, req.headers()),
-                    _ => refuse(
-                        StatusCode::NOT_FOUND,
-                        "this listener serves only /metrics",
-                        "GET /metrics",
-                    ),
-                })
+        async move {
+            match req.uri().path() {
+                "/metrics" => guarded(&gw, req.headers()),
+                _ => refuse(
+                    StatusCode::NOT_FOUND,
+                    "this listener serves only /metrics",
+                    "GET /metrics",
+                ),
             }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .header_read_timeout(Duration::from_secs(10))
-            .timer(hyper_util::rt::TokioTimer::new())
-            .serve_connection(TokioIo::new(stream), svc);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(crate::server::DRAIN_TIMEOUT, graceful.shutdown()).await;
+        }
+    };
+    let timeout = Duration::from_secs(10);
+    crate::listener::serve_http1(listener, shutdown, "metrics", timeout, handle).await;
 }

@@ -85,8 +85,8 @@ pub struct LogConfig {
     /// The disk the log lives on: the real one, or in tests a simulated one.
     pub storage: Arc<dyn Storage>,
     /// Sign a receipt note per commit batch (on by default). Off only to measure what
-    /// receipts cost (`cordon log bench`): its receipts carry nothing but an index, and
-    /// the gateway refuses to act on such a receipt.
+    /// receipts cost (`cargo bench -p cordon-log --bench receipts`): its receipts carry
+    /// nothing but an index, and the gateway refuses to act on such a receipt.
     pub sign_receipts: bool,
 }
 

@@ -13,11 +13,8 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use serde::Serialize;
 use stats::Counts;
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -205,36 +202,9 @@ fn b64(h: &cordon_log::Hash) -> String {
 
 /// Serves the public site until `shutdown` resolves.
 pub async fn serve(site: Arc<Site>, listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((s, _)) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "public listener: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let site = site.clone();
-        let svc = hyper::service::service_fn(move |req| {
-            let site = site.clone();
-            async move { Ok::<_, Infallible>(handle(site, req).await) }
-        });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .header_read_timeout(Duration::from_secs(30))
-            .timer(hyper_util::rt::TokioTimer::new())
-            .serve_connection(TokioIo::new(stream), svc);
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-    }
-    drop(listener);
-    let _ = tokio::time::timeout(crate::server::DRAIN_TIMEOUT, graceful.shutdown()).await;
+    let answer = move |req| handle(site.clone(), req);
+    let timeout = Duration::from_secs(30);
+    crate::listener::serve_http1(listener, shutdown, "public", timeout, answer).await;
 }
 
 async fn handle(site: Arc<Site>, req: Request<Incoming>) -> Response<Body> {
