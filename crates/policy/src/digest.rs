@@ -31,6 +31,12 @@ pub(crate) fn stack_hash(packs: &[Pack]) -> Result<String, PolicyError> {
     Ok(format!("sha256:{hex}"))
 }
 
+/// `sha256:<hex>` of one pack's files, hashed as a stack of that pack alone: what a
+/// reload entry names when that pack changed.
+pub fn pack_hash(pack: &Pack) -> Result<String, PolicyError> {
+    stack_hash(std::slice::from_ref(pack))
+}
+
 fn frame(hasher: &mut Sha256, bytes: &[u8]) {
     hasher.update((bytes.len() as u64).to_be_bytes());
     hasher.update(bytes);

@@ -21,6 +21,7 @@ pub mod stack;
 pub mod vocab;
 
 pub use decision::{Decision, Effect, Obligations, Rule};
+pub use digest::pack_hash;
 pub use engine::Facts;
 pub use error::PolicyError;
 pub use federal::{FederalQuestion, RequestPolicies, RequestStack, Response, ResponseDecision};

@@ -44,8 +44,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         let public = start_public(&gw).await?;
         let metrics = start_metrics(&gw).await?;
         let publisher = start_publisher(&gw);
+        let reloader = start_reloader(&gw, args.config.clone());
         cordon_gateway::server::serve(gw.clone(), listener, tls, shutdown_signal()).await;
-        for (stop, task) in public.into_iter().chain(metrics).chain(publisher) {
+        for (stop, task) in public
+            .into_iter()
+            .chain(metrics)
+            .chain(publisher)
+            .chain(reloader)
+        {
             let _ = stop.send(());
             let _ = task.await;
         }
@@ -130,6 +136,50 @@ pub(crate) fn start_publisher(gw: &Arc<Gateway>) -> Option<PublicTask> {
         let _ = rx.await;
     }));
     Some((tx, task))
+}
+
+/// Reloads the packs and routes from `config` on each SIGHUP. A reload that cannot be
+/// applied is reported and changes nothing: the gateway keeps the policy it has.
+pub(crate) fn start_reloader(gw: &Arc<Gateway>, config: PathBuf) -> Option<PublicTask> {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload by restarting");
+            return None;
+        }
+    };
+    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+    let gw = gw.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut rx => return,
+                got = hangups.recv() => if got.is_none() { return },
+            }
+            reload_once(&gw, &config).await;
+        }
+    });
+    Some((tx, task))
+}
+
+async fn reload_once(gw: &Gateway, path: &std::path::Path) {
+    tracing::info!(config = %path.display(), "SIGHUP: reloading packs and routes");
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "reload refused: the config cannot be read; the policy in force is unchanged");
+            return;
+        }
+    };
+    match gw.reload(&config).await {
+        Ok(cordon_gateway::reload::Reloaded::Unchanged) => {
+            tracing::info!("reload: the packs and routes are unchanged; nothing logged")
+        }
+        Ok(cordon_gateway::reload::Reloaded::Applied { index, changed }) => {
+            tracing::info!(entry = index, changed = %changed.join("; "), "reload applied and logged")
+        }
+        Err(e) => tracing::error!(error = %e, "reload refused"),
+    }
 }
 
 /// Closes the log once the server has let go of the gateway, so every durable entry is

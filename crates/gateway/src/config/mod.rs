@@ -6,6 +6,7 @@ mod identity;
 mod log;
 mod network;
 mod publish;
+mod reloadable;
 mod routes;
 mod upstream;
 
@@ -25,7 +26,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The whole `cordon.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
