@@ -39,7 +39,8 @@ pub struct UpstreamSection {
     /// How long an idle kept-alive connection stays in the pool.
     #[serde(default = "default_idle")]
     pub idle_timeout_ms: u64,
-    /// Most idle connections kept open to the upstream.
+    /// Most idle connections kept open to the upstream. Below the number of requests in
+    /// flight, connections returned at a peak are closed and reopened a moment later.
     #[serde(default = "default_max_idle")]
     pub max_idle_connections: usize,
 }
@@ -57,7 +58,8 @@ fn default_idle() -> u64 {
     30_000
 }
 fn default_max_idle() -> usize {
-    32
+    // Measured: at 64 requests in flight, 32 made a connect() show in the profile.
+    256
 }
 
 impl UpstreamSection {
