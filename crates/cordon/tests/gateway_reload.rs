@@ -94,6 +94,10 @@ async fn sighup_applies_an_edited_pack_logs_the_change_and_refuses_a_broken_one(
             .unwrap(),
     );
     let child = &mut gateway.0;
+    // `systemctl reload` right after the start, while the gateway is still loading its
+    // packs and opening its log: SIGHUP must not end it.
+    std::thread::sleep(Duration::from_millis(50));
+    hangup(child);
     wait_healthy(listen).await;
     assert_eq!(search_status(listen).await, 200);
 
@@ -115,6 +119,8 @@ async fn sighup_applies_an_edited_pack_logs_the_change_and_refuses_a_broken_one(
     std::fs::write(&access, "permit (principal, action, resource) when {").unwrap();
     hangup(child);
     until_logged(&stderr, "reload refused");
+    // It says which file and why, not only that a pack was refused.
+    until_logged(&stderr, "access.cedar");
     assert_eq!(search_status(listen).await, 403);
     assert!(
         child.try_wait().unwrap().is_none(),

@@ -25,7 +25,7 @@ pub enum ReloadError {
     #[error("these settings changed but apply only at start: {}; restart the gateway to apply them (nothing was reloaded)", .0.join(", "))]
     RestartOnly(Vec<&'static str>),
     #[error("the new packs or routes are not usable: {0} (the policy in force is unchanged)")]
-    Invalid(#[from] GatewayError),
+    Invalid(String),
     #[error("the reload could not be written to the log: {0}; the policy in force is unchanged")]
     Log(String),
 }
@@ -35,19 +35,24 @@ impl Gateway {
     /// in the log. Every other key of `config` must equal the one the gateway started
     /// with. Requests already deciding finish under the policy they started with; no
     /// connection is closed.
-    pub async fn reload(&self, config: &Config) -> Result<Reloaded, ReloadError> {
+    pub async fn reload(self: &Arc<Self>, config: &Config) -> Result<Reloaded, ReloadError> {
         let restart = self.config.restart_only_changes(config);
         if !restart.is_empty() {
             return Err(ReloadError::RestartOnly(restart));
         }
         let problems = config.problems();
         if !problems.is_empty() {
-            return Err(ReloadError::Invalid(GatewayError::Config(
-                crate::ConfigError::Invalid(problems.join("; ")),
-            )));
+            return Err(ReloadError::Invalid(problems.join("; ")));
         }
         let _one_at_a_time = self.reloading.lock().await;
-        let new = Live::load(config, &self.auth)?;
+        // Reading and compiling packs is file and CPU work: off the request threads, so a
+        // slow disk or a large pack delays the reload, never the requests.
+        let gw = self.clone();
+        let next = config.clone();
+        let new = tokio::task::spawn_blocking(move || Live::load(&next, &gw.auth))
+            .await
+            .map_err(|e| ReloadError::Invalid(format!("loading the packs failed: {e}")))?
+            .map_err(|e| ReloadError::Invalid(chain(&e)))?;
         let old = self.live();
         let changed = changes(&old, &new);
         if changed.is_empty() {
@@ -89,6 +94,21 @@ impl Gateway {
             Err(WaitError::Log(e)) => Err(ReloadError::Log(e.to_string())),
         }
     }
+}
+
+/// An error and every cause under it, so the operator reads why, not only what.
+fn chain(e: &GatewayError) -> String {
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// One line per change, old hash to new, in the order a reader checks them: packs, then

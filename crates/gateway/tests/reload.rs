@@ -198,10 +198,11 @@ async fn a_reload_that_cannot_apply_keeps_the_policy_in_force_and_logs_nothing()
     )
     .unwrap();
     let config = h.gw.config().clone();
-    assert!(matches!(
-        h.gw.reload(&config).await,
-        Err(ReloadError::Invalid(_))
-    ));
+    match h.gw.reload(&config).await {
+        // The operator is told which file and what is wrong, not only "policy pack".
+        Err(ReloadError::Invalid(why)) => assert!(why.contains("access.cedar"), "{why}"),
+        other => panic!("a pack that does not parse was reloaded: {other:?}"),
+    }
 
     assert_eq!(h.gw.live().fingerprints().stack, stack);
     assert_eq!(get(&mut conn, "/records/people/P-1001").await.0, 200);
@@ -223,5 +224,30 @@ async fn a_reload_the_log_cannot_take_does_not_apply() {
     let mut conn = connect(&h).await;
     assert_eq!(get(&mut conn, "/records/people/P-1001").await.0, 200);
     assert_eq!(h.gw.live().routes().len(), 2);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_named_pipe_in_a_pack_refuses_the_reload_and_requests_are_still_answered() {
+    let h = start_with_own_packs().await;
+    let fifo = h
+        .dir
+        .path()
+        .join("policies/chicago-welcoming-city/evil.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let config = h.gw.config().clone();
+    let reload = tokio::time::timeout(std::time::Duration::from_secs(10), h.gw.reload(&config))
+        .await
+        .expect("the reload hung on a named pipe");
+    match reload {
+        Err(ReloadError::Invalid(why)) => assert!(why.contains("evil.fifo"), "{why}"),
+        other => panic!("a pack holding a pipe was reloaded: {other:?}"),
+    }
+    let mut conn = connect(&h).await;
+    assert_eq!(get(&mut conn, "/records/people/P-1001").await.0, 200);
     h.stop().await;
 }

@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod federal;
 pub mod federal_cases;
+pub mod files;
 mod memo;
 pub mod pack;
 pub mod registry;

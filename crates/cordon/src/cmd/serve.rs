@@ -25,14 +25,20 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         return Ok(check_config(&args.config));
     }
     init_tracing();
-    let config = Config::load(&args.config)?;
-    let gw =
-        Arc::new(Gateway::open(config, FaultSwitch::default()).context("starting the gateway")?);
-    announce(&gw);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // Before anything slow: SIGHUP's default action ends the process, so an early
+    // `systemctl reload` would otherwise stop a gateway that is still opening its log.
+    let hangups = {
+        let _in_runtime = rt.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    };
+    let config = Config::load(&args.config)?;
+    let gw =
+        Arc::new(Gateway::open(config, FaultSwitch::default()).context("starting the gateway")?);
+    announce(&gw);
     let served: Result<()> = rt.block_on(async {
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await?;
         tracing::info!(
@@ -44,7 +50,7 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         let public = start_public(&gw).await?;
         let metrics = start_metrics(&gw).await?;
         let publisher = start_publisher(&gw);
-        let reloader = start_reloader(&gw, args.config.clone());
+        let reloader = start_reloader(&gw, hangups, args.config.clone());
         cordon_gateway::server::serve(gw.clone(), listener, tls, shutdown_signal()).await;
         for (stop, task) in public
             .into_iter()
@@ -140,8 +146,12 @@ pub(crate) fn start_publisher(gw: &Arc<Gateway>) -> Option<PublicTask> {
 
 /// Reloads the packs and routes from `config` on each SIGHUP. A reload that cannot be
 /// applied is reported and changes nothing: the gateway keeps the policy it has.
-pub(crate) fn start_reloader(gw: &Arc<Gateway>, config: PathBuf) -> Option<PublicTask> {
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+pub(crate) fn start_reloader(
+    gw: &Arc<Gateway>,
+    hangups: std::io::Result<tokio::signal::unix::Signal>,
+    config: PathBuf,
+) -> Option<PublicTask> {
+    let mut hangups = match hangups {
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "cannot listen for SIGHUP; reload by restarting");
@@ -162,7 +172,7 @@ pub(crate) fn start_reloader(gw: &Arc<Gateway>, config: PathBuf) -> Option<Publi
     Some((tx, task))
 }
 
-async fn reload_once(gw: &Gateway, path: &std::path::Path) {
+async fn reload_once(gw: &Arc<Gateway>, path: &std::path::Path) {
     tracing::info!(config = %path.display(), "SIGHUP: reloading packs and routes");
     let config = match Config::load(path) {
         Ok(c) => c,

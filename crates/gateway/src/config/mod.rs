@@ -91,6 +91,17 @@ pub struct Config {
     pub publish: Option<PublishSection>,
 }
 
+/// A path as the router compares prefixes: whole segments, ignoring case and empty
+/// segments (`/Records//People` and `/records/people` are one route).
+fn route_key(path: &str) -> String {
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
 fn default_public_log_prefix() -> String {
     "/_cordon/log".into()
 }
@@ -393,14 +404,19 @@ impl Config {
     /// Two routes with one prefix, or a route over Cordon's own endpoints, would be decided
     /// silently by order: one of them could never be reached.
     fn check_route_overlaps(&self) -> Result<(), String> {
-        let mut own = vec![("public_log_prefix", self.public_log_prefix.as_str())];
+        let mut own = vec![
+            ("public_log_prefix", self.public_log_prefix.as_str()),
+            ("the health check", "/healthz"),
+            ("the metrics endpoint", "/metrics"),
+        ];
         if let Some(fa) = &self.forward_auth {
             own.push(("forward_auth.path", fa.path.as_str()));
         }
         for (i, r) in self.routes.iter().enumerate() {
+            let key = route_key(&r.prefix);
             if self.routes[..i]
                 .iter()
-                .any(|earlier| earlier.prefix == r.prefix)
+                .any(|earlier| route_key(&earlier.prefix) == key)
             {
                 return Err(format!(
                     "route prefix {:?} is configured twice; only the first would ever be used: \
@@ -409,7 +425,8 @@ impl Config {
                 ));
             }
             for (name, path) in &own {
-                if is_under(&r.prefix, path) || is_under(path, &r.prefix) {
+                let theirs = route_key(path);
+                if is_under(&key, &theirs) || is_under(&theirs, &key) {
                     return Err(format!(
                         "route prefix {:?} overlaps {name} {path:?}: give the route or {name} \
                          another path",
@@ -431,8 +448,10 @@ impl Config {
         if section.recorders.is_empty() || section.recorders.iter().any(|r| r.trim().is_empty()) {
             return Err("register.recorders is empty: list the principals of the records staff who may record federal requests".into());
         }
+        let register = route_key(p);
         for r in &self.routes {
-            if is_under(&r.prefix, p) || is_under(p, &r.prefix) {
+            let key = route_key(&r.prefix);
+            if is_under(&key, &register) || is_under(&register, &key) {
                 return Err(format!(
                     "route prefix {:?} overlaps register.path {p:?}: give the register another path",
                     r.prefix
