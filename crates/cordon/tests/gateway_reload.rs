@@ -127,31 +127,52 @@ async fn sighup_applies_an_edited_pack_logs_the_change_and_refuses_a_broken_one(
         "SIGHUP stopped the gateway"
     );
 
+    stop(child);
+
+    let reloads = logged_reloads(tmp.path(), &signer);
+    assert_eq!(reloads.len(), 1, "{reloads:?}");
+    assert!(
+        reloads[0][0].starts_with("pack chicago-welcoming-city: sha256:"),
+        "{reloads:?}"
+    );
+
+    // The pack is changed back while the gateway is stopped: the restart announces it
+    // before deciding, as a reload would have; a restart with nothing changed does not.
+    std::fs::write(&access, &text).unwrap();
+    for _ in 0..2 {
+        let mut again = gateway_common::Proc(gateway_common::serve(&config));
+        wait_healthy(listen).await;
+        assert_eq!(search_status(listen).await, 200);
+        stop(&mut again.0);
+    }
+    let reloads = logged_reloads(tmp.path(), &signer);
+    assert_eq!(reloads.len(), 2, "{reloads:?}");
+    assert!(
+        reloads[1][0].starts_with("pack stack at start: sha256:"),
+        "{reloads:?}"
+    );
+}
+
+fn stop(child: &mut Child) {
     let st = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(st.success());
     assert!(child.wait().unwrap().success(), "graceful shutdown exits 0");
+}
 
-    let log = tmp.path().join("log");
+/// The `changed` lines of every reload entry in the closed log under `dir`.
+fn logged_reloads(dir: &Path, signer: &cordon_log::Signer) -> Vec<Vec<String>> {
+    let log = dir.join("log");
     let report = cordon_log::verify::verify_dir(&log, &signer.verifier()).unwrap();
-    let entries: Vec<Entry> = (0..report.size)
-        .map(|i| {
+    (0..report.size)
+        .filter_map(|i| {
             let bytes = cordon_log::verify::read_entry(&log, report.size, i).unwrap();
-            cordon_gateway::entry::read(&bytes).unwrap()
+            match cordon_gateway::entry::read(&bytes).unwrap() {
+                Entry::Reload { changed, .. } => Some(changed),
+                _ => None,
+            }
         })
-        .collect();
-    let reloads: Vec<&Vec<String>> = entries
-        .iter()
-        .filter_map(|e| match e {
-            Entry::Reload { changed, .. } => Some(changed),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(reloads.len(), 1, "{entries:?}");
-    assert!(
-        reloads[0][0].starts_with("pack chicago-welcoming-city: sha256:"),
-        "{reloads:?}"
-    );
+        .collect()
 }

@@ -68,6 +68,39 @@ impl Gateway {
         Ok(Reloaded::Applied { index, changed })
     }
 
+    /// At start, before serving: when the packs or routes differ from those the log's
+    /// latest decision or reload names, writes a `reload` entry saying so, so that a policy
+    /// changed by a restart is announced like one changed by SIGHUP. Returns its index.
+    pub async fn log_policy_at_start(self: &Arc<Self>) -> Result<Option<u64>, ReloadError> {
+        let gw = self.clone();
+        let last = tokio::task::spawn_blocking(move || last_logged_policy(&gw))
+            .await
+            .map_err(|e| ReloadError::Log(format!("reading the last logged policy failed: {e}")))?;
+        let Some((stack, routes)) = last else {
+            return Ok(None);
+        };
+        let live = self.live();
+        let now = &live.fingerprints;
+        let mut changed = Vec::new();
+        if stack != now.stack {
+            changed.push(format!("pack stack at start: {stack} → {}", now.stack));
+        }
+        if routes != now.routes {
+            changed.push(format!("routes at start: {routes} → {}", now.routes));
+        }
+        if changed.is_empty() {
+            return Ok(None);
+        }
+        let _one_at_a_time = self.reloading.lock().await;
+        let index = self.log_reload(&live, &changed).await?;
+        tracing::info!(
+            index,
+            ?changed,
+            "the packs or routes changed while the gateway was stopped; logged"
+        );
+        Ok(Some(index))
+    }
+
     async fn log_reload(&self, new: &Live, changed: &[String]) -> Result<u64, ReloadError> {
         let time = now_rfc3339();
         let entry = ReloadEntry {
@@ -94,6 +127,30 @@ impl Gateway {
             Err(WaitError::Log(e)) => Err(ReloadError::Log(e.to_string())),
         }
     }
+}
+
+/// Entries read back from the end of the log when looking for the policy last in force.
+const START_SCAN: u64 = 4096;
+
+/// The (stack, routes) hashes the newest decision or reload entry among the last
+/// [`START_SCAN`] integrated entries names; `None` when there is none, or the log's entries
+/// are not readable here (a shared log whose tiles another host writes).
+fn last_logged_policy(gw: &Gateway) -> Option<(String, String)> {
+    use crate::entry::Entry;
+    let size = gw.log.checkpoint().checkpoint.size;
+    let root = gw.log.root();
+    (size.saturating_sub(START_SCAN)..size).rev().find_map(|i| {
+        let bytes = cordon_log::verify::read_entry(root, size, i).ok()?;
+        match crate::entry::read(&bytes).ok()? {
+            Entry::Decision(d) => Some((d.stack_sha256?, d.routes_sha256?)),
+            Entry::Reload {
+                stack_sha256,
+                routes_sha256,
+                ..
+            } => Some((stack_sha256, routes_sha256)),
+            _ => None,
+        }
+    })
 }
 
 /// An error and every cause under it, so the operator reads why, not only what.

@@ -40,6 +40,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         Arc::new(Gateway::open(config, FaultSwitch::default()).context("starting the gateway")?);
     announce(&gw);
     let served: Result<()> = rt.block_on(async {
+        // A policy changed while the gateway was stopped is logged before it decides.
+        gw.log_policy_at_start()
+            .await
+            .context("logging the policy in force at start")?;
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await?;
         tracing::info!(
             listen = %listener.local_addr()?,

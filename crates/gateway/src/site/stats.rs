@@ -131,6 +131,7 @@ impl Counts {
                 time,
                 stack_sha256,
                 changed,
+                ..
             }) => {
                 self.other_entries += 1;
                 self.note_policy_change(time, stack_sha256, changed);
