@@ -140,10 +140,11 @@ impl Redactor {
         }
         let mut i = 0;
         while i < input.len() {
-            let step = if self.state == State::Str {
-                self.string(&input[i..], out)
-            } else {
-                self.byte(input[i], out).map(usize::from)
+            let step = match self.state {
+                State::Str => self.string(&input[i..], out),
+                State::KeyStr => self.name(&input[i..], out),
+                State::Number(Num::Int | Num::Frac | Num::Exp) => self.digits(&input[i..], out),
+                _ => self.byte(input[i], out).map(usize::from),
             };
             match step {
                 Ok(n) => i += n,
@@ -207,6 +208,52 @@ impl Redactor {
             self.value_done();
         }
         Ok(1)
+    }
+
+    /// Consumes member-name bytes from the start of `s`: a run of plain ASCII at once, or
+    /// one byte. Returns how many.
+    fn name(&mut self, s: &[u8], out: &mut Vec<u8>) -> Result<usize, &'static str> {
+        let run = if self.text.is_plain() {
+            text::plain_run(s)
+        } else {
+            0
+        };
+        if run == 0 {
+            self.name_byte(s[0], out)?;
+            return Ok(1);
+        }
+        let plain = &s[..run];
+        if !self.name.capturing {
+            return Ok(run);
+        }
+        if self.name.flushed {
+            out.extend_from_slice(plain);
+            return Ok(run);
+        }
+        // Plain ASCII decodes to itself.
+        self.name.raw.extend_from_slice(plain);
+        self.name.decoded.extend_from_slice(plain);
+        if self.name.decoded.len() > self.longest {
+            self.flush_name(out);
+        }
+        Ok(run)
+    }
+
+    /// Consumes the digits at the start of `s` inside a number's integer, fraction or
+    /// exponent, or else one byte. Returns how many.
+    fn digits(&mut self, s: &[u8], out: &mut Vec<u8>) -> Result<usize, &'static str> {
+        let run = number::digit_run(s);
+        if run == 0 {
+            return self.byte(s[0], out).map(usize::from);
+        }
+        if self.number.len() + run > self.max_token {
+            return Err("a number is longer than the configured limit");
+        }
+        self.number.extend_from_slice(&s[..run]);
+        if self.emitting() {
+            out.extend_from_slice(&s[..run]);
+        }
+        Ok(run)
     }
 
     /// Consumes one byte outside a string value; false when the byte ended a number and
@@ -367,13 +414,17 @@ impl Redactor {
             Step::Inner(None) | Step::End => {}
         }
         if self.name.decoded.len() > self.longest {
-            // Too long to be a redacted name: it is kept, so it can go out now.
-            self.comma(out);
-            out.push(b'"');
-            out.extend_from_slice(&self.name.raw);
-            self.name.flushed = true;
+            self.flush_name(out);
         }
         Ok(())
+    }
+
+    /// The name is too long to be a redacted one: it is kept, so it can go out now.
+    fn flush_name(&mut self, out: &mut Vec<u8>) {
+        self.comma(out);
+        out.push(b'"');
+        out.extend_from_slice(&self.name.raw);
+        self.name.flushed = true;
     }
 
     fn end_name(&mut self, out: &mut Vec<u8>) {

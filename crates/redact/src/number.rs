@@ -61,17 +61,34 @@ impl Num {
     }
 }
 
-/// Whether a complete number token is in range for serde_json: every number whose
-/// integer part has at most 300 digits and no exponent is; others are parsed to see.
+/// Whether a complete number token is in range for serde_json. A number below 10^307 in
+/// magnitude surely is (its integer digits plus a positive exponent of at most 4 digits
+/// say so), and one with a negative exponent only shrinks; the rest is parsed to see.
 pub(crate) fn in_range(token: &[u8]) -> bool {
-    let has_exponent = token.iter().any(|&b| b == b'e' || b == b'E');
-    let int_digits = token
+    let digits = token.strip_prefix(b"-").unwrap_or(token);
+    let int_digits = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    let exponent = token
         .iter()
-        .skip_while(|&&b| b == b'-')
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    if !has_exponent && int_digits <= 300 {
-        return true;
-    }
-    serde_json::from_slice::<serde_json::Value>(token).is_ok()
+        .position(|&b| b == b'e' || b == b'E')
+        .map(|at| &token[at + 1..]);
+    let surely = match exponent {
+        None => int_digits <= 300,
+        Some(e) if e.first() == Some(&b'-') => int_digits <= 300,
+        Some(e) => {
+            let e = e.strip_prefix(b"+").unwrap_or(e);
+            e.len() <= 4
+                && int_digits
+                    + e.iter()
+                        .fold(0usize, |n, &d| n * 10 + usize::from(d - b'0'))
+                    <= 300
+        }
+    };
+    surely || serde_json::from_slice::<serde_json::Value>(token).is_ok()
+}
+
+/// Length of the run of ASCII digits at the start of `s`.
+pub(crate) fn digit_run(s: &[u8]) -> usize {
+    s.iter()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len())
 }
