@@ -433,7 +433,7 @@ impl Redactor {
             out.push(b'"');
             return;
         }
-        if self.fields.iter().any(|f| *f == self.name.decoded) {
+        if self.fields.contains(&self.name.decoded) {
             self.removed += 1;
             self.skip = Some(self.stack.len());
             return;
