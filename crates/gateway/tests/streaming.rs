@@ -23,6 +23,11 @@ fn record(i: usize) -> String {
 /// An upstream answering every request with `head` and then `pieces`, each as its own
 /// chunk (a `Content-Length` in `head` means no chunking).
 async fn scripted(head: &'static str, pieces: Vec<Vec<u8>>) -> SocketAddr {
+    scripted_then(head, pieces, false).await
+}
+
+/// [`scripted`], then either ending the answer or (`stall`) going silent for 30 s.
+async fn scripted_then(head: &'static str, pieces: Vec<Vec<u8>>, stall: bool) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
@@ -48,6 +53,9 @@ async fn scripted(head: &'static str, pieces: Vec<Vec<u8>>) -> SocketAddr {
                         let _ = tcp.write_all(&p).await;
                     }
                 }
+                if stall {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
                 if chunked {
                     let _ = tcp.write_all(b"0\r\n\r\n").await;
                 }
@@ -69,7 +77,10 @@ async fn gateway_with(upstream: SocketAddr, window: usize, pack: Option<PathBuf>
         "nginx",
         |_| {},
         |c| {
-            c.upstream = Some(UpstreamSection::from_url(&format!("http://{upstream}")));
+            c.upstream = Some(UpstreamSection {
+                body_timeout_ms: 500,
+                ..UpstreamSection::from_url(&format!("http://{upstream}"))
+            });
             c.response_window_bytes = window;
             c.max_response_bytes = 1 << 20;
             if pack.is_some() {
@@ -236,13 +247,7 @@ async fn invalid_json_found_after_sending_began_cuts_the_response_and_is_logged_
     );
     assert!(raw.len() > 8 * 1024, "streaming had begun");
     assert_nothing_unredacted(&raw);
-    let receipt: u64 = head
-        .lines()
-        .find_map(|l| l.strip_prefix("cordon-receipt: "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let receipt = receipt_of(&head);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while h.gw.metrics().aborted() == 0 {
         assert!(std::time::Instant::now() < deadline, "the cut is counted");
@@ -289,4 +294,41 @@ async fn a_response_over_max_response_bytes_is_refused_or_cut_off() {
     assert!(!raw.ends_with(b"0\r\n\r\n"), "cut off, not finished");
     assert!(raw.len() < (1 << 20) + 64 * 1024, "{} bytes", raw.len());
     h.stop().await;
+}
+
+/// The allow's receipt index from a raw answer's head.
+fn receipt_of(head: &str) -> u64 {
+    head.lines()
+        .find_map(|l| l.strip_prefix("cordon-receipt: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_stalls_after_sending_began_is_cut_off_and_logged_not_served() {
+    let up = scripted_then(
+        "Content-Type: application/json\r\n",
+        records(200, 4096),
+        true,
+    )
+    .await;
+    let h = gateway(up, 8 * 1024).await;
+    let raw = raw_get(&h, "/records/people/P-1001").await;
+    let head = head_of(&raw);
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(!raw.ends_with(b"0\r\n\r\n"), "cut off, not finished");
+    assert_nothing_unredacted(&raw);
+    let receipt = receipt_of(&head);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (dir, verifier, _) = h.stop().await;
+    let entries = entries(&dir.path().join("log"), &verifier);
+    assert!(
+        entries
+            .iter()
+            .any(|e| matches!(e, Entry::NotServed { of, why, .. }
+            if *of == receipt && why.contains("body_timeout_ms"))),
+        "{entries:?}"
+    );
 }
