@@ -98,7 +98,8 @@ pub struct Gateway {
     pub(crate) log: std::sync::Arc<GatewayLog>,
     /// Appends in flight, for the deadline and `/healthz`.
     pub(crate) watch: std::sync::Arc<durable::Watch>,
-    pub(crate) metrics: metrics::Metrics,
+    /// Shared with response bodies that finish streaming after their handler returned.
+    pub(crate) metrics: std::sync::Arc<metrics::Metrics>,
     pub(crate) upstream: Option<upstream::Upstream>,
     pub(crate) origin: String,
     pub(crate) origin_header: HeaderValue,
@@ -162,7 +163,7 @@ impl Gateway {
             config,
             auth,
             log: std::sync::Arc::new(log),
-            metrics: metrics::Metrics::default(),
+            metrics: Default::default(),
             upstream,
             origin,
             origin_header,

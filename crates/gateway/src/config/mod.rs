@@ -59,9 +59,17 @@ pub struct Config {
     /// Largest request body forwarded.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
-    /// Largest upstream response read (responses are buffered to apply redactions).
+    /// Largest upstream response body passed on. Responses stream, so this bounds what
+    /// one request can carry away, not memory: past it a response is refused (502) if
+    /// nothing was sent yet, or cut off and recorded as not fully served.
     #[serde(default = "default_max_response")]
-    pub max_response_bytes: usize,
+    pub max_response_bytes: u64,
+    /// How much of a response Cordon holds before it starts sending: a response that ends
+    /// within it goes with its length, and one that fails within it (invalid JSON where
+    /// redaction applies, an upstream failure) is a clean 502/504. Also the longest single
+    /// JSON number a redacted response may hold. Bounds memory per response.
+    #[serde(default = "default_response_window")]
+    pub response_window_bytes: usize,
     /// Longest time a client may take to send a request's head, in milliseconds.
     #[serde(default = "default_header_timeout")]
     pub header_timeout_ms: u64,
@@ -108,8 +116,11 @@ fn default_public_log_prefix() -> String {
 fn default_max_body() -> usize {
     1 << 20
 }
-fn default_max_response() -> usize {
-    16 << 20
+fn default_max_response() -> u64 {
+    4 << 30
+}
+fn default_response_window() -> usize {
+    64 << 10
 }
 fn default_retry_after() -> u32 {
     5
@@ -338,6 +349,7 @@ impl Config {
         let zero: Vec<&str> = [
             ("max_body_bytes", self.max_body_bytes == 0),
             ("max_response_bytes", self.max_response_bytes == 0),
+            ("response_window_bytes", self.response_window_bytes == 0),
             ("header_timeout_ms", self.header_timeout_ms == 0),
             ("log.durable_deadline_ms", self.log.durable_deadline_ms == 0),
             (

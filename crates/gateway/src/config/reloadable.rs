@@ -19,6 +19,7 @@ impl Config {
             public_log_prefix,
             max_body_bytes,
             max_response_bytes,
+            response_window_bytes,
             header_timeout_ms,
             retry_after_seconds,
             log,
@@ -52,6 +53,10 @@ impl Config {
         note(
             "max_response_bytes",
             *max_response_bytes == other.max_response_bytes,
+        );
+        note(
+            "response_window_bytes",
+            *response_window_bytes == other.response_window_bytes,
         );
         note(
             "header_timeout_ms",

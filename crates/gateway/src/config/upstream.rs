@@ -33,7 +33,8 @@ pub struct UpstreamSection {
     /// response head.
     #[serde(default = "default_header")]
     pub header_timeout_ms: u64,
-    /// Longest time from the response head to the end of the body.
+    /// Longest wait for more of a response body: responses stream, so it bounds each
+    /// silence, not the whole transfer.
     #[serde(default = "default_body")]
     pub body_timeout_ms: u64,
     /// How long an idle kept-alive connection stays in the pool.
