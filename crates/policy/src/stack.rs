@@ -12,6 +12,7 @@ use crate::pack::{Pack, PolicyMeta, MISSING, UNREGISTERED};
 use crate::registry::{AgencyRegistry, DatasetRegistry};
 use crate::request::AccessRequest;
 use crate::screen::{Screener, Screening};
+use crate::table::{Table, TableInfo};
 use cedar_policy::{ActionConstraint, PolicySet, Schema};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -31,6 +32,9 @@ pub struct Stack {
     engine: Engine,
     reads: Reads,
     memo: Memo,
+    /// The compiled decision table, or why the stack could not be tabulated (it is then
+    /// decided by Cedar, memoized).
+    table: Result<Table, String>,
 }
 
 impl Stack {
@@ -76,7 +80,9 @@ impl Stack {
         let engine = Engine::new().map_err(|e| PolicyError::PolicySet {
             message: e.to_string(),
         })?;
+        let table = Table::compile(&composed.policies, &engine);
         Ok(Stack {
+            table,
             hash,
             policies: composed.policies,
             slices,
@@ -150,16 +156,45 @@ impl Stack {
 
     /// As [`Stack::decide`], with a screening the caller already has.
     pub fn decide_screened(&self, request: &AccessRequest, screening: Screening) -> Decision {
-        self.decide_with(request, screening, &self.memo)
+        self.decide_with(request, screening, self.via())
     }
 
-    /// As [`Stack::decide`], always asking Cedar (the benchmark's cold path).
+    /// As [`Stack::decide`], always asking Cedar: the baseline the table is measured and
+    /// tested against.
     pub fn decide_uncached(&self, request: &AccessRequest) -> Decision {
         let screening = self.screener.screen(&request.purpose.reason);
-        self.decide_with(request, screening, &Memo::default())
+        self.decide_with(request, screening, Via::Cedar(&Memo::default()))
     }
 
-    fn decide_with(&self, request: &AccessRequest, screening: Screening, memo: &Memo) -> Decision {
+    /// As [`Stack::decide`], through the memo in front of Cedar even when the stack has a
+    /// table: how stacks the table refuses are decided, and the benchmark's comparison.
+    pub fn decide_memoized(&self, request: &AccessRequest) -> Decision {
+        let screening = self.screener.screen(&request.purpose.reason);
+        self.decide_with(request, screening, Via::Cedar(&self.memo))
+    }
+
+    /// The decision table's size and load time, or why the stack has none (its requests
+    /// are then decided by Cedar).
+    pub fn table(&self) -> Result<&TableInfo, &str> {
+        match &self.table {
+            Ok(table) => Ok(table.info()),
+            Err(why) => Err(why),
+        }
+    }
+
+    /// Memo lookups so far on this stack: (hits, misses).
+    pub fn memo_stats(&self) -> (u64, u64) {
+        self.memo.stats()
+    }
+
+    fn via(&self) -> Via<'_> {
+        match &self.table {
+            Ok(table) => Via::Table(table),
+            Err(_) => Via::Cedar(&self.memo),
+        }
+    }
+
+    fn decide_with(&self, request: &AccessRequest, screening: Screening, via: Via<'_>) -> Decision {
         let mut problems = request.unrecognized_words();
         let agency = self.registry.agency(&request.principal.agency);
         if agency.is_none() {
@@ -212,21 +247,40 @@ impl Stack {
             filters_status: request.resource.filters_status(),
             flags: &flags,
         };
-        let key = self.reads.key(&facts);
-        let mut decision = match memo.get(&key) {
-            Some(stored) => (*stored).clone(),
-            None => {
-                let (decision, clean) = self.evaluate(&facts);
-                if clean {
-                    memo.put(key, decision.clone());
-                }
-                decision
-            }
+        let mut decision = match via {
+            Via::Table(table) => self.tabulated(table, &facts),
+            Via::Cedar(memo) => self.memoized(memo, &facts),
         };
         decision.screen = screening;
         problems.append(&mut decision.problems);
         decision.problems = problems;
         decision
+    }
+
+    fn memoized(&self, memo: &Memo, facts: &Facts<'_>) -> Decision {
+        let key = self.reads.key(facts);
+        match memo.get(&key) {
+            Some(stored) => (*stored).clone(),
+            None => {
+                let (decision, clean) = self.evaluate(facts);
+                if clean {
+                    memo.put(key, decision.clone());
+                }
+                decision
+            }
+        }
+    }
+
+    fn tabulated(&self, table: &Table, facts: &Facts<'_>) -> Decision {
+        let (effect, ids) = table.decide(facts);
+        self.decision_of(effect, ids.into_iter().map(str::to_owned).collect())
+    }
+
+    /// Decides from resolved facts with the decision table; `None` when the stack has
+    /// none. The tests compare it with [`Stack::decide_facts`].
+    pub fn decide_table(&self, facts: &Facts<'_>) -> Option<Decision> {
+        let table = self.table.as_ref().ok()?;
+        Some(self.tabulated(table, facts))
     }
 
     /// Decides from facts already resolved, always asking Cedar; the exhaustive test and
@@ -275,13 +329,19 @@ impl Stack {
             cedar_policy::Decision::Allow => Effect::Allow,
             cedar_policy::Decision::Deny => Effect::Deny,
         };
+        (self.decision_of(effect, ids), true)
+    }
+
+    /// The explained decision whose deciding policies are `ids` (sorted); none is a deny
+    /// because nothing permitted.
+    fn decision_of(&self, effect: Effect, ids: Vec<String>) -> Decision {
         if ids.is_empty() {
-            return (self.unexplained_deny(Vec::new()), true);
+            return self.unexplained_deny(Vec::new());
         }
         let mut decision = explained(&self.meta, effect, ids);
         let order = |name: &String| self.packs.iter().position(|p| p.name() == name);
         decision.packs.sort_by_key(order);
-        (decision, true)
+        decision
     }
 
     fn unexplained_deny(&self, problems: Vec<String>) -> Decision {
@@ -300,6 +360,13 @@ impl Stack {
             problems,
         }
     }
+}
+
+/// How a decision is reached.
+#[derive(Clone, Copy)]
+enum Via<'a> {
+    Table(&'a Table),
+    Cedar(&'a Memo),
 }
 
 /// A decision whose deciding rules are `ids`, explained from their meta.
