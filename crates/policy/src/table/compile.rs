@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 /// The most cells one leaf may have. Larger conditions are split; keeps a stack load to
 /// a few thousand Cedar evaluations.
-pub(crate) const LEAF_CELLS: u64 = 4096;
+pub(crate) const LEAF_CELLS: u64 = 256;
 
 #[derive(Debug)]
 pub(crate) enum Node {
