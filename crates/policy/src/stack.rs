@@ -194,7 +194,13 @@ impl Stack {
         }
     }
 
-    fn decide_with(&self, request: &AccessRequest, screening: Screening, via: Via<'_>) -> Decision {
+    /// The facts the policies see for `request` (whose reason raised `flags`), and the
+    /// parts of it that were not understood.
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        request: &'a AccessRequest,
+        flags: &'a [&'a str],
+    ) -> (Facts<'a>, Vec<String>) {
         let mut problems = request.unrecognized_words();
         let agency = self.registry.agency(&request.principal.agency);
         if agency.is_none() {
@@ -212,7 +218,6 @@ impl Stack {
                 crate::pack::DATASETS_FILE
             ));
         }
-        let flags = flag_words(&screening);
         let record = request.authority.record.as_deref().unwrap_or("");
         let facts = Facts {
             principal: &request.principal.id,
@@ -245,8 +250,14 @@ impl Stack {
                 record,
             ),
             filters_status: request.resource.filters_status(),
-            flags: &flags,
+            flags,
         };
+        (facts, problems)
+    }
+
+    fn decide_with(&self, request: &AccessRequest, screening: Screening, via: Via<'_>) -> Decision {
+        let flags = flag_words(&screening);
+        let (facts, mut problems) = self.resolve(request, &flags);
         let mut decision = match via {
             Via::Table(table) => self.tabulated(table, &facts),
             Via::Cedar(memo) => self.memoized(memo, &facts),
@@ -483,7 +494,7 @@ fn conflict(what: &str, id: &str, first: &str, second: &str) -> PolicyError {
 }
 
 /// The distinct flag words of a screening, in a fixed order.
-fn flag_words(screening: &Screening) -> Vec<&'static str> {
+pub(crate) fn flag_words(screening: &Screening) -> Vec<&'static str> {
     let mut words: Vec<&'static str> = screening.flags.iter().map(|f| f.flag.as_str()).collect();
     words.sort_unstable();
     words.dedup();
