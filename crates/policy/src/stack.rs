@@ -294,8 +294,8 @@ impl Stack {
         Some(self.tabulated(table, facts))
     }
 
-    /// Decides from facts already resolved, always asking Cedar; the exhaustive test and
-    /// the bench use this.
+    /// Decides from facts already resolved, always asking Cedar: what the grid tests check
+    /// the firewall on and compare the table with.
     pub fn decide_facts(
         &self,
         facts: &Facts<'_>,

@@ -177,6 +177,14 @@ fn time_rounds(
                 black_box(engine.authorize(&prebuilt[at(i)], stack.policy_set()));
             }),
         ));
+        if let Ok(one) = engine.request(&SAMPLE) {
+            contenders.push((
+                "raw Cedar, action slice, one request (old bench)",
+                Box::new(move |_| {
+                    black_box(engine.authorize(&one, stack.policies_for(SAMPLE.action)));
+                }),
+            ));
+        }
     }
     let mut rows: Vec<Row> = contenders
         .iter()
@@ -196,6 +204,31 @@ fn time_rounds(
     }
     rows
 }
+
+/// The one request the earlier benchmark timed raw Cedar on (a local police search for a
+/// criminal investigation, no process, no flags), kept so figures stay comparable.
+const SAMPLE: Facts<'static> = Facts {
+    principal: "officer-1021",
+    action: "search",
+    dataset: "arrests",
+    agency: "cpd",
+    agency_kind: "local_police",
+    agency_in_state: true,
+    alpr_declaration: false,
+    dataset_kind: "criminal_records",
+    path: "arrests/2024-001234",
+    purpose: "criminal_investigation",
+    has_reason: true,
+    has_case: true,
+    authority: "none",
+    authority_court: "none",
+    authority_matter: "not_recorded",
+    authority_registered: false,
+    authority_record: "",
+    authority_names_path: false,
+    filters_status: false,
+    flags: &[],
+};
 
 /// Times each call separately; the timer costs ~20 ns, which stays in the figures.
 fn time_each(n: usize, f: &mut dyn FnMut(usize)) -> Latency {
