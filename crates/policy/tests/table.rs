@@ -294,3 +294,35 @@ fn comparing_two_request_values_refuses_the_table() {
         .unwrap_or_else(|| panic!("a table was compiled"));
     assert!(why.contains("sealed-record"), "{why}");
 }
+
+#[test]
+fn a_reloaded_stack_gets_a_table_of_its_new_policies() {
+    // Reload is a fresh load: the table must be refilled from the packs as they are now,
+    // never carried over from the previous load.
+    let (dir, before) = pack_with(
+        "forbid (principal, action, resource) when { context.path == \"arrests/other\" };",
+    );
+    let f = read("p", "arrests/open");
+    assert_eq!(before.decide_table(&f).map(|d| d.is_allowed()), Some(true));
+    let header = "@id(\"sealed-record\") @basis(\"agency_choice\") @source(\"sealing order\") @citation(\"court sealing order\") @explain(\"sealed\")\n";
+    write(
+        dir.path(),
+        "sealed.cedar",
+        &format!("{header}forbid (principal, action, resource) when {{ context.path == \"arrests/open\" }};"),
+    );
+    let after = Stack::load(&[dir.path()]).unwrap_or_else(|e| panic!("{e}"));
+    let decision = after.decide_table(&f).unwrap_or_else(|| panic!("no table"));
+    assert!(!decision.is_allowed());
+    assert!(
+        decision
+            .policies
+            .iter()
+            .any(|p| p.ends_with("/sealed-record")),
+        "{:?}",
+        decision.policies
+    );
+    assert_eq!(
+        decision,
+        after.decide_facts(&f, Default::default(), Vec::new())
+    );
+}

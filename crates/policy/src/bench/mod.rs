@@ -207,7 +207,7 @@ fn time_rounds(
 
 /// The one request the earlier benchmark timed raw Cedar on (a local police search for a
 /// criminal investigation, no process, no flags), kept so figures stay comparable.
-const SAMPLE: Facts<'static> = Facts {
+pub(crate) const SAMPLE: Facts<'static> = Facts {
     principal: "officer-1021",
     action: "search",
     dataset: "arrests",

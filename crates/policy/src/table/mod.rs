@@ -127,3 +127,50 @@ impl Table {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn compile(text: &str) -> Result<Table, String> {
+        let set = PolicySet::from_str(text).unwrap_or_else(|e| panic!("{e}"));
+        let engine = Engine::new().unwrap_or_else(|e| panic!("{e}"));
+        Table::compile(&set, &engine)
+    }
+
+    #[test]
+    fn a_cell_where_cedar_fails_refuses_the_table() {
+        // Not a boolean when a case is given: Cedar reports an error for those requests,
+        // which a table of yes and no cannot hold.
+        let why = compile(
+            r#"permit (principal, action, resource) when { if context.has_case then 1 else true };"#,
+        )
+        .err()
+        .unwrap_or_else(|| panic!("a table was compiled"));
+        assert!(why.contains("fails to evaluate"), "{why}");
+    }
+
+    #[test]
+    fn a_forbid_overrides_a_permit_and_both_are_reasons_only_when_they_win() {
+        let table = compile(
+            r#"permit (principal, action, resource) when { context.has_case };
+               forbid (principal, action, resource) when { context.purpose == "x" };"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let facts = |purpose, has_case| Facts {
+            purpose,
+            has_case,
+            ..crate::bench::SAMPLE
+        };
+        assert_eq!(
+            table.decide(&facts("y", true)),
+            (Effect::Allow, vec!["policy0"])
+        );
+        assert_eq!(
+            table.decide(&facts("x", true)),
+            (Effect::Deny, vec!["policy1"])
+        );
+        assert_eq!(table.decide(&facts("y", false)), (Effect::Deny, vec![]));
+    }
+}
