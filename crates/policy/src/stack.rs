@@ -287,6 +287,11 @@ impl Stack {
         self.decision_of(effect, ids.into_iter().map(str::to_owned).collect())
     }
 
+    /// The compiled table, for the bench's lookup-only row.
+    pub(crate) fn compiled_table(&self) -> Option<&Table> {
+        self.table.as_ref().ok()
+    }
+
     /// Decides from resolved facts with the decision table; `None` when the stack has
     /// none. The tests compare it with [`Stack::decide_facts`].
     pub fn decide_table(&self, facts: &Facts<'_>) -> Option<Decision> {

@@ -162,6 +162,12 @@ fn time_rounds(
             Box::new(|i| drop(black_box(stack.decide_table(&facts[at(i)])))),
         ),
     ];
+    if let Some(table) = stack.compiled_table() {
+        contenders.push((
+            "table lookup only, no explanation (facts in)",
+            Box::new(move |i| drop(black_box(table.decide(&facts[at(i)])))),
+        ));
+    }
     if let Some(engine) = engine.as_ref().filter(|_| prebuilt.len() == facts.len()) {
         let prebuilt = &prebuilt;
         contenders.push((
