@@ -128,6 +128,30 @@ fn eval_names_an_unknown_purpose_code_and_what_to_use_prints_the_deny_and_exits_
 }
 
 #[test]
+fn check_says_whether_the_stack_has_a_decision_table_and_why_not() {
+    let dir = copy_packs(&["illinois-trust-act", "illinois-alpr-2-130"]);
+    let trust = dir.path().join("illinois-trust-act");
+    let out = cordon(&["policy", "check", &trust.to_string_lossy()], "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("decision table: "),
+        "{}",
+        text(&out.stdout)
+    );
+    let _ = std::fs::write(
+        trust.join("pattern.cedar"),
+        "@id(\"sealed\") @basis(\"agency_choice\") @source(\"s\") @citation(\"c\") @explain(\"e\")\nforbid (principal, action, resource) when { context.path like \"sealed/*\" };",
+    );
+    let out = cordon(&["policy", "check", &trust.to_string_lossy()], "");
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("no decision table") && stdout.contains("sealed"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn check_reports_a_broken_policy_by_file_and_fails() {
     let dir = copy_packs(&["illinois-trust-act", "illinois-alpr-2-130"]);
     let trust = dir.path().join("illinois-trust-act");

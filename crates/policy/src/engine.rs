@@ -34,7 +34,7 @@ pub struct Facts<'a> {
     pub authority_names_path: bool,
     /// The request filters on citizenship, immigration status or place of birth.
     pub filters_status: bool,
-    pub flags: &'a [&'static str],
+    pub flags: &'a [&'a str],
 }
 
 /// Whether an authority names exactly the one record asked for: the path is non-empty,
@@ -99,6 +99,37 @@ impl Engine {
         self.authorizer
             .is_authorized(request, policies, &self.entities)
     }
+}
+
+/// The names of the context attributes a request carries, in the engine's order.
+#[cfg(test)]
+pub(crate) fn context_names() -> Vec<String> {
+    let facts = Facts {
+        principal: "",
+        action: "",
+        dataset: "",
+        agency: "",
+        agency_kind: "",
+        agency_in_state: false,
+        alpr_declaration: false,
+        dataset_kind: "",
+        path: "",
+        purpose: "",
+        has_reason: false,
+        has_case: false,
+        authority: "",
+        authority_court: "",
+        authority_matter: "",
+        authority_registered: false,
+        authority_record: "",
+        authority_names_path: false,
+        filters_status: false,
+        flags: &[],
+    };
+    context_pairs(&facts)
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect()
 }
 
 fn context_pairs(f: &Facts<'_>) -> [(String, RestrictedExpression); 18] {

@@ -19,6 +19,7 @@ pub mod registry;
 pub mod request;
 pub mod screen;
 pub mod stack;
+mod table;
 pub mod vocab;
 
 pub use decision::{Decision, Effect, Obligations, Rule};
@@ -31,6 +32,7 @@ pub use registry::{Agency, AgencyRegistry, Dataset, DatasetRegistry};
 pub use request::{AccessRequest, Authority, Principal, Purpose, Registration, Resource};
 pub use screen::{Flag, FlagKind, Hit, Scratch, Screener, Screening};
 pub use stack::Stack;
+pub use table::TableInfo;
 pub use vocab::{
     Action, AgencyKind, AuthorityKind, Basis, Court, FederalAsk, FederalRequestKind, Matter,
     PurposeCode,

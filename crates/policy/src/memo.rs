@@ -9,6 +9,7 @@ use crate::engine::Facts;
 use cedar_policy::PolicySet;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Distinct keys kept; past this, decisions are computed but not stored, so memory stays
@@ -152,12 +153,33 @@ impl Reads {
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
     decisions: RwLock<HashMap<String, Arc<Decision>>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl Memo {
     /// A stored decision; a poisoned lock is treated as a miss, never a panic.
     pub fn get(&self, key: &str) -> Option<Arc<Decision>> {
-        self.decisions.read().ok()?.get(key).cloned()
+        let found = self
+            .decisions
+            .read()
+            .ok()
+            .and_then(|map| map.get(key).cloned());
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Lookups so far: (hits, misses).
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     pub fn put(&self, key: String, decision: Decision) {

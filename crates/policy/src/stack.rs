@@ -12,6 +12,7 @@ use crate::pack::{Pack, PolicyMeta, MISSING, UNREGISTERED};
 use crate::registry::{AgencyRegistry, DatasetRegistry};
 use crate::request::AccessRequest;
 use crate::screen::{Screener, Screening};
+use crate::table::{Table, TableInfo};
 use cedar_policy::{ActionConstraint, PolicySet, Schema};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -31,6 +32,9 @@ pub struct Stack {
     engine: Engine,
     reads: Reads,
     memo: Memo,
+    /// The compiled decision table, or why the stack could not be tabulated (it is then
+    /// decided by Cedar, memoized).
+    table: Result<Table, String>,
 }
 
 impl Stack {
@@ -76,7 +80,9 @@ impl Stack {
         let engine = Engine::new().map_err(|e| PolicyError::PolicySet {
             message: e.to_string(),
         })?;
+        let table = Table::compile(&composed.policies, &engine);
         Ok(Stack {
+            table,
             hash,
             policies: composed.policies,
             slices,
@@ -150,16 +156,51 @@ impl Stack {
 
     /// As [`Stack::decide`], with a screening the caller already has.
     pub fn decide_screened(&self, request: &AccessRequest, screening: Screening) -> Decision {
-        self.decide_with(request, screening, &self.memo)
+        self.decide_with(request, screening, self.via())
     }
 
-    /// As [`Stack::decide`], always asking Cedar (the benchmark's cold path).
+    /// As [`Stack::decide`], always asking Cedar: the baseline the table is measured and
+    /// tested against.
     pub fn decide_uncached(&self, request: &AccessRequest) -> Decision {
         let screening = self.screener.screen(&request.purpose.reason);
-        self.decide_with(request, screening, &Memo::default())
+        self.decide_with(request, screening, Via::Cedar(&Memo::default()))
     }
 
-    fn decide_with(&self, request: &AccessRequest, screening: Screening, memo: &Memo) -> Decision {
+    /// As [`Stack::decide`], through the memo in front of Cedar even when the stack has a
+    /// table: how stacks the table refuses are decided, and the benchmark's comparison.
+    pub fn decide_memoized(&self, request: &AccessRequest) -> Decision {
+        let screening = self.screener.screen(&request.purpose.reason);
+        self.decide_with(request, screening, Via::Cedar(&self.memo))
+    }
+
+    /// The decision table's size and load time, or why the stack has none (its requests
+    /// are then decided by Cedar).
+    pub fn table(&self) -> Result<&TableInfo, &str> {
+        match &self.table {
+            Ok(table) => Ok(table.info()),
+            Err(why) => Err(why),
+        }
+    }
+
+    /// Memo lookups so far on this stack: (hits, misses).
+    pub fn memo_stats(&self) -> (u64, u64) {
+        self.memo.stats()
+    }
+
+    fn via(&self) -> Via<'_> {
+        match &self.table {
+            Ok(table) => Via::Table(table),
+            Err(_) => Via::Cedar(&self.memo),
+        }
+    }
+
+    /// The facts the policies see for `request` (whose reason raised `flags`), and the
+    /// parts of it that were not understood.
+    pub(crate) fn resolve<'a>(
+        &'a self,
+        request: &'a AccessRequest,
+        flags: &'a [&'a str],
+    ) -> (Facts<'a>, Vec<String>) {
         let mut problems = request.unrecognized_words();
         let agency = self.registry.agency(&request.principal.agency);
         if agency.is_none() {
@@ -177,7 +218,6 @@ impl Stack {
                 crate::pack::DATASETS_FILE
             ));
         }
-        let flags = flag_words(&screening);
         let record = request.authority.record.as_deref().unwrap_or("");
         let facts = Facts {
             principal: &request.principal.id,
@@ -210,18 +250,17 @@ impl Stack {
                 record,
             ),
             filters_status: request.resource.filters_status(),
-            flags: &flags,
+            flags,
         };
-        let key = self.reads.key(&facts);
-        let mut decision = match memo.get(&key) {
-            Some(stored) => (*stored).clone(),
-            None => {
-                let (decision, clean) = self.evaluate(&facts);
-                if clean {
-                    memo.put(key, decision.clone());
-                }
-                decision
-            }
+        (facts, problems)
+    }
+
+    fn decide_with(&self, request: &AccessRequest, screening: Screening, via: Via<'_>) -> Decision {
+        let flags = flag_words(&screening);
+        let (facts, mut problems) = self.resolve(request, &flags);
+        let mut decision = match via {
+            Via::Table(table) => self.tabulated(table, &facts),
+            Via::Cedar(memo) => self.memoized(memo, &facts),
         };
         decision.screen = screening;
         problems.append(&mut decision.problems);
@@ -229,8 +268,39 @@ impl Stack {
         decision
     }
 
-    /// Decides from facts already resolved, always asking Cedar; the exhaustive test and
-    /// the bench use this.
+    fn memoized(&self, memo: &Memo, facts: &Facts<'_>) -> Decision {
+        let key = self.reads.key(facts);
+        match memo.get(&key) {
+            Some(stored) => (*stored).clone(),
+            None => {
+                let (decision, clean) = self.evaluate(facts);
+                if clean {
+                    memo.put(key, decision.clone());
+                }
+                decision
+            }
+        }
+    }
+
+    fn tabulated(&self, table: &Table, facts: &Facts<'_>) -> Decision {
+        let (effect, ids) = table.decide(facts);
+        self.decision_of(effect, ids.into_iter().map(str::to_owned).collect())
+    }
+
+    /// The compiled table, for the bench's lookup-only row.
+    pub(crate) fn compiled_table(&self) -> Option<&Table> {
+        self.table.as_ref().ok()
+    }
+
+    /// Decides from resolved facts with the decision table; `None` when the stack has
+    /// none. The tests compare it with [`Stack::decide_facts`].
+    pub fn decide_table(&self, facts: &Facts<'_>) -> Option<Decision> {
+        let table = self.table.as_ref().ok()?;
+        Some(self.tabulated(table, facts))
+    }
+
+    /// Decides from facts already resolved, always asking Cedar: what the grid tests check
+    /// the firewall on and compare the table with.
     pub fn decide_facts(
         &self,
         facts: &Facts<'_>,
@@ -275,13 +345,19 @@ impl Stack {
             cedar_policy::Decision::Allow => Effect::Allow,
             cedar_policy::Decision::Deny => Effect::Deny,
         };
+        (self.decision_of(effect, ids), true)
+    }
+
+    /// The explained decision whose deciding policies are `ids` (sorted); none is a deny
+    /// because nothing permitted.
+    fn decision_of(&self, effect: Effect, ids: Vec<String>) -> Decision {
         if ids.is_empty() {
-            return (self.unexplained_deny(Vec::new()), true);
+            return self.unexplained_deny(Vec::new());
         }
         let mut decision = explained(&self.meta, effect, ids);
         let order = |name: &String| self.packs.iter().position(|p| p.name() == name);
         decision.packs.sort_by_key(order);
-        (decision, true)
+        decision
     }
 
     fn unexplained_deny(&self, problems: Vec<String>) -> Decision {
@@ -300,6 +376,13 @@ impl Stack {
             problems,
         }
     }
+}
+
+/// How a decision is reached.
+#[derive(Clone, Copy)]
+enum Via<'a> {
+    Table(&'a Table),
+    Cedar(&'a Memo),
 }
 
 /// A decision whose deciding rules are `ids`, explained from their meta.
@@ -416,7 +499,7 @@ fn conflict(what: &str, id: &str, first: &str, second: &str) -> PolicyError {
 }
 
 /// The distinct flag words of a screening, in a fixed order.
-fn flag_words(screening: &Screening) -> Vec<&'static str> {
+pub(crate) fn flag_words(screening: &Screening) -> Vec<&'static str> {
     let mut words: Vec<&'static str> = screening.flags.iter().map(|f| f.flag.as_str()).collect();
     words.sort_unstable();
     words.dedup();

@@ -11,7 +11,8 @@
 //! given, case given) set the way that opens the most permits; (2) every value of those
 //! facts and of status filtering, for plate reads and records, every agency kind, action
 //! and authority, an ordinary and an immigration purpose, the named and another record.
-//! The SMT proof in tests/symcc_proof.rs covers every value symbolically.
+//! The SMT proof in tests/symcc_proof.rs covers every value symbolically. Every point is
+//! also decided through the stack's decision table, which must give Cedar's decision.
 
 mod common;
 
@@ -118,10 +119,14 @@ fn decide(pack: &Stack, p: &Point<'_>, check: &mut impl FnMut(&Facts<'_>, bool))
         filters_status: p.bits & 16 != 0,
         flags: p.flags,
     };
-    let allowed = pack
-        .decide_facts(&facts, Default::default(), Vec::new())
-        .is_allowed();
-    check(&facts, allowed);
+    let decision = pack.decide_facts(&facts, Default::default(), Vec::new());
+    // The gateway decides through the table: it must give Cedar's decision, reasons and all.
+    assert_eq!(
+        pack.decide_table(&facts).as_ref(),
+        Some(&decision),
+        "the table and Cedar disagree on {facts:?}"
+    );
+    check(&facts, decision.is_allowed());
 }
 
 /// Calls `check` on both passes of the grid (every point, or the slice `grid` takes: see
