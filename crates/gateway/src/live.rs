@@ -39,6 +39,15 @@ impl Live {
             )),
             None => None,
         };
+        // A stack without a decision table is decided by Cedar: as correct, much slower.
+        match pack.table() {
+            Ok(t) => {
+                tracing::info!(stack = %pack.name(), cells = t.cells, took = ?t.took, "decisions through a table checked against Cedar")
+            }
+            Err(why) => {
+                tracing::warn!(stack = %pack.name(), why, "no decision table: every decision runs Cedar")
+            }
+        }
         let pack_hashes = pack
             .packs()
             .iter()
