@@ -99,12 +99,20 @@ pub enum Outcome {
 /// answers SETTINGS and PING so the server keeps talking. Also returns how many bytes
 /// arrived, and panics if nothing decisive comes within `limit`.
 pub async fn outcome(s: &mut TcpStream, id: u32, limit: Duration) -> Outcome {
-    tokio::time::timeout(limit, read_outcome(s, id))
+    tokio::time::timeout(limit, read_outcome(s, id, true))
         .await
         .expect("the server neither answered, reset nor closed in time")
 }
 
-async fn read_outcome(s: &mut TcpStream, id: u32) -> Outcome {
+/// [`outcome`] for a client that writes nothing more (not even a SETTINGS or PING
+/// acknowledgement), as one stalled in the middle of a header block must.
+pub async fn outcome_silent(s: &mut TcpStream, id: u32, limit: Duration) -> Outcome {
+    tokio::time::timeout(limit, read_outcome(s, id, false))
+        .await
+        .expect("the server neither answered, reset nor closed in time")
+}
+
+async fn read_outcome(s: &mut TcpStream, id: u32, answer: bool) -> Outcome {
     loop {
         let mut head = [0u8; 9];
         if s.read_exact(&mut head).await.is_err() {
@@ -118,10 +126,10 @@ async fn read_outcome(s: &mut TcpStream, id: u32) -> Outcome {
             return Outcome::Closed;
         }
         match kind {
-            SETTINGS if flags & ACK == 0 => {
+            SETTINGS if answer && flags & ACK == 0 => {
                 let _ = s.write_all(&frame(SETTINGS, ACK, 0, &[])).await;
             }
-            PING if flags & ACK == 0 => {
+            PING if answer && flags & ACK == 0 => {
                 let _ = s.write_all(&frame(PING, ACK, 0, &payload)).await;
             }
             GOAWAY => {
@@ -159,3 +167,46 @@ fn static_status(block: &[u8]) -> Option<u16> {
 pub const PROTOCOL_ERROR: u32 = 0x1;
 pub const COMPRESSION_ERROR: u32 = 0x9;
 pub const ENHANCE_YOUR_CALM: u32 = 0xb;
+pub const NO_ERROR: u32 = 0x0;
+pub const CANCEL: u32 = 0x8;
+pub const REFUSED_STREAM: u32 = 0x7;
+
+/// The parameters of the server's first SETTINGS frame, as (identifier, value).
+pub async fn server_settings(s: &mut TcpStream) -> Vec<(u16, u32)> {
+    let mut head = [0u8; 9];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut head))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(head[3], SETTINGS, "the server opens with SETTINGS");
+    let len = usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+    let mut payload = vec![0u8; len];
+    s.read_exact(&mut payload).await.unwrap();
+    payload
+        .chunks(6)
+        .map(|c| {
+            (
+                u16::from_be_bytes([c[0], c[1]]),
+                u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
+            )
+        })
+        .collect()
+}
+
+/// Reads until the server closes the connection; panics if it is still open after `limit`.
+pub async fn closed_within(s: &mut TcpStream, limit: Duration) {
+    let mut sink = vec![0u8; 64 * 1024];
+    let drained = tokio::time::timeout(limit, async {
+        loop {
+            match s.read(&mut sink).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(
+        drained.is_ok(),
+        "the connection was still open after {limit:?}"
+    );
+}
