@@ -416,7 +416,7 @@ async fn a_continuation_flood_is_cut_off_with_goaway_and_the_gateway_serves_on()
     s.write_all(&split_block(6, false)).await.unwrap();
     let cut = frames::outcome(&mut s, 1, Duration::from_secs(10)).await;
     assert_eq!(cut, Outcome::GoAway(frames::ENHANCE_YOUR_CALM));
-    frames::closed_within(&mut s, Duration::from_secs(5)).await;
+    frames::closed_within(&mut s, true, Duration::from_secs(5)).await;
     // A flood: a header block that never ends, written as fast as the socket takes it.
     let s = frames::open(h.addr).await;
     let (mut rd, mut wr) = s.into_split();
@@ -493,7 +493,7 @@ async fn a_header_block_that_stalls_is_closed_at_the_idle_limit() {
         "{:?}",
         started.elapsed()
     );
-    frames::closed_within(&mut s, Duration::from_secs(10)).await;
+    frames::closed_within(&mut s, false, Duration::from_secs(10)).await;
     // An open connection with nothing on it goes the same way.
     let mut idle = frames::open(h.addr).await;
     let outcome = frames::outcome(&mut idle, 1, Duration::from_secs(10)).await;
@@ -578,6 +578,36 @@ async fn the_gateway_announces_its_http2_limits_and_refuses_streams_past_them() 
     drop(s);
     assert_eq!(h.upstream_hits(), 0);
     finish(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_tells_an_open_http2_connection_to_go_away_and_completes() {
+    let h = h2c_gateway(|_| {}).await;
+    let mut s = frames::open(h.addr).await;
+    let ok = frames::block(&with_cpd(frames::get("/alpr/plates/FAKE123")));
+    s.write_all(&frames::frame(
+        frames::HEADERS,
+        frames::END_HEADERS | frames::END_STREAM,
+        1,
+        &ok,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        frames::outcome(&mut s, 1, Duration::from_secs(10)).await,
+        Outcome::Answered(Some(200))
+    );
+    // The connection stays open; stopping the gateway must tell it to go away, and
+    // finish once it has.
+    let stopping = tokio::spawn(finish(h));
+    let told = frames::outcome(&mut s, 3, Duration::from_secs(5)).await;
+    assert_eq!(told, Outcome::GoAway(frames::NO_ERROR));
+    frames::closed_within(&mut s, true, Duration::from_secs(5)).await;
+    let (log, _) = tokio::time::timeout(Duration::from_secs(5), stopping)
+        .await
+        .expect("the gateway stopped once its connections had gone")
+        .unwrap();
+    assert_eq!(log.len(), 1);
 }
 
 // ---- HTTP/2 to the upstream ----

@@ -193,16 +193,11 @@ pub async fn server_settings(s: &mut TcpStream) -> Vec<(u16, u32)> {
         .collect()
 }
 
-/// Reads until the server closes the connection; panics if it is still open after `limit`.
-pub async fn closed_within(s: &mut TcpStream, limit: Duration) {
-    let mut sink = vec![0u8; 64 * 1024];
+/// Reads (answering SETTINGS and PING when `answer`) until the server closes the
+/// connection; panics if it is still open after `limit`.
+pub async fn closed_within(s: &mut TcpStream, answer: bool, limit: Duration) {
     let drained = tokio::time::timeout(limit, async {
-        loop {
-            match s.read(&mut sink).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-        }
+        while read_outcome(s, u32::MAX, answer).await != Outcome::Closed {}
     })
     .await;
     assert!(
