@@ -184,6 +184,30 @@ async fn h2_by_alpn_gets_the_same_decisions_receipts_log_and_redaction_as_http1_
     assert_same_over(Proto::H1Tls, Proto::H2Tls).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_is_spoken_in_the_clear_only_where_h2c_is_configured_and_over_tls_unless_disabled() {
+    use tokio::io::AsyncReadExt;
+    let ca = pki::ca("Gateway CA");
+    // A plain listener without http2.h2c reads the HTTP/2 preface as a bad HTTP/1.1
+    // request.
+    let h = gateway_with(Proto::H1, &ca, |c| c.http2.h2c = false).await;
+    let mut s = frames::open(h.addr).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer)).await;
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 4"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    drop(s);
+    finish(h).await;
+    // With http2.enabled = false, TLS offers only HTTP/1.1.
+    let h = gateway_with(Proto::H1Tls, &ca, |c| c.http2.enabled = false).await;
+    let (_, alpn) = h2::connect_tls(h.addr, h2::tls_client(&ca, &[b"h2", b"http/1.1"])).await;
+    assert_eq!(alpn.as_deref(), Some(&b"http/1.1"[..]));
+    finish(h).await;
+}
+
 // ---- HTTP/2's own tricks, written frame by frame ----
 
 /// The credentials and purpose of a lawful CPD search, as HTTP/2 fields.
