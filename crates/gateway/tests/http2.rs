@@ -517,7 +517,13 @@ async fn a_header_block_that_stalls_is_closed_at_the_idle_limit() {
         "{:?}",
         started.elapsed()
     );
+    let told = std::time::Instant::now();
     frames::closed_within(&mut s, false, Duration::from_secs(10)).await;
+    let grace = told.elapsed();
+    assert!(
+        grace >= Duration::from_secs(4) && grace < Duration::from_secs(8),
+        "a connection that does not go is dropped 5 s after it is told to: {grace:?}"
+    );
     // An open connection with nothing on it goes the same way.
     let mut idle = frames::open(h.addr).await;
     let outcome = frames::outcome(&mut idle, 1, Duration::from_secs(10)).await;
@@ -552,6 +558,30 @@ async fn rapid_resets_end_the_connection_with_goaway() {
     let _ = s.write_all(&burst).await;
     let outcome = frames::outcome(&mut s, u32::MAX, Duration::from_secs(10)).await;
     assert_eq!(outcome, Outcome::GoAway(frames::ENHANCE_YOUR_CALM));
+    let (log, _) = finish(h).await;
+    assert!(log.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_keeps_making_the_gateway_reset_streams_is_told_to_go_away() {
+    let h = h2c_gateway(|_| {}).await;
+    let mut s = frames::open(h.addr).await;
+    let mut bad = frames::get("/alpr/plates/FAKE123");
+    bad.push((":path", "/records/people/P-1002"));
+    let block = frames::block(&bad);
+    let mut burst = Vec::new();
+    for i in 0..150u32 {
+        burst.extend(frames::frame(
+            frames::HEADERS,
+            frames::END_HEADERS | frames::END_STREAM,
+            2 * i + 1,
+            &block,
+        ));
+    }
+    let _ = s.write_all(&burst).await;
+    let outcome = frames::outcome(&mut s, u32::MAX, Duration::from_secs(10)).await;
+    assert_eq!(outcome, Outcome::GoAway(frames::ENHANCE_YOUR_CALM));
+    drop(s);
     let (log, _) = finish(h).await;
     assert!(log.is_empty());
 }
