@@ -208,6 +208,14 @@ pub fn all() -> Vec<Case> {
         expect: 400,
     });
     cases.push(Case {
+        name: "a body over max_body_bytes",
+        method: "GET",
+        target: "/records/people/P-1001",
+        headers: CPD.to_vec(),
+        body: &[b'x'; 5000],
+        expect: 413,
+    });
+    cases.push(Case {
         name: "HEAD of a redacted record",
         method: "HEAD",
         target: "/records/people/P-1001",
