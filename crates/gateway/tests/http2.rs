@@ -208,6 +208,63 @@ async fn http2_is_spoken_in_the_clear_only_where_h2c_is_configured_and_over_tls_
     finish(h).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_certificate_identifies_an_http2_client_as_it_does_an_http1_one() {
+    let server_ca = pki::ca("Gateway CA");
+    let client_ca = pki::ca("Client CA");
+    let (cert, key) = pki::leaf(&client_ca, pki::email("det-0417@cpd.example"), true);
+    let identity = r#"
+[identity]
+dev_mode = false
+
+[[identity.certificates]]
+name = "email:det-0417@cpd.example"
+principal = "cpd-detective-0417"
+agency = "cpd"
+"#;
+    let tls = format!("{}client_ca = \"client-ca.pem\"\n", h2::TLS);
+    let h = Harness::start_with(identity, &tls, |dir| {
+        h2::write_server_cert(dir, &server_ca);
+        std::fs::write(dir.join("client-ca.pem"), client_ca.cert.pem()).unwrap();
+    })
+    .await;
+    let purpose = &CPD[1..];
+    let ask = Ask {
+        method: "GET",
+        target: "/alpr/plates/FAKE123",
+        headers: purpose,
+        body: b"",
+    };
+    for alpn in [&b"h2"[..], &b"http/1.1"[..]] {
+        let config = h2::tls_client_with(&server_ca, &[alpn], Some((&cert, &key)));
+        let (tls, chosen) = h2::connect_tls(h.addr, config).await;
+        assert_eq!(chosen.as_deref(), Some(alpn));
+        let r = if alpn == b"h2" {
+            h2::h2(tls, "https", &ask).await
+        } else {
+            cordon_gateway::wire::exchange(
+                tls,
+                &cordon_gateway::wire::request("GET", "/alpr/plates/FAKE123", purpose),
+            )
+            .await
+            .unwrap()
+        };
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    // Without the certificate, no identity.
+    let r = h2::send(h.addr, Proto::H2Tls, Some(&server_ca), &ask).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let (log, hits) = finish(h).await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(decided(&log[0]), decided(&log[1]));
+    assert!(
+        decided(&log[0]).contains("cpd-detective-0417"),
+        "{}",
+        decided(&log[0])
+    );
+    assert_eq!(versions(&hits), vec!["HTTP/1.1"; 2]);
+}
+
 // ---- HTTP/2's own tricks, written frame by frame ----
 
 /// The credentials and purpose of a lawful CPD search, as HTTP/2 fields.

@@ -52,14 +52,32 @@ pub fn write_server_cert(dir: &Path, ca: &Ca) {
 
 /// A TLS client that trusts `ca` and offers exactly `alpn`.
 pub fn tls_client(ca: &Ca, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+    tls_client_with(ca, alpn, None)
+}
+
+/// [`tls_client`] presenting a client certificate.
+pub fn tls_client_with(
+    ca: &Ca,
+    alpn: &[&[u8]],
+    client: Option<(&rcgen::Certificate, &rcgen::KeyPair)>,
+) -> Arc<rustls::ClientConfig> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.cert.der().clone()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+        .with_root_certificates(roots);
+    let mut config = match client {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
