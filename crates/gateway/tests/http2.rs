@@ -387,7 +387,7 @@ async fn pseudo_headers_repeated_misplaced_unknown_or_missing_are_refused_before
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_path_in_absolute_form_without_a_slash_or_with_control_bytes_is_never_served() {
+async fn a_path_in_absolute_form_without_a_slash_with_control_bytes_or_none_is_never_served() {
     let h = h2c_gateway(|_| {}).await;
     for path in [
         "http://evil.example/alpr/plates/FAKE123",
@@ -406,6 +406,13 @@ async fn a_path_in_absolute_form_without_a_slash_or_with_control_bytes_is_never_
         };
         assert_eq!(outcome, expected, "{path:?}");
     }
+    // CONNECT names no path at all: nothing to decide, nothing tunnelled.
+    let connect = with_cpd(vec![
+        (":method", "CONNECT"),
+        (":authority", "records.internal:443"),
+    ]);
+    let outcome = one_stream(&h, &connect).await;
+    assert_eq!(outcome, Outcome::Answered(Some(404)), "CONNECT");
     assert_eq!(h.upstream_hits(), 0);
     finish(h).await;
 }
