@@ -154,11 +154,8 @@ pub async fn serve<I, H, F>(
         hyper::service::service_fn(move |req: Request<Incoming>| {
             let busy = Busy::new(activity.clone());
             let answer = handle(req);
-            async move {
-                let r = answer.await;
-                drop(busy);
-                Ok::<_, Infallible>(r)
-            }
+            // The request stays in flight until its response body has been sent.
+            async move { Ok::<_, Infallible>(answer.await.map(|inner| Tracked { inner, _busy: busy })) }
         })
     };
     let builder = builder(protocol, limits);
@@ -276,6 +273,33 @@ impl Drop for Busy {
     }
 }
 
+/// A response body that keeps its request counted as in flight until it is sent or
+/// dropped.
+struct Tracked<B> {
+    inner: B,
+    _busy: Busy,
+}
+
+impl<B: hyper::body::Body + Unpin> hyper::body::Body for Tracked<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<B::Data>, B::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// The connection's stream, noting when bytes move.
 struct Metered<I> {
     inner: I,
@@ -378,5 +402,17 @@ mod tests {
         assert_eq!(a.idle_for(), None);
         drop(busy);
         assert!(a.idle_for().is_some_and(|d| d < Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_response_body_keeps_its_request_in_flight_until_it_is_dropped() {
+        let a = Arc::new(Activity::new());
+        let body = Tracked {
+            inner: http_body_util::Full::new(bytes::Bytes::from_static(b"{}")),
+            _busy: Busy::new(a.clone()),
+        };
+        assert_eq!(a.idle_for(), None);
+        drop(body);
+        assert!(a.idle_for().is_some());
     }
 }
