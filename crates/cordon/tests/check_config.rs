@@ -141,6 +141,19 @@ fn routes_that_could_never_be_reached_are_problems() {
             "[[routes]]\nprefix = \"/_cordon/auth\"\ndataset = \"alpr\"\naction = \"search\"\n",
             "overlaps forward_auth.path",
         ),
+        // The router ignores case and empty segments, so the checks must too.
+        (
+            "[[routes]]\nprefix = \"/ALPR//Plates\"\ndataset = \"alpr\"\naction = \"search\"\n",
+            "configured twice",
+        ),
+        (
+            "[[routes]]\nprefix = \"/_Cordon/AUTH\"\ndataset = \"alpr\"\naction = \"search\"\n",
+            "overlaps forward_auth.path",
+        ),
+        (
+            "[[routes]]\nprefix = \"/healthz\"\ndataset = \"alpr\"\naction = \"search\"\n",
+            "overlaps the health check",
+        ),
     ] {
         let o = check(&config(tmp.path(), &head, tail));
         let said = text(&o);

@@ -15,6 +15,7 @@ pub enum Entry {
     Reload {
         time: String,
         stack_sha256: String,
+        routes_sha256: String,
         changed: Vec<String>,
     },
     /// A federal request register entry (read by the register crate).
@@ -213,6 +214,7 @@ fn v2(raw: Raw) -> Result<Entry, ReadError> {
             return Ok(Entry::Reload {
                 time,
                 stack_sha256: raw.stack.map(|s| s.sha256).unwrap_or_default(),
+                routes_sha256: raw.routes_sha256.unwrap_or_default(),
                 changed: raw.changed.unwrap_or_default(),
             })
         }

@@ -95,8 +95,9 @@ impl DecisionEntry<'_> {
     }
 }
 
-/// An allow that was never acted on: its entry became durable only after the gateway
-/// had already answered 503, so nothing was forwarded under it.
+/// An allow that was not (fully) served: its entry became durable only after the gateway
+/// had already answered 503, so nothing was forwarded under it; or its response was cut
+/// off after sending began (`why` says where and why).
 #[derive(Debug, Serialize)]
 pub struct NotServedEntry<'a> {
     pub v: u32,

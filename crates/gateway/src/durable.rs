@@ -107,7 +107,10 @@ pub async fn append_within(
                 let (log, watch) = (log.clone(), watch.clone());
                 tokio::spawn(async move {
                     if let Ok(Ok(receipt)) = task.await {
-                        record_not_served(&log, &watch, receipt.index()).await;
+                        let why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
+                        if record_not_served(&log, receipt.index(), why).await {
+                            watch.not_served.fetch_add(1, Ordering::SeqCst);
+                        }
                     }
                 });
             }
@@ -128,21 +131,23 @@ fn signed_for(receipt: Receipt, leaf: cordon_log::Hash) -> Result<Receipt, WaitE
     ))))
 }
 
-async fn record_not_served(log: &GatewayLog, watch: &Watch, of: u64) {
+/// Appends a "not served" entry for the allow at `of`, saying `why`; whether it became
+/// durable (a failure is logged to stderr, since the log itself could not take it).
+pub(crate) async fn record_not_served(log: &GatewayLog, of: u64, why: &str) -> bool {
     let time = now_rfc3339();
-    let why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
     let Ok(bytes) = NotServedEntry::new(&time, of, why).to_bytes() else {
-        return;
+        return false;
     };
     let pending = match log.submit(bytes) {
         Ok(p) => p.durable().await,
         Err(e) => Err(e),
     };
     match pending {
-        Ok(_) => {
-            watch.not_served.fetch_add(1, Ordering::SeqCst);
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(of, error = %e, "could not record that an allow was not served");
+            false
         }
-        Err(e) => tracing::error!(of, error = %e, "could not record that an allow was not served"),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::entry::{
     now_rfc3339, AuthorityUsed, DecisionEntry, Refusal, Requester, StackRef, ENTRY_VERSION,
 };
 use crate::identity::{CertNames, Identity};
+use crate::live::Live;
 use crate::metrics::Outcome;
 use crate::path::normalize_path;
 use crate::purpose::{self, parse_purpose, PurposeFields};
@@ -134,11 +135,14 @@ impl Gateway {
     pub async fn admit(&self, ask: &Ask<'_>) -> Result<Admitted, Refused> {
         let identity = self.identify(ask).await?;
         let time = now_rfc3339();
-        let decided = match self.decide(ask, &identity) {
+        // One snapshot of the packs and routes for the whole request: a reload that lands
+        // now changes the next request, never half of this one.
+        let live = self.live();
+        let decided = match self.decide(&live, ask, &identity) {
             Ok(d) => d,
-            Err(e) => return Err(self.log_refusal(ask, &identity, &time, e).await),
+            Err(e) => return Err(self.log_refusal(&live, ask, &identity, &time, e).await),
         };
-        let entry = self.entry(ask, &identity, &time, &decided);
+        let entry = self.entry(&live, ask, &identity, &time, &decided);
         let receipt = self.append(&entry).await?;
         tracing::debug!(receipt = receipt.index(), allowed = decided.decision.is_allowed(), principal = %identity.principal, path = %decided.path, "decided");
         if !decided.decision.is_allowed() {
@@ -164,6 +168,7 @@ impl Gateway {
 
     fn entry<'a>(
         &'a self,
+        live: &'a Live,
         ask: &'a Ask<'_>,
         identity: &'a Identity,
         time: &'a str,
@@ -185,6 +190,7 @@ impl Gateway {
             body: d.body.as_ref().map(|b| b.canonical.as_str()),
             body_sha256: d.body.as_ref().map(|b| b.sha256.as_str()),
             ..self.bare_entry(
+                live,
                 "decision",
                 ask,
                 identity,
@@ -198,6 +204,7 @@ impl Gateway {
     /// are left for the caller.
     fn bare_entry<'a>(
         &'a self,
+        live: &'a Live,
         kind: &'static str,
         ask: &Ask<'_>,
         identity: &'a Identity,
@@ -221,8 +228,8 @@ impl Gateway {
             query,
             body: None,
             body_sha256: None,
-            stack: Some(self.stack_ref()),
-            routes_sha256: Some(&self.fingerprints.routes),
+            stack: Some(stack_ref(live)),
+            routes_sha256: Some(&live.fingerprints.routes),
             authority: None,
             request: None,
             decision: None,
@@ -230,16 +237,10 @@ impl Gateway {
         }
     }
 
-    fn stack_ref(&self) -> StackRef<'_> {
-        StackRef {
-            packs: &self.fingerprints.packs,
-            sha256: &self.fingerprints.stack,
-        }
-    }
-
     /// Logs a refusal of an authenticated requester and builds its response.
     async fn log_refusal(
         &self,
+        live: &Live,
         ask: &Ask<'_>,
         identity: &Identity,
         time: &str,
@@ -253,6 +254,7 @@ impl Gateway {
                 error: &e.error,
             }),
             ..self.bare_entry(
+                live,
                 "refusal",
                 ask,
                 identity,
@@ -271,7 +273,7 @@ impl Gateway {
         }
     }
 
-    fn decide(&self, ask: &Ask<'_>, identity: &Identity) -> Result<Decided, Early> {
+    fn decide(&self, live: &Live, ask: &Ask<'_>, identity: &Identity) -> Result<Decided, Early> {
         if let Some(p) = &ask.problem {
             return Err(early(
                 StatusCode::BAD_REQUEST,
@@ -282,7 +284,7 @@ impl Gateway {
         }
         refuse_duplicates(ask.headers)?;
         let (raw_path, raw_query) = split_target(ask.path_and_query);
-        let mut target = self.locate(ask, raw_path)?;
+        let mut target = self.locate(live, ask, raw_path)?;
         let bound = bind_query(
             raw_query,
             &target.route.query,
@@ -358,7 +360,7 @@ impl Gateway {
             time: None,
             source: Some(ask.peer),
         };
-        let mut decision = self.pack.decide(&request);
+        let mut decision = live.pack.decide(&request);
         if let Some(why) = &resolved.unmatched {
             crate::denial::note_unmatched(&mut decision, &typed, why);
         }
@@ -410,7 +412,7 @@ impl Gateway {
     }
 
     /// The dataset and action the path names, if the route takes this method.
-    fn locate(&self, ask: &Ask<'_>, raw_path: &str) -> Result<Target, Early> {
+    fn locate(&self, live: &Live, ask: &Ask<'_>, raw_path: &str) -> Result<Target, Early> {
         let path = normalize_path(raw_path).map_err(|e| {
             early(
                 StatusCode::BAD_REQUEST,
@@ -419,12 +421,12 @@ impl Gateway {
                 "send a plain path such as /alpr/plates/ABC123",
             )
         })?;
-        let target = self.router.route(&path).ok_or_else(|| {
+        let target = live.router.route(&path).ok_or_else(|| {
             early(
                 StatusCode::NOT_FOUND,
                 Outcome::NoRoute,
                 format!("no dataset is configured for the path {}", path.decoded()),
-                &format!("use one of the configured routes: {}", self.route_list()),
+                &format!("use one of the configured routes: {}", route_list(live)),
             )
         })?;
         if !target
@@ -501,16 +503,22 @@ impl Gateway {
         body["signed_receipt"] = serde_json::Value::from(receipt.header_value());
         respond::json(StatusCode::FORBIDDEN, &body)
     }
+}
 
-    fn route_list(&self) -> String {
-        let v: Vec<String> = self
-            .config
-            .routes
-            .iter()
-            .map(|r| format!("{}/...", r.prefix))
-            .collect();
-        v.join(", ")
+fn stack_ref(live: &Live) -> StackRef<'_> {
+    StackRef {
+        packs: &live.fingerprints.packs,
+        sha256: &live.fingerprints.stack,
     }
+}
+
+fn route_list(live: &Live) -> String {
+    let v: Vec<String> = live
+        .routes
+        .iter()
+        .map(|r| format!("{}/...", r.prefix))
+        .collect();
+    v.join(", ")
 }
 
 /// In forward-auth mode Cordon never sees the response, so it cannot remove fields: an

@@ -22,6 +22,7 @@ pub mod identity;
 mod jwks;
 mod jwt;
 pub mod listener;
+pub mod live;
 pub mod logbackend;
 pub mod metrics;
 pub mod ops;
@@ -32,6 +33,7 @@ pub mod publish;
 pub mod purpose;
 pub mod query;
 pub mod redact;
+pub mod reload;
 pub mod requests;
 mod respond;
 pub mod routes;
@@ -89,24 +91,23 @@ pub enum GatewayError {
 /// A running gateway: configuration, pack, identities, routes, the open log and counters.
 pub struct Gateway {
     pub(crate) config: Config,
-    pub(crate) pack: Stack,
+    /// The packs and routes in force; a reload swaps the whole snapshot at once.
+    pub(crate) live: std::sync::RwLock<std::sync::Arc<live::Live>>,
+    /// One reload at a time, so two changes cannot interleave their log entries.
+    pub(crate) reloading: tokio::sync::Mutex<()>,
     pub(crate) auth: identity::Authenticator,
-    pub(crate) router: routes::Router,
     pub(crate) log: std::sync::Arc<GatewayLog>,
     /// Appends in flight, for the deadline and `/healthz`.
     pub(crate) watch: std::sync::Arc<durable::Watch>,
-    pub(crate) metrics: metrics::Metrics,
+    /// Shared with response bodies that finish streaming after their handler returned.
+    pub(crate) metrics: std::sync::Arc<metrics::Metrics>,
     pub(crate) upstream: Option<upstream::Upstream>,
     pub(crate) origin: String,
     pub(crate) origin_header: HeaderValue,
     /// The authorities records staff registered: what a typed `Cordon-Authority` must match.
     pub(crate) authorities: authority::Authorities,
-    /// Answers federal requests when `[register]` is configured.
-    pub(crate) registrar: Option<cordon_register::Registrar>,
     /// Cosigned publication, when `[publish]` names witnesses.
     pub(crate) publication: Option<std::sync::Arc<publish::Publication>>,
-    /// The hashes of the packs and routes in force, recorded with every decision.
-    pub(crate) fingerprints: fingerprint::Fingerprints,
     /// The forward-auth proxy's shared secret, when configured.
     pub(crate) proxy_secret: Option<Vec<u8>>,
     /// The token `/metrics` requires, when `[metrics] token_file` is configured.
@@ -118,18 +119,12 @@ impl Gateway {
     /// (creating it if the directory has no log yet). `faults` lets tests fail the log's
     /// storage on purpose.
     pub fn open(config: Config, faults: FaultSwitch) -> Result<Gateway, GatewayError> {
-        // One configured pack means the stack its pack.json names (Chicago's includes the
-        // TRUST Act and 2-130); `packs` lists a stack explicitly.
-        let pack = match &config.pack {
-            Some(home) => Stack::home(home)?,
-            None => Stack::load(&config.packs)?,
-        };
         let proxies = config
             .forward_auth
             .as_ref()
             .map_or(&[][..], |f| &f.proxy_certificates[..]);
         let auth = identity::Authenticator::new(&config.identity, proxies)?;
-        check_agencies(&pack, &auth, &config)?;
+        let live = live::Live::load(&config, &auth)?;
         let signer = read_signer(&config.log.key)?;
         let log_key = signer.verifier();
         let writer = format!("gateway {}", config.listen);
@@ -150,36 +145,26 @@ impl Gateway {
             path: config.log.key.clone(),
             message: "the log origin is not a valid header value".into(),
         })?;
-        let registrar = match &config.register {
-            Some(_) => Some(cordon_register::Registrar::new(
-                cordon_policy::RequestStack::of(&pack)?,
-                "gateway",
-            )),
-            None => None,
-        };
         let publication = config
             .publish
             .as_ref()
             .map(|p| publish::Publication::open(p, log.root(), &log_key))
             .transpose()?
             .map(std::sync::Arc::new);
-        let fingerprints = fingerprint::Fingerprints::new(&pack, &config.routes);
         let proxy_secret = read_proxy_secret(&config)?;
         let metrics_token = ops::read_token(&config)?;
         Ok(Gateway {
             metrics_token,
-            fingerprints,
             proxy_secret,
             watch: Default::default(),
             publication,
-            registrar,
             authorities,
-            router: routes::Router::new(&config.routes),
+            live: std::sync::RwLock::new(std::sync::Arc::new(live)),
+            reloading: tokio::sync::Mutex::new(()),
             config,
-            pack,
             auth,
             log: std::sync::Arc::new(log),
-            metrics: metrics::Metrics::default(),
+            metrics: Default::default(),
             upstream,
             origin,
             origin_header,
@@ -188,6 +173,17 @@ impl Gateway {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The packs and routes in force now. Take it once per request: a reload may replace
+    /// it between two calls.
+    pub fn live(&self) -> std::sync::Arc<live::Live> {
+        // A poisoned lock means a reload panicked after taking it; the snapshot it guards
+        // is still whole (swapping is one assignment), so keep serving it.
+        match self.live.read() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     pub fn metrics(&self) -> &metrics::Metrics {
@@ -271,7 +267,7 @@ fn read_signer(path: &std::path::Path) -> Result<Signer, GatewayError> {
 
 /// Every statically configured identity must belong to an agency the pack knows, and
 /// every route must name a dataset it governs: a typo here would deny everyone silently.
-fn check_agencies(
+pub(crate) fn check_agencies(
     pack: &Stack,
     auth: &identity::Authenticator,
     config: &Config,

@@ -46,6 +46,8 @@ impl Outcome {
 pub struct Metrics {
     outcomes: [AtomicU64; 7],
     redacted_fields: AtomicU64,
+    /// Responses cut off mid-stream (and recorded in the log as not fully served).
+    responses_aborted: AtomicU64,
     /// The federal request register's counters.
     pub(crate) register: crate::requests::RegisterCounters,
 }
@@ -61,8 +63,16 @@ impl Metrics {
         self.outcomes[i].load(Ordering::Relaxed)
     }
 
-    pub fn add_redacted(&self, n: usize) {
-        self.redacted_fields.fetch_add(n as u64, Ordering::Relaxed);
+    pub fn add_redacted(&self, n: u64) {
+        self.redacted_fields.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn count_aborted(&self) {
+        self.responses_aborted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn aborted(&self) -> u64 {
+        self.responses_aborted.load(Ordering::Relaxed)
     }
 
     /// The exposition text, with the log's own counters.
@@ -82,6 +92,7 @@ impl Metrics {
         }
         let _ = writeln!(s, "# HELP cordon_fail_closed_total Requests refused with 503 because the decision could not be logged.\n# TYPE cordon_fail_closed_total counter\ncordon_fail_closed_total {}", self.get(Outcome::LogUnavailable));
         let _ = writeln!(s, "# HELP cordon_redacted_fields_total JSON fields removed by redaction obligations.\n# TYPE cordon_redacted_fields_total counter\ncordon_redacted_fields_total {}", self.redacted_fields.load(Ordering::Relaxed));
+        let _ = writeln!(s, "# HELP cordon_responses_aborted_total Responses cut off after streaming began (invalid JSON where redaction applies, an upstream failure or max_response_bytes), each recorded in the log as not fully served.\n# TYPE cordon_responses_aborted_total counter\ncordon_responses_aborted_total {}", self.responses_aborted.load(Ordering::Relaxed));
         let counters = [
             (
                 "cordon_log_appended_total",

@@ -2,12 +2,12 @@
 //! through the decision's obligations.
 use crate::gate::Admitted;
 use crate::metrics::Outcome;
-use crate::redact::redact;
-use crate::respond::{refuse, Body};
+use crate::redact::{Cut, Limits, Prefix, Source, StreamError, Streamed, Treatment};
+use crate::respond::{full, refuse, Body};
 use crate::upstream::Failure;
 use crate::Gateway;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::header::{
     HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
 };
@@ -225,67 +225,71 @@ impl Gateway {
                 "the upstream sent part of a response that must be redacted; Cordon redacts only whole responses",
             );
         }
-        let bytes = match up.read_body(body, self.config.max_response_bytes).await {
-            Ok(b) => b,
-            Err(f) => return self.upstream_failure(&f),
-        };
-        let bytes = match self.apply_obligations(
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if !is_head && declared.is_some_and(|n| n > self.config.max_response_bytes) {
+            return self.upstream_failure(&Failure::TooLarge(self.config.max_response_bytes));
+        }
+        let treatment = treatment(
             &admitted.decision.obligations.redact,
             &parts.headers,
-            bytes,
-        ) {
-            Ok(b) => b,
-            Err(why) => return self.upstream_failed(why),
+            self.config.response_window_bytes,
+        );
+        let limits = Limits {
+            max_bytes: self.config.max_response_bytes,
+            idle: up.body_timeout(),
+            connect: up.connect_timeout(),
         };
-        // A HEAD answer has no body but keeps the length the GET body would have.
-        let head_length = parts.headers.get(CONTENT_LENGTH).cloned();
+        let src = Source::new(body, treatment, limits, self.metrics.clone());
         strip_upstream_headers(&mut parts.headers);
         if redacting {
             for h in BODY_DESCRIBING_RESPONSE {
                 parts.headers.remove(h);
             }
         }
-        let length = match head_length.filter(|_| is_head && !redacting) {
-            Some(len) => len,
-            None => HeaderValue::from(bytes.len()),
-        };
-        parts.headers.insert(CONTENT_LENGTH, length);
-        let body = if is_head { Bytes::new() } else { bytes };
-        Response::from_parts(parts, Full::new(body))
+        if is_head {
+            // A HEAD answer has no body but the length the GET body would have: with
+            // redaction, the redacted length, which only the whole redacted body gives.
+            let length = if redacting {
+                match crate::redact::length(src).await {
+                    Ok(n) => HeaderValue::from(n),
+                    Err(e) => return self.stream_failed(&e),
+                }
+            } else {
+                HeaderValue::from(declared.unwrap_or(0))
+            };
+            parts.headers.insert(CONTENT_LENGTH, length);
+            return Response::from_parts(parts, full(Bytes::new()));
+        }
+        match crate::redact::prefix(src, self.config.response_window_bytes).await {
+            Err(e) => self.stream_failed(&e),
+            Ok(Prefix::Whole(bytes)) => {
+                parts
+                    .headers
+                    .insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+                Response::from_parts(parts, full(bytes))
+            }
+            // The length is unknown once redaction changes it (then hyper sends it
+            // chunked); passed through unchanged, hyper gives the upstream's.
+            Ok(Prefix::Started(first, src)) => {
+                let cut = Cut {
+                    log: self.log.clone(),
+                    metrics: self.metrics.clone(),
+                    of: admitted.receipt.index(),
+                };
+                Response::from_parts(parts, Streamed::new(first, src, cut).boxed())
+            }
+        }
     }
 
-    /// Removes the redacted fields from a JSON body. A body that cannot be redacted is
-    /// withheld: an obligation the gateway cannot meet is a reason not to answer.
-    fn apply_obligations(
-        &self,
-        fields: &[String],
-        h: &HeaderMap,
-        body: Bytes,
-    ) -> Result<Bytes, &'static str> {
-        if fields.is_empty() || body.is_empty() {
-            return Ok(body);
+    /// A response that failed before anything was sent: 502, or 504 for a stall.
+    fn stream_failed(&self, e: &StreamError) -> Response<Body> {
+        match e {
+            StreamError::Upstream(f) => self.upstream_failure(f),
+            other => self.upstream_failed(&other.to_string()),
         }
-        if h.get(CONTENT_ENCODING)
-            .is_some_and(|v| v.as_bytes() != b"identity")
-        {
-            return Err("the upstream compressed a response that must be redacted");
-        }
-        let is_json = h
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.contains("json"));
-        if !is_json {
-            return Err(
-                "the decision requires redaction, which Cordon applies only to JSON responses",
-            );
-        }
-        let mut v: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|_| "the upstream sent invalid JSON, which cannot be redacted")?;
-        let n = redact(&mut v, fields);
-        self.metrics.add_redacted(n);
-        serde_json::to_vec(&v)
-            .map(Bytes::from)
-            .map_err(|_| "the redacted response could not be serialized")
     }
 
     /// The upstream failed or was too slow: 502 or 504, saying which and what to do.
@@ -318,4 +322,28 @@ fn strip_upstream_headers(h: &mut HeaderMap) {
     for k in doomed {
         h.remove(&k);
     }
+}
+
+/// What the decision's redactions do to a body with these headers. Redaction applies only
+/// to plain JSON; a body that must be redacted but cannot be is refused as soon as any
+/// byte of it arrives (an empty one, as a 204's, passes as before).
+fn treatment(fields: &[String], h: &HeaderMap, max_token: usize) -> Treatment {
+    if fields.is_empty() {
+        return Treatment::Pass;
+    }
+    if h.get(CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes() != b"identity")
+    {
+        return Treatment::Refuse("the upstream compressed a response that must be redacted");
+    }
+    let is_json = h
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.contains("json"));
+    if !is_json {
+        return Treatment::Refuse(
+            "the decision requires redaction, which Cordon applies only to JSON responses",
+        );
+    }
+    Treatment::Redact(Box::new(cordon_redact::Redactor::new(fields, max_token)))
 }

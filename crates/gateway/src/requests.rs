@@ -78,7 +78,8 @@ async fn answer(
     if req.method() != Method::POST {
         return Err(not_post(prefix, req.method()));
     }
-    let (registrar, recorders) = match (&gw.registrar, &gw.config.register) {
+    let live = gw.live();
+    let (registrar, recorders) = match (&live.registrar, &gw.config.register) {
         (Some(r), Some(section)) => (r, &section.recorders),
         _ => {
             return Err(fail(
@@ -89,7 +90,7 @@ async fn answer(
         }
     };
     let identity = identify(gw, &req, cert).await?;
-    if !may_record(gw, recorders, &identity) {
+    if !may_record(&live, recorders, &identity) {
         return Err(fail(
             StatusCode::FORBIDDEN,
             &format!(
@@ -143,14 +144,14 @@ async fn answer(
 /// alone) and is never from a federal agency or a task force: the register is the city's
 /// record of what federal agencies asked for, and a name alone can be carried by an
 /// identity of another agency.
-fn may_record(gw: &Gateway, recorders: &[String], identity: &Identity) -> bool {
+fn may_record(live: &crate::live::Live, recorders: &[String], identity: &Identity) -> bool {
     use cordon_policy::vocab::AgencyKind;
     let listed = recorders.iter().any(|r| match r.split_once('/') {
         Some((agency, principal)) => agency == identity.agency && principal == identity.principal,
         None => r == &identity.principal,
     });
     let local = matches!(
-        gw.pack.registry().kind_of(&identity.agency),
+        live.pack.registry().kind_of(&identity.agency),
         Some(AgencyKind::LocalPolice | AgencyKind::StatePolice | AgencyKind::Other)
     );
     listed && local

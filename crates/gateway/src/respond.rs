@@ -2,12 +2,19 @@
 //! and what to do; every decision carries its receipt and the log's origin.
 use bytes::Bytes;
 use cordon_log::Receipt;
-use http_body_util::Full;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
 use hyper::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
 use serde_json::{json, Value};
 
-pub type Body = Full<Bytes>;
+/// A response body: whole, or streamed from the upstream (and then possibly cut off with
+/// an error, which makes hyper abort the response rather than end it).
+pub type Body = BoxBody<Bytes, crate::redact::Aborted>;
+
+/// A body whose bytes are all here.
+pub fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
 
 pub const RECEIPT: &str = "cordon-receipt";
 /// The signed receipt, base64 (docs/receipts.md).
@@ -17,7 +24,7 @@ pub const LOG: &str = "cordon-log";
 /// A JSON response.
 pub fn json(status: StatusCode, body: &Value) -> Response<Body> {
     let bytes = serde_json::to_vec_pretty(body).unwrap_or_default();
-    let mut r = Response::new(Full::new(Bytes::from(bytes)));
+    let mut r = Response::new(full(Bytes::from(bytes)));
     *r.status_mut() = status;
     r.headers_mut().insert(
         CONTENT_TYPE,
@@ -50,7 +57,7 @@ pub fn log_unavailable(retry_after: u32) -> Response<Body> {
 
 /// Plain text.
 pub fn text(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
-    let mut r = Response::new(Full::new(body));
+    let mut r = Response::new(full(body));
     *r.status_mut() = status;
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));

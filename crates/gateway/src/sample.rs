@@ -166,7 +166,11 @@ fn answer(req: &Request<Bytes>, hits: &Hits) -> Response<Full<Bytes>> {
             .map(|f| f.trim().to_owned())
             .filter(|f| !f.is_empty())
             .collect();
-        crate::redact::redact(&mut body, &fields);
+        let text = body.to_string();
+        if let Ok((redacted, _)) = cordon_redact::redact_slice(text.as_bytes(), &fields, text.len())
+        {
+            return honour_http_semantics(req, status, Bytes::from(redacted));
+        }
     }
     let bytes = Bytes::from(body.to_string());
     honour_http_semantics(req, status, bytes)

@@ -7,7 +7,7 @@
 use crate::config::{UpstreamHttp2, UpstreamSection};
 use crate::tls::{read_certs, read_key, TlsError};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector};
@@ -65,7 +65,9 @@ pub enum Failure {
     ConnectTimeout(u64),
     #[error("the upstream did not begin its answer within {0} ms (upstream.header_timeout_ms)")]
     HeaderTimeout(u64),
-    #[error("the upstream did not finish its answer within {0} ms (upstream.body_timeout_ms)")]
+    #[error(
+        "the upstream's answer stalled: nothing more came for {0} ms (upstream.body_timeout_ms)"
+    )]
     BodyTimeout(u64),
     #[error("the upstream's TLS certificate did not verify: {0}")]
     Certificate(String),
@@ -74,7 +76,7 @@ pub enum Failure {
     #[error("the upstream could not be reached: {0}")]
     Connect(String),
     #[error("the upstream's answer is larger than {0} bytes (max_response_bytes)")]
-    TooLarge(usize),
+    TooLarge(u64),
     #[error("the upstream broke off its answer: {0}")]
     Broken(String),
 }
@@ -177,20 +179,19 @@ impl Upstream {
         }
     }
 
-    /// Reads a whole response body, at most `limit` bytes, within the body timeout.
-    pub async fn read_body(&self, body: Incoming, limit: usize) -> Result<Bytes, Failure> {
-        match tokio::time::timeout(self.body_timeout, Limited::new(body, limit).collect()).await {
-            Ok(Ok(b)) => Ok(b.to_bytes()),
-            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
-                Err(Failure::TooLarge(limit))
-            }
-            Ok(Err(e)) => Err(classify(e.as_ref(), self.connect_timeout)),
-            Err(_) => Err(Failure::BodyTimeout(millis(self.body_timeout))),
-        }
+    /// The longest the upstream may leave a response body idle (`body_timeout_ms`):
+    /// responses stream, so the limit is on each wait for more, not on the whole.
+    pub fn body_timeout(&self) -> Duration {
+        self.body_timeout
+    }
+
+    /// The connect timeout, which names a connect failure found in a body's error.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
     }
 }
 
-fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
@@ -236,7 +237,7 @@ fn tls_config(cfg: &UpstreamSection) -> Result<rustls::ClientConfig, UpstreamSet
 /// Finds what went wrong in an error's chain: a connect timeout, a rustls error, or an
 /// I/O error. `io::Error::source` skips the error it wraps, so wrapped errors are
 /// unwrapped by hand.
-fn classify(e: &(dyn StdError + 'static), connect: Duration) -> Failure {
+pub(crate) fn classify(e: &(dyn StdError + 'static), connect: Duration) -> Failure {
     let mut at: Option<&(dyn StdError + 'static)> = Some(e);
     let mut io_text = None;
     while let Some(err) = at {

@@ -373,3 +373,38 @@ async fn refusals_and_the_public_page_say_whether_each_rule_is_law_or_policy() {
     site.stop().await;
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_change_is_counted_on_the_public_page_without_the_routes_it_named() {
+    let h = Harness::start().await;
+    decide(&h).await;
+    let mut config = h.gw.config().clone();
+    config.routes.retain(|r| r.prefix != "/records/people");
+    h.gw.reload(&config).await.unwrap();
+    wait_integrated(&h).await;
+    let run = start_site(&h).await;
+
+    let stats = get(run.addr, "/stats.json").await;
+    let c = &stats.json()["counts"];
+    assert_eq!(c["policy_changes"], 1);
+    let change = &c["recent_policy_changes"][0];
+    assert_eq!(change["route_changes"], 1);
+    assert_eq!(change["packs"], serde_json::json!([]));
+    assert_eq!(change["stack_sha256"], h.gw.live().fingerprints().stack);
+
+    let page = get(run.addr, "/").await.text();
+    assert!(
+        page.contains("data-figure=\"policy_changes\">1<"),
+        "the page counts the change"
+    );
+    assert!(page.contains("1 route change(s)"));
+    for text in [&page, &stats.text()] {
+        assert!(
+            !text.contains("records/people"),
+            "a route reached the public"
+        );
+        assert_nothing_private("the public page", text);
+    }
+    run.stop().await;
+    h.stop().await;
+}

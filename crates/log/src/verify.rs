@@ -32,6 +32,14 @@ pub fn verify_dir(root: &Path, verifier: &Verifier) -> Result<VerifyReport, LogE
 }
 
 /// [`verify_dir`] on the given storage.
+/// How many threads full verification hashes on: the cores, at most 8. Benchmarks give
+/// their baseline as many.
+pub fn verify_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
 pub fn verify_dir_on(
     disk: &dyn Storage,
     root: &Path,
@@ -40,9 +48,7 @@ pub fn verify_dir_on(
     let cp = read_checkpoint_on(disk, root, verifier)?;
     let size = cp.checkpoint.size;
     let bundles = size.div_ceil(TILE_WIDTH);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8) as u64;
+    let workers = verify_workers() as u64;
     let chunk = bundles.div_ceil(workers.max(1)).max(1);
     // Each worker checks a contiguous run of bundles and returns the level-0 hashes needed
     // above: the roots of full tiles, plus the rightmost partial tile's hashes.

@@ -4,7 +4,6 @@
 use crate::error::PolicyError;
 use crate::pack::Pack;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
 
 /// `sha256:<hex>` of the packs' files. Each pack contributes its name, then each file
 /// (sorted by relative path, folders included) as path, length and bytes, so no two
@@ -14,16 +13,10 @@ pub(crate) fn stack_hash(packs: &[Pack]) -> Result<String, PolicyError> {
     for pack in packs {
         frame(&mut hasher, b"pack");
         frame(&mut hasher, pack.name().as_bytes());
-        let mut files = Vec::new();
-        walk(pack.dir(), pack.dir(), &mut files)?;
-        files.sort();
-        for rel in files {
-            let bytes = std::fs::read(pack.dir().join(&rel)).map_err(|source| PolicyError::Io {
-                path: pack.dir().join(&rel),
-                source,
-            })?;
+        // The bytes the pack was parsed from, never a second read of the folder.
+        for (rel, bytes) in pack.files().iter() {
             frame(&mut hasher, rel.to_string_lossy().as_bytes());
-            frame(&mut hasher, &bytes);
+            frame(&mut hasher, bytes);
         }
     }
     let digest = hasher.finalize();
@@ -31,28 +24,51 @@ pub(crate) fn stack_hash(packs: &[Pack]) -> Result<String, PolicyError> {
     Ok(format!("sha256:{hex}"))
 }
 
+/// `sha256:<hex>` of one pack's files, hashed as a stack of that pack alone: what a
+/// reload entry names when that pack changed.
+pub fn pack_hash(pack: &Pack) -> Result<String, PolicyError> {
+    stack_hash(std::slice::from_ref(pack))
+}
+
 fn frame(hasher: &mut Sha256, bytes: &[u8]) {
     hasher.update((bytes.len() as u64).to_be_bytes());
     hasher.update(bytes);
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), PolicyError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| PolicyError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    for entry in entries {
-        let path = entry
-            .map_err(|source| PolicyError::Io {
-                path: dir.to_owned(),
-                source,
-            })?
-            .path();
-        if path.is_dir() {
-            walk(root, &path, out)?;
-        } else if let Ok(rel) = path.strip_prefix(root) {
-            out.push(rel.to_owned());
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::path::Path;
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
         }
     }
-    Ok(())
+
+    /// A reload names the policy by this hash: it must be the hash of the bytes that were
+    /// parsed, even when the folder is edited after (or while) the pack is read.
+    #[test]
+    fn the_hash_covers_the_bytes_parsed_not_a_later_read_of_the_folder() {
+        let shipped =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/chicago-welcoming-city");
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("chicago-welcoming-city");
+        copy_dir(&shipped, &dir);
+        let pack = Pack::load(&dir).unwrap();
+        let before = pack_hash(&pack).unwrap();
+        let access = dir.join("access.cedar");
+        let text = std::fs::read_to_string(&access).unwrap();
+        std::fs::write(&access, format!("{text}\n// edited after the load\n")).unwrap();
+        assert_eq!(pack_hash(&pack).unwrap(), before);
+        assert_eq!(stack_hash(std::slice::from_ref(&pack)).unwrap(), before);
+        assert_ne!(pack_hash(&Pack::load(&dir).unwrap()).unwrap(), before);
+    }
 }

@@ -9,7 +9,7 @@
 
 use crate::compose::{compose, Member};
 use crate::error::PolicyError;
-use crate::pack::{load_policies, read, require, validate, Pack, PolicyMeta, UNREGISTERED};
+use crate::pack::{load_policies, require, validate, Pack, PolicyMeta, UNREGISTERED};
 use crate::registry::AgencyRegistry;
 use crate::stack::{rule_of, Stack};
 use crate::vocab::{Court, FederalAsk, FederalRequestKind, Matter};
@@ -47,13 +47,14 @@ impl RequestPolicies {
     /// say about federal requests and abstains).
     pub fn load(pack: &Pack) -> Result<Option<RequestPolicies>, PolicyError> {
         let dir = pack.dir().join(REQUESTS_DIR);
-        if !dir.is_dir() {
+        let files = pack.files();
+        if !files.has_dir(&dir) {
             return Ok(None);
         }
-        let schema_path = require(&dir, crate::pack::SCHEMA_FILE, "schema.cedarschema")?;
-        let schema_text = read(&schema_path)?;
-        let schema = crate::pack::load_schema(&dir)?;
-        let (policies, mut meta) = load_policies(&dir)?;
+        let schema_path = require(files, &dir, crate::pack::SCHEMA_FILE, "schema.cedarschema")?;
+        let schema_text = files.text(&schema_path)?.to_owned();
+        let schema = crate::pack::parse_schema(&schema_path, &schema_text)?;
+        let (policies, mut meta) = load_policies(files, &dir)?;
         validate(&schema, &policies)?;
         for m in meta.values_mut() {
             m.pack = pack.name().to_owned();

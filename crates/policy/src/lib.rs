@@ -12,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod federal;
 pub mod federal_cases;
+pub mod files;
 mod memo;
 pub mod pack;
 pub mod registry;
@@ -21,6 +22,7 @@ pub mod stack;
 pub mod vocab;
 
 pub use decision::{Decision, Effect, Obligations, Rule};
+pub use digest::pack_hash;
 pub use engine::Facts;
 pub use error::PolicyError;
 pub use federal::{FederalQuestion, RequestPolicies, RequestStack, Response, ResponseDecision};

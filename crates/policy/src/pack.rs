@@ -4,6 +4,7 @@
 //! [`crate::Stack`]'s, even for one pack.
 
 use crate::error::PolicyError;
+use crate::files::PackFiles;
 use crate::registry::{AgencyRegistry, DatasetRegistry};
 use crate::vocab::Basis;
 use cedar_policy::{PolicyId, PolicySet, Schema, ValidationMode, Validator};
@@ -120,6 +121,8 @@ pub struct Pack {
     meta: HashMap<String, PolicyMeta>,
     registry: AgencyRegistry,
     datasets: DatasetRegistry,
+    /// The files as read for this load: what was parsed, and what the hash covers.
+    files: PackFiles,
 }
 
 impl Pack {
@@ -132,19 +135,20 @@ impl Pack {
             });
         }
         let name = folder_name(dir);
-        let manifest = load_manifest(dir, &name)?;
-        let schema_path = require(dir, SCHEMA_FILE, "schema.cedarschema")?;
-        let schema_text = read(&schema_path)?;
+        let files = PackFiles::read(dir)?;
+        let manifest = load_manifest(&files, dir, &name)?;
+        let schema_path = require(&files, dir, SCHEMA_FILE, "schema.cedarschema")?;
+        let schema_text = files.text(&schema_path)?.to_owned();
         let schema = parse_schema(&schema_path, &schema_text)?;
-        let (policies, mut meta) = load_policies(dir)?;
+        let (policies, mut meta) = load_policies(&files, dir)?;
         validate(&schema, &policies)?;
         for m in meta.values_mut() {
             m.pack.clone_from(&name);
         }
-        let registry =
-            AgencyRegistry::load(&require(dir, AGENCIES_FILE, "agencies.json registry")?)?;
-        let datasets =
-            DatasetRegistry::load(&require(dir, DATASETS_FILE, "datasets.json registry")?)?;
+        let agencies = require(&files, dir, AGENCIES_FILE, "agencies.json registry")?;
+        let registry = AgencyRegistry::parse(&agencies, files.text(&agencies)?)?;
+        let datasets = require(&files, dir, DATASETS_FILE, "datasets.json registry")?;
+        let datasets = DatasetRegistry::parse(&datasets, files.text(&datasets)?)?;
         Ok(Pack {
             name,
             dir: dir.to_owned(),
@@ -155,7 +159,13 @@ impl Pack {
             meta,
             registry,
             datasets,
+            files,
         })
+    }
+
+    /// The pack's files as they were read when it was loaded.
+    pub fn files(&self) -> &PackFiles {
+        &self.files
     }
 
     /// The folder's name: how decisions and cases name the pack.
@@ -249,10 +259,10 @@ pub(crate) fn folder_name(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
-fn load_manifest(dir: &Path, name: &str) -> Result<Manifest, PolicyError> {
-    let path = require(dir, MANIFEST_FILE, "pack.json manifest")?;
+fn load_manifest(files: &PackFiles, dir: &Path, name: &str) -> Result<Manifest, PolicyError> {
+    let path = require(files, dir, MANIFEST_FILE, "pack.json manifest")?;
     let manifest: Manifest =
-        serde_json::from_str(&read(&path)?).map_err(|e| PolicyError::Registry {
+        serde_json::from_str(files.text(&path)?).map_err(|e| PolicyError::Registry {
             path: path.clone(),
             message: format!(
                 "{e}: write {{\"title\": ..., \"governs\": {{\"dataset_kinds\": \"*\" or [...], \"actions\": \"*\" or [...]}}, \"stack\": [pack folders]}}"
@@ -284,9 +294,14 @@ fn load_manifest(dir: &Path, name: &str) -> Result<Manifest, PolicyError> {
     Ok(manifest)
 }
 
-pub(crate) fn require(dir: &Path, file: &str, what: &'static str) -> Result<PathBuf, PolicyError> {
+pub(crate) fn require(
+    files: &PackFiles,
+    dir: &Path,
+    file: &str,
+    what: &'static str,
+) -> Result<PathBuf, PolicyError> {
     let path = dir.join(file);
-    if path.is_file() {
+    if files.has_file(&path) {
         Ok(path)
     } else {
         Err(PolicyError::MissingFile {
@@ -296,19 +311,7 @@ pub(crate) fn require(dir: &Path, file: &str, what: &'static str) -> Result<Path
     }
 }
 
-pub(crate) fn read(path: &Path) -> Result<String, PolicyError> {
-    std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-        path: path.to_owned(),
-        source,
-    })
-}
-
-pub(crate) fn load_schema(dir: &Path) -> Result<Schema, PolicyError> {
-    let path = require(dir, SCHEMA_FILE, "schema.cedarschema")?;
-    parse_schema(&path, &read(&path)?)
-}
-
-fn parse_schema(path: &Path, text: &str) -> Result<Schema, PolicyError> {
+pub(crate) fn parse_schema(path: &Path, text: &str) -> Result<Schema, PolicyError> {
     Schema::from_cedarschema_str(text)
         .map(|(schema, _warnings)| schema)
         .map_err(|e| PolicyError::Schema {
@@ -317,24 +320,12 @@ fn parse_schema(path: &Path, text: &str) -> Result<Schema, PolicyError> {
         })
 }
 
-/// The `.cedar` files of a folder, sorted by name.
-pub(crate) fn policy_files(dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| PolicyError::Io {
-            path: dir.to_owned(),
-            source,
-        })?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "cedar"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
+/// The `.cedar` files directly in `dir`, sorted by name, parsed and annotated.
 pub(crate) fn load_policies(
+    pack: &PackFiles,
     dir: &Path,
 ) -> Result<(PolicySet, HashMap<String, PolicyMeta>), PolicyError> {
-    let files = policy_files(dir)?;
+    let files = pack.with_extension(dir, "cedar");
     if files.is_empty() {
         return Err(PolicyError::MissingFile {
             dir: dir.to_owned(),
@@ -344,7 +335,7 @@ pub(crate) fn load_policies(
     let mut policies = Vec::new();
     let mut meta: HashMap<String, PolicyMeta> = HashMap::new();
     for file in files {
-        for (policy, m) in crate::annotations::read_file(&file, &read(&file)?)? {
+        for (policy, m) in crate::annotations::read_file(&file, pack.text(&file)?)? {
             if let Some(first) = meta.get(&m.id) {
                 return Err(PolicyError::DuplicateId {
                     id: m.id,

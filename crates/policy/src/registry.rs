@@ -32,8 +32,8 @@ pub struct AgencyRegistry {
 
 impl AgencyRegistry {
     /// Reads `agencies.json`; every kind must be in the vocabulary.
-    pub fn load(path: &Path) -> Result<Self, PolicyError> {
-        let registry: Self = read_json(path)?;
+    pub fn parse(path: &Path, text: &str) -> Result<Self, PolicyError> {
+        let registry: Self = parse_json(path, text)?;
         for (id, agency) in &registry.agencies {
             if !agency.kind.is_recognized() {
                 return Err(PolicyError::Registry {
@@ -79,8 +79,8 @@ pub struct DatasetRegistry {
 
 impl DatasetRegistry {
     /// Reads `datasets.json`.
-    pub fn load(path: &Path) -> Result<Self, PolicyError> {
-        let registry: Self = read_json(path)?;
+    pub fn parse(path: &Path, text: &str) -> Result<Self, PolicyError> {
+        let registry: Self = parse_json(path, text)?;
         if let Some((name, _)) = registry.datasets.iter().find(|(_, d)| d.kind.is_empty()) {
             return Err(PolicyError::Registry {
                 path: path.to_owned(),
@@ -96,12 +96,8 @@ impl DatasetRegistry {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, PolicyError> {
-    let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    serde_json::from_str(&text).map_err(|e| PolicyError::Registry {
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T, PolicyError> {
+    serde_json::from_str(text).map_err(|e| PolicyError::Registry {
         path: path.to_owned(),
         message: e.to_string(),
     })

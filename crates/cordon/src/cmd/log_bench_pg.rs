@@ -31,6 +31,9 @@ pub struct SharedBenchArgs {
     /// Bytes per entry (a logged decision is typically 300-600 bytes).
     #[arg(long, default_value_t = 400)]
     entry_bytes: usize,
+    /// Microseconds each PostgreSQL writer keeps gathering a batch after its first append.
+    #[arg(long, default_value_t = 0)]
+    commit_delay_us: u64,
 }
 
 /// Anything that hands out receipts for entries.
@@ -50,6 +53,7 @@ pub fn run(args: SharedBenchArgs) -> Result<ExitCode> {
         .map(|n| {
             let cfg = PgConfig {
                 writer: format!("bench writer {n}"),
+                commit_delay: Duration::from_micros(args.commit_delay_us),
                 ..PgConfig::default()
             };
             PgLog::open(&scratch.url, &tmp.path().join("tiles"), signer.clone(), cfg)

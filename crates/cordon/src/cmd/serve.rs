@@ -25,15 +25,25 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         return Ok(check_config(&args.config));
     }
     init_tracing();
-    let config = Config::load(&args.config)?;
-    let gw =
-        Arc::new(Gateway::open(config, FaultSwitch::default()).context("starting the gateway")?);
-    announce(&gw);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // Before anything slow: SIGHUP's default action ends the process, so an early
+    // `systemctl reload` would otherwise stop a gateway that is still opening its log.
+    let hangups = {
+        let _in_runtime = rt.enter();
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    };
+    let config = Config::load(&args.config)?;
+    let gw =
+        Arc::new(Gateway::open(config, FaultSwitch::default()).context("starting the gateway")?);
+    announce(&gw);
     let served: Result<()> = rt.block_on(async {
+        // A policy changed while the gateway was stopped is logged before it decides.
+        gw.log_policy_at_start()
+            .await
+            .context("logging the policy in force at start")?;
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await?;
         tracing::info!(
             listen = %listener.local_addr()?,
@@ -44,8 +54,14 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         let public = start_public(&gw).await?;
         let metrics = start_metrics(&gw).await?;
         let publisher = start_publisher(&gw);
+        let reloader = start_reloader(&gw, hangups, args.config.clone());
         cordon_gateway::server::serve(gw.clone(), listener, tls, shutdown_signal()).await;
-        for (stop, task) in public.into_iter().chain(metrics).chain(publisher) {
+        for (stop, task) in public
+            .into_iter()
+            .chain(metrics)
+            .chain(publisher)
+            .chain(reloader)
+        {
             let _ = stop.send(());
             let _ = task.await;
         }
@@ -130,6 +146,54 @@ pub(crate) fn start_publisher(gw: &Arc<Gateway>) -> Option<PublicTask> {
         let _ = rx.await;
     }));
     Some((tx, task))
+}
+
+/// Reloads the packs and routes from `config` on each SIGHUP. A reload that cannot be
+/// applied is reported and changes nothing: the gateway keeps the policy it has.
+pub(crate) fn start_reloader(
+    gw: &Arc<Gateway>,
+    hangups: std::io::Result<tokio::signal::unix::Signal>,
+    config: PathBuf,
+) -> Option<PublicTask> {
+    let mut hangups = match hangups {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP; reload by restarting");
+            return None;
+        }
+    };
+    let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+    let gw = gw.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut rx => return,
+                got = hangups.recv() => if got.is_none() { return },
+            }
+            reload_once(&gw, &config).await;
+        }
+    });
+    Some((tx, task))
+}
+
+async fn reload_once(gw: &Arc<Gateway>, path: &std::path::Path) {
+    tracing::info!(config = %path.display(), "SIGHUP: reloading packs and routes");
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "reload refused: the config cannot be read; the policy in force is unchanged");
+            return;
+        }
+    };
+    match gw.reload(&config).await {
+        Ok(cordon_gateway::reload::Reloaded::Unchanged) => {
+            tracing::info!("reload: the packs and routes are unchanged; nothing logged")
+        }
+        Ok(cordon_gateway::reload::Reloaded::Applied { index, changed }) => {
+            tracing::info!(entry = index, changed = %changed.join("; "), "reload applied and logged")
+        }
+        Err(e) => tracing::error!(error = %e, "reload refused"),
+    }
 }
 
 /// Closes the log once the server has let go of the gateway, so every durable entry is

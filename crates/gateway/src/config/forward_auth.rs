@@ -4,7 +4,7 @@ use super::CertName;
 use serde::Deserialize;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ForwardAuthSection {
     /// Where the proxy sends its auth subrequests.

@@ -4,7 +4,7 @@ use serde::Deserialize;
 use std::fmt;
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsSection {
     /// PEM certificate chain of the server.
@@ -20,7 +20,7 @@ pub struct TlsSection {
     pub crls: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentitySection {
     /// Accept the API keys below. For development only; announced loudly at startup.
@@ -35,7 +35,7 @@ pub struct IdentitySection {
     pub certificates: Vec<CertIdentity>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKey {
     pub key: String,
@@ -43,7 +43,7 @@ pub struct ApiKey {
     pub agency: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JwtSection {
     /// A JWKS file holding the issuer's public keys, read at startup.
@@ -89,7 +89,7 @@ fn default_refetch_min() -> u64 {
     60
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CertIdentity {
     /// The one certificate name that identifies, with its type: `dns:`, `uri:`,

@@ -7,6 +7,7 @@ mod identity;
 mod log;
 mod network;
 mod publish;
+mod reloadable;
 mod routes;
 mod upstream;
 
@@ -27,7 +28,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// The whole `cordon.toml`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
@@ -60,9 +61,17 @@ pub struct Config {
     /// Largest request body forwarded.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
-    /// Largest upstream response read (responses are buffered to apply redactions).
+    /// Largest upstream response body passed on. Responses stream, so this bounds what
+    /// one request can carry away, not memory: past it a response is refused (502) if
+    /// nothing was sent yet, or cut off and recorded as not fully served.
     #[serde(default = "default_max_response")]
-    pub max_response_bytes: usize,
+    pub max_response_bytes: u64,
+    /// How much of a response Cordon holds before it starts sending: a response that ends
+    /// within it goes with its length, and one that fails within it (invalid JSON where
+    /// redaction applies, an upstream failure) is a clean 502/504. Also the longest single
+    /// JSON number a redacted response may hold. Bounds memory per response.
+    #[serde(default = "default_response_window")]
+    pub response_window_bytes: usize,
     /// Longest time a client may take to send a request's head, in milliseconds.
     #[serde(default = "default_header_timeout")]
     pub header_timeout_ms: u64,
@@ -95,14 +104,28 @@ pub struct Config {
     pub publish: Option<PublishSection>,
 }
 
+/// A path as the router compares prefixes: whole segments, ignoring case and empty
+/// segments (`/Records//People` and `/records/people` are one route).
+fn route_key(path: &str) -> String {
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    format!("/{}", segments.join("/"))
+}
+
 fn default_public_log_prefix() -> String {
     "/_cordon/log".into()
 }
 fn default_max_body() -> usize {
     1 << 20
 }
-fn default_max_response() -> usize {
-    16 << 20
+fn default_max_response() -> u64 {
+    4 << 30
+}
+fn default_response_window() -> usize {
+    64 << 10
 }
 fn default_retry_after() -> u32 {
     5
@@ -332,6 +355,7 @@ impl Config {
         let zero: Vec<&str> = [
             ("max_body_bytes", self.max_body_bytes == 0),
             ("max_response_bytes", self.max_response_bytes == 0),
+            ("response_window_bytes", self.response_window_bytes == 0),
             ("header_timeout_ms", self.header_timeout_ms == 0),
             ("log.durable_deadline_ms", self.log.durable_deadline_ms == 0),
             (
@@ -398,14 +422,19 @@ impl Config {
     /// Two routes with one prefix, or a route over Cordon's own endpoints, would be decided
     /// silently by order: one of them could never be reached.
     fn check_route_overlaps(&self) -> Result<(), String> {
-        let mut own = vec![("public_log_prefix", self.public_log_prefix.as_str())];
+        let mut own = vec![
+            ("public_log_prefix", self.public_log_prefix.as_str()),
+            ("the health check", "/healthz"),
+            ("the metrics endpoint", "/metrics"),
+        ];
         if let Some(fa) = &self.forward_auth {
             own.push(("forward_auth.path", fa.path.as_str()));
         }
         for (i, r) in self.routes.iter().enumerate() {
+            let key = route_key(&r.prefix);
             if self.routes[..i]
                 .iter()
-                .any(|earlier| earlier.prefix == r.prefix)
+                .any(|earlier| route_key(&earlier.prefix) == key)
             {
                 return Err(format!(
                     "route prefix {:?} is configured twice; only the first would ever be used: \
@@ -414,7 +443,8 @@ impl Config {
                 ));
             }
             for (name, path) in &own {
-                if is_under(&r.prefix, path) || is_under(path, &r.prefix) {
+                let theirs = route_key(path);
+                if is_under(&key, &theirs) || is_under(&theirs, &key) {
                     return Err(format!(
                         "route prefix {:?} overlaps {name} {path:?}: give the route or {name} \
                          another path",
@@ -436,8 +466,10 @@ impl Config {
         if section.recorders.is_empty() || section.recorders.iter().any(|r| r.trim().is_empty()) {
             return Err("register.recorders is empty: list the principals of the records staff who may record federal requests".into());
         }
+        let register = route_key(p);
         for r in &self.routes {
-            if is_under(&r.prefix, p) || is_under(p, &r.prefix) {
+            let key = route_key(&r.prefix);
+            if is_under(&key, &register) || is_under(&register, &key) {
                 return Err(format!(
                     "route prefix {:?} overlaps register.path {p:?}: give the register another path",
                     r.prefix

@@ -82,7 +82,7 @@ impl fmt::Display for Cidr {
 }
 
 /// `[metrics]`: where `/metrics` is served. Without this section it is not served at all.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSection {
     /// A separate listener for `/metrics` (plain HTTP: bind it to loopback or a private

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// `[publish]`: witnesses that must cosign a checkpoint before it is published.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublishSection {
     /// How many distinct witnesses must cosign before a checkpoint is published.
@@ -25,7 +25,7 @@ fn default_max_backoff() -> u64 {
 }
 
 /// One witness the gateway asks to cosign.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WitnessEntry {
     /// Shown on the public page.
@@ -37,7 +37,7 @@ pub struct WitnessEntry {
 }
 
 /// `[public]`: where residents reach the public page.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PublicSection {
     /// Address of the public listener, e.g. `0.0.0.0:8081`. Plain HTTP: put a TLS
@@ -50,7 +50,7 @@ pub struct PublicSection {
 }
 
 /// `[register]`: where staff record federal requests, and who may.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterSection {
     /// The endpoint: `POST <path>`, `POST <path>/<index>/outcome`, `.../correction`.

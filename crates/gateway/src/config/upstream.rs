@@ -33,13 +33,15 @@ pub struct UpstreamSection {
     /// response head.
     #[serde(default = "default_header")]
     pub header_timeout_ms: u64,
-    /// Longest time from the response head to the end of the body.
+    /// Longest wait for more of a response body: responses stream, so it bounds each
+    /// silence, not the whole transfer.
     #[serde(default = "default_body")]
     pub body_timeout_ms: u64,
     /// How long an idle kept-alive connection stays in the pool.
     #[serde(default = "default_idle")]
     pub idle_timeout_ms: u64,
-    /// Most idle connections kept open to the upstream.
+    /// Most idle connections kept open to the upstream. Below the number of requests in
+    /// flight, connections returned at a peak are closed and reopened a moment later.
     #[serde(default = "default_max_idle")]
     pub max_idle_connections: usize,
     /// Whether Cordon speaks HTTP/2 to the upstream; absent, HTTP/2 is offered by ALPN to
@@ -74,7 +76,8 @@ fn default_idle() -> u64 {
     30_000
 }
 fn default_max_idle() -> usize {
-    32
+    // Measured: at 64 requests in flight, 32 made a connect() show in the profile.
+    256
 }
 
 impl UpstreamSection {

@@ -122,6 +122,7 @@ impl Site {
             .counts
             .lock()
             .map_err(|_| "the counts were poisoned by an earlier failure".to_owned())?;
+        let live = self.gw.live();
         let mut cp = self.gw.log.checkpoint();
         // The integrator may replace a partial bundle between reading the checkpoint and
         // the bundle; the next checkpoint then has the full one.
@@ -133,7 +134,7 @@ impl Site {
                 None => cp.checkpoint.size,
                 Some(p) => p.published().map_or(0, |pb| pb.size),
             };
-            match counts.catch_up(&self.gw.pack, self.gw.log.root(), cp.checkpoint.size, upto) {
+            match counts.catch_up(live.pack(), self.gw.log.root(), cp.checkpoint.size, upto) {
                 Ok(()) => break,
                 Err(e) if tries >= 3 => return Err(e),
                 Err(_) => {
@@ -155,7 +156,7 @@ impl Site {
             vkey: self.vkey.clone(),
             witness_vkeys,
             quorum: self.gw.publication().map(|p| p.quorum()),
-            rules: rule_views(&self.gw.pack, &counts),
+            rules: rule_views(live.pack(), &counts),
         })
     }
 

@@ -175,6 +175,7 @@ searched, whom they searched for, or why.</p>\
     ));
     body.push_str(&section("By month (UTC)", "month", rows(&c.by_month)));
     body.push_str(&rules_section(snap));
+    body.push_str(&changes_section(&snap.counts));
     let cosigners = if cp.cosigners.is_empty() {
         "none yet (no witnesses have cosigned this checkpoint)".to_owned()
     } else {
@@ -240,6 +241,40 @@ the cautious answer and says it <b>needs counsel</b>. A refusal can rest on seve
 <table id=\"rules\"><tr><th>Rule</th><th>Stands on</th><th>Law or policy</th><th>Refusals</th></tr>{rows}</table>\
 <p>Refused because no rule permits them: <span data-figure=\"no_rule_permits\">{unmatched}</span>. \
 Refused by rules no longer in force: <span data-figure=\"retired_rules\">{retired}</span>.</p>"
+    )
+}
+
+/// When the rules in force changed, so a reader can tell which law decided when.
+fn changes_section(c: &super::stats::Counts) -> String {
+    if c.policy_changes == 0 {
+        return "<h2>When the rules changed</h2><p id=\"policy-changes\">The rules have not changed \
+while this log was kept: <span data-figure=\"policy_changes\">0</span> changes.</p>"
+            .into();
+    }
+    let mut items = String::new();
+    for ch in c.recent_policy_changes.iter().rev() {
+        let packs: String = ch
+            .packs
+            .iter()
+            .map(|l| format!("<li>{}</li>", esc(l)))
+            .collect();
+        let routes = match ch.route_changes {
+            0 => String::new(),
+            n => format!("<li>{n} route change(s)</li>"),
+        };
+        let _ = write!(
+            items,
+            "<li><time>{}</time>: from then on decided by packs <code>{}</code><ul>{packs}{routes}</ul></li>",
+            esc(&ch.time),
+            esc(&ch.stack_sha256)
+        );
+    }
+    format!(
+        "<h2>When the rules changed</h2><p id=\"policy-changes\">The packs or routes changed \
+<span data-figure=\"policy_changes\">{}</span> times while this log was kept. Each change is an \
+entry of the log, written before the new rules decided anything; every decision names the \
+packs it was made under. The latest, newest first:</p><ul>{items}</ul>",
+        c.policy_changes
     )
 }
 

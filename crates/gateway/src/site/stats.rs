@@ -32,6 +32,24 @@ pub struct Counts {
     /// Denials by the rule that made them (`<pack>/<rule>`), each rule of a denial counted
     /// once; a rule no longer in the packs in force is counted under [`RETIRED_RULE`].
     pub denied_by_rule: BTreeMap<String, u64>,
+    /// How many times the packs or routes changed while serving (`reload` entries).
+    pub policy_changes: u64,
+    /// The latest of them, oldest first, at most [`RECENT_POLICY_CHANGES`].
+    pub recent_policy_changes: Vec<PolicyChange>,
+}
+
+/// How many policy changes the page lists; the count covers them all.
+pub const RECENT_POLICY_CHANGES: usize = 20;
+
+/// A change of the packs in force, as the public may see it: when, the hash of the packs
+/// that decided from then on, and one line per pack that changed. Route lines are only
+/// counted: a route names an upstream path, which is the operator's, not the public's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyChange {
+    pub time: String,
+    pub stack_sha256: String,
+    pub packs: Vec<String>,
+    pub route_changes: usize,
 }
 
 /// The key for denials by a rule the packs now in force do not have.
@@ -107,9 +125,22 @@ impl Counts {
     /// non-canonical forward-auth URI) count as denied: nothing was released.
     pub fn add(&mut self, pack: &Stack, entry: &[u8]) {
         self.entries += 1;
-        let Ok(cordon_entry::Entry::Decision(r)) = cordon_entry::read(entry) else {
-            self.other_entries += 1;
-            return;
+        let r = match cordon_entry::read(entry) {
+            Ok(cordon_entry::Entry::Decision(r)) => r,
+            Ok(cordon_entry::Entry::Reload {
+                time,
+                stack_sha256,
+                changed,
+                ..
+            }) => {
+                self.other_entries += 1;
+                self.note_policy_change(time, stack_sha256, changed);
+                return;
+            }
+            _ => {
+                self.other_entries += 1;
+                return;
+            }
         };
         let allowed = r.allowed();
         let (kind, immigration) = agency_label(pack, &r.agency);
@@ -139,6 +170,21 @@ impl Counts {
                     .entry(rule_key(pack, policy))
                     .or_default() += 1;
             }
+        }
+    }
+
+    fn note_policy_change(&mut self, time: String, stack_sha256: String, changed: Vec<String>) {
+        self.policy_changes += 1;
+        let (packs, routes): (Vec<String>, Vec<String>) =
+            changed.into_iter().partition(|l| l.starts_with("pack "));
+        self.recent_policy_changes.push(PolicyChange {
+            time,
+            stack_sha256,
+            packs,
+            route_changes: routes.len(),
+        });
+        if self.recent_policy_changes.len() > RECENT_POLICY_CHANGES {
+            self.recent_policy_changes.remove(0);
         }
     }
 

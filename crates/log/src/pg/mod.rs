@@ -59,6 +59,9 @@ pub struct PgConfig {
     /// goes to a new one (see the sequencer). Also the server-side statement and lock
     /// timeouts of the sequencer's connections, for a server that is slow but alive.
     pub commit_deadline: Duration,
+    /// How long the sequencer keeps gathering appends after the first of a batch, so that
+    /// batches grow when several writers share the counter (zero: commit what is queued).
+    pub commit_delay: Duration,
     /// Lets tests make every commit fail, to prove that callers fail closed.
     pub faults: FaultSwitch,
 }
@@ -71,6 +74,7 @@ impl Default for PgConfig {
             queue_depth: 65_536,
             checkpoint_interval: Duration::from_millis(50),
             commit_deadline: Duration::from_secs(2),
+            commit_delay: Duration::ZERO,
             faults: FaultSwitch::default(),
         }
     }

@@ -11,6 +11,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use postgres::{Client, Statement};
 
@@ -72,13 +73,7 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
     let mut worker: Option<Worker> = None;
     let max = shared.config.max_batch.max(1);
     while let Ok(head) = rx.recv() {
-        let mut batch = vec![head];
-        while batch.len() < max {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
+        let batch = gather(head, &rx, max, shared.config.commit_delay);
         if abandoned.load(Ordering::SeqCst) >= MAX_ABANDONED {
             shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
             refuse(
@@ -115,6 +110,28 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
             Err(RecvTimeoutError::Disconnected) => {}
         }
     }
+}
+
+/// The batch `head` starts: what is queued now and, for `delay` after `head`, what comes.
+fn gather(head: Request, rx: &Receiver<Request>, max: usize, delay: Duration) -> Vec<Request> {
+    let until = Instant::now() + delay;
+    let mut batch = vec![head];
+    while batch.len() < max {
+        match rx.try_recv() {
+            Ok(r) => batch.push(r),
+            Err(_) => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                match rx.recv_timeout(left) {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+    batch
 }
 
 fn refuse(batch: Vec<Request>, why: &str) {
