@@ -52,7 +52,7 @@ pub fn check_config(path: &Path) -> Vec<String> {
     }
     if let Some(t) = &config.tls {
         note(
-            tls::server_config(t)
+            tls::server_config(t, config.http2.enabled)
                 .map(drop)
                 .map_err(|e| format!("tls: {e}")),
         );

@@ -12,6 +12,7 @@ pub mod body;
 pub mod check;
 pub mod client;
 pub mod config;
+pub mod conn;
 pub mod denial;
 pub mod durable;
 pub mod fingerprint;

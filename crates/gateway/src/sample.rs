@@ -36,6 +36,8 @@ pub struct Seen {
     pub headers: Vec<(String, String)>,
     /// The body exactly as received.
     pub body: Vec<u8>,
+    /// The protocol it came in, e.g. `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
 }
 
 impl Hits {
@@ -56,7 +58,8 @@ pub async fn serve(listener: TcpListener, hits: Arc<Hits>) {
     }
 }
 
-/// Serves the sample records on one connection (plain or TLS), keeping it alive.
+/// Serves the sample records on one connection (plain or TLS), keeping it alive; HTTP/2
+/// when the client opens with its preface (after ALPN `h2`, or h2c), HTTP/1.1 otherwise.
 pub async fn serve_connection<I>(io: I, hits: Arc<Hits>)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
@@ -75,7 +78,7 @@ where
             Ok::<_, Infallible>(answer(&req, &hits))
         }
     });
-    let _ = hyper::server::conn::http1::Builder::new()
+    let _ = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new())
         .serve_connection(TokioIo::new(io), svc)
         .await;
 }
@@ -101,6 +104,7 @@ fn answer(req: &Request<Bytes>, hits: &Hits) -> Response<Full<Bytes>> {
                 })
                 .collect(),
             body: req.body().to_vec(),
+            version: format!("{:?}", req.version()),
         });
     }
     match req

@@ -1,7 +1,8 @@
 //! The HTTP(S) server: accepts connections, terminates TLS, dispatches each request to
 //! the reverse proxy, forward-auth, `/metrics`, `/healthz` or the public log, and shuts
-//! down gracefully.
+//! down gracefully. Which protocol a connection speaks is [`crate::conn`]'s choice.
 use crate::config::{Dialect, ForwardAuthSection};
+use crate::conn::{Drain, Limits, Protocol, Watcher};
 use crate::gate::{Ask, Problem, Via};
 use crate::identity::CertNames;
 use crate::metrics::Outcome;
@@ -13,9 +14,6 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -25,9 +23,6 @@ use tokio_rustls::TlsAcceptor;
 
 /// Largest request head (request line and headers) accepted; larger gets 431.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// The connection's read buffer: room for a head at the limit, so the 431 is ours and
-/// carries a message, not hyper's bare one.
-const READ_BUF_BYTES: usize = 64 * 1024;
 /// How long a graceful shutdown waits for requests in flight.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -39,7 +34,7 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
+    let graceful = Drain::new();
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -61,7 +56,8 @@ pub async fn serve(
             let peer_ip = peer.ip();
             match tls {
                 None => {
-                    http1(TokioIo::new(stream), gw, peer_ip, None, watcher).await;
+                    let protocol = Protocol::plain(gw.config.http2.h2c);
+                    connection(stream, protocol, gw, peer_ip, None, watcher).await;
                 }
                 Some(acceptor) => {
                     let hs = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
@@ -76,7 +72,8 @@ pub async fn serve(
                         .peer_certificates()
                         .and_then(|c| c.first())
                         .map(|c| Arc::new(crate::tls::cert_names(c.as_ref())));
-                    http1(TokioIo::new(tls_stream), gw, peer_ip, cert, watcher).await;
+                    let protocol = Protocol::after_tls(tls_stream.get_ref().1.alpn_protocol());
+                    connection(tls_stream, protocol, gw, peer_ip, cert, watcher).await;
                 }
             }
         });
@@ -91,27 +88,25 @@ pub async fn serve(
     }
 }
 
-async fn http1<I>(
-    io: TokioIo<I>,
+/// Serves one client connection in the protocol chosen for it; every request goes to
+/// [`handle`].
+async fn connection<I>(
+    io: I,
+    protocol: Protocol,
     gw: Arc<Gateway>,
     peer: IpAddr,
     cert: Option<Arc<CertNames>>,
-    watcher: hyper_util::server::graceful::Watcher,
+    watcher: Watcher,
 ) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let header_timeout = Duration::from_millis(gw.config.header_timeout_ms);
-    let svc = hyper::service::service_fn(move |req| {
+    let limits = Limits::of(&gw.config);
+    let handler = move |req| {
         let gw = gw.clone();
         let cert = cert.clone();
-        async move { Ok::<_, Infallible>(handle(&gw, req, peer, cert.as_deref()).await) }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .max_buf_size(READ_BUF_BYTES)
-        .header_read_timeout(header_timeout)
-        .timer(hyper_util::rt::TokioTimer::new())
-        .serve_connection(io, svc);
-    let _ = watcher.watch(conn).await;
+        async move { handle(&gw, req, peer, cert.as_deref()).await }
+    };
+    crate::conn::serve(io, protocol, limits, handler, watcher).await;
 }
 
 async fn handle(
@@ -134,6 +129,16 @@ async fn handle(
                 "the request line and headers are {head} bytes, over the limit of {MAX_HEAD_BYTES}"
             ),
             "send fewer or shorter headers",
+        );
+        stamp(&mut r, None, &gw.origin_header);
+        return r;
+    }
+    if let Some(why) = crate::conn::authority_conflict(&req) {
+        gw.metrics.count(Outcome::BadRequest);
+        let mut r = refuse(
+            StatusCode::BAD_REQUEST,
+            &why,
+            "send one authority, in :authority (or Host, the same)",
         );
         stamp(&mut r, None, &gw.origin_header);
         return r;
@@ -470,7 +475,7 @@ pub async fn bind(
     let tls = config
         .tls
         .as_ref()
-        .map(crate::tls::server_config)
+        .map(|t| crate::tls::server_config(t, config.http2.enabled))
         .transpose()?
         .map(TlsAcceptor::from);
     let listener =

@@ -75,8 +75,9 @@ pub(crate) fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> 
 /// The server's rustls config. With a client CA, client certificates are verified when
 /// presented but not required, so bearer tokens work on the same port. With CRLs, every
 /// certificate in a client's chain must have a listed CRL from its issuer and must not be
-/// on it: a chain whose revocation status is unknown is refused, not waved through.
-pub fn server_config(cfg: &TlsSection) -> Result<Arc<ServerConfig>, TlsError> {
+/// on it: a chain whose revocation status is unknown is refused, not waved through. With
+/// `http2`, ALPN offers `h2` first, so a client that speaks it gets HTTP/2.
+pub fn server_config(cfg: &TlsSection, http2: bool) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
@@ -104,9 +105,23 @@ pub fn server_config(cfg: &TlsSection) -> Result<Arc<ServerConfig>, TlsError> {
     let mut config = builder
         .with_single_cert(read_certs(&cfg.cert)?, read_key(&cfg.key)?)
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = alpn(http2);
     Ok(Arc::new(config))
 }
+
+/// The protocols the TLS listener offers, most preferred first (rustls picks the first
+/// the client also offers).
+pub fn alpn(http2: bool) -> Vec<Vec<u8>> {
+    let mut protocols = Vec::new();
+    if http2 {
+        protocols.push(ALPN_H2.to_vec());
+    }
+    protocols.push(b"http/1.1".to_vec());
+    protocols
+}
+
+/// The ALPN name of HTTP/2 over TLS.
+pub const ALPN_H2: &[u8] = b"h2";
 
 /// The typed names of a certificate the TLS layer has already verified: its DNS, email
 /// and URI subject alternative names and its subject common names, each kept with its

@@ -1,9 +1,10 @@
-//! The connection to the upstream: a pooled, kept-alive HTTP/1.1 client, over verified
-//! TLS for an `https://` upstream (its name checked, a client certificate where it
-//! requires mutual TLS), with connect, header and body timeouts. Every failure is typed
+//! The connection to the upstream: a pooled, kept-alive client, over verified TLS for an
+//! `https://` upstream (its name checked, a client certificate where it requires mutual
+//! TLS; HTTP/2 when the upstream chooses it by ALPN), HTTP/2 in the clear only when
+//! `upstream.http2 = "h2c"`, with connect, header and body timeouts. Every failure is typed
 //! so the client is told what went wrong: a timeout is a 504, a certificate that does not
 //! verify a 502 naming the reason; nothing ever falls back to plain HTTP.
-use crate::config::UpstreamSection;
+use crate::config::{UpstreamHttp2, UpstreamSection};
 use crate::tls::{read_certs, read_key, TlsError};
 use bytes::Bytes;
 use http_body_util::Full;
@@ -22,6 +23,13 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// Largest header list accepted from an HTTP/2 upstream (h2 would otherwise allow 16 MiB).
+const UPSTREAM_MAX_HEADER_LIST: u32 = 64 * 1024;
+/// An HTTP/2 upstream connection is pinged this often while idle, and dropped from the
+/// pool when a ping is not answered in time, so a request is not sent down a dead one.
+const H2_PING_INTERVAL: Duration = Duration::from_secs(20);
+const H2_PING_TIMEOUT: Duration = Duration::from_secs(10);
 type Connector = Timed<HttpsConnector<HttpConnector>>;
 
 /// The upstream in reverse-proxy mode.
@@ -123,16 +131,29 @@ impl Upstream {
                 .map_err(|e| UpstreamSetupError::Tls(format!("server_name: {e}")))?;
             builder = builder.with_server_name_resolver(FixedServerNameResolver::new(name));
         }
-        let https = builder.enable_http1().wrap_connector(http);
+        let mode = cfg.http2_mode();
+        // ALPN is offered only over TLS; h2c is spoken only when configured (the client is
+        // then HTTP/2-only, so a plain upstream is never sent HTTP/2 by guess).
+        let https = match mode {
+            UpstreamHttp2::Alpn => builder.enable_all_versions().wrap_connector(http),
+            UpstreamHttp2::Off | UpstreamHttp2::H2c => builder.enable_http1().wrap_connector(http),
+        };
         let connect_timeout = Duration::from_millis(cfg.connect_timeout_ms);
-        let client = Client::builder(TokioExecutor::new())
+        let mut client = Client::builder(TokioExecutor::new());
+        client
             .pool_idle_timeout(Duration::from_millis(cfg.idle_timeout_ms))
             .pool_max_idle_per_host(cfg.max_idle_connections)
             .pool_timer(hyper_util::rt::TokioTimer::new())
-            .build(Timed {
-                inner: https,
-                limit: connect_timeout,
-            });
+            .timer(hyper_util::rt::TokioTimer::new())
+            .http2_only(mode == UpstreamHttp2::H2c)
+            .http2_max_header_list_size(UPSTREAM_MAX_HEADER_LIST)
+            .http2_keep_alive_interval(H2_PING_INTERVAL)
+            .http2_keep_alive_timeout(H2_PING_TIMEOUT)
+            .http2_keep_alive_while_idle(true);
+        let client = client.build(Timed {
+            inner: https,
+            limit: connect_timeout,
+        });
         let scheme = if cfg.is_https() { "https" } else { "http" };
         Ok(Upstream {
             base: format!("{scheme}://{}", cfg.authority()),
@@ -198,7 +219,7 @@ fn tls_config(cfg: &UpstreamSection) -> Result<rustls::ClientConfig, UpstreamSet
         .with_safe_default_protocol_versions()
         .map_err(|e| UpstreamSetupError::Tls(e.to_string()))?
         .with_root_certificates(roots);
-    // ALPN (HTTP/1.1 only) is set by the connector builder, which requires it unset here.
+    // ALPN is set by the connector builder, which requires it unset here.
     let config = match (&cfg.client_cert, &cfg.client_key) {
         (Some(cert), Some(key)) => builder
             .with_client_auth_cert(

@@ -2,6 +2,7 @@
 //! which would leave a door open. Features read these types; this module imports no
 //! feature, so configuration has no cycle through the code that uses it.
 mod forward_auth;
+mod http2;
 mod identity;
 mod log;
 mod network;
@@ -11,6 +12,7 @@ mod routes;
 mod upstream;
 
 pub use forward_auth::{Dialect, ForwardAuthSection};
+pub use http2::Http2Section;
 pub use identity::{
     ApiKey, CertIdentity, CertName, IdentitySection, JwtSection, NameKind, TlsSection,
     JWT_ALGORITHMS,
@@ -19,7 +21,7 @@ pub use log::{LogBackendKind, LogSection};
 pub use network::{Cidr, MetricsSection};
 pub use publish::{is_under, PublicSection, PublishSection, RegisterSection, WitnessEntry};
 pub use routes::{carries_search_body, Binding, QueryParam, Route};
-pub use upstream::UpstreamSection;
+pub use upstream::{UpstreamHttp2, UpstreamSection};
 
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -79,6 +81,9 @@ pub struct Config {
     pub log: LogSection,
     #[serde(default)]
     pub tls: Option<TlsSection>,
+    /// HTTP/2 from clients: by ALPN over TLS, h2c on a plain listener only when set.
+    #[serde(default)]
+    pub http2: Http2Section,
     /// Where `/metrics` is served, and to whom; absent, it is not served.
     #[serde(default)]
     pub metrics: Option<MetricsSection>,
@@ -266,6 +271,7 @@ impl Config {
         note(self.check_limits());
         note(self.check_identity());
         note(self.check_tls());
+        note(http2::check(&self.http2, self.tls.is_some()));
         if let Some(jwt) = &self.identity.jwt {
             note(check_jwt(jwt));
         }

@@ -24,6 +24,7 @@ impl Config {
             retry_after_seconds,
             log,
             tls,
+            http2,
             metrics,
             identity,
             routes: _,
@@ -68,6 +69,8 @@ impl Config {
         );
         note("log", *log == other.log);
         note("tls", *tls == other.tls);
+        // ALPN is set when the listener is bound.
+        note("http2", *http2 == other.http2);
         note("metrics", *metrics == other.metrics);
         note("identity", *identity == other.identity);
         note("register", *register == other.register);

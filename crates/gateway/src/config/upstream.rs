@@ -44,6 +44,23 @@ pub struct UpstreamSection {
     /// flight, connections returned at a peak are closed and reopened a moment later.
     #[serde(default = "default_max_idle")]
     pub max_idle_connections: usize,
+    /// Whether Cordon speaks HTTP/2 to the upstream; absent, HTTP/2 is offered by ALPN to
+    /// an `https://` upstream and never spoken in the clear.
+    #[serde(default)]
+    pub http2: Option<UpstreamHttp2>,
+}
+
+/// `upstream.http2`: how HTTP/2 to the upstream is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamHttp2 {
+    /// Offer `h2` and `http/1.1` by ALPN; the upstream chooses (`https://` only).
+    Alpn,
+    /// HTTP/1.1 only.
+    Off,
+    /// HTTP/2 with prior knowledge over plain TCP (`http://` only), for a service that
+    /// speaks h2c beside Cordon.
+    H2c,
 }
 
 fn default_connect() -> u64 {
@@ -77,7 +94,17 @@ impl UpstreamSection {
             body_timeout_ms: default_body(),
             idle_timeout_ms: default_idle(),
             max_idle_connections: default_max_idle(),
+            http2: None,
         }
+    }
+
+    /// How HTTP/2 is chosen, with the default for the URL's scheme filled in.
+    pub fn http2_mode(&self) -> UpstreamHttp2 {
+        self.http2.unwrap_or(if self.is_https() {
+            UpstreamHttp2::Alpn
+        } else {
+            UpstreamHttp2::Off
+        })
     }
 
     /// Whether the upstream is reached over TLS.
@@ -155,6 +182,24 @@ pub fn check(u: &UpstreamSection) -> Result<(), String> {
             ));
         }
     }
+    match (u.http2, u.is_https()) {
+        (Some(UpstreamHttp2::Alpn), false) => {
+            return Err(format!(
+                "upstream.http2 = \"alpn\" needs an https:// upstream (ALPN is part of TLS), \
+                 but upstream.url {:?} is plain http://: use \"h2c\" for a plain-text HTTP/2 \
+                 service, or remove upstream.http2",
+                u.url
+            ))
+        }
+        (Some(UpstreamHttp2::H2c), true) => {
+            return Err(
+                "upstream.http2 = \"h2c\" is plain-text HTTP/2, but upstream.url is https://: \
+                 over TLS HTTP/2 is negotiated by ALPN (\"alpn\", the default)"
+                    .into(),
+            )
+        }
+        _ => {}
+    }
     if u.client_cert.is_some() != u.client_key.is_some() {
         return Err(
             "upstream.client_cert and upstream.client_key go together: give both (mutual TLS) or neither"
@@ -213,6 +258,18 @@ mod tests {
     }
 
     #[test]
+    fn http2_to_the_upstream_is_alpn_over_tls_and_h2c_only_when_configured() {
+        let u = parse("upstream = \"https://a\"").unwrap();
+        assert_eq!(u.http2_mode(), UpstreamHttp2::Alpn);
+        let u = parse("upstream = \"http://a:1\"").unwrap();
+        assert_eq!(u.http2_mode(), UpstreamHttp2::Off);
+        let u = parse("[upstream]\nurl = \"http://a:1\"\nhttp2 = \"h2c\"").unwrap();
+        assert_eq!(u.http2_mode(), UpstreamHttp2::H2c);
+        let u = parse("[upstream]\nurl = \"https://a\"\nhttp2 = \"off\"").unwrap();
+        assert_eq!(u.http2_mode(), UpstreamHttp2::Off);
+    }
+
+    #[test]
     fn tls_settings_on_a_plain_upstream_and_half_a_client_certificate_are_refused() {
         for (text, says) in [
             (
@@ -238,6 +295,18 @@ mod tests {
             (
                 "[upstream]\nurl = \"https://a\"\nretries = 3",
                 "unknown field",
+            ),
+            (
+                "[upstream]\nurl = \"http://a:1\"\nhttp2 = \"alpn\"",
+                "needs an https:// upstream",
+            ),
+            (
+                "[upstream]\nurl = \"https://a\"\nhttp2 = \"h2c\"",
+                "plain-text HTTP/2",
+            ),
+            (
+                "[upstream]\nurl = \"https://a\"\nhttp2 = \"yes\"",
+                "unknown variant",
             ),
         ] {
             let e = parse(text).unwrap_err();

@@ -1,5 +1,8 @@
 //! A gateway in front of the real sample upstream, on loopback ports the OS picks.
 #![allow(clippy::unwrap_used, dead_code)]
+pub mod cases;
+pub mod frames;
+pub mod h2;
 pub mod pki;
 use cordon_gateway::config::Config;
 use cordon_gateway::sample::Hits;

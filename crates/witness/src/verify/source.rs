@@ -26,7 +26,9 @@ pub enum Source {
 /// A keep-alive HTTP client with a per-request timeout.
 #[derive(Clone)]
 pub struct Http {
-    client: Client<crate::tls::Connector, Empty<Bytes>>,
+    /// Boxed: with HTTP/2 built into hyper (for the gateway) the client is hundreds of
+    /// bytes, which would make every `Source` that large.
+    client: Box<Client<crate::tls::Connector, Empty<Bytes>>>,
     timeout: Duration,
 }
 
@@ -34,8 +36,9 @@ impl Http {
     /// HTTPS servers are checked against the system's trusted roots.
     pub fn new(timeout: Duration) -> Http {
         Http {
-            client: Client::builder(TokioExecutor::new())
-                .build(crate::tls::connector(timeout, &[])),
+            client: Box::new(
+                Client::builder(TokioExecutor::new()).build(crate::tls::connector(timeout, &[])),
+            ),
             timeout,
         }
     }
