@@ -332,3 +332,73 @@ async fn an_upstream_that_stalls_after_sending_began_is_cut_off_and_logged_not_s
         "{entries:?}"
     );
 }
+
+/// The same cut over HTTP/2: the stream is reset (RST_STREAM), never ended as if whole,
+/// and the connection carries on for the next request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http2_a_cut_response_is_a_reset_stream_not_an_ended_one() {
+    use http_body_util::{BodyExt, Empty};
+    let mut pieces = records(500, 4096);
+    pieces.push(b" {\"immigration_status\":\"undocumented\"}".to_vec());
+    let up = scripted("Content-Type: application/json\r\n", pieces).await;
+    let h = Harness::start_tweaked(
+        DEV_IDENTITY,
+        "",
+        "nginx",
+        |_| {},
+        |c| {
+            c.upstream = Some(UpstreamSection {
+                body_timeout_ms: 500,
+                ..UpstreamSection::from_url(&format!("http://{up}"))
+            });
+            c.response_window_bytes = 8 * 1024;
+            c.max_response_bytes = 1 << 20;
+            c.http2.h2c = true;
+        },
+    )
+    .await;
+    let tcp = TcpStream::connect(h.addr).await.unwrap();
+    let (mut send, conn) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tcp),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    for round in 0..2 {
+        let mut req =
+            hyper::Request::get(format!("http://cordon.test/records/people/P-100{round}"));
+        for (k, v) in CPD {
+            req = req.header(k, v);
+        }
+        send.ready().await.expect("the connection is still open");
+        let resp = send
+            .send_request(req.body(Empty::<bytes::Bytes>::new()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.version(), hyper::Version::HTTP_2);
+        let mut body = resp.into_body();
+        let mut received = Vec::new();
+        let err = loop {
+            match body.frame().await {
+                Some(Ok(f)) => received.extend_from_slice(f.data_ref().map_or(&[][..], |d| d)),
+                Some(Err(e)) => break e,
+                None => panic!(
+                    "a cut-off response ended as if whole after {} bytes",
+                    received.len()
+                ),
+            }
+        };
+        assert!(
+            {
+                let why = format!("{err:?}");
+                why.contains("Reset(") && why.contains("Remote")
+            },
+            "the stream was reset by the gateway, not the connection closed: {err:?}"
+        );
+        assert!(received.len() > 8 * 1024, "streaming had begun");
+        assert_nothing_unredacted(&received);
+    }
+    h.stop().await;
+}
