@@ -48,6 +48,9 @@ pub struct Metrics {
     redacted_fields: AtomicU64,
     /// Responses cut off mid-stream (and recorded in the log as not fully served).
     responses_aborted: AtomicU64,
+    /// Reloads that changed the policy, and reloads refused (the policy in force kept).
+    reloads_applied: AtomicU64,
+    reloads_refused: AtomicU64,
     /// The federal request register's counters.
     pub(crate) register: crate::requests::RegisterCounters,
 }
@@ -71,6 +74,16 @@ impl Metrics {
         self.responses_aborted.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a reload: `applied` when it changed the policy, otherwise refused.
+    pub fn count_reload(&self, applied: bool) {
+        let c = if applied {
+            &self.reloads_applied
+        } else {
+            &self.reloads_refused
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn aborted(&self) -> u64 {
         self.responses_aborted.load(Ordering::Relaxed)
     }
@@ -92,6 +105,12 @@ impl Metrics {
         }
         let _ = writeln!(s, "# HELP cordon_fail_closed_total Requests refused with 503 because the decision could not be logged.\n# TYPE cordon_fail_closed_total counter\ncordon_fail_closed_total {}", self.get(Outcome::LogUnavailable));
         let _ = writeln!(s, "# HELP cordon_redacted_fields_total JSON fields removed by redaction obligations.\n# TYPE cordon_redacted_fields_total counter\ncordon_redacted_fields_total {}", self.redacted_fields.load(Ordering::Relaxed));
+        let _ = writeln!(
+            s,
+            "# HELP cordon_reloads_total Reloads of packs and routes (SIGHUP): applied (logged, in force) or refused (the policy in force kept; see the journal).\n# TYPE cordon_reloads_total counter\ncordon_reloads_total{{outcome=\"applied\"}} {}\ncordon_reloads_total{{outcome=\"refused\"}} {}",
+            self.reloads_applied.load(Ordering::Relaxed),
+            self.reloads_refused.load(Ordering::Relaxed)
+        );
         let _ = writeln!(s, "# HELP cordon_responses_aborted_total Responses cut off after streaming began (invalid JSON where redaction applies, an upstream failure or max_response_bytes), each recorded in the log as not fully served.\n# TYPE cordon_responses_aborted_total counter\ncordon_responses_aborted_total {}", self.responses_aborted.load(Ordering::Relaxed));
         let counters = [
             (

@@ -36,6 +36,16 @@ impl Gateway {
     /// with. Requests already deciding finish under the policy they started with; no
     /// connection is closed.
     pub async fn reload(self: &Arc<Self>, config: &Config) -> Result<Reloaded, ReloadError> {
+        let outcome = self.try_reload(config).await;
+        match &outcome {
+            Ok(Reloaded::Applied { .. }) => self.metrics.count_reload(true),
+            Ok(Reloaded::Unchanged) => {}
+            Err(_) => self.metrics.count_reload(false),
+        }
+        outcome
+    }
+
+    async fn try_reload(self: &Arc<Self>, config: &Config) -> Result<Reloaded, ReloadError> {
         let restart = self.config.restart_only_changes(config);
         if !restart.is_empty() {
             return Err(ReloadError::RestartOnly(restart));

@@ -206,6 +206,11 @@ async fn a_reload_that_cannot_apply_keeps_the_policy_in_force_and_logs_nothing()
 
     assert_eq!(h.gw.live().fingerprints().stack, stack);
     assert_eq!(get(&mut conn, "/records/people/P-1001").await.0, 200);
+    let metrics = h.metrics().await.text();
+    assert!(
+        metrics.contains("cordon_reloads_total{outcome=\"refused\"} 3"),
+        "{metrics}"
+    );
     let (dir, verifier, _) = h.stop().await;
     let all = entries(&dir.path().join("log"), &verifier);
     assert!(reloads(&all).is_empty(), "{all:?}");
