@@ -363,13 +363,14 @@ impl<I: AsyncWrite + Unpin> AsyncWrite for Metered<I> {
 /// (RFC 9113 §8.3.1 calls it malformed), or that repeats `Host`: refused, so no part of
 /// the gateway or the upstream can read the request as addressed to two places.
 pub fn authority_conflict(req: &Request<Incoming>) -> Option<String> {
-    if req.version() != Version::HTTP_2 {
-        return None;
-    }
     let mut hosts = req.headers().get_all(hyper::header::HOST).iter();
     let host = hosts.next()?;
     if hosts.next().is_some() {
-        return Some("the HTTP/2 request repeats its Host header".into());
+        // RFC 9112 3.2: a request with more than one Host is answered 400, in any version.
+        return Some("the request repeats its Host header".into());
+    }
+    if req.version() != Version::HTTP_2 {
+        return None;
     }
     let authority = req.uri().authority().map(|a| a.as_str());
     match authority {

@@ -101,10 +101,21 @@ async fn connection<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let limits = Limits::of(&gw.config);
-    let handler = move |req| {
+    let handler = move |req: Request<Incoming>| {
         let gw = gw.clone();
         let cert = cert.clone();
-        async move { handle(&gw, req, peer, cert.as_deref()).await }
+        async move {
+            let head = req.method() == hyper::Method::HEAD;
+            let answer = handle(&gw, req, peer, cert.as_deref()).await;
+            // HTTP/1.1 drops a HEAD answer's body itself; HTTP/2 would send it as DATA,
+            // which a client reads as a protocol error and never sees the status.
+            if head {
+                let (parts, _) = answer.into_parts();
+                Response::from_parts(parts, crate::respond::full(bytes::Bytes::new()))
+            } else {
+                answer
+            }
+        }
     };
     crate::conn::serve(io, protocol, limits, handler, watcher).await;
 }

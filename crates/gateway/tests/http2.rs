@@ -917,3 +917,25 @@ fn check_config_names_each_http2_setting_that_cannot_work() {
     );
     assert!(said.contains("upstream.http2 = \"h2c\""), "{said}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_refused_over_http2_gets_its_status_and_no_body() {
+    let ca = pki::ca("unused");
+    let h = gateway(Proto::H2c, &ca).await;
+    for target in ["/nonexistent", "/alpr/plates/FAKE123?nope=1"] {
+        let ask = Ask {
+            method: "HEAD",
+            target,
+            headers: &CPD,
+            body: b"",
+        };
+        let r = h2::send(h.addr, Proto::H2c, None, &ask).await;
+        assert!([400, 404].contains(&r.status), "{target}: {}", r.status);
+        assert!(r.body.is_empty(), "{target}: a HEAD answer carried a body");
+        assert!(
+            r.header("cordon-receipt").is_some() || r.status == 404,
+            "{target}"
+        );
+    }
+    finish(h).await;
+}

@@ -366,3 +366,16 @@ async fn a_head_request_is_decided_logged_and_answered_without_a_body() {
     assert_eq!(r.status, 403);
     assert_eq!(h.upstream_hits(), 1);
 }
+
+/// RFC 9112 3.2: two Host headers are refused, over HTTP/1.1 as over HTTP/2.
+#[tokio::test]
+async fn a_request_with_two_host_headers_is_refused() {
+    let h = Harness::start().await;
+    let mut headers = CPD.to_vec();
+    headers.push(("Host", "evil.example"));
+    let r = h.get("/alpr/plates/FAKE123", &headers).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("Host"), "{}", r.text());
+    assert_eq!(h.upstream_hits(), 0);
+    h.stop().await;
+}
