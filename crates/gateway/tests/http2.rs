@@ -745,23 +745,7 @@ async fn tls_upstream(ca: &Ca, alpn: &[&[u8]]) -> (std::net::SocketAddr, Arc<Hit
         )
         .unwrap();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hits = Arc::new(Hits::default());
-    let served = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            let hits = served.clone();
-            tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(tcp).await {
-                    cordon_gateway::sample::serve_connection(tls, hits).await;
-                }
-            });
-        }
-    });
-    (addr, hits)
+    pki::serve_sample_tls(config).await
 }
 
 /// A gateway with h2c on for its clients, whose upstream is `section`.

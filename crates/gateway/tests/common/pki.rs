@@ -167,3 +167,27 @@ pub const AUDIENCE: &str = "cordon-gateway";
 pub fn claims(sub: &str, agency: &str) -> serde_json::Value {
     serde_json::json!({"sub": sub, "agency": agency, "iss": ISSUER, "aud": AUDIENCE, "exp": now() + 300})
 }
+
+/// The sample service behind TLS with `config`, on a loopback port; every request it
+/// serves is counted in the returned hits.
+pub async fn serve_sample_tls(
+    config: rustls::ServerConfig,
+) -> (std::net::SocketAddr, Arc<cordon_gateway::sample::Hits>) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(cordon_gateway::sample::Hits::default());
+    let served = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let hits = served.clone();
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    cordon_gateway::sample::serve_connection(tls, hits).await;
+                }
+            });
+        }
+    });
+    (addr, hits)
+}
