@@ -1,5 +1,5 @@
 //! Real system calls failing under the built binary: `cordon log append` run under
-//! `strace --inject` with `ENOSPC` or `EIO` on `write`, `fdatasync` (Rust's `sync_data`)
+//! `strace --inject` with `ENOSPC` or `EIO` on `pwrite64` (the write-ahead file's writes), `fdatasync` (Rust's `sync_data`)
 //! and `fsync`. The command must fail with a clear message, acknowledge nothing it did not
 //! make durable, and leave a log that recovers, verifies, and holds every entry it
 //! acknowledged (and none it refused before writing).
@@ -54,7 +54,7 @@ struct Run {
 }
 
 /// Feeds the first `one_by_one` lines one at a time, waiting for each receipt, so that
-/// each is its own batch (its own `write` and `fdatasync` in the sequencer thread); then
+/// each is its own batch (its own `pwrite64` and `fdatasync` in the sequencer thread); then
 /// the rest at once, and closes stdin.
 fn feed(mut child: Child, lines: &[String], one_by_one: usize) -> Run {
     let mut stdin = child.stdin.take().unwrap();
@@ -152,8 +152,11 @@ fn third_batch_fails(syscall: &str, error: &str, message: &str) -> (Vec<String>,
 
 #[test]
 fn enospc_on_a_write_ahead_write_fails_the_append_and_loses_nothing_acknowledged() {
-    let (input, entries) =
-        third_batch_fails("write", "ENOSPC", "write failed: No space left on device");
+    let (input, entries) = third_batch_fails(
+        "pwrite64",
+        "ENOSPC",
+        "write failed: No space left on device",
+    );
     // The refused line never reached the disk; lines after it may have been made durable
     // (and were not reported, as the command stopped at the first refusal).
     assert!(!entries.contains(&input[2]), "{entries:?}");
@@ -162,7 +165,7 @@ fn enospc_on_a_write_ahead_write_fails_the_append_and_loses_nothing_acknowledged
 
 #[test]
 fn eio_on_a_write_ahead_write_fails_the_append_and_loses_nothing_acknowledged() {
-    let (input, entries) = third_batch_fails("write", "EIO", "write failed: Input/output error");
+    let (input, entries) = third_batch_fails("pwrite64", "EIO", "write failed: Input/output error");
     assert!(!entries.contains(&input[2]), "{entries:?}");
 }
 
@@ -224,7 +227,7 @@ fn strace_injection_is_in_effect() {
     let (dir, _) = log_with(tmp.path(), 0);
     let mut header = next_segment(&dir, 0).into_os_string();
     header.push(".tmp");
-    let child = append_under_strace(&dir, Path::new(&header), "write", "EIO", 1);
+    let child = append_under_strace(&dir, Path::new(&header), "pwrite64", "EIO", 1);
     let r = feed(child, &lines(1), 0);
     assert!(!r.success, "{}", r.stderr);
     assert!(r.stderr.contains("Input/output error"), "{}", r.stderr);

@@ -1,12 +1,17 @@
 //! The write-ahead file that makes an append durable before it is integrated: segments of
 //! length- and CRC-framed entries, so that a torn tail is detected and cut, never accepted.
+//!
+//! The newest segment keeps zeros laid down ahead of its last entry, and batches overwrite
+//! them: an fdatasync that need not record a longer file is cheaper (BENCHMARKS.md). Zeros
+//! never read as a record (a zero length's CRC is not zero), so recovery tells them from a
+//! torn write and cuts them; a segment is cut to its last entry before the next one starts.
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::LogError;
 use crate::fs::sync_dir_on;
 use crate::log::FaultSwitch;
-use crate::storage::{append_all, Storage, StorageFile};
+use crate::storage::{write_all_at, Storage, StorageFile};
 
 const MAGIC: &[u8; 8] = b"CRDNWAL1";
 const HEADER_LEN: u64 = 16;
@@ -64,9 +69,14 @@ pub struct WalWriter {
     dir: PathBuf,
     file: Box<dyn StorageFile>,
     path: PathBuf,
-    /// The segment's length as of the last acknowledged batch: every byte before it is
-    /// durable, none after it is acknowledged.
+    /// The end of the last acknowledged batch: every byte before it is durable, none after
+    /// it is acknowledged.
     len: u64,
+    /// Bytes from `len` up to here are zeros, durably: the next batch overwrites them
+    /// without making the file longer.
+    zeroed_end: u64,
+    /// Zeros laid down ahead whenever a batch runs past `zeroed_end`.
+    preallocation: u64,
     buf: Vec<u8>,
     faults: FaultSwitch,
 }
@@ -86,10 +96,14 @@ impl WalWriter {
     ) -> Result<(WalWriter, Segment), LogError> {
         let path = segment_path(dir, base);
         let tmp = crate::fs::tmp_path(&path);
-        let mut file = storage.create(&tmp).map_err(LogError::io(&tmp))?;
+        let mut file = storage
+            .create_overwritable(&tmp)
+            .map_err(LogError::io(&tmp))?;
+        let preallocation = storage.preallocation();
         let mut header = MAGIC.to_vec();
         header.extend_from_slice(&base.to_be_bytes());
-        append_all(file.as_mut(), &header)
+        header.resize(header.len() + preallocation as usize, 0);
+        write_all_at(file.as_mut(), 0, &header)
             .and_then(|()| file.sync_data())
             .map_err(LogError::io(&tmp))?;
         storage.rename(&tmp, &path).map_err(LogError::io(&path))?;
@@ -104,6 +118,8 @@ impl WalWriter {
             file,
             path,
             len: HEADER_LEN,
+            zeroed_end: header.len() as u64,
+            preallocation,
             buf: Vec::new(),
             faults,
         };
@@ -118,8 +134,16 @@ impl WalWriter {
         self.len
     }
 
-    /// Starts a new segment at `base`, in place of this one, which is left whole.
+    /// Starts a new segment at `base`, in place of this one, which is left whole: cut to
+    /// its last entry, so that only the newest segment ever ends in zeros.
     pub fn roll(&mut self, base: u64) -> Result<Segment, LogError> {
+        if self.zeroed_end > self.len {
+            self.file
+                .set_len(self.len)
+                .and_then(|()| self.file.sync_data())
+                .map_err(LogError::io(&self.path))?;
+            self.zeroed_end = self.len;
+        }
         let (w, seg) =
             WalWriter::create(self.storage.clone(), &self.dir, base, self.faults.clone())?;
         *self = w;
@@ -144,13 +168,27 @@ impl WalWriter {
             self.buf.extend_from_slice(&crc.finalize().to_le_bytes());
             self.buf.extend_from_slice(e);
         }
+        let entries_end = self.len + self.buf.len() as u64;
+        let zeroed_end = if entries_end > self.zeroed_end {
+            // The same write lays down the next stretch of zeros, so only this batch's
+            // fsync records a longer file.
+            let end = entries_end + self.preallocation;
+            self.buf.resize((end - self.len) as usize, 0);
+            end
+        } else {
+            self.zeroed_end
+        };
         if let Err(write) = self.write_buf() {
+            // Cut back to the last acknowledged byte: the fragment and the zeros with it.
             return match self
                 .file
                 .set_len(self.len)
                 .and_then(|()| self.file.sync_data())
             {
-                Ok(()) => Err(WalError::Write(write)),
+                Ok(()) => {
+                    self.zeroed_end = self.len;
+                    Err(WalError::Write(write))
+                }
                 Err(undo) => Err(WalError::UndoFailed { write, undo }),
             };
         }
@@ -160,7 +198,8 @@ impl WalWriter {
             let _ = self.file.set_len(self.len);
             return Err(WalError::Unrecoverable(e));
         }
-        self.len += self.buf.len() as u64;
+        self.len = entries_end;
+        self.zeroed_end = zeroed_end;
         Ok(())
     }
 
@@ -170,13 +209,13 @@ impl WalWriter {
         self.faults.wait_while_stalled();
         if self.faults.is_failing() {
             let part = self.buf.len() / 2;
-            append_all(self.file.as_mut(), &self.buf[..part])?;
+            write_all_at(self.file.as_mut(), self.len, &self.buf[..part])?;
             return Err(std::io::Error::other(format!(
                 "injected storage fault after {part} of {} bytes",
                 self.buf.len()
             )));
         }
-        append_all(self.file.as_mut(), &self.buf)
+        write_all_at(self.file.as_mut(), self.len, &self.buf)
     }
 
     pub fn path(&self) -> &Path {
@@ -270,7 +309,8 @@ pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecove
         }
         let (entries, valid_len) = parse_records(&data);
         if valid_len < data.len() {
-            if i != last {
+            let torn = torn_len(&data, valid_len);
+            if i != last && torn > 0 {
                 return Err(corrupt(format!(
                     "damaged record at byte {valid_len} in a segment that is not the newest"
                 )));
@@ -282,8 +322,10 @@ pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecove
                     f.sync_data()
                 })
                 .map_err(LogError::io(&seg.path))?;
-            out.torn_bytes += (data.len() - valid_len) as u64;
-            out.torn_segment = Some(seg.path.clone());
+            if torn > 0 {
+                out.torn_bytes += torn as u64;
+                out.torn_segment = Some(seg.path.clone());
+            }
         } else {
             storage
                 .open_append(&seg.path)
@@ -302,6 +344,14 @@ pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecove
     }
     out.segments = keep;
     Ok(out)
+}
+
+/// How many bytes after the last valid record at `valid` are a torn write: up to the last
+/// byte that is not zero. The zeros after it were laid down ahead and never held an entry.
+pub fn torn_len(data: &[u8], valid: usize) -> usize {
+    data.get(valid..)
+        .and_then(|tail| tail.iter().rposition(|&b| b != 0))
+        .map_or(0, |last| last + 1)
 }
 
 /// Splits a segment into its valid records; returns them and where validity ends.
@@ -349,7 +399,7 @@ pub fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<Segment>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::RealDisk;
+    use crate::storage::{RealDisk, Storage};
     use std::fs;
 
     fn write(dir: &Path, base: u64, entries: &[&[u8]]) -> PathBuf {
@@ -363,30 +413,117 @@ mod tests {
         super::recover(&RealDisk, dir, size)
     }
 
+    /// The segment's bytes up to the end of its last entry, without the zeros ahead.
+    fn entries_of(path: &Path) -> Vec<u8> {
+        let data = fs::read(path).unwrap();
+        let end = parse_records(&data).1;
+        data[..end].to_vec()
+    }
+
     #[test]
     fn every_possible_torn_tail_is_cut_and_acknowledged_entries_survive() {
         let tmp = tempfile::tempdir().unwrap();
         let path = write(tmp.path(), 0, &[b"alpha", b"beta", b"gamma"]);
-        let full = fs::read(&path).unwrap();
+        let full = entries_of(&path);
         let acked_end = HEADER_LEN as usize + 2 * RECORD_HEADER + 5 + 4;
-        for cut in acked_end..full.len() {
-            fs::write(&path, &full[..cut]).unwrap();
-            let r = recover(tmp.path(), 0).unwrap();
-            assert_eq!(
-                r.pending,
-                vec![b"alpha".to_vec(), b"beta".to_vec()],
-                "cut at {cut}"
-            );
-            assert_eq!(r.torn_bytes, (cut - acked_end) as u64);
-            assert_eq!(fs::metadata(&path).unwrap().len(), acked_end as u64);
+        assert_eq!(full.len(), acked_end + RECORD_HEADER + 5);
+        for zeros_after in [0, 4096] {
+            for cut in acked_end..full.len() {
+                let mut torn = full[..cut].to_vec();
+                torn.resize(cut + zeros_after, 0);
+                fs::write(&path, &torn).unwrap();
+                let r = recover(tmp.path(), 0).unwrap();
+                assert_eq!(
+                    r.pending,
+                    vec![b"alpha".to_vec(), b"beta".to_vec()],
+                    "cut at {cut}"
+                );
+                // A fragment's own trailing zeros look like the zeros laid down ahead.
+                let fragment = &full[acked_end..cut];
+                let nonzero =
+                    fragment.len() - fragment.iter().rev().take_while(|&&b| b == 0).count();
+                assert_eq!(r.torn_bytes, nonzero as u64, "cut at {cut}");
+                assert_eq!(fs::metadata(&path).unwrap().len(), acked_end as u64);
+            }
         }
+    }
+
+    #[test]
+    fn zeros_laid_down_ahead_are_overwritten_by_batches_and_are_not_a_torn_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut w, seg) =
+            WalWriter::create(Arc::new(RealDisk), tmp.path(), 0, FaultSwitch::default()).unwrap();
+        w.append_batch([b"alpha".as_slice()].into_iter()).unwrap();
+        let on_disk = fs::metadata(&seg.path).unwrap().len();
+        assert!(
+            on_disk >= HEADER_LEN + RealDisk.preallocation(),
+            "the segment is {on_disk} bytes, with entries up to {}",
+            w.bytes_written()
+        );
+        w.append_batch([b"beta".as_slice()].into_iter()).unwrap();
+        assert_eq!(
+            fs::metadata(&seg.path).unwrap().len(),
+            on_disk,
+            "a batch inside the zeros made the file longer"
+        );
+        drop(w);
+        let r = recover(tmp.path(), 0).unwrap();
+        assert_eq!(r.pending, vec![b"alpha".to_vec(), b"beta".to_vec()]);
+        assert_eq!(r.torn_bytes, 0);
+        assert_eq!(r.torn_segment, None);
+        assert_eq!(
+            fs::metadata(&seg.path).unwrap().len(),
+            entries_of(&seg.path).len() as u64,
+            "recovery cuts the zeros off the segment it leaves behind"
+        );
+    }
+
+    #[test]
+    fn a_batch_past_the_zeros_lays_down_more_and_every_entry_survives() {
+        let disk = crate::storage::SimDisk::new();
+        let dir = Path::new("wal");
+        disk.create_dir_all(dir).unwrap();
+        disk.sync_dir(Path::new("")).unwrap();
+        let step = disk.preallocation() as usize;
+        let (mut w, seg) =
+            WalWriter::create(Arc::new(disk.clone()), dir, 0, FaultSwitch::default()).unwrap();
+        let entry = vec![b'e'; step / 3];
+        for _ in 0..10 {
+            w.append_batch([entry.as_slice()].into_iter()).unwrap();
+        }
+        let data = disk.read(&seg.path).unwrap();
+        assert!(data.len() as u64 > w.bytes_written());
+        assert_eq!(parse_records(&data).0.len(), 10);
+        disk.power_loss(crate::storage::PowerLoss::Strict);
+        let r = super::recover(&disk, dir, 0).unwrap();
+        assert_eq!(r.pending.len(), 10);
+        assert_eq!(r.torn_bytes, 0);
+    }
+
+    #[test]
+    fn a_rolled_segment_is_cut_to_its_last_entry() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut w, old) =
+            WalWriter::create(Arc::new(RealDisk), tmp.path(), 0, FaultSwitch::default()).unwrap();
+        w.append_batch([b"a".as_slice(), b"b"].into_iter()).unwrap();
+        w.roll(2).unwrap();
+        w.append_batch([b"c".as_slice()].into_iter()).unwrap();
+        let data = fs::read(&old.path).unwrap();
+        assert_eq!(
+            parse_records(&data).1,
+            data.len(),
+            "zeros left in an older segment"
+        );
+        drop(w);
+        let r = recover(tmp.path(), 0).unwrap();
+        assert_eq!(r.pending, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     }
 
     #[test]
     fn a_flipped_bit_in_the_tail_is_detected_not_accepted() {
         let tmp = tempfile::tempdir().unwrap();
         let path = write(tmp.path(), 0, &[b"alpha", b"beta"]);
-        let mut data = fs::read(&path).unwrap();
+        let mut data = entries_of(&path);
         let last = data.len() - 1;
         data[last] ^= 0x20;
         fs::write(&path, &data).unwrap();
@@ -400,7 +537,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let old = write(tmp.path(), 0, &[b"alpha", b"beta"]);
         write(tmp.path(), 2, &[b"gamma"]);
-        let mut data = fs::read(&old).unwrap();
+        let mut data = entries_of(&old);
         let n = data.len();
         data[n - 2] ^= 1;
         fs::write(&old, &data).unwrap();

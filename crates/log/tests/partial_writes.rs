@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use cordon_log::storage::{Fault, FaultyDisk, OpKind, PowerLoss, RealDisk, SimDisk, Storage};
 use cordon_log::verify::{read_entry_on, verify_dir_on};
-use cordon_log::wal::{list_segments, parse_records};
+use cordon_log::wal::{list_segments, parse_records, torn_len};
 use cordon_log::{create_on, AppendError, FaultSwitch, Log, LogConfig, Signer};
 
 const ROOT: &str = "/log";
@@ -71,7 +71,7 @@ fn refused(r: Result<cordon_log::Receipt, AppendError>) -> String {
 }
 
 /// Every record in every segment, and whether any segment has bytes after its last valid
-/// record (a hole or a fragment).
+/// record (a hole or a fragment) other than the zeros the writer lays down ahead.
 fn wal_contents(disk: &dyn Storage, root: &Path) -> (Vec<Vec<u8>>, bool) {
     let wal = root.join(".cordon/wal");
     let mut all = Vec::new();
@@ -79,7 +79,7 @@ fn wal_contents(disk: &dyn Storage, root: &Path) -> (Vec<Vec<u8>>, bool) {
     for seg in list_segments(disk, &wal).unwrap() {
         let data = disk.read(&seg.path).unwrap();
         let (records, valid) = parse_records(&data);
-        trailing |= valid != data.len();
+        trailing |= torn_len(&data, valid) != 0;
         all.extend(records.into_iter().map(<[u8]>::to_vec));
     }
     (all, trailing)

@@ -270,6 +270,23 @@ impl StorageFile for FaultyFile {
         }
     }
 
+    fn write_at(&mut self, at: u64, data: &[u8]) -> io::Result<usize> {
+        // A write at an offset fails the way an append does: it is the same data write.
+        let Some(f) = self.disk.begin(OpKind::Append, &self.path)? else {
+            return self.inner.write_at(at, data);
+        };
+        let short = f == Fault::ShortWrite && data.len() > 1;
+        let part = self.disk.part_of(data.len(), short);
+        if part > 0 {
+            let _ = super::write_all_at(self.inner.as_mut(), at, &data[..part]);
+        }
+        if short {
+            Ok(part)
+        } else {
+            Err(error_for(f))
+        }
+    }
+
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         let inner = &mut self.inner;
         self.disk
@@ -296,6 +313,13 @@ impl FaultyDisk {
 impl Storage for FaultyDisk {
     fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
         let f = self.run(OpKind::Create, path, || self.inner.create(path))?;
+        Ok(self.wrap(path, f))
+    }
+
+    fn create_overwritable(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        let f = self.run(OpKind::Create, path, || {
+            self.inner.create_overwritable(path)
+        })?;
         Ok(self.wrap(path, f))
     }
 
@@ -343,6 +367,10 @@ impl Storage for FaultyDisk {
     fn sync_parallelism(&self) -> usize {
         // Numbered operations must come in one order for a seed to replay.
         1
+    }
+
+    fn preallocation(&self) -> u64 {
+        self.inner.preallocation()
     }
 }
 

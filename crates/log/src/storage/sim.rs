@@ -261,6 +261,21 @@ impl StorageFile for SimFile {
         Ok(bytes.len())
     }
 
+    fn write_at(&mut self, at: u64, bytes: &[u8]) -> io::Result<usize> {
+        let mut st = self.disk.lock_state();
+        let node = st.inode(self.ino);
+        let end = at as usize + bytes.len();
+        if node.data.len() < end {
+            node.data.resize(end, 0);
+        }
+        node.data[at as usize..end].copy_from_slice(bytes);
+        node.unsynced.push(DataOp::Write {
+            at,
+            bytes: bytes.to_vec(),
+        });
+        Ok(bytes.len())
+    }
+
     fn set_len(&mut self, len: u64) -> io::Result<()> {
         let mut st = self.disk.lock_state();
         let node = st.inode(self.ino);
@@ -307,6 +322,11 @@ impl Storage for SimDisk {
             disk: self.clone(),
             ino,
         }))
+    }
+
+    fn create_overwritable(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        // The simulated file takes a write wherever it is told; appends go to the end.
+        self.create(path)
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
