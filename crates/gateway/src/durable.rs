@@ -70,9 +70,10 @@ impl Watch {
     }
 }
 
-/// Submits `entry` and waits at most `deadline` for it to be durable. The wait runs in
-/// its own task, so a deadline does not abandon the append: if it completes later and
-/// `allowed`, a "not served" entry records that the allow was never acted on.
+/// Submits `entry` and waits at most `deadline` for it to be durable. A deadline does not
+/// abandon the append: the wait goes on in a task of its own, and if it completes and
+/// `allowed`, a "not served" entry records that the allow was never acted on. The wait
+/// runs in the caller's task until then (no task per request).
 pub async fn append_within(
     log: &Arc<GatewayLog>,
     watch: &Arc<Watch>,
@@ -82,39 +83,60 @@ pub async fn append_within(
 ) -> Result<Receipt, WaitError> {
     // The receipt must be for these bytes: then it cannot be spent on another request.
     let leaf = cordon_log::hash::leaf_hash(&entry);
-    let pending = log.submit(entry).map_err(WaitError::Log)?;
-    if watch.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
-        // The wait starts now, not at the last append an idle hour ago.
-        watch
-            .last_durable_ms
-            .store(watch.now_ms(), Ordering::SeqCst);
-    }
-    let w = watch.clone();
-    let mut task = tokio::spawn(async move {
-        let r = pending.durable().await;
-        w.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if r.is_ok() {
-            w.last_durable_ms.store(w.now_ms(), Ordering::SeqCst);
+    let mut pending = log.submit(entry).map_err(WaitError::Log)?;
+    let waiting = InFlight::enter(watch.clone());
+    match tokio::time::timeout(deadline, &mut pending).await {
+        Ok(r) => {
+            waiting.done(r.is_ok());
+            r.map_err(WaitError::Log).and_then(|r| signed_for(r, leaf))
         }
-        r
-    });
-    match tokio::time::timeout(deadline, &mut task).await {
-        Ok(Ok(r)) => r.map_err(WaitError::Log).and_then(|r| signed_for(r, leaf)),
-        Ok(Err(_)) => Err(WaitError::Log(AppendError::Closed)),
         Err(_) => {
             watch.deadline_misses.fetch_add(1, Ordering::SeqCst);
-            if allowed {
-                let (log, watch) = (log.clone(), watch.clone());
-                tokio::spawn(async move {
-                    if let Ok(Ok(receipt)) = task.await {
-                        let why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
-                        if record_not_served(&log, receipt.index(), why).await {
-                            watch.not_served.fetch_add(1, Ordering::SeqCst);
-                        }
+            let (log, watch) = (log.clone(), watch.clone());
+            tokio::spawn(async move {
+                let r = pending.await;
+                waiting.done(r.is_ok());
+                if let (true, Ok(receipt)) = (allowed, r) {
+                    let why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
+                    if record_not_served(&log, receipt.index(), why).await {
+                        watch.not_served.fetch_add(1, Ordering::SeqCst);
                     }
-                });
-            }
+                }
+            });
             Err(WaitError::Deadline)
+        }
+    }
+}
+
+/// One append counted in flight until it is done, or until whoever waited for it is gone
+/// (a client that hung up drops the request's future): `/healthz` must not count it for ever.
+struct InFlight(Option<Arc<Watch>>);
+
+impl InFlight {
+    fn enter(watch: Arc<Watch>) -> InFlight {
+        if watch.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+            // The wait starts now, not at the last append an idle hour ago.
+            watch
+                .last_durable_ms
+                .store(watch.now_ms(), Ordering::SeqCst);
+        }
+        InFlight(Some(watch))
+    }
+
+    fn done(mut self, durable: bool) {
+        if let Some(w) = self.0.take() {
+            w.in_flight.fetch_sub(1, Ordering::SeqCst);
+            if durable {
+                w.last_durable_ms.store(w.now_ms(), Ordering::SeqCst);
+            }
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take() {
+            w.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -159,13 +181,119 @@ mod tests {
     use cordon_log::{Log, LogConfig, Signer};
 
     fn open(dir: &std::path::Path, sign_receipts: bool) -> Log {
+        open_with(dir, sign_receipts, cordon_log::FaultSwitch::default())
+    }
+
+    fn open_with(
+        dir: &std::path::Path,
+        sign_receipts: bool,
+        faults: cordon_log::FaultSwitch,
+    ) -> Log {
         let signer = Signer::generate("test.example/log").unwrap();
         cordon_log::create(dir, &signer).unwrap();
         let config = LogConfig {
             sign_receipts,
+            faults,
             ..LogConfig::default()
         };
         Log::open(dir, signer, config).unwrap().0
+    }
+
+    /// Stalls the log's writes until dropped, so that a failed assertion ends the test
+    /// instead of leaving the log's writer waiting for ever.
+    struct Stalled(cordon_log::FaultSwitch);
+
+    impl Stalled {
+        fn on(faults: &cordon_log::FaultSwitch) -> Stalled {
+            faults.stall_writes(true);
+            Stalled(faults.clone())
+        }
+    }
+
+    impl Drop for Stalled {
+        fn drop(&mut self) {
+            self.0.stall_writes(false);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wait_dropped_by_a_client_that_hung_up_is_not_counted_in_flight_for_ever() {
+        let tmp = tempfile::tempdir().unwrap();
+        let faults = cordon_log::FaultSwitch::default();
+        let log = Arc::new(GatewayLog::File(open_with(
+            tmp.path(),
+            true,
+            faults.clone(),
+        )));
+        let watch = Arc::new(Watch::default());
+        let stalled = Stalled::on(&faults);
+        let (l, w) = (log.clone(), watch.clone());
+        let request = tokio::spawn(async move {
+            append_within(&l, &w, b"abandoned".to_vec(), true, Duration::from_secs(60)).await
+        });
+        while watch.in_flight.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+        assert_eq!(watch.in_flight.load(Ordering::SeqCst), 0);
+        assert_eq!(watch.stalled(Duration::ZERO), None);
+        drop(stalled);
+        let r = append_within(
+            &log,
+            &watch,
+            b"next".to_vec(),
+            true,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_eq!(
+            r.unwrap().index(),
+            1,
+            "the abandoned append was still made durable first"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_deadline_missed_is_refused_and_the_late_allow_is_recorded_as_not_served() {
+        let tmp = tempfile::tempdir().unwrap();
+        let faults = cordon_log::FaultSwitch::default();
+        let log = Arc::new(GatewayLog::File(open_with(
+            tmp.path(),
+            true,
+            faults.clone(),
+        )));
+        let watch = Arc::new(Watch::default());
+        let stalled = Stalled::on(&faults);
+        let r = append_within(
+            &log,
+            &watch,
+            b"late".to_vec(),
+            true,
+            Duration::from_millis(50),
+        )
+        .await;
+        assert!(matches!(r, Err(WaitError::Deadline)), "{r:?}");
+        assert_eq!(watch.deadline_misses.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            watch.in_flight.load(Ordering::SeqCst),
+            1,
+            "the append is still waited for"
+        );
+        drop(stalled);
+        for _ in 0..500 {
+            if watch.not_served.load(Ordering::SeqCst) == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(watch.not_served.load(Ordering::SeqCst), 1);
+        assert_eq!(watch.in_flight.load(Ordering::SeqCst), 0);
+        assert_eq!(
+            log.durable_size(),
+            2,
+            "the late allow and its not-served entry"
+        );
     }
 
     #[test]

@@ -64,6 +64,21 @@ impl PendingAppend {
     }
 }
 
+/// Awaiting it directly is [`PendingAppend::durable`] without a boxed future: a caller can
+/// poll it under a deadline by reference and, if the deadline passes, hand it on.
+impl std::future::Future for PendingAppend {
+    type Output = Result<Receipt, AppendError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(AppendError::Closed)))
+    }
+}
+
 /// Tuning for the writer.
 #[derive(Clone, Debug)]
 pub struct LogConfig {

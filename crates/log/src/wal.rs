@@ -99,13 +99,20 @@ impl WalWriter {
         let mut file = storage
             .create_overwritable(&tmp)
             .map_err(LogError::io(&tmp))?;
-        let preallocation = storage.preallocation();
+        let mut preallocation = storage.preallocation();
         let mut header = MAGIC.to_vec();
         header.extend_from_slice(&base.to_be_bytes());
         header.resize(header.len() + preallocation as usize, 0);
-        write_all_at(file.as_mut(), 0, &header)
-            .and_then(|()| file.sync_data())
-            .map_err(LogError::io(&tmp))?;
+        if write_all_at(file.as_mut(), 0, &header).is_err() {
+            // A nearly full disk still takes a segment without zeros ahead: it grows
+            // batch by batch, as segments did before they had any.
+            preallocation = 0;
+            header.truncate(HEADER_LEN as usize);
+            file.set_len(0)
+                .and_then(|()| write_all_at(file.as_mut(), 0, &header))
+                .map_err(LogError::io(&tmp))?;
+        }
+        file.sync_data().map_err(LogError::io(&tmp))?;
         storage.rename(&tmp, &path).map_err(LogError::io(&path))?;
         sync_dir_on(storage.as_ref(), dir)?;
         let seg = Segment {
@@ -178,20 +185,29 @@ impl WalWriter {
         } else {
             self.zeroed_end
         };
-        if let Err(write) = self.write_buf() {
-            // Cut back to the last acknowledged byte: the fragment and the zeros with it.
-            return match self
-                .file
-                .set_len(self.len)
-                .and_then(|()| self.file.sync_data())
-            {
-                Ok(()) => {
-                    self.zeroed_end = self.len;
-                    Err(WalError::Write(write))
+        let lays_zeros = zeroed_end > self.zeroed_end;
+        let zeroed_end = match self.write_buf(entries_end) {
+            Ok(()) => zeroed_end,
+            Err(write) => {
+                if let Err(undo) = self.undo() {
+                    return Err(WalError::UndoFailed { write, undo });
                 }
-                Err(undo) => Err(WalError::UndoFailed { write, undo }),
-            };
-        }
+                if !lays_zeros || self.preallocation == 0 {
+                    return Err(WalError::Write(write));
+                }
+                // The zeros may be what did not fit on a nearly full disk: write the
+                // entries alone, and lay down no more zeros in this segment.
+                self.preallocation = 0;
+                self.buf.truncate((entries_end - self.len) as usize);
+                if let Err(write) = self.write_buf(entries_end) {
+                    if let Err(undo) = self.undo() {
+                        return Err(WalError::UndoFailed { write, undo });
+                    }
+                    return Err(WalError::Write(write));
+                }
+                entries_end
+            }
+        };
         if let Err(e) = self.file.sync_data() {
             // After a failed fsync the kernel may have dropped the dirty pages while
             // marking them clean: nothing written since the last good fsync can be trusted.
@@ -205,14 +221,24 @@ impl WalWriter {
 
     /// Writes the encoded batch; with the fault switch failing, only part of it, then
     /// fails, as a disk that fills up mid-write does; with it stalled, waits first.
-    fn write_buf(&mut self) -> std::io::Result<()> {
+    /// Cuts the segment back to its last acknowledged byte (the fragment of a failed
+    /// write, and any zeros laid down with it), durably.
+    fn undo(&mut self) -> std::io::Result<()> {
+        self.file.set_len(self.len)?;
+        self.file.sync_data()?;
+        self.zeroed_end = self.len;
+        Ok(())
+    }
+
+    fn write_buf(&mut self, entries_end: u64) -> std::io::Result<()> {
         self.faults.wait_while_stalled();
         if self.faults.is_failing() {
-            let part = self.buf.len() / 2;
+            // Half of the entries, not of the zeros after them: a torn record.
+            let part = ((entries_end - self.len) / 2) as usize;
             write_all_at(self.file.as_mut(), self.len, &self.buf[..part])?;
             return Err(std::io::Error::other(format!(
                 "injected storage fault after {part} of {} bytes",
-                self.buf.len()
+                entries_end - self.len
             )));
         }
         write_all_at(self.file.as_mut(), self.len, &self.buf)
@@ -310,7 +336,7 @@ pub fn recover(storage: &dyn Storage, dir: &Path, size: u64) -> Result<WalRecove
         let (entries, valid_len) = parse_records(&data);
         if valid_len < data.len() {
             let torn = torn_len(&data, valid_len);
-            if i != last && torn > 0 {
+            if i != last {
                 return Err(corrupt(format!(
                     "damaged record at byte {valid_len} in a segment that is not the newest"
                 )));
@@ -402,10 +428,19 @@ mod tests {
     use crate::storage::{RealDisk, Storage};
     use std::fs;
 
+    /// A segment as a roll leaves it: cut to its last entry.
     fn write(dir: &Path, base: u64, entries: &[&[u8]]) -> PathBuf {
         let (mut w, seg) =
             WalWriter::create(Arc::new(RealDisk), dir, base, FaultSwitch::default()).unwrap();
         w.append_batch(entries.iter().copied()).unwrap();
+        let end = w.bytes_written();
+        drop(w);
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&seg.path)
+            .unwrap()
+            .set_len(end)
+            .unwrap();
         seg.path
     }
 
@@ -498,6 +533,98 @@ mod tests {
         let r = super::recover(&disk, dir, 0).unwrap();
         assert_eq!(r.pending.len(), 10);
         assert_eq!(r.torn_bytes, 0);
+    }
+
+    #[test]
+    fn a_hole_inside_a_torn_batch_hides_every_record_after_it() {
+        // A disk may keep any of the pages of one write: here the first and third
+        // records of an unacknowledged batch, not the second.
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut w, seg) =
+            WalWriter::create(Arc::new(RealDisk), tmp.path(), 0, FaultSwitch::default()).unwrap();
+        w.append_batch([b"acked".as_slice()].into_iter()).unwrap();
+        let acked_end = w.bytes_written() as usize;
+        w.append_batch([b"x-record".as_slice(), b"y-record", b"z-record"].into_iter())
+            .unwrap();
+        drop(w);
+        let mut data = fs::read(&seg.path).unwrap();
+        let y = acked_end + RECORD_HEADER + 8;
+        data[y..y + RECORD_HEADER + 8].fill(0);
+        fs::write(&seg.path, &data).unwrap();
+        let r = recover(tmp.path(), 0).unwrap();
+        assert_eq!(r.pending, vec![b"acked".to_vec(), b"x-record".to_vec()]);
+        assert!(
+            r.torn_bytes > 0,
+            "the z record after the hole is torn bytes"
+        );
+        assert_eq!(fs::metadata(&seg.path).unwrap().len() as usize, y);
+    }
+
+    #[test]
+    fn zeros_left_in_an_older_segment_refuse_to_open() {
+        let tmp = tempfile::tempdir().unwrap();
+        let old = write(tmp.path(), 0, &[b"a"]);
+        write(tmp.path(), 1, &[b"b"]);
+        let mut data = fs::read(&old).unwrap();
+        data.resize(data.len() + 64, 0);
+        fs::write(&old, &data).unwrap();
+        let err = recover(tmp.path(), 0).unwrap_err().to_string();
+        assert!(err.contains("not the newest"), "{err}");
+        assert_eq!(
+            fs::read(&old).unwrap(),
+            data,
+            "recovery changed a segment it refused"
+        );
+    }
+
+    fn faulty_sim() -> (
+        crate::storage::SimDisk,
+        crate::storage::FaultyDisk,
+        &'static Path,
+    ) {
+        let sim = crate::storage::SimDisk::new();
+        let dir = Path::new("wal");
+        sim.create_dir_all(dir).unwrap();
+        let disk = crate::storage::FaultyDisk::new(Arc::new(sim.clone()), 7);
+        (sim, disk, dir)
+    }
+
+    #[test]
+    fn a_disk_too_full_for_a_segments_zeros_still_takes_the_segment() {
+        use crate::storage::{Fault, OpKind};
+        let (sim, disk, dir) = faulty_sim();
+        disk.inject_next(OpKind::Append, Fault::NoSpace);
+        let (mut w, seg) =
+            WalWriter::create(Arc::new(disk.clone()), dir, 0, FaultSwitch::default()).unwrap();
+        w.append_batch([b"first".as_slice()].into_iter()).unwrap();
+        w.append_batch([b"second".as_slice()].into_iter()).unwrap();
+        let data = sim.read(&seg.path).unwrap();
+        assert_eq!(
+            parse_records(&data),
+            (vec![b"first".as_slice(), b"second"], data.len())
+        );
+    }
+
+    #[test]
+    fn a_disk_too_full_for_a_batchs_zeros_still_takes_the_batch() {
+        use crate::storage::{Fault, OpKind};
+        let (sim, disk, dir) = faulty_sim();
+        let step = disk.preallocation() as usize;
+        let (mut w, seg) =
+            WalWriter::create(Arc::new(disk.clone()), dir, 0, FaultSwitch::default()).unwrap();
+        w.append_batch([b"first".as_slice()].into_iter()).unwrap();
+        let big = vec![b'e'; step];
+        disk.inject_next(OpKind::Append, Fault::NoSpace);
+        w.append_batch([big.as_slice()].into_iter()).unwrap();
+        w.append_batch([b"last".as_slice()].into_iter()).unwrap();
+        let data = sim.read(&seg.path).unwrap();
+        let (records, valid) = parse_records(&data);
+        assert_eq!(records, vec![b"first".as_slice(), big.as_slice(), b"last"]);
+        assert_eq!(
+            valid,
+            data.len(),
+            "no zeros are laid down after the disk filled"
+        );
     }
 
     #[test]

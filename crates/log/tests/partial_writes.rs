@@ -76,10 +76,17 @@ fn wal_contents(disk: &dyn Storage, root: &Path) -> (Vec<Vec<u8>>, bool) {
     let wal = root.join(".cordon/wal");
     let mut all = Vec::new();
     let mut trailing = false;
-    for seg in list_segments(disk, &wal).unwrap() {
+    let segments = list_segments(disk, &wal).unwrap();
+    let newest = segments.len().saturating_sub(1);
+    for (i, seg) in segments.iter().enumerate() {
         let data = disk.read(&seg.path).unwrap();
         let (records, valid) = parse_records(&data);
-        trailing |= torn_len(&data, valid) != 0;
+        // Only the newest segment may end in zeros laid down ahead of its entries.
+        trailing |= if i == newest {
+            torn_len(&data, valid) != 0
+        } else {
+            valid != data.len()
+        };
         all.extend(records.into_iter().map(<[u8]>::to_vec));
     }
     (all, trailing)

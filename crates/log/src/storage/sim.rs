@@ -110,6 +110,23 @@ impl State {
 }
 
 impl SimDisk {
+    /// The file at `path`, created or emptied.
+    fn emptied(&self, path: &Path) -> io::Result<u64> {
+        let mut st = self.lock_state();
+        let ino = match st.names.get(path) {
+            Some(Entry::File(ino)) => {
+                let ino = *ino;
+                let node = st.inode(ino);
+                node.data.clear();
+                node.unsynced.push(DataOp::SetLen(0));
+                ino
+            }
+            Some(Entry::Dir) => st.file(path)?,
+            None => st.new_file(path)?,
+        };
+        Ok(ino)
+    }
+
     pub fn new() -> SimDisk {
         SimDisk::default()
     }
@@ -246,6 +263,8 @@ fn surviving_data(node: Inode, rng: Option<&mut Rng>) -> Vec<u8> {
 struct SimFile {
     disk: SimDisk,
     ino: u64,
+    /// Opened for appending: a write at an offset is refused, as the real disk refuses it.
+    appending: bool,
 }
 
 impl StorageFile for SimFile {
@@ -262,6 +281,12 @@ impl StorageFile for SimFile {
     }
 
     fn write_at(&mut self, at: u64, bytes: &[u8]) -> io::Result<usize> {
+        if self.appending {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a file opened for appending cannot be written at an offset",
+            ));
+        }
         let mut st = self.disk.lock_state();
         let node = st.inode(self.ino);
         let end = at as usize + bytes.len();
@@ -306,27 +331,21 @@ impl Drop for SimLock {
 
 impl Storage for SimDisk {
     fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        let mut st = self.lock_state();
-        let ino = match st.names.get(path) {
-            Some(Entry::File(ino)) => {
-                let ino = *ino;
-                let node = st.inode(ino);
-                node.data.clear();
-                node.unsynced.push(DataOp::SetLen(0));
-                ino
-            }
-            Some(Entry::Dir) => st.file(path)?,
-            None => st.new_file(path)?,
-        };
+        let ino = self.emptied(path)?;
         Ok(Box::new(SimFile {
             disk: self.clone(),
             ino,
+            appending: true,
         }))
     }
 
     fn create_overwritable(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        // The simulated file takes a write wherever it is told; appends go to the end.
-        self.create(path)
+        let ino = self.emptied(path)?;
+        Ok(Box::new(SimFile {
+            disk: self.clone(),
+            ino,
+            appending: false,
+        }))
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
@@ -334,6 +353,7 @@ impl Storage for SimDisk {
         Ok(Box::new(SimFile {
             disk: self.clone(),
             ino,
+            appending: true,
         }))
     }
 
