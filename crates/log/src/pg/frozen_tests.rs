@@ -147,3 +147,34 @@ fn a_frozen_connection_is_abandoned_at_the_deadline_and_the_next_batch_commits_o
     assert_eq!(log.close().unwrap().checkpoint.size, 3);
     assert_eq!(verify_dir(tmp.path(), &signer.verifier()).unwrap().size, 3);
 }
+
+#[test]
+fn a_writer_frozen_inside_its_transaction_loses_the_counter_lock_at_the_deadline() {
+    let url = fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/shared").unwrap();
+    let deadline = Duration::from_millis(300);
+    let cfg = PgConfig {
+        writer: "live".into(),
+        commit_deadline: deadline,
+        ..PgConfig::default()
+    };
+    let log = PgLog::open(&url, tmp.path(), signer, cfg).unwrap();
+    // A writer's session, set up as every sequencer's is, that took indexes and then
+    // stopped (a frozen process): it holds the counter's row lock and sends nothing.
+    let frozen = super::sequencer::Prepared::new(connect(&url, "frozen").unwrap(), deadline);
+    let mut frozen = frozen.unwrap();
+    let mut tx = frozen.client.transaction().unwrap();
+    tx.query_one(&frozen.take, &[&1i64]).unwrap();
+    let start = Instant::now();
+    let mut got = None;
+    while got.is_none() && start.elapsed() < deadline * 20 {
+        got = log.append(b"after the freeze".to_vec(), None).ok();
+    }
+    let got = got.expect("the frozen session kept the counter's lock");
+    eprintln!("appended after {:?}", start.elapsed());
+    // The frozen writer's indexes were never committed; the live one takes them.
+    assert_eq!(got.index(), 0);
+    assert!(tx.commit().is_err(), "the server ended the frozen session");
+    log.close().unwrap();
+}

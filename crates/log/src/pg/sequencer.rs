@@ -27,19 +27,26 @@ use super::{db, Request, Shared};
 const MAX_ABANDONED: usize = 4;
 
 /// The three statements of an append, prepared once per connection.
-struct Prepared {
-    client: Client,
-    take: Statement,
+pub(super) struct Prepared {
+    pub(super) client: Client,
+    pub(super) take: Statement,
     entries: Statement,
     decisions: Statement,
 }
 
 impl Prepared {
-    fn new(mut client: Client, deadline: std::time::Duration) -> Result<Prepared, LogError> {
+    pub(super) fn new(
+        mut client: Client,
+        deadline: std::time::Duration,
+    ) -> Result<Prepared, LogError> {
         let ms = deadline.as_millis().max(1);
+        // The idle-in-transaction timeout is for a writer that froze between taking its
+        // indexes and committing: the server ends its session, and with it the counter's
+        // row lock, instead of every other writer waiting on it for ever.
         client
             .batch_execute(&format!(
-                "SET statement_timeout = {ms}; SET lock_timeout = {ms}"
+                "SET statement_timeout = {ms}; SET lock_timeout = {ms}; \
+                 SET idle_in_transaction_session_timeout = {ms}"
             ))
             .map_err(db("set the commit timeouts"))?;
         let take = client
