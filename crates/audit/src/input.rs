@@ -7,6 +7,7 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::AuditError;
+use crate::split::count_byte;
 
 /// Bytes read per block; a chunk is at least this large unless the file ends.
 const BLOCK: usize = 4 << 20;
@@ -243,25 +244,18 @@ impl Source {
 
     /// The end of the last whole record in the buffer, once it holds at least a block.
     fn boundary(&mut self) -> Option<usize> {
-        let csv = self.header.is_some();
-        let mut last = None;
-        let mut i = self.scanned;
-        let buf = &self.buf;
-        while let Some(off) = if csv {
-            memchr::memchr2(b'"', b'\n', &buf[i..])
+        let from = self.scanned;
+        let region = &self.buf[from..];
+        let last = if self.header.is_some() {
+            // Whether the end of the buffer is inside a quoted field: a doubled quote
+            // inside a field toggles twice, so parity is what counts.
+            self.in_quote ^= count_byte(region, b'"') % 2 == 1;
+            last_record_end(region, self.in_quote)
         } else {
-            memchr::memchr(b'\n', &buf[i..])
-        } {
-            let at = i + off;
-            if buf[at] == b'"' {
-                // A doubled quote inside a field toggles twice: parity is what counts.
-                self.in_quote = !self.in_quote;
-            } else if !self.in_quote {
-                last = Some(at + 1);
-            }
-            i = at + 1;
+            memchr::memrchr(b'\n', region).map(|at| at + 1)
         }
-        self.scanned = buf.len();
+        .map(|end| from + end);
+        self.scanned = self.buf.len();
         let end = last?;
         if self.buf.len() < BLOCK {
             // Too small to be worth a chunk yet: read more first, and rescan from the
@@ -285,7 +279,7 @@ impl Source {
         self.next_line += if self.records {
             count_records(&bytes)
         } else {
-            memchr::memchr_iter(b'\n', &bytes).count() as u64
+            count_byte(&bytes, b'\n')
         };
         Chunk {
             first_line,
@@ -293,6 +287,21 @@ impl Source {
             records: self.records,
         }
     }
+}
+
+/// Just past the last line feed in `region` that is outside quotes, given whether the
+/// end of `region` is inside a quoted field: walking back from the end, each line feed's
+/// state is the end's, toggled by every quote after it.
+fn last_record_end(region: &[u8], mut quoted: bool) -> Option<usize> {
+    let mut end = region.len();
+    while let Some(at) = memchr::memrchr(b'\n', &region[..end]) {
+        quoted ^= count_byte(&region[at + 1..end], b'"') % 2 == 1;
+        if !quoted {
+            return Some(at + 1);
+        }
+        end = at;
+    }
+    None
 }
 
 /// Records in a run of whole CSV records: line breaks outside quoted fields.

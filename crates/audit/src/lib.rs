@@ -24,6 +24,7 @@ pub mod replay;
 pub mod rows;
 pub mod run;
 pub mod sample;
+pub mod split;
 pub mod summary;
 pub mod table;
 pub mod time;

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use crate::cells::{cell_state, cell_state_bytes, moderation, CellState};
 use crate::classify::{Classifier, RowFindings};
 use crate::columns::{Field, Resolved};
+use crate::split::Record;
 use crate::summary::{RowFacts, Summary};
 use crate::time::{parse_time, parse_time_frame};
 
@@ -90,7 +91,7 @@ pub struct Fields<'a>([Cow<'a, str>; Field::ALL.len()]);
 impl<'a> Fields<'a> {
     /// The fields the audit reads from a CSV record (the others stay empty: they are
     /// only counted and carried through).
-    pub fn from_csv(cols: &Resolved, record: &'a csv::ByteRecord) -> Fields<'a> {
+    pub fn from_csv(cols: &Resolved, record: &'a Record) -> Fields<'a> {
         let mut fields = Fields(Default::default());
         for f in READ {
             if let Some(b) = cols.index(f).and_then(|c| record.get(c)) {
@@ -245,7 +246,7 @@ pub fn classify_row(
 }
 
 /// Counts a CSV record's cells, column by column.
-pub fn tally_csv(cols: &Resolved, record: &csv::ByteRecord, bad: Unreadable, t: &mut [CellTally]) {
+pub fn tally_csv(cols: &Resolved, record: &Record, bad: Unreadable, t: &mut [CellTally]) {
     for (i, (raw, tally)) in record.iter().zip(t.iter_mut()).enumerate() {
         let unreadable = bad != 0 && cols.field_of(i).is_some_and(|f| bad & bit(f) != 0);
         tally.count(raw, unreadable);
@@ -261,7 +262,7 @@ pub fn tally_json(fields: &Fields<'_>, bad: Unreadable, t: &mut [CellTally]) {
 
 /// The original cells of a row, to copy into flagged.csv.
 pub enum Cells<'a> {
-    Csv(&'a csv::ByteRecord),
+    Csv(&'a Record),
     Json(&'a str),
 }
 

@@ -562,21 +562,22 @@ fn csv_chunk(
     r: &mut ChunkResult,
     w: &mut csv::Writer<Vec<u8>>,
 ) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(chunk.bytes.as_slice());
-    let mut record = csv::ByteRecord::new();
+    let mut split = crate::split::Splitter::new(&chunk.bytes);
+    let mut lines = crate::split::Lines::default();
+    let mut record = crate::split::Record::default();
     let mut k = 0u64;
-    while let Ok(true) = reader.read_byte_record(&mut record) {
-        let line = chunk.line_of(k, record.position().map_or(1, |p| p.line()));
-        k += 1;
+    while split.next_record(&mut record) {
+        let line = |lines: &mut crate::split::Lines| {
+            chunk.line_of(k, lines.line_of(&chunk.bytes, record.start()))
+        };
         if record.len() != ctx.width {
             r.errors.push(format!(
-                "line {line}: has {} fields where the header has {} (a truncated or damaged row); skipped",
+                "line {}: has {} fields where the header has {} (a truncated or damaged row); skipped",
+                line(&mut lines),
                 record.len(),
                 ctx.width
             ));
+            k += 1;
             continue;
         }
         let fields = Fields::from_csv(ctx.rows.columns, &record);
@@ -585,8 +586,10 @@ fn csv_chunk(
         tally_csv(ctx.rows.columns, &record, bad, &mut r.tally);
         if findings.flagged() {
             r.flagged += 1;
+            let line = line(&mut lines);
             let _ = write_flagged(w, &ctx.rows, line, Cells::Csv(&record), &reason, &findings);
         }
+        k += 1;
     }
 }
 
