@@ -33,8 +33,14 @@ pub fn flag_bits(f: &RowFindings) -> u8 {
 /// The hash a search id is united by: case and surrounding spaces do not matter.
 pub fn id_hash(id: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    for b in id.trim().bytes() {
-        h.write_u8(b.to_ascii_lowercase());
+    // SipHash reads a stream: writing the lowered bytes a block at a time gives the same
+    // hash as writing them one by one, for a fraction of the calls.
+    let mut block = [0u8; 64];
+    for part in id.trim().as_bytes().chunks(block.len()) {
+        let lowered = &mut block[..part.len()];
+        lowered.copy_from_slice(part);
+        lowered.make_ascii_lowercase();
+        h.write(lowered);
     }
     id.trim().len().hash(&mut h);
     h.finish()
@@ -227,6 +233,22 @@ mod tests {
     use super::*;
 
     /// The same rows counted in memory and through many small spilled runs.
+    /// The hash is written a block at a time; it must stay the byte-at-a-time one, which
+    /// ignores case and surrounding spaces.
+    #[test]
+    fn id_hashes_are_the_byte_at_a_time_siphash_of_the_lowered_id() {
+        let long = "A".repeat(150) + "-b";
+        for id in ["", "abc", " AbC-123 ", long.as_str()] {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for b in id.trim().bytes() {
+                h.write_u8(b.to_ascii_lowercase());
+            }
+            id.trim().len().hash(&mut h);
+            assert_eq!(id_hash(id), h.finish(), "{id}");
+        }
+        assert_eq!(id_hash(" ABC "), id_hash("abc"));
+    }
+
     #[test]
     fn spilled_runs_count_the_same_as_memory() {
         let rows: Vec<(Option<u64>, u8)> = (0..10_000u64)

@@ -564,7 +564,9 @@ fn csv_chunk(
 ) {
     let mut split = crate::split::Splitter::new(&chunk.bytes);
     let mut lines = crate::split::Lines::default();
-    let mut record = crate::split::Record::default();
+    let mut record = crate::split::Record::new(&chunk.bytes);
+    // Checked once per chunk, so that fields can be read as text without checking each.
+    let text = std::str::from_utf8(&chunk.bytes).ok();
     let mut k = 0u64;
     while split.next_record(&mut record) {
         let line = |lines: &mut crate::split::Lines| {
@@ -580,7 +582,7 @@ fn csv_chunk(
             k += 1;
             continue;
         }
-        let fields = Fields::from_csv(ctx.rows.columns, &record);
+        let fields = Fields::from_csv(ctx.rows.columns, &record, text);
         let (bad, findings, reason) =
             classify_row(&ctx.rows, classifier, &mut r.summary, &mut r.ids, &fields);
         tally_csv(ctx.rows.columns, &record, bad, &mut r.tally);

@@ -6,33 +6,68 @@
 //! closing quote with `memchr`, and line numbers are counted only for the rows that need
 //! one (flagged or damaged rows).
 
-/// One record's fields, copied out of the chunk (doubled quotes undone).
-#[derive(Clone, Debug, Default)]
-pub struct Record {
+/// One record's fields: most are spans of the chunk itself; a field whose quotes had
+/// to be undone (a doubled quote, text after the closing quote) is copied out.
+#[derive(Clone, Debug)]
+pub struct Record<'a> {
+    input: &'a [u8],
+    /// Fields copied out of the chunk.
     data: Vec<u8>,
-    ends: Vec<usize>,
+    spans: Vec<Span>,
     /// Where in the chunk the reader stood when it began this record (before skipping
     /// blank lines), which is what the record's line is counted from.
     start: usize,
 }
 
-impl Record {
+/// Where a field's bytes are: `from..to` of the chunk, or of the record's copies.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    from: usize,
+    to: usize,
+    copied: bool,
+}
+
+impl<'a> Record<'a> {
+    /// An empty record for reading the records of `input` into.
+    pub fn new(input: &'a [u8]) -> Record<'a> {
+        Record {
+            input,
+            data: Vec::new(),
+            spans: Vec::new(),
+            start: 0,
+        }
+    }
+
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.data.get(start..end)
+        let s = self.spans.get(i)?;
+        if s.copied {
+            self.data.get(s.from..s.to)
+        } else {
+            self.input.get(s.from..s.to)
+        }
+    }
+
+    /// Field `i` as text when it is a span of `text` (the chunk, known to be UTF-8): no
+    /// second validation. `None` for a copied field or one out of range.
+    pub fn get_str<'t>(&self, text: &'t str, i: usize) -> Option<&'t str> {
+        let s = self.spans.get(i)?;
+        if s.copied {
+            None
+        } else {
+            text.get(s.from..s.to)
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        (0..self.ends.len()).filter_map(|i| self.get(i))
+        (0..self.spans.len()).filter_map(|i| self.get(i))
     }
 
     /// The chunk offset the record's line is counted from (see [`Lines`]).
@@ -42,11 +77,24 @@ impl Record {
 
     fn clear(&mut self) {
         self.data.clear();
-        self.ends.clear();
+        self.spans.clear();
     }
 
-    fn end_field(&mut self) {
-        self.ends.push(self.data.len());
+    fn borrowed(&mut self, from: usize, to: usize) {
+        self.spans.push(Span {
+            from,
+            to,
+            copied: false,
+        });
+    }
+
+    /// Ends a field whose bytes were copied to `data` from `from` on.
+    fn copied(&mut self, from: usize) {
+        self.spans.push(Span {
+            from,
+            to: self.data.len(),
+            copied: true,
+        });
     }
 }
 
@@ -78,8 +126,9 @@ impl<'a> Splitter<'a> {
         Splitter { input, pos }
     }
 
-    /// Reads the next record into `rec`; false at the end of the input.
-    pub fn next_record(&mut self, rec: &mut Record) -> bool {
+    /// Reads the next record into `rec` (made for this splitter's input); false at the
+    /// end of the input.
+    pub fn next_record(&mut self, rec: &mut Record<'a>) -> bool {
         rec.clear();
         rec.start = self.pos;
         let input = self.input;
@@ -93,9 +142,11 @@ impl<'a> Splitter<'a> {
             let stop = if input[self.pos] == b'"' {
                 self.quoted(rec)
             } else {
-                self.unquoted(rec)
+                let from = self.pos;
+                let stop = self.unquoted();
+                rec.borrowed(from, self.pos);
+                stop
             };
-            rec.end_field();
             match stop {
                 Stop::Comma => self.pos += 1,
                 Stop::EndOfRecord => break,
@@ -105,32 +156,61 @@ impl<'a> Splitter<'a> {
         true
     }
 
-    /// Copies an unquoted field (or the rest of one after a closing quote) up to a comma,
-    /// a line break or the end.
-    fn unquoted(&mut self, rec: &mut Record) -> Stop {
+    /// Steps over an unquoted field (or the rest of one after a closing quote), up to a
+    /// comma, a line break or the end.
+    fn unquoted(&mut self) -> Stop {
         let input = self.input;
-        let from = self.pos;
-        let len = input[from..]
+        let len = input[self.pos..]
             .iter()
             .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
-            .unwrap_or(input.len() - from);
-        rec.data.extend_from_slice(&input[from..from + len]);
-        self.pos = from + len;
+            .unwrap_or(input.len() - self.pos);
+        self.pos += len;
         match input.get(self.pos) {
             Some(b',') => Stop::Comma,
             _ => Stop::EndOfRecord,
         }
     }
 
-    /// Copies a quoted field: the text between the quotes with each doubled quote made
+    /// Reads a quoted field: the text between the quotes with each doubled quote made
     /// one, then anything after the closing quote up to the next comma or line break.
-    fn quoted(&mut self, rec: &mut Record) -> Stop {
+    /// A field with neither (nearly all) stays a span of the chunk.
+    fn quoted(&mut self, rec: &mut Record<'a>) -> Stop {
         let input = self.input;
-        self.pos += 1;
+        let from = self.pos + 1;
+        let Some(q) = memchr::memchr(b'"', &input[from..]) else {
+            // Never closed: the field runs to the end of the input.
+            rec.borrowed(from, input.len());
+            self.pos = input.len();
+            return Stop::EndOfRecord;
+        };
+        let to = from + q;
+        match input.get(to + 1) {
+            Some(b',') => {
+                rec.borrowed(from, to);
+                self.pos = to + 1;
+                return Stop::Comma;
+            }
+            None | Some(b'\r' | b'\n') => {
+                rec.borrowed(from, to);
+                self.pos = to + 1;
+                return Stop::EndOfRecord;
+            }
+            Some(_) => {}
+        }
+        let start = rec.data.len();
+        self.pos = from;
+        let stop = self.copy_quoted(rec);
+        rec.copied(start);
+        stop
+    }
+
+    /// Copies a quoted field from just after its opening quote, undoing doubled quotes
+    /// and keeping what follows the closing quote.
+    fn copy_quoted(&mut self, rec: &mut Record<'a>) -> Stop {
+        let input = self.input;
         loop {
             let rest = &input[self.pos..];
             let Some(q) = memchr::memchr(b'"', rest) else {
-                // Never closed: the field runs to the end of the input.
                 rec.data.extend_from_slice(rest);
                 self.pos = input.len();
                 return Stop::EndOfRecord;
@@ -144,7 +224,12 @@ impl<'a> Splitter<'a> {
                 }
                 Some(b',') => return Stop::Comma,
                 None | Some(b'\r' | b'\n') => return Stop::EndOfRecord,
-                Some(_) => return self.unquoted(rec),
+                Some(_) => {
+                    let from = self.pos;
+                    let stop = self.unquoted();
+                    rec.data.extend_from_slice(&input[from..self.pos]);
+                    return stop;
+                }
             }
         }
     }
@@ -218,10 +303,17 @@ mod tests {
     fn by_splitter(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
         let mut split = Splitter::new(input);
         let mut lines = Lines::default();
-        let mut rec = Record::default();
+        let mut rec = Record::new(input);
         let mut out = Vec::new();
         while split.next_record(&mut rec) {
             let line = lines.line_of(input, rec.start());
+            if let Ok(text) = std::str::from_utf8(input) {
+                for i in 0..rec.len() {
+                    if let Some(s) = rec.get_str(text, i) {
+                        assert_eq!(Some(s.as_bytes()), rec.get(i));
+                    }
+                }
+            }
             out.push((rec.iter().map(<[u8]>::to_vec).collect(), line));
         }
         out

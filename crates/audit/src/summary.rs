@@ -235,6 +235,40 @@ pub struct Summary {
     reason_counts: [u64; ReasonState::ALL.len()],
     #[serde(skip)]
     hourly_room: Option<usize>,
+    #[serde(skip)]
+    orgs: Orgs,
+}
+
+/// A chunk's organizations while its rows are added: each row finds its organization
+/// once, by the name as written, instead of once in `by_org` and again in `users`. The
+/// maps are filled from it when the chunk is sealed, in the order the rows first named
+/// each organization (and each organization's first user), so they are the very maps
+/// adding row by row would build, down to the order they are merged in.
+#[derive(Clone, Debug, Default)]
+struct Orgs {
+    /// The organization as written → its slot, and whether it is an immigration agency.
+    raw: FxHashMap<String, (usize, bool)>,
+    /// The organization as counted (trimmed, or "(no organization)") → its slot.
+    keys: FxHashMap<String, usize>,
+    slots: Vec<OrgSlot>,
+    /// Slots in the order their first user was seen.
+    with_users: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct OrgSlot {
+    key: String,
+    counts: Counts,
+    users: Option<FxHashMap<String, Activity>>,
+}
+
+/// The name an organization is counted under.
+fn org_key(org: &str) -> &str {
+    if org.trim().is_empty() {
+        "(no organization)"
+    } else {
+        org.trim()
+    }
 }
 
 /// The cells of one column of one file: how many were blank, masked, or held something
@@ -284,7 +318,8 @@ pub struct RowFacts<'a> {
     /// The reason as screened (reason and offense type together when both exist).
     pub reason: &'a str,
     pub reason_state: ReasonState,
-    pub org: &'a str,
+    /// The organization's slot, from [`Summary::org`].
+    pub org: usize,
     /// The user, when the export names one (not blank, not masked).
     pub user: Option<&'a str>,
     /// Seconds since 1970, if the time could be read.
@@ -298,6 +333,60 @@ pub struct RowFacts<'a> {
 pub const LOWER_BOUND: &str = "a lower bound: searches whose exported reason or searching agency says immigration; searches run for immigration under a vague or missing reason cannot be counted from an export";
 
 impl Summary {
+    /// The slot of a row's organization (for [`RowFacts::org`]) and whether it is an
+    /// immigration agency, which `agency` works out the first time a name is seen.
+    pub fn org(&mut self, raw: &str, agency: impl FnOnce(&str) -> bool) -> (usize, bool) {
+        if let Some(&known) = self.orgs.raw.get(raw) {
+            return known;
+        }
+        let key = org_key(raw);
+        let slot = match self.orgs.keys.get(key) {
+            Some(&slot) => slot,
+            None => {
+                self.orgs.slots.push(OrgSlot {
+                    key: key.to_string(),
+                    ..OrgSlot::default()
+                });
+                let slot = self.orgs.slots.len() - 1;
+                self.orgs.keys.insert(key.to_string(), slot);
+                slot
+            }
+        };
+        let known = (slot, agency(raw));
+        self.orgs.raw.insert(raw.to_string(), known);
+        known
+    }
+
+    /// Moves the organizations' counts and users into `by_org` and `users` (done by
+    /// [`Summary::merge`] and [`Summary::finish`]; rows added after start new slots).
+    pub fn seal(&mut self) {
+        let orgs = std::mem::take(&mut self.orgs);
+        let mut users: Vec<(String, Option<FxHashMap<String, Activity>>)> = Vec::new();
+        for slot in orgs.slots {
+            users.push((slot.key.clone(), slot.users));
+            match self.by_org.get_mut(&slot.key) {
+                Some(c) => c.merge(&slot.counts, &mut { usize::MAX }),
+                None => {
+                    self.by_org.insert(slot.key, slot.counts);
+                }
+            }
+        }
+        for i in orgs.with_users {
+            let (key, theirs) = &mut users[i];
+            let Some(theirs) = theirs.take() else { continue };
+            match self.users.get_mut(key.as_str()) {
+                Some(mine) => {
+                    for (user, a) in theirs {
+                        mine.entry(user).or_default().merge(&a, &mut 0);
+                    }
+                }
+                None => {
+                    self.users.insert(std::mem::take(key), theirs);
+                }
+            }
+        }
+    }
+
     pub fn add(&mut self, row: &RowFacts<'_>, f: &RowFindings) {
         self.rows += 1;
         self.flagged.add(f);
@@ -307,25 +396,19 @@ impl Summary {
         if let Some(m) = row.moderation {
             self.moderation.add(m, row.reason);
         }
-        let org = if row.org.trim().is_empty() {
-            "(no organization)"
-        } else {
-            row.org.trim()
-        };
-        // Look up before inserting: most rows repeat an organization already seen, and
-        // this is the per-row path.
-        let c = match self.by_org.get_mut(org) {
-            Some(c) => c,
-            None => self.by_org.entry(org.to_string()).or_default(),
-        };
+        let slot = &mut self.orgs.slots[row.org];
+        let c = &mut slot.counts;
         c.rows += 1;
         c.flagged.add(f);
         c.reason_says_nothing += u64::from(nothing);
         c.activity.add(row.time, row.networks, true);
         if let Some(user) = row.user {
-            let users = match self.users.get_mut(org) {
+            let users = match &mut slot.users {
                 Some(u) => u,
-                None => self.users.entry(org.to_string()).or_default(),
+                None => {
+                    self.orgs.with_users.push(row.org);
+                    slot.users.insert(FxHashMap::default())
+                }
             };
             let user = user.trim();
             let a = match users.get_mut(user) {
@@ -366,7 +449,9 @@ impl Summary {
         }
     }
 
-    pub fn merge(&mut self, o: Summary) {
+    pub fn merge(&mut self, mut o: Summary) {
+        self.seal();
+        o.seal();
         let room = self.hourly_room.get_or_insert(MAX_TRACKED_HOURS);
         self.rows += o.rows;
         self.flagged.merge(&o.flagged);
@@ -416,6 +501,7 @@ impl Summary {
 
     /// Fixes the lists and signals; call once all rows are in.
     pub fn finish(&mut self) {
+        self.seal();
         self.counts_are = LOWER_BOUND;
         self.reason_states = ReasonState::ALL
             .iter()

@@ -9,11 +9,44 @@ pub fn parse_time(text: &str) -> Option<i64> {
     if t.is_empty() {
         return None;
     }
+    if let Some(fixed) = flock_fixed(t.as_bytes()) {
+        return fixed;
+    }
     if t.as_bytes().get(4) == Some(&b'-') {
         iso(t)
     } else {
         us(t)
     }
+}
+
+/// The shape of Flock's own times, `MM/DD/YYYY, hh:mm:ss AM UTC`: `9` a digit, `A` the
+/// `A` or `P` of the half-day; every other byte as written.
+const FLOCK_TIME: &[u8; 27] = b"99/99/9999, 99:99:99 AM UTC";
+
+/// A time in exactly Flock's shape, read from fixed places (nearly every time in a Flock
+/// export); `None` when the text has another shape, for the general reader. The answer
+/// is the one [`us`] gives.
+fn flock_fixed(t: &[u8]) -> Option<Option<i64>> {
+    let t: &[u8; 27] = t.try_into().ok()?;
+    let shaped = t.iter().zip(FLOCK_TIME).all(|(&b, &want)| match want {
+        b'9' => b.is_ascii_digit(),
+        b'A' => b == b'A' || b == b'P',
+        _ => b == want,
+    });
+    if !shaped {
+        return None;
+    }
+    let n = |i: usize| i64::from(t[i] - b'0') * 10 + i64::from(t[i + 1] - b'0');
+    let (m, d, y) = (n(0) as u32, n(3) as u32, n(6) * 100 + n(8));
+    let (h, mi, sec) = (n(12), n(15), n(18));
+    Some((|| {
+        let day = days_from_civil(y, m, d)?;
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let secs = twelve_hour(h * 3600 + mi * 60 + sec.min(59), t[21] == b'P')?;
+        Some(day * 86_400 + secs)
+    })())
 }
 
 /// The month key (`YYYY * 100 + MM`) of a time from [`parse_time`].
@@ -279,6 +312,37 @@ mod tests {
 
     fn label(t: &str) -> Option<String> {
         parse_time(t).map(format_utc)
+    }
+
+    /// Times in Flock's exact shape are read from fixed places; the answer must be the
+    /// general reader's, valid or not.
+    #[test]
+    fn flock_shaped_times_read_from_fixed_places_as_the_general_reader_does() {
+        let mut seed = 7u64;
+        let mut digit = |hi: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % hi
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let t = format!(
+                "{:02}/{:02}/{:04}, {:02}:{:02}:{:02} {}M UTC",
+                digit(14),
+                digit(33),
+                1985 + digit(120),
+                digit(26),
+                digit(62),
+                digit(62),
+                if digit(2) == 0 { "A" } else { "P" }
+            );
+            let fixed = flock_fixed(t.as_bytes()).expect("Flock's shape");
+            assert_eq!(fixed, us(&t), "{t}");
+            checked += u64::from(fixed.is_some());
+        }
+        assert!(checked > 10_000, "{checked} valid times");
+        for other in ["1/5/2025, 3:04:05 PM UTC", "11/14/2025, 09:53:36 am UTC", "11/14/2025 09:53:36 AM UTC"] {
+            assert_eq!(flock_fixed(other.as_bytes()), None, "{other}");
+        }
     }
 
     #[test]
