@@ -406,6 +406,7 @@ fn audit_file(
     let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(threads * 2);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(u64, ChunkResult)>(threads * 2);
+    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(threads * 2);
     let csv = o.source.header().is_some();
     let rows = RowContext {
         label: &label,
@@ -428,12 +429,14 @@ fn audit_file(
     let tally_width = if csv { o.width } else { Field::ALL.len() };
     std::thread::scope(|s| {
         for _ in 0..threads {
-            let done_tx = done_tx.clone();
+            let (done_tx, spare_tx) = (done_tx.clone(), spare_tx.clone());
             let (work_rx, ctx) = (&work_rx, &ctx);
             s.spawn(move || {
                 let mut classifier = Classifier::new(screener);
                 while let Some((i, rows)) = next_chunk(work_rx) {
-                    let r = classify_chunk(ctx, &mut classifier, rows, tally_width);
+                    let r = classify_chunk(ctx, &mut classifier, &rows, tally_width);
+                    // The reader may have enough buffers already; then this one is freed.
+                    let _ = spare_tx.try_send(rows.bytes);
                     if done_tx.send((i, r)).is_err() {
                         break;
                     }
@@ -444,7 +447,11 @@ fn audit_file(
         let collector = s.spawn(move || collect(done_rx, out, summary, ids, tally_width));
         let mut read_error = None;
         let mut index = 0u64;
+        drop(spare_tx);
         loop {
+            while let Ok(bytes) = spare_rx.try_recv() {
+                o.source.recycle(bytes);
+            }
             match o.source.next_chunk() {
                 Ok(Some(chunk)) => {
                     progress(&path, o.source.bytes_read());
@@ -533,7 +540,7 @@ struct ChunkContext<'a> {
 fn classify_chunk(
     ctx: &ChunkContext<'_>,
     classifier: &mut Classifier<'_>,
-    chunk: Chunk,
+    chunk: &Chunk,
     tally_width: usize,
 ) -> ChunkResult {
     let mut r = ChunkResult {
@@ -547,9 +554,9 @@ fn classify_chunk(
     };
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     if ctx.csv {
-        csv_chunk(ctx, classifier, &chunk, &mut r, &mut w);
+        csv_chunk(ctx, classifier, chunk, &mut r, &mut w);
     } else {
-        json_chunk(ctx, classifier, &chunk, &mut r, &mut w);
+        json_chunk(ctx, classifier, chunk, &mut r, &mut w);
     }
     r.flagged_csv = w.into_inner().unwrap_or_default();
     r

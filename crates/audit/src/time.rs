@@ -80,12 +80,27 @@ pub fn format_utc(secs: i64) -> String {
 /// one line joined by ` to ` or ` - `.
 pub fn parse_time_frame(text: &str) -> Option<(i64, i64)> {
     let t = text.trim();
+    if let Some(fixed) = flock_frame(t.as_bytes()) {
+        return fixed;
+    }
     let (a, b) = t
         .split_once('\n')
         .or_else(|| t.split_once(" to "))
         .or_else(|| t.split_once(" - "))?;
     let a = a.trim().trim_end_matches('-');
     Some((parse_time(a)?, parse_time(b)?))
+}
+
+/// A Time Frame cell in exactly Flock's shape (two times in [`FLOCK_TIME`]'s shape, the
+/// first followed by ` -` and a line feed), read from fixed places; `None` for any other
+/// shape. The answer is the one the general reading gives.
+fn flock_frame(t: &[u8]) -> Option<Option<(i64, i64)>> {
+    if t.len() != 2 * FLOCK_TIME.len() + 3 || &t[27..30] != b" -\n" {
+        return None;
+    }
+    let start = flock_fixed(&t[..27])?;
+    let end = flock_fixed(&t[30..])?;
+    Some(start.zip(end))
 }
 
 /// `M/D/YYYY[,] h:mm[:ss] [AM|PM] [UTC]`, or a bare `M/D/YYYY`: read byte by byte, as it
@@ -338,11 +353,25 @@ mod tests {
             let fixed = flock_fixed(t.as_bytes()).expect("Flock's shape");
             assert_eq!(fixed, us(&t), "{t}");
             checked += u64::from(fixed.is_some());
+            let end = t.replace("AM", "PM");
+            let frame = format!("{t} -\n{end}");
+            assert_eq!(
+                flock_frame(frame.as_bytes()),
+                Some(us(&t).zip(us(&end))),
+                "{frame}"
+            );
         }
         assert!(checked > 10_000, "{checked} valid times");
-        for other in ["1/5/2025, 3:04:05 PM UTC", "11/14/2025, 09:53:36 am UTC", "11/14/2025 09:53:36 AM UTC"] {
+        for other in [
+            "1/5/2025, 3:04:05 PM UTC",
+            "11/14/2025, 09:53:36 am UTC",
+            "11/14/2025 09:53:36 AM UTC",
+        ] {
             assert_eq!(flock_fixed(other.as_bytes()), None, "{other}");
         }
+        let one_line = "11/14/2025, 09:53:36 AM UTC to 11/14/2025, 09:53:36 PM UTC";
+        assert_eq!(flock_frame(one_line.as_bytes()), None);
+        assert!(parse_time_frame(one_line).is_some());
     }
 
     #[test]
