@@ -52,6 +52,8 @@ pub struct Source {
     /// Buffers of chunks already audited, given back to be read into again: a fresh
     /// buffer costs a page fault every 4 KiB.
     spare: Vec<Vec<u8>>,
+    /// Bytes read at a time ([`BLOCK`]; smaller in tests, to cut many chunks).
+    block: usize,
     /// How far `buf` has been scanned for record boundaries, and whether that point is
     /// inside a quoted field.
     scanned: usize,
@@ -126,6 +128,7 @@ impl Source {
             origin: Origin::File(file),
             buf: Vec::new(),
             spare: Vec::new(),
+            block: BLOCK,
             scanned: 0,
             in_quote: false,
             next_line: after_header.line(),
@@ -146,6 +149,7 @@ impl Source {
             origin: Origin::File(file),
             buf: Vec::new(),
             spare: Vec::new(),
+            block: BLOCK,
             scanned: 0,
             in_quote: false,
             next_line: 1,
@@ -166,6 +170,7 @@ impl Source {
             origin: Origin::Log(cursor),
             buf: Vec::new(),
             spare: Vec::new(),
+            block: BLOCK,
             scanned: 0,
             in_quote: false,
             next_line: 0,
@@ -243,9 +248,9 @@ impl Source {
             }
             // Reading into spare capacity (not a zero-filled slice) saves a pass over
             // every block.
-            self.buf.reserve(BLOCK);
+            self.buf.reserve(self.block);
             let n = match &mut self.origin {
-                Origin::File(file) => file.take(BLOCK as u64).read_to_end(&mut self.buf),
+                Origin::File(file) => file.take(self.block as u64).read_to_end(&mut self.buf),
                 Origin::Log(_) => Ok(0),
             }
             .map_err(io(&self.path))?;
@@ -273,7 +278,7 @@ impl Source {
         .map(|end| from + end);
         self.scanned = self.buf.len();
         let end = last?;
-        if self.buf.len() < BLOCK {
+        if self.buf.len() < self.block {
             // Too small to be worth a chunk yet: read more first, and rescan from the
             // boundary (where no field is open) next time.
             self.scanned = end;
@@ -288,7 +293,7 @@ impl Source {
         // next block, so reading it never reallocates.
         let mut next = self.spare.pop().unwrap_or_default();
         next.clear();
-        next.reserve(self.buf.len() - end + BLOCK);
+        next.reserve(self.buf.len() - end + self.block);
         next.extend_from_slice(&self.buf[end..]);
         self.buf.truncate(end);
         let bytes = std::mem::replace(&mut self.buf, next);
@@ -334,4 +339,69 @@ fn count_records(bytes: &[u8]) -> u64 {
         }
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::split::{Lines, Record, Splitter};
+    use proptest::prelude::*;
+
+    /// A well-formed CSV cell: plain, or quoted around commas, doubled quotes and line
+    /// breaks.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9 ]{0,6}",
+            proptest::collection::vec(
+                prop_oneof![Just("a"), Just(","), Just("\"\""), Just("\n"), Just("\r\n"), Just(" ")],
+                0..6
+            )
+            .prop_map(|parts| format!("\"{}\"", parts.concat())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Chunks cut by counting quotes, each split by the splitter, give the records and
+        /// lines the `csv` crate reads from the whole file, whatever the chunk size.
+        #[test]
+        fn records_split_across_chunk_boundaries_are_the_csv_crates(
+            rows in proptest::collection::vec(proptest::collection::vec(cell(), 1..5), 0..40),
+            block in 1usize..64,
+        ) {
+            let mut text = String::from("h1,h2\n");
+            for row in &rows {
+                text.push_str(&row.join(","));
+                text.push('\n');
+            }
+            let file = tempfile::NamedTempFile::new().unwrap();
+            std::fs::write(file.path(), &text).unwrap();
+            let mut want = Vec::new();
+            let mut reader = csv::ReaderBuilder::new().flexible(true).from_path(file.path()).unwrap();
+            let mut rec = csv::ByteRecord::new();
+            while reader.read_byte_record(&mut rec).unwrap() {
+                let line = rec.position().unwrap().line();
+                want.push((rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), line));
+            }
+            let mut source = Source::open_csv(file.path()).unwrap();
+            source.block = block;
+            let mut got = Vec::new();
+            let mut joined = Vec::new();
+            while let Some(chunk) = source.next_chunk().unwrap() {
+                joined.extend_from_slice(&chunk.bytes);
+                let mut split = Splitter::new(&chunk.bytes);
+                let mut lines = Lines::default();
+                let mut record = Record::new(&chunk.bytes);
+                let mut k = 0;
+                while split.next_record(&mut record) {
+                    let line = chunk.line_of(k, lines.line_of(&chunk.bytes, record.start()));
+                    got.push((record.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), line));
+                    k += 1;
+                }
+            }
+            prop_assert_eq!(&joined[..], &text.as_bytes()[6..]);
+            prop_assert_eq!(got, want);
+        }
+    }
 }

@@ -10,6 +10,7 @@ pub mod cells;
 pub mod checks;
 pub mod classify;
 pub mod columns;
+pub mod core_scan;
 pub mod distinct;
 pub mod error;
 pub mod fetch;

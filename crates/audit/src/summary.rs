@@ -228,7 +228,7 @@ pub struct Summary {
     other_reasons: u64,
     /// Organization → user → habits.
     #[serde(skip)]
-    users: FxHashMap<String, FxHashMap<String, Activity>>,
+    users: FxHashMap<String, FxHashMap<String, Box<Activity>>>,
     #[serde(skip)]
     user_count: usize,
     #[serde(skip)]
@@ -259,7 +259,8 @@ struct Orgs {
 struct OrgSlot {
     key: String,
     counts: Counts,
-    users: Option<FxHashMap<String, Activity>>,
+    /// Boxed: a chunk's maps of users grow by rehashing, and an `Activity` is ~300 bytes.
+    users: Option<FxHashMap<String, Box<Activity>>>,
 }
 
 /// The name an organization is counted under.
@@ -361,7 +362,7 @@ impl Summary {
     /// [`Summary::merge`] and [`Summary::finish`]; rows added after start new slots).
     pub fn seal(&mut self) {
         let orgs = std::mem::take(&mut self.orgs);
-        let mut users: Vec<(String, Option<FxHashMap<String, Activity>>)> = Vec::new();
+        let mut users: Vec<(String, Option<FxHashMap<String, Box<Activity>>>)> = Vec::new();
         for slot in orgs.slots {
             users.push((slot.key.clone(), slot.users));
             match self.by_org.get_mut(&slot.key) {
@@ -480,8 +481,10 @@ impl Summary {
                     a.merge(&v, &mut 0);
                 } else if self.user_count < MAX_USERS {
                     self.user_count += 1;
-                    let mut a = Activity::default();
-                    a.merge(&v, &mut 0);
+                    // What merging into a new entry keeps: all but the hours tracked for
+                    // bursts (never any for a user).
+                    let mut a = v;
+                    a.hourly = FxHashMap::default();
                     mine.insert(user, a);
                 }
             }

@@ -19,8 +19,8 @@ pub fn parse_time(text: &str) -> Option<i64> {
     }
 }
 
-/// The shape of Flock's own times, `MM/DD/YYYY, hh:mm:ss AM UTC`: `9` a digit, `A` the
-/// `A` or `P` of the half-day; every other byte as written.
+/// The shape of Flock's own times, `MM/DD/YYYY, hh:mm:ss AM UTC` (`9` a digit, `A` the
+/// `A` or `P` of the half-day), as [`flock_fixed`] checks it.
 const FLOCK_TIME: &[u8; 27] = b"99/99/9999, 99:99:99 AM UTC";
 
 /// A time in exactly Flock's shape, read from fixed places (nearly every time in a Flock
@@ -28,11 +28,16 @@ const FLOCK_TIME: &[u8; 27] = b"99/99/9999, 99:99:99 AM UTC";
 /// is the one [`us`] gives.
 fn flock_fixed(t: &[u8]) -> Option<Option<i64>> {
     let t: &[u8; 27] = t.try_into().ok()?;
-    let shaped = t.iter().zip(FLOCK_TIME).all(|(&b, &want)| match want {
-        b'9' => b.is_ascii_digit(),
-        b'A' => b == b'A' || b == b'P',
-        _ => b == want,
-    });
+    let digits = [0, 1, 3, 4, 6, 7, 8, 9, 12, 13, 15, 16, 18, 19];
+    let shaped = digits.iter().all(|&i| t[i].is_ascii_digit())
+        && (t[21] == b'A' || t[21] == b'P')
+        && t[2] == b'/'
+        && t[5] == b'/'
+        && &t[10..12] == b", "
+        && t[14] == b':'
+        && t[17] == b':'
+        && t[20] == b' '
+        && &t[22..] == b"M UTC";
     if !shaped {
         return None;
     }
