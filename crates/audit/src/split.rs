@@ -139,7 +139,9 @@ impl<'a> Splitter<'a> {
             return false;
         }
         loop {
-            let stop = if input[self.pos] == b'"' {
+            // At the end of the input after a comma, the unquoted branch reads the last,
+            // empty field.
+            let stop = if input.get(self.pos) == Some(&b'"') {
                 self.quoted(rec)
             } else {
                 let from = self.pos;

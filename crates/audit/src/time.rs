@@ -45,7 +45,7 @@ fn flock_fixed(t: &[u8]) -> Option<Option<i64>> {
     let (m, d, y) = (n(0) as u32, n(3) as u32, n(6) * 100 + n(8));
     let (h, mi, sec) = (n(12), n(15), n(18));
     Some((|| {
-        let day = days_from_civil(y, m, d)?;
+        let day = day_number(y, m, d)?;
         if h > 23 || mi > 59 || sec > 60 {
             return None;
         }
@@ -94,6 +94,35 @@ pub fn parse_time_frame(text: &str) -> Option<(i64, i64)> {
         .or_else(|| t.split_once(" - "))?;
     let a = a.trim().trim_end_matches('-');
     Some((parse_time(a)?, parse_time(b)?))
+}
+
+/// Days since 1970 of each month's first day from 1990 to 2100 (the years
+/// [`days_from_civil`] accepts), and the month's length.
+fn month_starts() -> &'static [(i64, u32)] {
+    static TABLE: std::sync::OnceLock<Vec<(i64, u32)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (1990..=2100)
+            .flat_map(|y| (1..=12).map(move |m| (y, m)))
+            .map(|(y, m)| {
+                let first = days_from_civil(y, m, 1).unwrap_or(0);
+                let len = (28..=31)
+                    .rev()
+                    .find(|&d| days_from_civil(y, m, d).is_some())
+                    .unwrap_or(28);
+                (first, len)
+            })
+            .collect()
+    })
+}
+
+/// [`days_from_civil`] read from a table: the same answer for every input.
+fn day_number(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let i = usize::try_from((y - 1990) * 12).ok()? + (m - 1) as usize;
+    let &(first, len) = month_starts().get(i)?;
+    (d <= len).then_some(first + i64::from(d) - 1)
 }
 
 /// A Time Frame cell in exactly Flock's shape (two times in [`FLOCK_TIME`]'s shape, the
@@ -332,6 +361,17 @@ mod tests {
 
     fn label(t: &str) -> Option<String> {
         parse_time(t).map(format_utc)
+    }
+
+    #[test]
+    fn the_table_of_months_gives_days_from_civil() {
+        for y in 1980..2110 {
+            for m in 0..14 {
+                for d in 0..33 {
+                    assert_eq!(day_number(y, m, d), days_from_civil(y, m, d), "{y}-{m}-{d}");
+                }
+            }
+        }
     }
 
     /// Times in Flock's exact shape are read from fixed places; the answer must be the
