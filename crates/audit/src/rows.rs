@@ -47,8 +47,8 @@ impl CellTally {
 /// What a chunk's rows add up to.
 pub struct ChunkResult {
     pub summary: Summary,
-    /// Each row's search-id hash (if any) and flag bits, in input order, to unite rows.
-    pub ids: Vec<(Option<u64>, u8)>,
+    /// The rows' search-id hashes and flag bits, sorted by the worker, to unite rows.
+    pub ids: crate::distinct::ChunkIds,
     pub flagged_csv: Vec<u8>,
     pub flagged: u64,
     pub errors: Vec<String>,
@@ -202,7 +202,7 @@ pub fn classify_row(
     ctx: &RowContext<'_>,
     classifier: &mut Classifier<'_>,
     summary: &mut Summary,
-    ids: &mut Vec<(Option<u64>, u8)>,
+    ids: &mut crate::distinct::ChunkIds,
     fields: &Fields<'_>,
 ) -> (Unreadable, RowFindings, String) {
     let cols = ctx.columns;
@@ -241,7 +241,7 @@ pub fn classify_row(
     summary.add(&facts, &findings);
     let id = fields.get(Field::Id);
     let id = (cell_state(id) == CellState::Value).then(|| crate::distinct::id_hash(id));
-    ids.push((id, crate::distinct::flag_bits(&findings)));
+    ids.add(id, crate::distinct::flag_bits(&findings));
     let reason = if findings.flagged() {
         reason.into_owned()
     } else {

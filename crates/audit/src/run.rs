@@ -515,9 +515,7 @@ fn collect(
             for (a, b) in tally.iter_mut().zip(r.tally.iter()) {
                 a.merge(b);
             }
-            for (id, bits) in &r.ids {
-                ids.add(*id, *bits)?;
-            }
+            ids.add_chunk(r.ids)?;
             summary.merge(r.summary);
             next += 1;
         }
@@ -545,7 +543,7 @@ fn classify_chunk(
 ) -> ChunkResult {
     let mut r = ChunkResult {
         summary: Summary::default(),
-        ids: Vec::new(),
+        ids: Default::default(),
         flagged_csv: Vec::new(),
         flagged: 0,
         errors: Vec::new(),
@@ -559,6 +557,8 @@ fn classify_chunk(
         json_chunk(ctx, classifier, chunk, &mut r, &mut w);
     }
     r.flagged_csv = w.into_inner().unwrap_or_default();
+    r.ids.seal();
+    r.summary.seal();
     r
 }
 
