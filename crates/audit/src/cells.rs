@@ -23,7 +23,10 @@ pub fn cell_state_bytes(cell: &[u8]) -> CellState {
     match cell.first() {
         None => return CellState::Empty,
         // Most cells: no space to trim, and a first byte no mask starts with.
-        Some(b) if !b.is_ascii_whitespace() && !matches!(b, b'*' | b'#' | b'[' | b'r' | b'R' | 0xE2) => {
+        Some(b)
+            if !b.is_ascii_whitespace()
+                && !matches!(b, b'*' | b'#' | b'[' | b'r' | b'R' | 0xE2) =>
+        {
             return CellState::Value
         }
         Some(_) => {}

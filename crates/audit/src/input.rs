@@ -354,7 +354,14 @@ mod tests {
         prop_oneof![
             "[a-z0-9 ]{0,6}",
             proptest::collection::vec(
-                prop_oneof![Just("a"), Just(","), Just("\"\""), Just("\n"), Just("\r\n"), Just(" ")],
+                prop_oneof![
+                    Just("a"),
+                    Just(","),
+                    Just("\"\""),
+                    Just("\n"),
+                    Just("\r\n"),
+                    Just(" ")
+                ],
                 0..6
             )
             .prop_map(|parts| format!("\"{}\"", parts.concat())),

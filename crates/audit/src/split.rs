@@ -248,16 +248,10 @@ impl<'a> Splitter<'a> {
 
 /// Line numbers of records, counted on demand: the `csv` reader's line of a record is one
 /// more than the line feeds before the point where it began reading it.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Lines {
     upto: usize,
     feeds: u64,
-}
-
-impl Default for Lines {
-    fn default() -> Self {
-        Lines { upto: 0, feeds: 0 }
-    }
 }
 
 impl Lines {

@@ -228,7 +228,7 @@ pub struct Summary {
     other_reasons: u64,
     /// Organization → user → habits.
     #[serde(skip)]
-    users: FxHashMap<String, FxHashMap<String, Box<Activity>>>,
+    users: FxHashMap<String, Users>,
     #[serde(skip)]
     user_count: usize,
     #[serde(skip)]
@@ -260,8 +260,11 @@ struct OrgSlot {
     key: String,
     counts: Counts,
     /// Boxed: a chunk's maps of users grow by rehashing, and an `Activity` is ~300 bytes.
-    users: Option<FxHashMap<String, Box<Activity>>>,
+    users: Option<Users>,
 }
+
+/// One organization's users and their habits.
+type Users = FxHashMap<String, Box<Activity>>;
 
 /// The name an organization is counted under.
 fn org_key(org: &str) -> &str {
@@ -362,7 +365,7 @@ impl Summary {
     /// [`Summary::merge`] and [`Summary::finish`]; rows added after start new slots).
     pub fn seal(&mut self) {
         let orgs = std::mem::take(&mut self.orgs);
-        let mut users: Vec<(String, Option<FxHashMap<String, Box<Activity>>>)> = Vec::new();
+        let mut users: Vec<(String, Option<Users>)> = Vec::new();
         for slot in orgs.slots {
             users.push((slot.key.clone(), slot.users));
             match self.by_org.get_mut(&slot.key) {
@@ -374,7 +377,9 @@ impl Summary {
         }
         for i in orgs.with_users {
             let (key, theirs) = &mut users[i];
-            let Some(theirs) = theirs.take() else { continue };
+            let Some(theirs) = theirs.take() else {
+                continue;
+            };
             match self.users.get_mut(key.as_str()) {
                 Some(mine) => {
                     for (user, a) in theirs {

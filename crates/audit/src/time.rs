@@ -380,7 +380,9 @@ mod tests {
     fn flock_shaped_times_read_from_fixed_places_as_the_general_reader_does() {
         let mut seed = 7u64;
         let mut digit = |hi: u64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) % hi
         };
         let mut checked = 0;
