@@ -20,6 +20,17 @@ pub fn cell_state(cell: &str) -> CellState {
 
 /// [`cell_state`] on a cell's bytes, valid UTF-8 or not (the per-cell path).
 pub fn cell_state_bytes(cell: &[u8]) -> CellState {
+    match cell.first() {
+        None => return CellState::Empty,
+        // Most cells: no space to trim, and a first byte no mask starts with.
+        Some(b)
+            if !b.is_ascii_whitespace()
+                && !matches!(b, b'*' | b'#' | b'[' | b'r' | b'R' | 0xE2) =>
+        {
+            return CellState::Value
+        }
+        Some(_) => {}
+    }
     let t = cell.trim_ascii();
     match t.first() {
         None => CellState::Empty,

@@ -51,7 +51,7 @@ pub struct Classifier<'s> {
     scratch: Scratch,
     hits: Vec<Hit>,
     /// Organization names repeat on nearly every row: remember each one's answer.
-    agencies: std::collections::HashMap<String, bool>,
+    agencies: FxHashMap<String, bool>,
     /// So do reasons ("investigation" is half of some logs): remember what each says.
     reasons: FxHashMap<String, (Vec<(u32, u32)>, ReasonState)>,
 }
@@ -68,7 +68,7 @@ impl<'s> Classifier<'s> {
             screener,
             scratch: Scratch::default(),
             hits: Vec::new(),
-            agencies: std::collections::HashMap::new(),
+            agencies: FxHashMap::default(),
             reasons: FxHashMap::default(),
         }
     }
@@ -79,6 +79,12 @@ impl<'s> Classifier<'s> {
 
     /// The findings and what the reason says (see [`reason_state`]).
     pub fn classify_with_state(&mut self, reason: &str, org: &str) -> (RowFindings, ReasonState) {
+        let agency = self.agency(org);
+        self.classify_reason(reason, agency)
+    }
+
+    /// As [`Classifier::classify_with_state`], for an organization already looked up.
+    pub fn classify_reason(&mut self, reason: &str, agency: bool) -> (RowFindings, ReasonState) {
         let (terms, state) = match self.reasons.get(reason) {
             Some((terms, state)) => (terms.clone(), *state),
             None => {
@@ -91,7 +97,7 @@ impl<'s> Classifier<'s> {
         };
         let findings = RowFindings {
             immigration_terms: terms,
-            immigration_agency: self.agency(org),
+            immigration_agency: agency,
         };
         (findings, state)
     }
@@ -107,7 +113,8 @@ impl<'s> Classifier<'s> {
             .collect()
     }
 
-    fn agency(&mut self, org: &str) -> bool {
+    /// Whether an organization is an immigration agency (remembered per name).
+    pub fn agency(&mut self, org: &str) -> bool {
         if let Some(&known) = self.agencies.get(org) {
             return known;
         }

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use crate::cells::{cell_state, cell_state_bytes, moderation, CellState};
 use crate::classify::{Classifier, RowFindings};
 use crate::columns::{Field, Resolved};
+use crate::split::Record;
 use crate::summary::{RowFacts, Summary};
 use crate::time::{parse_time, parse_time_frame};
 
@@ -46,8 +47,8 @@ impl CellTally {
 /// What a chunk's rows add up to.
 pub struct ChunkResult {
     pub summary: Summary,
-    /// Each row's search-id hash (if any) and flag bits, in input order, to unite rows.
-    pub ids: Vec<(Option<u64>, u8)>,
+    /// The rows' search-id hashes and flag bits, sorted by the worker, to unite rows.
+    pub ids: crate::distinct::ChunkIds,
     pub flagged_csv: Vec<u8>,
     pub flagged: u64,
     pub errors: Vec<String>,
@@ -89,11 +90,15 @@ pub struct Fields<'a>([Cow<'a, str>; Field::ALL.len()]);
 
 impl<'a> Fields<'a> {
     /// The fields the audit reads from a CSV record (the others stay empty: they are
-    /// only counted and carried through).
-    pub fn from_csv(cols: &Resolved, record: &'a csv::ByteRecord) -> Fields<'a> {
+    /// only counted and carried through). `text` is the record's chunk when it is valid
+    /// UTF-8, so that fields are sliced from it without being checked one by one.
+    pub fn from_csv(cols: &Resolved, record: &'a Record<'_>, text: Option<&'a str>) -> Fields<'a> {
         let mut fields = Fields(Default::default());
         for f in READ {
-            if let Some(b) = cols.index(f).and_then(|c| record.get(c)) {
+            let Some(c) = cols.index(f) else { continue };
+            if let Some(s) = text.and_then(|t| record.get_str(t, c)) {
+                fields.0[f as usize] = Cow::Borrowed(s);
+            } else if let Some(b) = record.get(c) {
                 fields.0[f as usize] = match std::str::from_utf8(b) {
                     Ok(s) => Cow::Borrowed(s),
                     Err(_) => String::from_utf8_lossy(b),
@@ -197,7 +202,7 @@ pub fn classify_row(
     ctx: &RowContext<'_>,
     classifier: &mut Classifier<'_>,
     summary: &mut Summary,
-    ids: &mut Vec<(Option<u64>, u8)>,
+    ids: &mut crate::distinct::ChunkIds,
     fields: &Fields<'_>,
 ) -> (Unreadable, RowFindings, String) {
     let cols = ctx.columns;
@@ -206,7 +211,8 @@ pub fn classify_row(
         (false, Some(org)) => org,
         _ => fields.get(Field::Org),
     };
-    let (findings, state) = classifier.classify_with_state(&reason, org);
+    let (org, agency) = summary.org(org, |o| classifier.agency(o));
+    let (findings, state) = classifier.classify_reason(&reason, agency);
     let mut bad = 0;
     let time = typed(fields, Field::Time, parse_time, &mut bad);
     for f in [Field::TimeFrameStart, Field::TimeFrameEnd] {
@@ -235,7 +241,7 @@ pub fn classify_row(
     summary.add(&facts, &findings);
     let id = fields.get(Field::Id);
     let id = (cell_state(id) == CellState::Value).then(|| crate::distinct::id_hash(id));
-    ids.push((id, crate::distinct::flag_bits(&findings)));
+    ids.add(id, crate::distinct::flag_bits(&findings));
     let reason = if findings.flagged() {
         reason.into_owned()
     } else {
@@ -245,7 +251,7 @@ pub fn classify_row(
 }
 
 /// Counts a CSV record's cells, column by column.
-pub fn tally_csv(cols: &Resolved, record: &csv::ByteRecord, bad: Unreadable, t: &mut [CellTally]) {
+pub fn tally_csv(cols: &Resolved, record: &Record<'_>, bad: Unreadable, t: &mut [CellTally]) {
     for (i, (raw, tally)) in record.iter().zip(t.iter_mut()).enumerate() {
         let unreadable = bad != 0 && cols.field_of(i).is_some_and(|f| bad & bit(f) != 0);
         tally.count(raw, unreadable);
@@ -261,7 +267,7 @@ pub fn tally_json(fields: &Fields<'_>, bad: Unreadable, t: &mut [CellTally]) {
 
 /// The original cells of a row, to copy into flagged.csv.
 pub enum Cells<'a> {
-    Csv(&'a csv::ByteRecord),
+    Csv(&'a Record<'a>),
     Json(&'a str),
 }
 

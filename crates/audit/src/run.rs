@@ -406,6 +406,7 @@ fn audit_file(
     let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(threads * 2);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(u64, ChunkResult)>(threads * 2);
+    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(threads * 2);
     let csv = o.source.header().is_some();
     let rows = RowContext {
         label: &label,
@@ -428,12 +429,14 @@ fn audit_file(
     let tally_width = if csv { o.width } else { Field::ALL.len() };
     std::thread::scope(|s| {
         for _ in 0..threads {
-            let done_tx = done_tx.clone();
+            let (done_tx, spare_tx) = (done_tx.clone(), spare_tx.clone());
             let (work_rx, ctx) = (&work_rx, &ctx);
             s.spawn(move || {
                 let mut classifier = Classifier::new(screener);
                 while let Some((i, rows)) = next_chunk(work_rx) {
-                    let r = classify_chunk(ctx, &mut classifier, rows, tally_width);
+                    let r = classify_chunk(ctx, &mut classifier, &rows, tally_width);
+                    // The reader may have enough buffers already; then this one is freed.
+                    let _ = spare_tx.try_send(rows.bytes);
                     if done_tx.send((i, r)).is_err() {
                         break;
                     }
@@ -444,7 +447,11 @@ fn audit_file(
         let collector = s.spawn(move || collect(done_rx, out, summary, ids, tally_width));
         let mut read_error = None;
         let mut index = 0u64;
+        drop(spare_tx);
         loop {
+            while let Ok(bytes) = spare_rx.try_recv() {
+                o.source.recycle(bytes);
+            }
             match o.source.next_chunk() {
                 Ok(Some(chunk)) => {
                     progress(&path, o.source.bytes_read());
@@ -508,9 +515,7 @@ fn collect(
             for (a, b) in tally.iter_mut().zip(r.tally.iter()) {
                 a.merge(b);
             }
-            for (id, bits) in &r.ids {
-                ids.add(*id, *bits)?;
-            }
+            ids.add_chunk(r.ids)?;
             summary.merge(r.summary);
             next += 1;
         }
@@ -533,12 +538,12 @@ struct ChunkContext<'a> {
 fn classify_chunk(
     ctx: &ChunkContext<'_>,
     classifier: &mut Classifier<'_>,
-    chunk: Chunk,
+    chunk: &Chunk,
     tally_width: usize,
 ) -> ChunkResult {
     let mut r = ChunkResult {
         summary: Summary::default(),
-        ids: Vec::new(),
+        ids: Default::default(),
         flagged_csv: Vec::new(),
         flagged: 0,
         errors: Vec::new(),
@@ -547,11 +552,13 @@ fn classify_chunk(
     };
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     if ctx.csv {
-        csv_chunk(ctx, classifier, &chunk, &mut r, &mut w);
+        csv_chunk(ctx, classifier, chunk, &mut r, &mut w);
     } else {
-        json_chunk(ctx, classifier, &chunk, &mut r, &mut w);
+        json_chunk(ctx, classifier, chunk, &mut r, &mut w);
     }
     r.flagged_csv = w.into_inner().unwrap_or_default();
+    r.ids.seal();
+    r.summary.seal();
     r
 }
 
@@ -562,31 +569,36 @@ fn csv_chunk(
     r: &mut ChunkResult,
     w: &mut csv::Writer<Vec<u8>>,
 ) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(chunk.bytes.as_slice());
-    let mut record = csv::ByteRecord::new();
+    let mut split = crate::split::Splitter::new(&chunk.bytes);
+    let mut lines = crate::split::Lines::default();
+    let mut record = crate::split::Record::new(&chunk.bytes);
+    // Checked once per chunk, so that fields can be read as text without checking each.
+    let text = std::str::from_utf8(&chunk.bytes).ok();
     let mut k = 0u64;
-    while let Ok(true) = reader.read_byte_record(&mut record) {
-        let line = chunk.line_of(k, record.position().map_or(1, |p| p.line()));
-        k += 1;
+    while split.next_record(&mut record) {
+        let line = |lines: &mut crate::split::Lines| {
+            chunk.line_of(k, lines.line_of(&chunk.bytes, record.start()))
+        };
         if record.len() != ctx.width {
             r.errors.push(format!(
-                "line {line}: has {} fields where the header has {} (a truncated or damaged row); skipped",
+                "line {}: has {} fields where the header has {} (a truncated or damaged row); skipped",
+                line(&mut lines),
                 record.len(),
                 ctx.width
             ));
+            k += 1;
             continue;
         }
-        let fields = Fields::from_csv(ctx.rows.columns, &record);
+        let fields = Fields::from_csv(ctx.rows.columns, &record, text);
         let (bad, findings, reason) =
             classify_row(&ctx.rows, classifier, &mut r.summary, &mut r.ids, &fields);
         tally_csv(ctx.rows.columns, &record, bad, &mut r.tally);
         if findings.flagged() {
             r.flagged += 1;
+            let line = line(&mut lines);
             let _ = write_flagged(w, &ctx.rows, line, Cells::Csv(&record), &reason, &findings);
         }
+        k += 1;
     }
 }
 

@@ -228,13 +228,51 @@ pub struct Summary {
     other_reasons: u64,
     /// Organization → user → habits.
     #[serde(skip)]
-    users: FxHashMap<String, FxHashMap<String, Activity>>,
+    users: FxHashMap<String, Users>,
     #[serde(skip)]
     user_count: usize,
     #[serde(skip)]
     reason_counts: [u64; ReasonState::ALL.len()],
     #[serde(skip)]
     hourly_room: Option<usize>,
+    #[serde(skip)]
+    orgs: Orgs,
+}
+
+/// A chunk's organizations while its rows are added: each row finds its organization
+/// once, by the name as written, instead of once in `by_org` and again in `users`. The
+/// maps are filled from it when the chunk is sealed, in the order the rows first named
+/// each organization (and each organization's first user), so they are the very maps
+/// adding row by row would build, down to the order they are merged in.
+#[derive(Clone, Debug, Default)]
+struct Orgs {
+    /// The organization as written → its slot, and whether it is an immigration agency.
+    raw: FxHashMap<String, (usize, bool)>,
+    /// The organization as counted (trimmed, or "(no organization)") → its slot.
+    keys: FxHashMap<String, usize>,
+    slots: Vec<OrgSlot>,
+    /// Slots in the order their first user was seen.
+    with_users: Vec<usize>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct OrgSlot {
+    key: String,
+    counts: Counts,
+    /// Boxed: a chunk's maps of users grow by rehashing, and an `Activity` is ~300 bytes.
+    users: Option<Users>,
+}
+
+/// One organization's users and their habits.
+type Users = FxHashMap<String, Box<Activity>>;
+
+/// The name an organization is counted under.
+fn org_key(org: &str) -> &str {
+    if org.trim().is_empty() {
+        "(no organization)"
+    } else {
+        org.trim()
+    }
 }
 
 /// The cells of one column of one file: how many were blank, masked, or held something
@@ -284,7 +322,8 @@ pub struct RowFacts<'a> {
     /// The reason as screened (reason and offense type together when both exist).
     pub reason: &'a str,
     pub reason_state: ReasonState,
-    pub org: &'a str,
+    /// The organization's slot, from [`Summary::org`].
+    pub org: usize,
     /// The user, when the export names one (not blank, not masked).
     pub user: Option<&'a str>,
     /// Seconds since 1970, if the time could be read.
@@ -298,6 +337,62 @@ pub struct RowFacts<'a> {
 pub const LOWER_BOUND: &str = "a lower bound: searches whose exported reason or searching agency says immigration; searches run for immigration under a vague or missing reason cannot be counted from an export";
 
 impl Summary {
+    /// The slot of a row's organization (for [`RowFacts::org`]) and whether it is an
+    /// immigration agency, which `agency` works out the first time a name is seen.
+    pub fn org(&mut self, raw: &str, agency: impl FnOnce(&str) -> bool) -> (usize, bool) {
+        if let Some(&known) = self.orgs.raw.get(raw) {
+            return known;
+        }
+        let key = org_key(raw);
+        let slot = match self.orgs.keys.get(key) {
+            Some(&slot) => slot,
+            None => {
+                self.orgs.slots.push(OrgSlot {
+                    key: key.to_string(),
+                    ..OrgSlot::default()
+                });
+                let slot = self.orgs.slots.len() - 1;
+                self.orgs.keys.insert(key.to_string(), slot);
+                slot
+            }
+        };
+        let known = (slot, agency(raw));
+        self.orgs.raw.insert(raw.to_string(), known);
+        known
+    }
+
+    /// Moves the organizations' counts and users into `by_org` and `users` (done by
+    /// [`Summary::merge`] and [`Summary::finish`]; rows added after start new slots).
+    pub fn seal(&mut self) {
+        let orgs = std::mem::take(&mut self.orgs);
+        let mut users: Vec<(String, Option<Users>)> = Vec::new();
+        for slot in orgs.slots {
+            users.push((slot.key.clone(), slot.users));
+            match self.by_org.get_mut(&slot.key) {
+                Some(c) => c.merge(&slot.counts, &mut { usize::MAX }),
+                None => {
+                    self.by_org.insert(slot.key, slot.counts);
+                }
+            }
+        }
+        for i in orgs.with_users {
+            let (key, theirs) = &mut users[i];
+            let Some(theirs) = theirs.take() else {
+                continue;
+            };
+            match self.users.get_mut(key.as_str()) {
+                Some(mine) => {
+                    for (user, a) in theirs {
+                        mine.entry(user).or_default().merge(&a, &mut 0);
+                    }
+                }
+                None => {
+                    self.users.insert(std::mem::take(key), theirs);
+                }
+            }
+        }
+    }
+
     pub fn add(&mut self, row: &RowFacts<'_>, f: &RowFindings) {
         self.rows += 1;
         self.flagged.add(f);
@@ -307,25 +402,19 @@ impl Summary {
         if let Some(m) = row.moderation {
             self.moderation.add(m, row.reason);
         }
-        let org = if row.org.trim().is_empty() {
-            "(no organization)"
-        } else {
-            row.org.trim()
-        };
-        // Look up before inserting: most rows repeat an organization already seen, and
-        // this is the per-row path.
-        let c = match self.by_org.get_mut(org) {
-            Some(c) => c,
-            None => self.by_org.entry(org.to_string()).or_default(),
-        };
+        let slot = &mut self.orgs.slots[row.org];
+        let c = &mut slot.counts;
         c.rows += 1;
         c.flagged.add(f);
         c.reason_says_nothing += u64::from(nothing);
         c.activity.add(row.time, row.networks, true);
         if let Some(user) = row.user {
-            let users = match self.users.get_mut(org) {
+            let users = match &mut slot.users {
                 Some(u) => u,
-                None => self.users.entry(org.to_string()).or_default(),
+                None => {
+                    self.orgs.with_users.push(row.org);
+                    slot.users.insert(FxHashMap::default())
+                }
             };
             let user = user.trim();
             let a = match users.get_mut(user) {
@@ -366,7 +455,9 @@ impl Summary {
         }
     }
 
-    pub fn merge(&mut self, o: Summary) {
+    pub fn merge(&mut self, mut o: Summary) {
+        self.seal();
+        o.seal();
         let room = self.hourly_room.get_or_insert(MAX_TRACKED_HOURS);
         self.rows += o.rows;
         self.flagged.merge(&o.flagged);
@@ -395,8 +486,10 @@ impl Summary {
                     a.merge(&v, &mut 0);
                 } else if self.user_count < MAX_USERS {
                     self.user_count += 1;
-                    let mut a = Activity::default();
-                    a.merge(&v, &mut 0);
+                    // What merging into a new entry keeps: all but the hours tracked for
+                    // bursts (never any for a user).
+                    let mut a = v;
+                    a.hourly = FxHashMap::default();
                     mine.insert(user, a);
                 }
             }
@@ -416,6 +509,7 @@ impl Summary {
 
     /// Fixes the lists and signals; call once all rows are in.
     pub fn finish(&mut self) {
+        self.seal();
         self.counts_are = LOWER_BOUND;
         self.reason_states = ReasonState::ALL
             .iter()

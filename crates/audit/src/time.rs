@@ -9,11 +9,49 @@ pub fn parse_time(text: &str) -> Option<i64> {
     if t.is_empty() {
         return None;
     }
+    if let Some(fixed) = flock_fixed(t.as_bytes()) {
+        return fixed;
+    }
     if t.as_bytes().get(4) == Some(&b'-') {
         iso(t)
     } else {
         us(t)
     }
+}
+
+/// The shape of Flock's own times, `MM/DD/YYYY, hh:mm:ss AM UTC` (`9` a digit, `A` the
+/// `A` or `P` of the half-day), as [`flock_fixed`] checks it.
+const FLOCK_TIME: &[u8; 27] = b"99/99/9999, 99:99:99 AM UTC";
+
+/// A time in exactly Flock's shape, read from fixed places (nearly every time in a Flock
+/// export); `None` when the text has another shape, for the general reader. The answer
+/// is the one [`us`] gives.
+fn flock_fixed(t: &[u8]) -> Option<Option<i64>> {
+    let t: &[u8; 27] = t.try_into().ok()?;
+    let digits = [0, 1, 3, 4, 6, 7, 8, 9, 12, 13, 15, 16, 18, 19];
+    let shaped = digits.iter().all(|&i| t[i].is_ascii_digit())
+        && (t[21] == b'A' || t[21] == b'P')
+        && t[2] == b'/'
+        && t[5] == b'/'
+        && &t[10..12] == b", "
+        && t[14] == b':'
+        && t[17] == b':'
+        && t[20] == b' '
+        && &t[22..] == b"M UTC";
+    if !shaped {
+        return None;
+    }
+    let n = |i: usize| i64::from(t[i] - b'0') * 10 + i64::from(t[i + 1] - b'0');
+    let (m, d, y) = (n(0) as u32, n(3) as u32, n(6) * 100 + n(8));
+    let (h, mi, sec) = (n(12), n(15), n(18));
+    Some((|| {
+        let day = day_number(y, m, d)?;
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let secs = twelve_hour(h * 3600 + mi * 60 + sec.min(59), t[21] == b'P')?;
+        Some(day * 86_400 + secs)
+    })())
 }
 
 /// The month key (`YYYY * 100 + MM`) of a time from [`parse_time`].
@@ -47,12 +85,56 @@ pub fn format_utc(secs: i64) -> String {
 /// one line joined by ` to ` or ` - `.
 pub fn parse_time_frame(text: &str) -> Option<(i64, i64)> {
     let t = text.trim();
+    if let Some(fixed) = flock_frame(t.as_bytes()) {
+        return fixed;
+    }
     let (a, b) = t
         .split_once('\n')
         .or_else(|| t.split_once(" to "))
         .or_else(|| t.split_once(" - "))?;
     let a = a.trim().trim_end_matches('-');
     Some((parse_time(a)?, parse_time(b)?))
+}
+
+/// Days since 1970 of each month's first day from 1990 to 2100 (the years
+/// [`days_from_civil`] accepts), and the month's length.
+fn month_starts() -> &'static [(i64, u32)] {
+    static TABLE: std::sync::OnceLock<Vec<(i64, u32)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        (1990..=2100)
+            .flat_map(|y| (1..=12).map(move |m| (y, m)))
+            .map(|(y, m)| {
+                let first = days_from_civil(y, m, 1).unwrap_or(0);
+                let len = (28..=31)
+                    .rev()
+                    .find(|&d| days_from_civil(y, m, d).is_some())
+                    .unwrap_or(28);
+                (first, len)
+            })
+            .collect()
+    })
+}
+
+/// [`days_from_civil`] read from a table: the same answer for every input.
+fn day_number(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let i = usize::try_from((y - 1990) * 12).ok()? + (m - 1) as usize;
+    let &(first, len) = month_starts().get(i)?;
+    (d <= len).then_some(first + i64::from(d) - 1)
+}
+
+/// A Time Frame cell in exactly Flock's shape (two times in [`FLOCK_TIME`]'s shape, the
+/// first followed by ` -` and a line feed), read from fixed places; `None` for any other
+/// shape. The answer is the one the general reading gives.
+fn flock_frame(t: &[u8]) -> Option<Option<(i64, i64)>> {
+    if t.len() != 2 * FLOCK_TIME.len() + 3 || &t[27..30] != b" -\n" {
+        return None;
+    }
+    let start = flock_fixed(&t[..27])?;
+    let end = flock_fixed(&t[30..])?;
+    Some(start.zip(end))
 }
 
 /// `M/D/YYYY[,] h:mm[:ss] [AM|PM] [UTC]`, or a bare `M/D/YYYY`: read byte by byte, as it
@@ -279,6 +361,64 @@ mod tests {
 
     fn label(t: &str) -> Option<String> {
         parse_time(t).map(format_utc)
+    }
+
+    #[test]
+    fn the_table_of_months_gives_days_from_civil() {
+        for y in 1980..2110 {
+            for m in 0..14 {
+                for d in 0..33 {
+                    assert_eq!(day_number(y, m, d), days_from_civil(y, m, d), "{y}-{m}-{d}");
+                }
+            }
+        }
+    }
+
+    /// Times in Flock's exact shape are read from fixed places; the answer must be the
+    /// general reader's, valid or not.
+    #[test]
+    fn flock_shaped_times_read_from_fixed_places_as_the_general_reader_does() {
+        let mut seed = 7u64;
+        let mut digit = |hi: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % hi
+        };
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let t = format!(
+                "{:02}/{:02}/{:04}, {:02}:{:02}:{:02} {}M UTC",
+                digit(14),
+                digit(33),
+                1985 + digit(120),
+                digit(26),
+                digit(62),
+                digit(62),
+                if digit(2) == 0 { "A" } else { "P" }
+            );
+            let fixed = flock_fixed(t.as_bytes()).expect("Flock's shape");
+            assert_eq!(fixed, us(&t), "{t}");
+            checked += u64::from(fixed.is_some());
+            let end = t.replace("AM", "PM");
+            let frame = format!("{t} -\n{end}");
+            assert_eq!(
+                flock_frame(frame.as_bytes()),
+                Some(us(&t).zip(us(&end))),
+                "{frame}"
+            );
+        }
+        assert!(checked > 10_000, "{checked} valid times");
+        for other in [
+            "1/5/2025, 3:04:05 PM UTC",
+            "11/14/2025, 09:53:36 am UTC",
+            "11/14/2025 09:53:36 AM UTC",
+        ] {
+            assert_eq!(flock_fixed(other.as_bytes()), None, "{other}");
+        }
+        let one_line = "11/14/2025, 09:53:36 AM UTC to 11/14/2025, 09:53:36 PM UTC";
+        assert_eq!(flock_frame(one_line.as_bytes()), None);
+        assert!(parse_time_frame(one_line).is_some());
     }
 
     #[test]

@@ -64,7 +64,8 @@ enum AuditCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Measure rows/s and MB/s on a generated export beside Python's csv module.
+    /// Measure the whole command and its parse-and-screen core (rows/s, MB/s) on a
+    /// generated export, beside DuckDB doing the same job and Python's csv module reading it.
     Bench(super::audit_bench::AuditBenchArgs),
     /// Reconcile a vendor's audit export with Cordon's log: the searches with no allow
     /// went around Cordon; also the matched ones, and allows the vendor never recorded.

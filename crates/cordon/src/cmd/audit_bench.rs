@@ -3,7 +3,8 @@
 //! a regex built from Cordon's own keyword list, counts by organization and month, COPY of
 //! the flagged rows) and Python's csv module merely reading the file, in the same run.
 //! Each arm is a separate process, timed and measured (peak resident memory) by the same
-//! small Python wrapper (`os.wait4`); arms alternate and medians are reported.
+//! small Python wrapper (`os.wait4`); arms alternate and medians are reported. Beside them,
+//! the parse-and-screen core alone (`cordon_audit::core_scan`), timed in this process.
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
@@ -66,6 +67,7 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
     let me = std::env::current_exe().context("finding the cordon binary")?;
     let regex = format!(r"\b({})\b", cordon_policy::screen::keywords().join("|"));
     let (mut ours, mut duck, mut python) = (Vec::new(), Vec::new(), Vec::new());
+    let mut core = Vec::new();
     for round in 0..args.rounds {
         let out = tmp.path().join(format!("cordon{round}"));
         let mut cmd = vec![
@@ -78,6 +80,7 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
             threads.to_string(),
         ];
         ours.push(measure(&cmd)?);
+        core.push(measure_core(&export, threads, args.rows)?);
         if !args.no_duckdb {
             let dout = tmp.path().join(format!("duckdb{round}"));
             std::fs::create_dir_all(&dout)?;
@@ -118,6 +121,12 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
         &format!("cordon audit, whole command ({threads} threads)"),
         ours,
     );
+    let (secs, _) = medians(core);
+    println!(
+        "cordon parse and screen core ({threads} threads, in the bench process: read in chunks, split every field, screen reason and organization): {secs:.3} s  {:.0} rows/s  {:.1} MB/s",
+        args.rows as f64 / secs,
+        mb / secs
+    );
     let d = (!duck.is_empty()).then(|| {
         line(
             "duckdb: read_csv, keyword regex, group by org and month, COPY flagged",
@@ -152,6 +161,17 @@ fn measure(cmd: &[String]) -> Result<Run> {
         secs,
         mb: kb / 1024.0,
     })
+}
+
+/// Times the parse-and-screen core alone, in this process (it has no process of its own
+/// to start: what it leaves out is what the whole command adds).
+fn measure_core(export: &Path, threads: usize, rows: u64) -> Result<Run> {
+    let t = std::time::Instant::now();
+    let count = cordon_audit::core_scan::scan(export, threads)?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(count.rows == rows, "the core read {} rows", count.rows);
+    anyhow::ensure!(count.flagged > 0, "the core flagged nothing");
+    Ok(Run { secs, mb: 0.0 })
 }
 
 fn check_rows(out: &Path, rows: u64) -> Result<()> {
