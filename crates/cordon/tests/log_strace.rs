@@ -28,7 +28,13 @@ fn next_segment(dir: &Path, size: u64) -> PathBuf {
 
 /// `cordon log append DIR` under strace, tracing only `syscall` on `path` and failing its
 /// `when`-th call in a thread with `error`.
-fn append_under_strace(dir: &Path, path: &Path, syscall: &str, error: &str, when: u32) -> Child {
+fn append_under_strace(
+    dir: &Path,
+    path: &Path,
+    syscall: &str,
+    error: &str,
+    when: impl std::fmt::Display,
+) -> Child {
     let bin = env!("CARGO_BIN_EXE_cordon");
     Command::new(STRACE)
         .args(["-f", "-qq", "-o", "/dev/null", "-P"])
@@ -220,14 +226,15 @@ fn eio_on_fdatasync_of_a_checkpoint_is_retried_and_nothing_is_lost() {
 
 #[test]
 fn strace_injection_is_in_effect() {
-    // Guards the tests above against an strace that runs but does not inject: a failure
-    // on the very first write of the segment (its header, written under a temporary name
-    // and renamed once fsynced) must stop `append` at open.
+    // Guards the tests above against an strace that runs but does not inject: failures of
+    // every write of the segment's header (written under a temporary name and renamed
+    // once fsynced; after a first failure it is tried again without the zeros ahead)
+    // must stop `append` at open.
     let tmp = tempfile::tempdir().unwrap();
     let (dir, _) = log_with(tmp.path(), 0);
     let mut header = next_segment(&dir, 0).into_os_string();
     header.push(".tmp");
-    let child = append_under_strace(&dir, Path::new(&header), "pwrite64", "EIO", 1);
+    let child = append_under_strace(&dir, Path::new(&header), "pwrite64", "EIO", "1+");
     let r = feed(child, &lines(1), 0);
     assert!(!r.success, "{}", r.stderr);
     assert!(r.stderr.contains("Input/output error"), "{}", r.stderr);
