@@ -263,8 +263,15 @@ proptest! {
         }
     }
 
+    /// Except in the words whose capitals carry the meaning: `INS` the agency (not "ins",
+    /// insurance), `INA` before a section number, `A` before "number", `Ice` before a
+    /// capitalized name (a place or a business).
     #[test]
     fn screening_ignores_ascii_case(text in "[a-zA-Z0-9 +/._()-]{0,40}") {
+        let case_matters = text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| ["ins", "ina", "a", "ice"].iter().any(|m| w.eq_ignore_ascii_case(m)));
+        prop_assume!(!case_matters);
         let s = Screener::new();
         prop_assert_eq!(
             s.screen(&text.to_ascii_lowercase()).flags.len(),
