@@ -216,17 +216,23 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_wait_dropped_by_a_client_that_hung_up_is_not_counted_in_flight_for_ever() {
+    /// A gateway log whose writes wait until the returned guard is dropped.
+    fn stalled_log() -> (tempfile::TempDir, Arc<GatewayLog>, Arc<Watch>, Stalled) {
         let tmp = tempfile::tempdir().unwrap();
         let faults = cordon_log::FaultSwitch::default();
-        let log = Arc::new(GatewayLog::File(open_with(
-            tmp.path(),
-            true,
-            faults.clone(),
-        )));
-        let watch = Arc::new(Watch::default());
+        let log = open_with(tmp.path(), true, faults.clone());
         let stalled = Stalled::on(&faults);
+        (
+            tmp,
+            Arc::new(GatewayLog::File(log)),
+            Arc::new(Watch::default()),
+            stalled,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_wait_dropped_by_a_client_that_hung_up_is_not_counted_in_flight_for_ever() {
+        let (_tmp, log, watch, stalled) = stalled_log();
         let (l, w) = (log.clone(), watch.clone());
         let request = tokio::spawn(async move {
             append_within(&l, &w, b"abandoned".to_vec(), true, Duration::from_secs(60)).await
@@ -256,15 +262,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_deadline_missed_is_refused_and_the_late_allow_is_recorded_as_not_served() {
-        let tmp = tempfile::tempdir().unwrap();
-        let faults = cordon_log::FaultSwitch::default();
-        let log = Arc::new(GatewayLog::File(open_with(
-            tmp.path(),
-            true,
-            faults.clone(),
-        )));
-        let watch = Arc::new(Watch::default());
-        let stalled = Stalled::on(&faults);
+        let (_tmp, log, watch, stalled) = stalled_log();
         let r = append_within(
             &log,
             &watch,
