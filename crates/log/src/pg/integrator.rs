@@ -327,13 +327,16 @@ fn publish(shared: &Shared, cp: &SignedCheckpoint, integrating: bool) {
 }
 
 /// The `application_name` of the session holding the integrator lock, if any: tells an
-/// operator (and the tests) which writer integrates.
+/// operator (and the tests) which writer integrates. Advisory locks belong to one
+/// database, so a server holding several logs has one holder per database; this asks
+/// about the database the client is connected to.
 pub fn integrator_holder(client: &mut Client) -> Result<Option<String>, LogError> {
     let (hi, lo) = (INTEGRATOR_LOCK >> 32, INTEGRATOR_LOCK & 0xffff_ffff);
     let row = client
         .query_opt(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2",
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2 \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             &[&hi, &lo],
         )
         .map_err(db("find the integrator"))?;

@@ -187,11 +187,14 @@ fn a_log_refuses_a_signer_of_another_origin() {
 
 /// Ends every session of `writer` in `role` (`sequencer` or `integrator`), as a database
 /// restart or a network cut would.
+/// Terminates `writer`'s `role` session in this test's database only: tests run in
+/// parallel, each in its own database, and several name their writers "a" and "b".
 fn cut(url: &str, writer: &str, role: &str) -> u64 {
     let mut c = connect(url, "cutter").unwrap();
     let rows = c
         .query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE application_name = $1 AND datname = current_database()",
             &[&format!("{writer} {role}")],
         )
         .unwrap();
@@ -269,4 +272,30 @@ fn an_integrator_that_loses_its_session_is_replaced_and_the_log_keeps_growing() 
         verify_dir(tmp.path(), &signer.verifier()).unwrap().size,
         size
     );
+}
+
+#[test]
+fn each_database_on_one_server_names_its_own_integrator() {
+    let (one, two) = (fresh_database(), fresh_database());
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let signer = Signer::generate("test.example/shared").unwrap();
+    let a = PgLog::open(&one, d1.path(), signer.clone(), config("one")).unwrap();
+    let b = PgLog::open(&two, d2.path(), signer.clone(), config("two")).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(a.is_integrator() && b.is_integrator()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a log has no integrator"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for (url, writer) in [(&one, "one"), (&two, "two")] {
+        let mut c = connect(url, "asker").unwrap();
+        assert_eq!(
+            super::integrator_holder(&mut c).unwrap().as_deref(),
+            Some(format!("{writer} integrator").as_str())
+        );
+    }
+    a.close().unwrap();
+    b.close().unwrap();
 }
