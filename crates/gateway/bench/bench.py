@@ -90,15 +90,17 @@ http {{
 """
 
 
-def cordon_conf(d, p, pack, interval_ms):
+def cordon_conf(d, p, pack, interval_ms, listen="cordon", log="log", delay_us=0):
     interval = f"checkpoint_interval_ms = {interval_ms}" if interval_ms else ""
-    return f"""listen = "127.0.0.1:{p['cordon']}"
+    delay = f"commit_delay_us = {delay_us}" if delay_us else ""
+    return f"""listen = "127.0.0.1:{p[listen]}"
 upstream = "http://127.0.0.1:{p['upstream']}"
 pack = "{pack}"
 [log]
-dir = "{d}/log"
+dir = "{d}/{log}"
 key = "{d}/log.key"
 {interval}
+{delay}
 [forward_auth]
 dialect = "nginx"
 proxy_secret_file = "{d}/proxy.secret"
@@ -166,6 +168,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--checkpoint-interval-ms", type=int, default=0, help="0: the log's default")
+    ap.add_argument("--compare-commit-delay-us", type=int, default=0,
+                    help="also run a second Cordon whose log has this commit delay, as one more alternated arm")
     ap.add_argument("--deny-every", type=int, default=10,
                     help="every Nth request is ICE's and refused by every arm; 0: all allowed")
     a = ap.parse_args()
@@ -174,31 +178,44 @@ def main():
             sys.exit(f"{tool} is missing: apt-get install -y nginx wrk")
     d = tempfile.mkdtemp(prefix="cordon-bench-")
     os.chmod(d, 0o755)  # nginx workers drop to an unprivileged user and must read record.json
-    p = {k: free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon")}
+    p = {k: free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon", "delayed")}
     pack = os.path.abspath("policies/chicago-welcoming-city")
     open(f"{d}/record.json", "w").write(RECORD)
     open(f"{d}/proxy.secret", "w").write(PROXY_SECRET)
     open(f"{d}/nginx.conf", "w").write(nginx_conf(d, p))
     open(f"{d}/cordon.toml", "w").write(cordon_conf(d, p, pack, a.checkpoint_interval_ms))
+    delay = a.compare_commit_delay_us
+    open(f"{d}/delayed.toml", "w").write(
+        cordon_conf(d, p, pack, a.checkpoint_interval_ms, "delayed", "log-delayed", delay))
     open(f"{d}/bench.lua", "w").write(WRK_SCRIPT.replace("DENY_EVERY", str(a.deny_every)))
     key = subprocess.run([a.cordon, "log", "init", f"{d}/log", "--origin", "bench.cordon.example/log",
                           "--key", f"{d}/log.key"], capture_output=True, text=True)
     if key.returncode != 0:
         sys.exit(key.stderr)
+    if delay:
+        # The same key signs a second, separate log, so the two Cordon arms differ only in the delay.
+        subprocess.run([a.cordon, "log", "init", f"{d}/log-delayed", "--origin", "bench.cordon.example/log",
+                        "--key", f"{d}/log.key"], capture_output=True, text=True)
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     ngx = subprocess.Popen([nginx_bin, "-p", d, "-c", f"{d}/nginx.conf", "-e", f"{d}/nginx-error.log"])
     cordon = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/cordon.toml"],
                               stderr=open(f"{d}/cordon.log", "w"), env={**os.environ, "RUST_LOG": "warn"})
+    delayed = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/delayed.toml"],
+                               stderr=open(f"{d}/delayed.log", "w"),
+                               env={**os.environ, "RUST_LOG": "warn"}) if delay else None
     try:
-        for k in ("upstream", "proxy", "authstub", "authcordon", "cordon"):
+        for k in ("upstream", "proxy", "authstub", "authcordon", "cordon") + (("delayed",) if delay else ()):
             wait_port(p[k])
+        # Each arm's CPU is that of the processes in its path: NGINX, and the one Cordon it uses.
         pids = server_pids(ngx, cordon)
-        arms = [("upstream direct", p["upstream"]), ("nginx proxy_pass", p["proxy"]),
-                ("Cordon reverse proxy", p["cordon"]), ("nginx auth_request -> stub", p["authstub"]),
-                ("nginx auth_request -> Cordon forward-auth", p["authcordon"])]
-        results = {name: [] for name, _ in arms}
+        arms = [("upstream direct", p["upstream"], pids), ("nginx proxy_pass", p["proxy"], pids),
+                ("Cordon reverse proxy", p["cordon"], pids), ("nginx auth_request -> stub", p["authstub"], pids),
+                ("nginx auth_request -> Cordon forward-auth", p["authcordon"], pids)]
+        if delay:
+            arms.append((f"Cordon reverse proxy, commit delay {delay} us", p["delayed"], server_pids(ngx, delayed)))
+        results = {name: [] for name, _, _ in arms}
         for r in range(a.rounds):
-            for name, port in arms:
+            for name, port, pids in arms:
                 res = run_wrk(port, a.seconds, a.connections, f"{d}/bench.lua", pids)
                 results[name].append(res)
                 print(f"round {r + 1} {name}: {res['rps']:.0f} req/s p50 {res['p50']:.2f} ms p99 {res['p99']:.2f} ms "
@@ -209,22 +226,30 @@ def main():
         print("| arm | req/s (median) | p50 ms | p99 ms | server CPU us/req | non-2xx (denied) share |")
         print("|---|---|---|---|---|---|")
         med = lambda xs: sorted(xs)[len(xs) // 2]
-        for name, _ in arms:
+        for name, _, _ in arms:
             rs = results[name]
             share = sum(x["non2xx"] for x in rs) / max(sum(x["reqs"] for x in rs), 1)
             print(f"| {name} | {med([x['rps'] for x in rs]):.0f} | {med([x['p50'] for x in rs]):.2f} | "
                   f"{med([x['p99'] for x in rs]):.2f} | {med([x['cpu_us'] for x in rs]):.0f} | {share:.1%} |")
         # Each round's ratio from arms run back to back; a target is met only if every round meets it.
-        for label, ours, theirs, target in (
-                ("Cordon proxy / nginx proxy_pass", "Cordon reverse proxy", "nginx proxy_pass", 1.0),
-                ("auth_request->Cordon / auth_request->stub", "nginx auth_request -> Cordon forward-auth",
-                 "nginx auth_request -> stub", 0.9)):
+        compared = [("Cordon proxy / nginx proxy_pass", "Cordon reverse proxy", "nginx proxy_pass", 1.0),
+                    ("auth_request->Cordon / auth_request->stub", "nginx auth_request -> Cordon forward-auth",
+                     "nginx auth_request -> stub", 0.9)]
+        if delay:
+            compared.append((f"Cordon with commit delay {delay} us / nginx proxy_pass",
+                             arms[-1][0], "nginx proxy_pass", 1.0))
+            compared.append((f"Cordon with commit delay {delay} us / Cordon without", arms[-1][0],
+                             "Cordon reverse proxy", 1.0))
+        for label, ours, theirs, target in compared:
             per_round = [o["rps"] / t["rps"] for o, t in zip(results[ours], results[theirs])]
             verdict = "met" if all(r >= target for r in per_round) else "missed"
             print(f"\n{label}: median {med(per_round):.2f}, rounds {', '.join(f'{r:.2f}' for r in per_round)} "
                   f"(target >= {target}: {verdict})")
     finally:
         cordon.send_signal(signal.SIGTERM)
+        if delayed:
+            delayed.send_signal(signal.SIGTERM)
+            delayed.wait(timeout=30)
         ngx.send_signal(signal.SIGQUIT)
         cordon.wait(timeout=30)
         ngx.wait(timeout=30)

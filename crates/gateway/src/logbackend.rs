@@ -28,6 +28,7 @@ impl GatewayLog {
         writer: &str,
     ) -> Result<GatewayLog, GatewayError> {
         let interval = section.checkpoint_interval_ms.map(Duration::from_millis);
+        let delay = Duration::from_micros(section.commit_delay_us);
         match (section.backend, &section.url) {
             (LogBackendKind::Postgres, Some(url)) => {
                 let defaults = PgConfig::default();
@@ -37,6 +38,7 @@ impl GatewayLog {
                     // The gateway answers 503 at its deadline; the connection that
                     // missed it is replaced so the next request has a live one.
                     commit_deadline: Duration::from_millis(section.durable_deadline_ms.max(1)),
+                    commit_delay: delay,
                     faults,
                     ..defaults
                 };
@@ -47,7 +49,7 @@ impl GatewayLog {
                     config,
                 )?))
             }
-            _ => open_file(&section.dir, signer, faults, interval),
+            _ => open_file(&section.dir, signer, faults, interval, delay),
         }
     }
 
@@ -131,6 +133,7 @@ fn open_file(
     signer: Signer,
     faults: FaultSwitch,
     interval: Option<Duration>,
+    commit_delay: Duration,
 ) -> Result<GatewayLog, GatewayError> {
     if !dir.join("checkpoint").exists() {
         cordon_log::create(dir, &signer)?;
@@ -139,6 +142,7 @@ fn open_file(
     let config = LogConfig {
         faults,
         checkpoint_interval: interval.unwrap_or(defaults.checkpoint_interval),
+        commit_delay,
         ..defaults
     };
     let (log, recovery) = Log::open(dir, signer, config)?;
@@ -165,4 +169,43 @@ fn index_row(entry: &[u8]) -> Option<IndexRow> {
         agency: Some(r.agency),
         principal: Some(r.principal),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn commit_delay_us_in_the_log_section_reaches_the_file_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let delay = Duration::from_millis(300);
+        let section = LogSection {
+            dir: tmp.path().join("log"),
+            key: tmp.path().join("unused.key"),
+            checkpoint_interval_ms: None,
+            commit_delay_us: delay.as_micros() as u64,
+            backend: LogBackendKind::File,
+            durable_deadline_ms: 10_000,
+            url: None,
+        };
+        let signer = Signer::generate("test.example/log").unwrap();
+        let log = GatewayLog::open(&section, signer, FaultSwitch::default(), "test").unwrap();
+        // A burst forms batches of more than one; the lone decision after it then waits
+        // up to the delay for as many again, which only a configured delay does.
+        let burst: Vec<_> = (0..20)
+            .map(|i| log.submit(format!("burst {i}").into_bytes()).unwrap())
+            .collect();
+        for p in burst {
+            p.wait().unwrap();
+        }
+        let t = Instant::now();
+        log.submit(b"alone".to_vec()).unwrap().wait().unwrap();
+        assert!(
+            t.elapsed() >= delay * 9 / 10,
+            "the lone decision after a burst did not wait for the configured delay: {:?}",
+            t.elapsed()
+        );
+        log.close().unwrap();
+    }
 }

@@ -99,6 +99,11 @@ pub struct LogConfig {
     pub faults: FaultSwitch,
     /// The disk the log lives on: the real one, or in tests a simulated one.
     pub storage: Arc<dyn Storage>,
+    /// Adaptive commit delay: the longest the sequencer waits, after taking what is
+    /// queued, for as many appends as its previous batch held (the callers it just
+    /// answered, most of whom come straight back). Zero (the default) never waits; an
+    /// idle log never waits either, since a previous batch of one sets no target.
+    pub commit_delay: Duration,
     /// Sign a receipt note per commit batch (on by default). Off only to measure what
     /// receipts cost (`cargo bench -p cordon-log --bench receipts`): its receipts carry
     /// nothing but an index, and the gateway refuses to act on such a receipt.
@@ -155,6 +160,7 @@ impl Default for LogConfig {
             checkpoint_interval: Duration::from_millis(20),
             faults: FaultSwitch::default(),
             storage: Arc::new(RealDisk),
+            commit_delay: Duration::ZERO,
             sign_receipts: true,
         }
     }
@@ -609,14 +615,10 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
     let mut poisoned: Option<String> = None;
     let receipt_key = cfg.sign_receipts.then(|| shared.signer.receipt_signer());
     let origin = shared.signer.name().to_string();
+    let mut expect = 0usize;
     while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < cfg.max_batch {
-            match rx.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
-        }
+        let batch = gather(first, &rx, cfg.max_batch, expect, cfg.commit_delay);
+        expect = batch.len();
         if poisoned.is_none() && wal.bytes_written() > cfg.segment_bytes {
             // Rolled before a batch rather than after one, so that it never runs
             // beside the integration that acknowledging the last batch set off.
@@ -662,6 +664,37 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
             let _ = reply.send(Ok(receipt));
         }
     }
+}
+
+/// The batch `first` starts: everything queued and, while it holds fewer than `expect`
+/// appends, what arrives within `delay` of `first` being taken. `expect` at `max` waits
+/// the whole delay (a fixed commit delay); the file log passes its previous batch's size,
+/// so a lone appender never waits and a busy log waits for the callers it just answered.
+pub(crate) fn gather<T>(
+    first: T,
+    rx: &Receiver<T>,
+    max: usize,
+    expect: usize,
+    delay: Duration,
+) -> Vec<T> {
+    let mut batch = vec![first];
+    let until = Instant::now() + delay;
+    let target = expect.min(max);
+    while batch.len() < max {
+        if let Ok(r) = rx.try_recv() {
+            batch.push(r);
+            continue;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if batch.len() >= target || left.is_zero() {
+            break;
+        }
+        match rx.recv_timeout(left) {
+            Ok(r) => batch.push(r),
+            Err(_) => break,
+        }
+    }
+    batch
 }
 
 /// The receipts of a durable batch: signed when the log has a receipt key.
@@ -1026,5 +1059,54 @@ mod invariant_tests {
             "the published checkpoint did not move"
         );
         drop(log);
+    }
+
+    #[test]
+    fn the_adaptive_commit_delay_never_delays_a_lone_appender_and_waits_at_most_its_bound() {
+        let tmp = tempfile::tempdir().unwrap();
+        let delay = Duration::from_millis(400);
+        let cfg = LogConfig {
+            commit_delay: delay,
+            ..LogConfig::default()
+        };
+        let faults = cfg.faults.clone();
+        let dir = tmp.path().join("log");
+        let signer = Signer::generate("test.example/log").unwrap();
+        create(&dir, &signer).unwrap();
+        let log = Log::open(&dir, signer, cfg).unwrap().0;
+        for i in 0..5 {
+            let t = Instant::now();
+            log.append(format!("alone {i}").into_bytes()).unwrap();
+            assert!(
+                t.elapsed() < delay / 2,
+                "a lone appender waited {:?} for others",
+                t.elapsed()
+            );
+        }
+        // Hold the disk so that twenty appends queue behind one and form the next batch.
+        faults.stall_writes(true);
+        let first = log.submit(b"held".to_vec());
+        std::thread::sleep(Duration::from_millis(50));
+        let queued: Vec<_> = (0..20)
+            .map(|i| log.submit(format!("queued {i}").into_bytes()))
+            .collect();
+        faults.stall_writes(false);
+        first.wait().unwrap();
+        for p in queued {
+            p.wait().unwrap();
+        }
+        // The last batch held twenty: the sequencer now waits for more, but no longer
+        // than the delay, and a batch of one resets it.
+        let t = Instant::now();
+        log.append(b"after a big batch".to_vec()).unwrap();
+        let waited = t.elapsed();
+        assert!(
+            waited >= delay * 9 / 10 && waited < delay * 3,
+            "waited {waited:?} with a {delay:?} delay after a batch of twenty"
+        );
+        let t = Instant::now();
+        log.append(b"alone again".to_vec()).unwrap();
+        assert!(t.elapsed() < delay / 2, "the wait outlived the load");
+        log.close().unwrap();
     }
 }

@@ -38,6 +38,10 @@ pub struct BenchArgs {
     /// Print results as JSON.
     #[arg(long)]
     json: bool,
+    /// Also measure, alternating with the log as configured by default, a second log
+    /// with this adaptive commit delay (`LogConfig::commit_delay`), in microseconds.
+    #[arg(long)]
+    commit_delay_us: Option<u64>,
 }
 
 struct ArmResult {
@@ -69,6 +73,10 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let signer = Signer::generate("bench.example/log")?;
     create(&log_dir, &signer)?;
     let (log, _) = Log::open(&log_dir, signer.clone(), LogConfig::default())?;
+    let delayed = match args.commit_delay_us {
+        Some(us) => Some(open_delayed(&base, &signer, Duration::from_micros(us))?),
+        None => None,
+    };
     let db_path = base.join("bench.sqlite");
     let _ = std::fs::remove_file(&db_path);
     let _ = std::fs::remove_file(base.join("bench.sqlite-wal"));
@@ -78,14 +86,29 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let mut report = Vec::new();
     for &c in &args.concurrency {
         let (mut ours, mut theirs, mut batched) = (Vec::new(), Vec::new(), Vec::new());
+        let mut with_delay = Vec::new();
+        let mut fsyncs = (Vec::new(), Vec::new());
         for _ in 0..args.rounds {
+            let before = per_fsync(&log);
             ours.push(append_arm(&log, c, dur, args.entry_bytes));
+            fsyncs.0.push(per_fsync(&log).since(before));
+            if let Some(d) = &delayed {
+                let before = per_fsync(d);
+                with_delay.push(append_arm(d, c, dur, args.entry_bytes));
+                fsyncs.1.push(per_fsync(d).since(before));
+            }
             theirs.push(db.arm(c, dur, args.entry_bytes)?);
             batched.push(db.batched_arm(c, dur, args.entry_bytes)?);
         }
         let mut line = summarize(&format!("{c} appenders"), c, &ours, &theirs);
         line.batched = Some(baseline(&batched));
         report.push(line);
+        if let Some(us) = args.commit_delay_us {
+            compare_delay(c, us, (&ours, &fsyncs.0), (&with_delay, &fsyncs.1));
+        }
+    }
+    if let Some(d) = delayed {
+        d.close()?;
     }
     let pipelined: Vec<ArmResult> = (0..args.rounds)
         .map(|_| pipelined_arm(&log, 4096, dur, args.entry_bytes))
@@ -101,6 +124,87 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let verify = verify_bench(&log_dir, &signer, args.rounds, args.entry_bytes)?;
     print_report(&report, &verify, args.json, args.entry_bytes);
     Ok(ExitCode::SUCCESS)
+}
+
+fn open_delayed(base: &Path, signer: &Signer, delay: Duration) -> Result<Log> {
+    let dir = base.join("bench-log-delay");
+    let _ = std::fs::remove_dir_all(&dir);
+    create(&dir, signer)?;
+    let config = LogConfig {
+        commit_delay: delay,
+        ..LogConfig::default()
+    };
+    Ok(Log::open(&dir, signer.clone(), config)?.0)
+}
+
+/// Round by round, what the adaptive commit delay bought in appends/s and cost in p99
+/// append→durable, beside the same log without it (printed to stderr, so `--json` stays
+/// one document).
+fn compare_delay(
+    c: usize,
+    us: u64,
+    (without, f0): (&[ArmResult], &[Fsyncs]),
+    (with, f1): (&[ArmResult], &[Fsyncs]),
+) {
+    let p99 = |r: &ArmResult| {
+        let mut v = r.latencies.clone();
+        v.sort();
+        ms(pct(&v, 99.0))
+    };
+    eprintln!("adaptive commit delay {us} µs, {c} appenders (without → with):");
+    for (i, ((a, b), (fa, fb))) in without.iter().zip(with).zip(f0.iter().zip(f1)).enumerate() {
+        eprintln!(
+            "  round {}: {:.0} → {:.0} appends/s ({:.2}x), p99 {} → {}, entries per fsync {:.1} → {:.1}, fsyncs/s {:.0} → {:.0}",
+            i + 1,
+            a.rate(),
+            b.rate(),
+            b.rate() / a.rate(),
+            p99(a),
+            p99(b),
+            fa.per_fsync(),
+            fb.per_fsync(),
+            fa.batches as f64 / a.elapsed.as_secs_f64(),
+            fb.batches as f64 / b.elapsed.as_secs_f64()
+        );
+    }
+    let (a, b) = (baseline(without), baseline(with));
+    eprintln!(
+        "  median {:.0} → {:.0} appends/s ({:.2}x); pooled p50 {} → {}, p99 {} → {}",
+        a.rate,
+        b.rate,
+        b.rate / a.rate,
+        ms(a.p50),
+        ms(b.p50),
+        ms(a.p99),
+        ms(b.p99)
+    );
+}
+
+/// Entries and write-ahead batches (one fsync each) a log has made durable.
+#[derive(Clone, Copy)]
+struct Fsyncs {
+    entries: u64,
+    batches: u64,
+}
+
+impl Fsyncs {
+    fn since(self, before: Fsyncs) -> Fsyncs {
+        Fsyncs {
+            entries: self.entries - before.entries,
+            batches: self.batches - before.batches,
+        }
+    }
+
+    fn per_fsync(&self) -> f64 {
+        self.entries as f64 / self.batches.max(1) as f64
+    }
+}
+
+fn per_fsync(log: &Log) -> Fsyncs {
+    Fsyncs {
+        entries: log.stats().appended.load(Ordering::Relaxed),
+        batches: log.stats().batches.load(Ordering::Relaxed),
+    }
 }
 
 /// `c` threads, each appending and waiting, until `dur` passes.

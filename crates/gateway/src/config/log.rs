@@ -13,6 +13,13 @@ pub struct LogSection {
     /// is still durable before it is answered.
     #[serde(default)]
     pub checkpoint_interval_ms: Option<u64>,
+    /// Longest a commit waits for more decisions to join its batch, in microseconds
+    /// (default 0: never). The file log waits only while a batch is smaller than the
+    /// one before it, so an idle gateway never waits; the PostgreSQL log waits the whole
+    /// delay, so several gateways' decisions share one transaction. Trades latency for
+    /// fewer fsyncs or commits; measure before setting it (BENCHMARKS.md).
+    #[serde(default)]
+    pub commit_delay_us: u64,
     /// `file` (the default): this gateway alone appends to `dir`. `postgres`: several
     /// gateways share one log in the database at `url`, and `dir` is their shared tile
     /// directory (see docs/deploy.md).

@@ -17,6 +17,7 @@ use postgres::{Client, Statement};
 
 use crate::error::{AppendError, LogError};
 use crate::keys::Signer;
+use crate::log::gather;
 use crate::receipt::mint_batch;
 
 use super::schema::to_u64;
@@ -80,7 +81,9 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
     let mut worker: Option<Worker> = None;
     let max = shared.config.max_batch.max(1);
     while let Ok(head) = rx.recv() {
-        let batch = gather(head, &rx, max, shared.config.commit_delay);
+        // A fixed delay: several writers share the counter, so a batch waits its whole
+        // delay for theirs (see `PgConfig::commit_delay`).
+        let batch = gather(head, &rx, max, max, shared.config.commit_delay);
         if abandoned.load(Ordering::SeqCst) >= MAX_ABANDONED {
             shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
             refuse(
@@ -117,28 +120,6 @@ pub(super) fn run(shared: Arc<Shared>, rx: Receiver<Request>) {
             Err(RecvTimeoutError::Disconnected) => {}
         }
     }
-}
-
-/// The batch `head` starts: what is queued now and, for `delay` after `head`, what comes.
-fn gather(head: Request, rx: &Receiver<Request>, max: usize, delay: Duration) -> Vec<Request> {
-    let until = Instant::now() + delay;
-    let mut batch = vec![head];
-    while batch.len() < max {
-        match rx.try_recv() {
-            Ok(r) => batch.push(r),
-            Err(_) => {
-                let left = until.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    break;
-                }
-                match rx.recv_timeout(left) {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
-                }
-            }
-        }
-    }
-    batch
 }
 
 fn refuse(batch: Vec<Request>, why: &str) {
