@@ -199,29 +199,17 @@ mod tests {
         Log::open(dir, signer, config).unwrap().0
     }
 
-    /// Stalls the log's writes until dropped, so that a failed assertion ends the test
-    /// instead of leaving the log's writer waiting for ever.
-    struct Stalled(cordon_log::FaultSwitch);
-
-    impl Stalled {
-        fn on(faults: &cordon_log::FaultSwitch) -> Stalled {
-            faults.stall_writes(true);
-            Stalled(faults.clone())
-        }
-    }
-
-    impl Drop for Stalled {
-        fn drop(&mut self) {
-            self.0.stall_writes(false);
-        }
-    }
-
     /// A gateway log whose writes wait until the returned guard is dropped.
-    fn stalled_log() -> (tempfile::TempDir, Arc<GatewayLog>, Arc<Watch>, Stalled) {
+    fn stalled_log() -> (
+        tempfile::TempDir,
+        Arc<GatewayLog>,
+        Arc<Watch>,
+        cordon_log::log::Stall,
+    ) {
         let tmp = tempfile::tempdir().unwrap();
         let faults = cordon_log::FaultSwitch::default();
         let log = open_with(tmp.path(), true, faults.clone());
-        let stalled = Stalled::on(&faults);
+        let stalled = faults.stall();
         (
             tmp,
             Arc::new(GatewayLog::File(log)),

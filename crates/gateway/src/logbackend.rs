@@ -190,12 +190,19 @@ mod tests {
             url: None,
         };
         let signer = Signer::generate("test.example/log").unwrap();
-        let log = GatewayLog::open(&section, signer, FaultSwitch::default(), "test").unwrap();
-        // A burst forms batches of more than one; the lone decision after it then waits
-        // up to the delay for as many again, which only a configured delay does.
+        let faults = FaultSwitch::default();
+        let log = GatewayLog::open(&section, signer, faults.clone(), "test").unwrap();
+        // Twenty decisions queue behind one held at the disk and form one batch; the lone
+        // decision after it then waits up to the delay for as many again, which only a
+        // configured delay does.
+        let stalled = faults.stall();
+        let held = log.submit(b"held".to_vec()).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
         let burst: Vec<_> = (0..20)
             .map(|i| log.submit(format!("burst {i}").into_bytes()).unwrap())
             .collect();
+        drop(stalled);
+        held.wait().unwrap();
         for p in burst {
             p.wait().unwrap();
         }

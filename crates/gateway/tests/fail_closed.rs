@@ -116,7 +116,7 @@ async fn under_flapping_storage_every_forwarded_request_has_a_durable_allow_entr
 async fn a_stalled_disk_is_a_503_within_the_deadline_and_a_late_allow_is_marked_not_served() {
     use cordon_gateway::entry::Entry;
     let h = Harness::start().await;
-    h.faults.stall_writes(true);
+    let stalled = h.faults.stall();
     let started = std::time::Instant::now();
     let r = tokio::time::timeout(
         std::time::Duration::from_secs(10),
@@ -129,7 +129,7 @@ async fn a_stalled_disk_is_a_503_within_the_deadline_and_a_late_allow_is_marked_
     let health = h.get("/healthz", &[]).await;
     assert_eq!(health.status, 503, "{}", health.text());
     assert_eq!(health.json()["status"], "unhealthy");
-    h.faults.stall_writes(false);
+    drop(stalled);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while h.gw.watch().not_served.load(Ordering::SeqCst) == 0 {
         assert!(std::time::Instant::now() < deadline, "no not-served entry");

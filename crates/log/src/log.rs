@@ -138,6 +138,13 @@ impl FaultSwitch {
         self.0.released.notify_all();
     }
 
+    /// Stalls durable writes until the guard is dropped, so that a test that fails while
+    /// they are stalled ends instead of leaving the log's writer waiting for ever.
+    pub fn stall(&self) -> Stall {
+        self.stall_writes(true);
+        Stall(self.clone())
+    }
+
     /// Waits while writes are stalled.
     pub fn wait_while_stalled(&self) {
         let mut stalled = self.0.stalled.lock().unwrap_or_else(|p| p.into_inner());
@@ -148,6 +155,16 @@ impl FaultSwitch {
                 .wait(stalled)
                 .unwrap_or_else(|p| p.into_inner());
         }
+    }
+}
+
+/// Writes stay stalled while this lives (see [`FaultSwitch::stall`]).
+#[must_use = "writes resume as soon as the guard is dropped"]
+pub struct Stall(FaultSwitch);
+
+impl Drop for Stall {
+    fn drop(&mut self) {
+        self.0.stall_writes(false);
     }
 }
 
@@ -1084,13 +1101,13 @@ mod invariant_tests {
             );
         }
         // Hold the disk so that twenty appends queue behind one and form the next batch.
-        faults.stall_writes(true);
+        let stalled = faults.stall();
         let first = log.submit(b"held".to_vec());
         std::thread::sleep(Duration::from_millis(50));
         let queued: Vec<_> = (0..20)
             .map(|i| log.submit(format!("queued {i}").into_bytes()))
             .collect();
-        faults.stall_writes(false);
+        drop(stalled);
         first.wait().unwrap();
         for p in queued {
             p.wait().unwrap();

@@ -288,13 +288,13 @@ fn the_fault_switch_stalls_appends_until_released() {
     let tmp = tempfile::tempdir().unwrap();
     let faults = FaultSwitch::default();
     let (log, _) = real_log(&tmp.path().join("log"), faults.clone());
-    faults.stall_writes(true);
+    let stalled = faults.stall();
     let mut p = log.try_submit(b"stalled".to_vec()).unwrap();
     std::thread::sleep(Duration::from_millis(200));
     assert!(
         p.try_wait().is_none(),
         "acknowledged while writes are stalled"
     );
-    faults.stall_writes(false);
+    drop(stalled);
     assert_eq!(p.wait().unwrap().index(), 0);
 }

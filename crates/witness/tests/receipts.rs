@@ -32,9 +32,9 @@ fn append_with_receipts(dir: &Path, key: &Signer, entries: &[Vec<u8>]) -> Vec<St
     };
     let faults = config.faults.clone();
     let (log, _) = Log::open(dir, key.clone(), config).unwrap();
-    faults.stall_writes(true);
+    let stalled = faults.stall();
     let pending: Vec<_> = entries.iter().map(|e| log.submit(e.clone())).collect();
-    faults.stall_writes(false);
+    drop(stalled);
     let receipts = pending
         .into_iter()
         .map(|p| p.wait().unwrap().header_value().unwrap())
@@ -50,11 +50,11 @@ fn append_in_two_batches(dir: &Path, key: &Signer, first: &[u8], rest: &[Vec<u8>
     let config = LogConfig::default();
     let faults = config.faults.clone();
     let (log, _) = Log::open(dir, key.clone(), config).unwrap();
-    faults.stall_writes(true);
+    let stalled = faults.stall();
     let mut pending = vec![log.submit(first.to_vec())];
     std::thread::sleep(Duration::from_millis(200));
     pending.extend(rest.iter().map(|e| log.submit(e.clone())));
-    faults.stall_writes(false);
+    drop(stalled);
     let receipts: Vec<String> = pending
         .into_iter()
         .map(|p| p.wait().unwrap().header_value().unwrap())
