@@ -4,7 +4,9 @@
 use cordon_policy::{FlagKind, Hit, Scratch, Screener};
 
 use crate::cells::{reason_state, ReasonState};
-use crate::fxhash::FxHashMap;
+use std::hash::BuildHasher;
+
+use crate::fxhash::{FxHashMap, FxHashSet};
 
 /// The findings for one row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,6 +56,10 @@ pub struct Classifier<'s> {
     agencies: FxHashMap<String, bool>,
     /// So do reasons ("investigation" is half of some logs): remember what each says.
     reasons: FxHashMap<String, (Vec<(u32, u32)>, ReasonState)>,
+    /// Hashes of reasons seen once and not yet remembered. Many reasons are one of a
+    /// kind (a case number, a name): remembering those filled the map with text never
+    /// asked for again, each an allocation, and pushed the common ones out of the cache.
+    seen_once: FxHashSet<u64>,
 }
 
 /// Distinct reasons remembered per worker before the rest are screened anew each time.
@@ -70,6 +76,7 @@ impl<'s> Classifier<'s> {
             hits: Vec::new(),
             agencies: FxHashMap::default(),
             reasons: FxHashMap::default(),
+            seen_once: FxHashSet::default(),
         }
     }
 
@@ -89,7 +96,7 @@ impl<'s> Classifier<'s> {
             Some((terms, state)) => (terms.clone(), *state),
             None => {
                 let found = (self.screen(reason), reason_state(reason));
-                if self.reasons.len() < MAX_CACHED_REASONS {
+                if self.reasons.len() < MAX_CACHED_REASONS && self.seen_before(reason) {
                     self.reasons.insert(reason.to_string(), found.clone());
                 }
                 found
@@ -100,6 +107,16 @@ impl<'s> Classifier<'s> {
             immigration_agency: agency,
         };
         (findings, state)
+    }
+
+    /// Whether `reason` (probably) came before: a reason is remembered the second time
+    /// it is screened. A hash collision only makes a reason remembered a time early.
+    fn seen_before(&mut self, reason: &str) -> bool {
+        let h = self.reasons.hasher().hash_one(reason);
+        if self.seen_once.len() >= MAX_CACHED_REASONS {
+            self.seen_once.clear();
+        }
+        !self.seen_once.insert(h)
     }
 
     fn screen(&mut self, reason: &str) -> Vec<(u32, u32)> {
@@ -180,6 +197,23 @@ mod tests {
         ] {
             assert!(!is_immigration_agency(org), "{org}");
         }
+    }
+
+    #[test]
+    fn a_reason_is_remembered_only_once_it_repeats_and_answers_the_same_either_way() {
+        let s = Screener::new();
+        let mut c = Classifier::new(&s);
+        let once = c.classify_with_state("ICE ERO case 2024-118", "Dallas PD");
+        assert!(
+            c.reasons.is_empty(),
+            "a one-of-a-kind reason was remembered"
+        );
+        let twice = c.classify_with_state("ICE ERO case 2024-118", "Dallas PD");
+        assert_eq!(c.reasons.len(), 1, "a repeated reason was not remembered");
+        let remembered = c.classify_with_state("ICE ERO case 2024-118", "Dallas PD");
+        assert_eq!(once, twice);
+        assert_eq!(once, remembered);
+        assert!(once.0.immigration_reason());
     }
 
     #[test]

@@ -104,6 +104,12 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
         check_rows(&out, args.rows)?;
     }
     let mb = bytes as f64 / 1e6;
+    let core_rates: Vec<f64> = core.iter().map(|r| mb / r.secs).collect();
+    let ratios: Vec<f64> = duck
+        .iter()
+        .zip(&ours)
+        .map(|(d, o)| d.secs / o.secs)
+        .collect();
     println!(
         "{} rows, {:.1} MB, 13 columns; medians of {} rounds; each arm a separate process",
         args.rows, mb, args.rounds
@@ -138,7 +144,23 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
         println!("cordon vs duckdb: {:.2}x", d / o);
     }
     println!("cordon vs python read: {:.2}x", p / o);
+    // A target counts as met only when every round meets it.
+    verdict("core MB/s", &core_rates, 1000.0);
+    if !ratios.is_empty() {
+        verdict("cordon vs duckdb", &ratios, 5.0);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each round's figure and whether every round reached `target`.
+fn verdict(what: &str, per_round: &[f64], target: f64) {
+    let rounds: Vec<String> = per_round.iter().map(|v| format!("{v:.2}")).collect();
+    let met = per_round.iter().all(|&v| v >= target);
+    println!(
+        "{what} per round: {} (target >= {target}: {})",
+        rounds.join(", "),
+        if met { "met" } else { "missed" }
+    );
 }
 
 fn measure(cmd: &[String]) -> Result<Run> {
