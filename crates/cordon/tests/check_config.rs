@@ -106,7 +106,7 @@ fn a_key_of_another_log_and_zero_limits_are_problems_before_the_start() {
     let other = cordon_log::Signer::generate("test.example/check").unwrap();
     std::fs::write(tmp.path().join("other.key"), other.to_text()).unwrap();
     let head = format!(
-        "listen = \"127.0.0.1:1\"\nupstream = \"http://127.0.0.1:9\"\npack = \"{}\"\nheader_timeout_ms = 0\nmax_response_bytes = 0\n[log]\ndir = \"log\"\nkey = \"other.key\"\ndurable_deadline_ms = 0",
+        "listen = \"127.0.0.1:1\"\nupstream = \"http://127.0.0.1:9\"\npack = \"{}\"\nheader_timeout_ms = 0\nmax_response_bytes = 0\n[log]\ndir = \"log\"\nkey = \"other.key\"\ndurable_deadline_ms = 0\ncommit_delay_us = 500",
         chicago_pack().display()
     );
     let o = check(&config(tmp.path(), &head, ""));
@@ -117,6 +117,7 @@ fn a_key_of_another_log_and_zero_limits_are_problems_before_the_start() {
         "header_timeout_ms",
         "max_response_bytes",
         "log.durable_deadline_ms",
+        "log.commit_delay_us",
     ] {
         assert!(said.contains(expected), "{expected} is not listed:\n{said}");
     }

@@ -192,14 +192,12 @@ def main():
                           "--key", f"{d}/log.key"], capture_output=True, text=True)
     if key.returncode != 0:
         sys.exit(key.stderr)
-    if delay:
-        # The same key signs a second, separate log, so the two Cordon arms differ only in the delay.
-        subprocess.run([a.cordon, "log", "init", f"{d}/log-delayed", "--origin", "bench.cordon.example/log",
-                        "--key", f"{d}/log.key"], capture_output=True, text=True)
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     ngx = subprocess.Popen([nginx_bin, "-p", d, "-c", f"{d}/nginx.conf", "-e", f"{d}/nginx-error.log"])
     cordon = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/cordon.toml"],
                               stderr=open(f"{d}/cordon.log", "w"), env={**os.environ, "RUST_LOG": "warn"})
+    # The second Cordon creates its own log (log-delayed) with the same key on first start,
+    # so the two Cordon arms differ only in the delay.
     delayed = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/delayed.toml"],
                                stderr=open(f"{d}/delayed.log", "w"),
                                env={**os.environ, "RUST_LOG": "warn"}) if delay else None

@@ -197,7 +197,7 @@ mod tests {
         // configured delay does.
         let stalled = faults.stall();
         let held = log.submit(b"held".to_vec()).unwrap();
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(faults.wait_for_held_write(Duration::from_secs(10)));
         let burst: Vec<_> = (0..20)
             .map(|i| log.submit(format!("burst {i}").into_bytes()).unwrap())
             .collect();

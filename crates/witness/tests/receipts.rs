@@ -45,14 +45,14 @@ fn append_with_receipts(dir: &Path, key: &Signer, entries: &[Vec<u8>]) -> Vec<St
 
 /// Like [`append_with_receipts`], but `first` is made durable alone and `rest` in one
 /// batch after it: the sequencer takes `first` and waits on the stalled disk while
-/// `rest` is queued (the pause makes sure it took `first` before `rest` arrives).
+/// `rest` is queued (only once it is waiting, so that it took `first` alone).
 fn append_in_two_batches(dir: &Path, key: &Signer, first: &[u8], rest: &[Vec<u8>]) -> Vec<String> {
     let config = LogConfig::default();
     let faults = config.faults.clone();
     let (log, _) = Log::open(dir, key.clone(), config).unwrap();
     let stalled = faults.stall();
     let mut pending = vec![log.submit(first.to_vec())];
-    std::thread::sleep(Duration::from_millis(200));
+    assert!(faults.wait_for_held_write(Duration::from_secs(10)));
     pending.extend(rest.iter().map(|e| log.submit(e.clone())));
     drop(stalled);
     let receipts: Vec<String> = pending

@@ -155,7 +155,7 @@ pub fn run(args: AuditBenchArgs) -> Result<ExitCode> {
 /// Prints each round's figure and whether every round reached `target`.
 fn verdict(what: &str, per_round: &[f64], target: f64) {
     let rounds: Vec<String> = per_round.iter().map(|v| format!("{v:.2}")).collect();
-    let met = per_round.iter().all(|&v| v >= target);
+    let met = !per_round.is_empty() && per_round.iter().all(|&v| v >= target);
     println!(
         "{what} per round: {} (target >= {target}: {})",
         rounds.join(", "),

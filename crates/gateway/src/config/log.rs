@@ -46,3 +46,46 @@ pub enum LogBackendKind {
     File,
     Postgres,
 }
+
+/// A commit delay that eats most of the durable deadline turns every decision into a 503:
+/// a decision that waits for its batch must still have time to be written.
+pub(super) fn check(section: &LogSection) -> Result<(), String> {
+    let deadline_us = section.durable_deadline_ms.saturating_mul(1000);
+    if section.commit_delay_us > 0 && section.commit_delay_us.saturating_mul(2) > deadline_us {
+        return Err(format!(
+            "log.commit_delay_us ({} µs) must be under half of log.durable_deadline_ms ({} ms): \
+             a decision that waits that long for its batch has no time left to be written \
+             before its deadline and is refused; lower the delay (a few hundred µs at most \
+             is typical) or remove it",
+            section.commit_delay_us, section.durable_deadline_ms
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &str) -> LogSection {
+        toml::from_str(&format!("dir = \"log\"\nkey = \"log.key\"\n{extra}")).unwrap()
+    }
+
+    #[test]
+    fn a_commit_delay_must_leave_most_of_the_durable_deadline() {
+        assert!(check(&parse("")).is_ok());
+        assert!(check(&parse("commit_delay_us = 500")).is_ok());
+        assert!(check(&parse("commit_delay_us = 999999")).is_ok());
+        for text in [
+            "commit_delay_us = 1000001",
+            "commit_delay_us = 9223372036854775807",
+            "commit_delay_us = 600\ndurable_deadline_ms = 1",
+        ] {
+            let e = check(&parse(text)).unwrap_err();
+            assert!(
+                e.contains("under half of log.durable_deadline_ms"),
+                "{text}: {e}"
+            );
+        }
+    }
+}

@@ -269,6 +269,7 @@ impl Config {
             ));
         }
         note(self.check_limits());
+        note(log::check(&self.log));
         note(self.check_identity());
         note(self.check_tls());
         note(http2::check(&self.http2, self.tls.is_some()));

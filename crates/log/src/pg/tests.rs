@@ -186,9 +186,8 @@ fn a_log_refuses_a_signer_of_another_origin() {
 }
 
 /// Ends every session of `writer` in `role` (`sequencer` or `integrator`), as a database
-/// restart or a network cut would.
-/// Terminates `writer`'s `role` session in this test's database only: tests run in
-/// parallel, each in its own database, and several name their writers "a" and "b".
+/// restart or a network cut would, in this test's database only: tests run in parallel,
+/// each in its own database, and several name their writers "a" and "b".
 fn cut(url: &str, writer: &str, role: &str) -> u64 {
     let mut c = connect(url, "cutter").unwrap();
     let rows = c
