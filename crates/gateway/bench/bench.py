@@ -90,9 +90,8 @@ http {{
 """
 
 
-def cordon_conf(d, p, pack, interval_ms, listen="cordon", log="log", delay_us=0):
+def cordon_conf(d, p, pack, interval_ms, listen="cordon", log="log", setting=""):
     interval = f"checkpoint_interval_ms = {interval_ms}" if interval_ms else ""
-    delay = f"commit_delay_us = {delay_us}" if delay_us else ""
     return f"""listen = "127.0.0.1:{p[listen]}"
 upstream = "http://127.0.0.1:{p['upstream']}"
 pack = "{pack}"
@@ -100,7 +99,7 @@ pack = "{pack}"
 dir = "{d}/{log}"
 key = "{d}/log.key"
 {interval}
-{delay}
+{setting}
 [forward_auth]
 dialect = "nginx"
 proxy_secret_file = "{d}/proxy.secret"
@@ -168,8 +167,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--checkpoint-interval-ms", type=int, default=0, help="0: the log's default")
-    ap.add_argument("--compare-commit-delay-us", type=int, default=0,
-                    help="also run a second Cordon whose log has this commit delay, as one more alternated arm")
+    ap.add_argument("--compare-log-setting", default="",
+                    help='also run a second Cordon with this line added to its [log] section '
+                         '(e.g. "commit_delay_us = 500"), as one more alternated arm')
     ap.add_argument("--deny-every", type=int, default=10,
                     help="every Nth request is ICE's and refused by every arm; 0: all allowed")
     a = ap.parse_args()
@@ -178,15 +178,15 @@ def main():
             sys.exit(f"{tool} is missing: apt-get install -y nginx wrk")
     d = tempfile.mkdtemp(prefix="cordon-bench-")
     os.chmod(d, 0o755)  # nginx workers drop to an unprivileged user and must read record.json
-    p = {k: free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon", "delayed")}
+    p = {k: free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon", "other")}
     pack = os.path.abspath("policies/chicago-welcoming-city")
     open(f"{d}/record.json", "w").write(RECORD)
     open(f"{d}/proxy.secret", "w").write(PROXY_SECRET)
     open(f"{d}/nginx.conf", "w").write(nginx_conf(d, p))
     open(f"{d}/cordon.toml", "w").write(cordon_conf(d, p, pack, a.checkpoint_interval_ms))
-    delay = a.compare_commit_delay_us
-    open(f"{d}/delayed.toml", "w").write(
-        cordon_conf(d, p, pack, a.checkpoint_interval_ms, "delayed", "log-delayed", delay))
+    other = a.compare_log_setting
+    open(f"{d}/other.toml", "w").write(
+        cordon_conf(d, p, pack, a.checkpoint_interval_ms, "other", "log-other", other))
     open(f"{d}/bench.lua", "w").write(WRK_SCRIPT.replace("DENY_EVERY", str(a.deny_every)))
     key = subprocess.run([a.cordon, "log", "init", f"{d}/log", "--origin", "bench.cordon.example/log",
                           "--key", f"{d}/log.key"], capture_output=True, text=True)
@@ -196,21 +196,21 @@ def main():
     ngx = subprocess.Popen([nginx_bin, "-p", d, "-c", f"{d}/nginx.conf", "-e", f"{d}/nginx-error.log"])
     cordon = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/cordon.toml"],
                               stderr=open(f"{d}/cordon.log", "w"), env={**os.environ, "RUST_LOG": "warn"})
-    # The second Cordon creates its own log (log-delayed) with the same key on first start,
-    # so the two Cordon arms differ only in the delay.
-    delayed = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/delayed.toml"],
-                               stderr=open(f"{d}/delayed.log", "w"),
-                               env={**os.environ, "RUST_LOG": "warn"}) if delay else None
+    # The second Cordon creates its own log (log-other) with the same key on first start,
+    # so the two Cordon arms differ only in the setting.
+    second = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/other.toml"],
+                              stderr=open(f"{d}/other.log", "w"),
+                              env={**os.environ, "RUST_LOG": "warn"}) if other else None
     try:
-        for k in ("upstream", "proxy", "authstub", "authcordon", "cordon") + (("delayed",) if delay else ()):
+        for k in ("upstream", "proxy", "authstub", "authcordon", "cordon") + (("other",) if other else ()):
             wait_port(p[k])
         # Each arm's CPU is that of the processes in its path: NGINX, and the one Cordon it uses.
         pids = server_pids(ngx, cordon)
         arms = [("upstream direct", p["upstream"], pids), ("nginx proxy_pass", p["proxy"], pids),
                 ("Cordon reverse proxy", p["cordon"], pids), ("nginx auth_request -> stub", p["authstub"], pids),
                 ("nginx auth_request -> Cordon forward-auth", p["authcordon"], pids)]
-        if delay:
-            arms.append((f"Cordon reverse proxy, commit delay {delay} us", p["delayed"], server_pids(ngx, delayed)))
+        if other:
+            arms.append((f"Cordon reverse proxy, {other}", p["other"], server_pids(ngx, second)))
         results = {name: [] for name, _, _ in arms}
         for r in range(a.rounds):
             for name, port, pids in arms:
@@ -233,10 +233,10 @@ def main():
         compared = [("Cordon proxy / nginx proxy_pass", "Cordon reverse proxy", "nginx proxy_pass", 1.0),
                     ("auth_request->Cordon / auth_request->stub", "nginx auth_request -> Cordon forward-auth",
                      "nginx auth_request -> stub", 0.9)]
-        if delay:
-            compared.append((f"Cordon with commit delay {delay} us / nginx proxy_pass",
+        if other:
+            compared.append((f"Cordon with {other} / nginx proxy_pass",
                              arms[-1][0], "nginx proxy_pass", 1.0))
-            compared.append((f"Cordon with commit delay {delay} us / Cordon without", arms[-1][0],
+            compared.append((f"Cordon with {other} / Cordon without", arms[-1][0],
                              "Cordon reverse proxy", 1.0))
         for label, ours, theirs, target in compared:
             per_round = [o["rps"] / t["rps"] for o, t in zip(results[ours], results[theirs])]
@@ -245,9 +245,9 @@ def main():
                   f"(target >= {target}: {verdict})")
     finally:
         cordon.send_signal(signal.SIGTERM)
-        if delayed:
-            delayed.send_signal(signal.SIGTERM)
-            delayed.wait(timeout=30)
+        if second:
+            second.send_signal(signal.SIGTERM)
+            second.wait(timeout=30)
         ngx.send_signal(signal.SIGQUIT)
         cordon.wait(timeout=30)
         ngx.wait(timeout=30)

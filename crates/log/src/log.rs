@@ -196,7 +196,11 @@ impl Default for LogConfig {
             max_batch: 16_384,
             segment_bytes: 64 << 20,
             queue_depth: 65_536,
-            checkpoint_interval: Duration::from_millis(20),
+            // What the deployment examples set. Every round creates the checkpoint and
+            // partial tile files anew (and frees the ones they replace), so a short
+            // interval spends most of the integrator's time creating files: at 20 ms it
+            // cost a fifth of the gateway's throughput (crates/gateway/BENCHMARKS.md).
+            checkpoint_interval: Duration::from_millis(200),
             faults: FaultSwitch::default(),
             storage: Arc::new(RealDisk),
             commit_delay: Duration::ZERO,
