@@ -15,6 +15,25 @@ fn audit(args: &[&str]) -> (std::process::Output, serde_json::Value) {
     (o, summary)
 }
 
+/// A generated export of `rows` rows in `dir`.
+fn generate(dir: &Path, rows: u64) -> std::path::PathBuf {
+    let f = dir.join("gen.csv");
+    let rows = rows.to_string();
+    let o = run(
+        &[
+            "audit",
+            "generate",
+            "--rows",
+            &rows,
+            "--out",
+            f.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    f
+}
+
 const NETWORK_AUDIT: &str = "\u{feff}Name,Org Name,Total Networks Searched,Total Devices Searched,Time Frame,License Plate,Reason,Case #,Filters,Search Time,Search Type\n\
 Officer A,Danville PD,6674,77771,\"05/01/2025, 12:00:00 AM UTC -\n05/02/2025, 12:00:00 AM UTC\",***,ICE+ERO,,,\"05/02/2025, 10:00:00 AM UTC\",search\n\
 Officer B,Danville PD,10,100,\"05/01/2025, 12:00:00 AM UTC -\n05/02/2025, 12:00:00 AM UTC\",***,stolen car,25-1,,\"05/03/2025, 10:00:00 AM UTC\",search\n\
@@ -182,19 +201,7 @@ fn jsonl_and_generic_csv_with_a_column_map() {
 #[test]
 fn generated_export_round_trips_through_the_audit() {
     let tmp = tempfile::tempdir().unwrap();
-    let f = tmp.path().join("gen.csv");
-    let o = run(
-        &[
-            "audit",
-            "generate",
-            "--rows",
-            "30000",
-            "--out",
-            f.to_str().unwrap(),
-        ],
-        b"",
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    let f = generate(tmp.path(), 30_000);
     let out = tmp.path().join("out");
     let (o, s) = audit(&[
         f.to_str().unwrap(),
@@ -259,19 +266,7 @@ fn generated_export_round_trips_through_the_audit() {
 #[test]
 fn the_outputs_are_the_same_bytes_whatever_the_number_of_workers() {
     let tmp = tempfile::tempdir().unwrap();
-    let f = tmp.path().join("gen.csv");
-    let o = run(
-        &[
-            "audit",
-            "generate",
-            "--rows",
-            "60000",
-            "--out",
-            f.to_str().unwrap(),
-        ],
-        b"",
-    );
-    assert!(o.status.success(), "{}", text(&o));
+    let f = generate(tmp.path(), 60_000);
     assert!(
         std::fs::metadata(&f).unwrap().len() > 8 << 20,
         "fewer than three chunks"

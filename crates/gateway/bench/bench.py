@@ -160,6 +160,35 @@ def run_wrk(port, seconds, conns, script, pids):
             "reqs": reqs, "cpu_us": ticks / hz / max(reqs, 1) * 1e6, "errors": errors.group(1) if errors else ""}
 
 
+def workspace(extra_ports=()):
+    """A scratch directory holding the upstream's record and the proxy secret, free ports for
+    every server, and the policy pack's path."""
+    d = tempfile.mkdtemp(prefix="cordon-bench-")
+    os.chmod(d, 0o755)  # nginx workers drop to an unprivileged user and must read record.json
+    names = ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon") + tuple(extra_ports)
+    p = {k: free_port() for k in names}
+    open(f"{d}/record.json", "w").write(RECORD)
+    open(f"{d}/proxy.secret", "w").write(PROXY_SECRET)
+    return d, p, os.path.abspath("policies/chicago-welcoming-city")
+
+
+def start(cordon_bin, d, p, conf, deny_every):
+    """Writes NGINX's and Cordon's configuration and wrk's script, creates the log, and starts
+    NGINX (upstream and every NGINX arm) and Cordon."""
+    open(f"{d}/nginx.conf", "w").write(nginx_conf(d, p))
+    open(f"{d}/cordon.toml", "w").write(conf)
+    open(f"{d}/bench.lua", "w").write(WRK_SCRIPT.replace("DENY_EVERY", str(deny_every)))
+    key = subprocess.run([cordon_bin, "log", "init", f"{d}/log", "--origin", "bench.cordon.example/log",
+                          "--key", f"{d}/log.key"], capture_output=True, text=True)
+    if key.returncode != 0:
+        sys.exit(key.stderr)
+    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+    ngx = subprocess.Popen([nginx_bin, "-p", d, "-c", f"{d}/nginx.conf", "-e", f"{d}/nginx-error.log"])
+    cordon = subprocess.Popen([cordon_bin, "serve", "--config", f"{d}/cordon.toml"],
+                              stderr=open(f"{d}/cordon.log", "w"), env={**os.environ, "RUST_LOG": "warn"})
+    return ngx, cordon
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cordon", required=True)
@@ -176,26 +205,11 @@ def main():
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"{tool} is missing: apt-get install -y nginx wrk")
-    d = tempfile.mkdtemp(prefix="cordon-bench-")
-    os.chmod(d, 0o755)  # nginx workers drop to an unprivileged user and must read record.json
-    p = {k: free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon", "other")}
-    pack = os.path.abspath("policies/chicago-welcoming-city")
-    open(f"{d}/record.json", "w").write(RECORD)
-    open(f"{d}/proxy.secret", "w").write(PROXY_SECRET)
-    open(f"{d}/nginx.conf", "w").write(nginx_conf(d, p))
-    open(f"{d}/cordon.toml", "w").write(cordon_conf(d, p, pack, a.checkpoint_interval_ms))
+    d, p, pack = workspace(("other",))
     other = a.compare_log_setting
     open(f"{d}/other.toml", "w").write(
         cordon_conf(d, p, pack, a.checkpoint_interval_ms, "other", "log-other", other))
-    open(f"{d}/bench.lua", "w").write(WRK_SCRIPT.replace("DENY_EVERY", str(a.deny_every)))
-    key = subprocess.run([a.cordon, "log", "init", f"{d}/log", "--origin", "bench.cordon.example/log",
-                          "--key", f"{d}/log.key"], capture_output=True, text=True)
-    if key.returncode != 0:
-        sys.exit(key.stderr)
-    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    ngx = subprocess.Popen([nginx_bin, "-p", d, "-c", f"{d}/nginx.conf", "-e", f"{d}/nginx-error.log"])
-    cordon = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/cordon.toml"],
-                              stderr=open(f"{d}/cordon.log", "w"), env={**os.environ, "RUST_LOG": "warn"})
+    ngx, cordon = start(a.cordon, d, p, cordon_conf(d, p, pack, a.checkpoint_interval_ms), a.deny_every)
     # The second Cordon creates its own log (log-other) with the same key on first start,
     # so the two Cordon arms differ only in the setting.
     second = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/other.toml"],

@@ -14,9 +14,7 @@ import argparse
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -64,25 +62,10 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--log-setting", default="", help='a line added to [log], e.g. "checkpoint_interval_ms = 20"')
     a = ap.parse_args()
-    d = tempfile.mkdtemp(prefix="cordon-threads-")
-    os.chmod(d, 0o755)
-    p = {k: b.free_port() for k in ("upstream", "stub", "proxy", "authstub", "authcordon", "cordon", "metrics")}
-    pack = os.path.abspath("policies/chicago-welcoming-city")
-    open(f"{d}/record.json", "w").write(b.RECORD)
-    open(f"{d}/proxy.secret", "w").write(b.PROXY_SECRET)
-    open(f"{d}/nginx.conf", "w").write(b.nginx_conf(d, p))
+    d, p, pack = b.workspace(("metrics",))
     conf = b.cordon_conf(d, p, pack, 0, setting=a.log_setting)
     conf += f'\n[metrics]\nlisten = "127.0.0.1:{p["metrics"]}"\n'
-    open(f"{d}/cordon.toml", "w").write(conf)
-    open(f"{d}/bench.lua", "w").write(b.WRK_SCRIPT.replace("DENY_EVERY", "10"))
-    key = subprocess.run([a.cordon, "log", "init", f"{d}/log", "--origin", "bench.cordon.example/log",
-                          "--key", f"{d}/log.key"], capture_output=True, text=True)
-    if key.returncode != 0:
-        sys.exit(key.stderr)
-    nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    ngx = subprocess.Popen([nginx_bin, "-p", d, "-c", f"{d}/nginx.conf", "-e", f"{d}/nginx-error.log"])
-    cordon = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/cordon.toml"],
-                              stderr=open(f"{d}/cordon.log", "w"), env={**os.environ, "RUST_LOG": "warn"})
+    ngx, cordon = b.start(a.cordon, d, p, conf, 10)
     hz = os.sysconf("SC_CLK_TCK")
     try:
         for k in ("upstream", "proxy", "cordon"):
