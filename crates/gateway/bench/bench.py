@@ -189,6 +189,15 @@ def start(cordon_bin, d, p, conf, deny_every):
     return ngx, cordon
 
 
+def stop(d, ngx, cordon):
+    """Stops Cordon and NGINX and removes the scratch directory."""
+    cordon.send_signal(signal.SIGTERM)
+    ngx.send_signal(signal.SIGQUIT)
+    cordon.wait(timeout=30)
+    ngx.wait(timeout=30)
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cordon", required=True)
@@ -258,14 +267,10 @@ def main():
             print(f"\n{label}: median {med(per_round):.2f}, rounds {', '.join(f'{r:.2f}' for r in per_round)} "
                   f"(target >= {target}: {verdict})")
     finally:
-        cordon.send_signal(signal.SIGTERM)
         if second:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=30)
-        ngx.send_signal(signal.SIGQUIT)
-        cordon.wait(timeout=30)
-        ngx.wait(timeout=30)
-        shutil.rmtree(d, ignore_errors=True)
+        stop(d, ngx, cordon)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ separately, after a few minutes without other file churn:
 """
 import argparse
 import os
-import shutil
-import signal
 import sys
 import urllib.request
 
@@ -91,11 +89,7 @@ def main():
                              f"entries per write-ahead batch {(e1 - e0) / max(n1 - n0, 1):.1f}")
                 print(line, flush=True)
     finally:
-        cordon.send_signal(signal.SIGTERM)
-        ngx.send_signal(signal.SIGQUIT)
-        cordon.wait(timeout=30)
-        ngx.wait(timeout=30)
-        shutil.rmtree(d, ignore_errors=True)
+        b.stop(d, ngx, cordon)
 
 
 if __name__ == "__main__":
