@@ -91,7 +91,9 @@ http {{
 
 
 def cordon_conf(d, p, pack, interval_ms, listen="cordon", log="log", setting=""):
-    interval = f"checkpoint_interval_ms = {interval_ms}" if interval_ms else ""
+    # A setting that names the interval itself wins (TOML refuses a key given twice).
+    given = interval_ms and not setting.replace(" ", "").startswith("checkpoint_interval_ms=")
+    interval = f"checkpoint_interval_ms = {interval_ms}" if given else ""
     return f"""listen = "127.0.0.1:{p[listen]}"
 upstream = "http://127.0.0.1:{p['upstream']}"
 pack = "{pack}"

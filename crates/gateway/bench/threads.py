@@ -66,7 +66,7 @@ def main():
     ngx, cordon = b.start(a.cordon, d, p, conf, 10)
     hz = os.sysconf("SC_CLK_TCK")
     try:
-        for k in ("upstream", "proxy", "cordon"):
+        for k in ("upstream", "proxy", "cordon", "metrics"):
             b.wait_port(p[k])
         pids = b.server_pids(ngx, cordon)
         print(f"[log] {a.log_setting or '(defaults)'}; {a.connections} connections, {a.seconds} s per arm")
@@ -84,8 +84,8 @@ def main():
                     by_name = {}
                     for k, v in t1.items():
                         by_name[k[0]] = by_name.get(k[0], 0) + v - t0.get(k, 0)
-                    split = ", ".join(f"{k} {v / hz / r['reqs'] * 1e6:.1f}" for k, v in sorted(by_name.items()) if v)
-                    line += (f"; Cordon by thread, us/req: {split}; switches/req {(s1 - s0) / r['reqs']:.2f}; "
+                    split = ", ".join(f"{k} {v / hz / max(r['reqs'], 1) * 1e6:.1f}" for k, v in sorted(by_name.items()) if v)
+                    line += (f"; Cordon by thread, us/req: {split}; switches/req {(s1 - s0) / max(r['reqs'], 1):.2f}; "
                              f"entries per write-ahead batch {(e1 - e0) / max(n1 - n0, 1):.1f}")
                 print(line, flush=True)
     finally:

@@ -196,10 +196,10 @@ impl Default for LogConfig {
             max_batch: 16_384,
             segment_bytes: 64 << 20,
             queue_depth: 65_536,
-            // What the deployment examples set. Every round creates the checkpoint and
+            // What examples/cordon.toml sets. Every round creates the checkpoint and
             // partial tile files anew (and frees the ones they replace), so a short
-            // interval spends most of the integrator's time creating files: at 20 ms it
-            // cost a fifth of the gateway's throughput (crates/gateway/BENCHMARKS.md).
+            // interval spends much of the integrator's time creating files: at 20 ms it
+            // cost the gateway 6-32 % of its throughput (crates/gateway/BENCHMARKS.md).
             checkpoint_interval: Duration::from_millis(200),
             faults: FaultSwitch::default(),
             storage: Arc::new(RealDisk),
