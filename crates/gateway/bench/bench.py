@@ -33,9 +33,14 @@ def free_port():
     return port
 
 
-def wait_port(port, timeout=20):
+def wait_port(port, timeout=20, server=None, log=None):
+    """Waits for a listener on `port`; if `server` (a process writing `log`) stops first,
+    exits with what it said, so a bad setting names itself."""
     end = time.time() + timeout
     while time.time() < end:
+        if server is not None and server.poll() is not None:
+            said = open(log).read()[-2000:] if log and os.path.exists(log) else ""
+            sys.exit(f"the server for port {port} stopped (exit {server.returncode}):\n{said}")
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close()
             return
@@ -227,8 +232,11 @@ def main():
                               stderr=open(f"{d}/other.log", "w"),
                               env={**os.environ, "RUST_LOG": "warn"}) if other else None
     try:
-        for k in ("upstream", "proxy", "authstub", "authcordon", "cordon") + (("other",) if other else ()):
+        for k in ("upstream", "proxy", "authstub", "authcordon"):
             wait_port(p[k])
+        wait_port(p["cordon"], server=cordon, log=f"{d}/cordon.log")
+        if other:
+            wait_port(p["other"], server=second, log=f"{d}/other.log")
         # Each arm's CPU is that of the processes in its path: NGINX, and the one Cordon it uses.
         pids = server_pids(ngx, cordon)
         arms = [("upstream direct", p["upstream"], pids), ("nginx proxy_pass", p["proxy"], pids),

@@ -66,8 +66,10 @@ def main():
     ngx, cordon = b.start(a.cordon, d, p, conf, 10)
     hz = os.sysconf("SC_CLK_TCK")
     try:
-        for k in ("upstream", "proxy", "cordon", "metrics"):
+        for k in ("upstream", "proxy"):
             b.wait_port(p[k])
+        for k in ("cordon", "metrics"):
+            b.wait_port(p[k], server=cordon, log=f"{d}/cordon.log")
         pids = b.server_pids(ngx, cordon)
         print(f"[log] {a.log_setting or '(defaults)'}; {a.connections} connections, {a.seconds} s per arm")
         for _ in range(a.pairs):

@@ -225,7 +225,12 @@ mod tests {
         let request = tokio::spawn(async move {
             append_within(&l, &w, b"abandoned".to_vec(), true, Duration::from_secs(60)).await
         });
+        let until = std::time::Instant::now() + Duration::from_secs(10);
         while watch.in_flight.load(Ordering::SeqCst) == 0 {
+            assert!(
+                std::time::Instant::now() < until,
+                "the append never started"
+            );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         request.abort();

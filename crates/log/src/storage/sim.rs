@@ -329,23 +329,25 @@ impl Drop for SimLock {
     }
 }
 
-impl Storage for SimDisk {
-    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+impl SimDisk {
+    /// An empty file at `path`, opened to append only, or to write anywhere.
+    fn created(&self, path: &Path, appending: bool) -> io::Result<Box<dyn StorageFile>> {
         let ino = self.emptied(path)?;
         Ok(Box::new(SimFile {
             disk: self.clone(),
             ino,
-            appending: true,
+            appending,
         }))
+    }
+}
+
+impl Storage for SimDisk {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
+        self.created(path, true)
     }
 
     fn create_overwritable(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
-        let ino = self.emptied(path)?;
-        Ok(Box::new(SimFile {
-            disk: self.clone(),
-            ino,
-            appending: false,
-        }))
+        self.created(path, false)
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn StorageFile>> {
