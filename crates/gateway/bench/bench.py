@@ -215,13 +215,17 @@ def main():
     ap.add_argument("--compare-log-setting", default="",
                     help='also run a second Cordon with this line added to its [log] section '
                          '(e.g. "commit_delay_us = 500"), as one more alternated arm')
+    ap.add_argument("--bare-proxy", default="",
+                    help="the bare_proxy example (cargo build --release -p cordon-gateway --example bare_proxy): "
+                         "adds two arms, hyper alone (the same mix, no policy, no log) on a work-stealing runtime "
+                         "and on one event loop per core, to show what the HTTP stack costs without Cordon")
     ap.add_argument("--deny-every", type=int, default=10,
                     help="every Nth request is ICE's and refused by every arm; 0: all allowed")
     a = ap.parse_args()
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"{tool} is missing: apt-get install -y nginx wrk")
-    d, p, pack = workspace(("other",))
+    d, p, pack = workspace(("other", "bare", "barecore"))
     other = a.compare_log_setting
     open(f"{d}/other.toml", "w").write(
         cordon_conf(d, p, pack, a.checkpoint_interval_ms, "other", "log-other", other))
@@ -231,6 +235,8 @@ def main():
     second = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/other.toml"],
                               stderr=open(f"{d}/other.log", "w"),
                               env={**os.environ, "RUST_LOG": "warn"}) if other else None
+    bare = [subprocess.Popen([a.bare_proxy, f"127.0.0.1:{p[k]}", f"127.0.0.1:{p['upstream']}"] + mode)
+            for k, mode in (("bare", []), ("barecore", ["per-core"]))] if a.bare_proxy else []
     try:
         for k in ("upstream", "proxy", "authstub", "authcordon"):
             wait_port(p[k])
@@ -244,6 +250,9 @@ def main():
                 ("nginx auth_request -> Cordon forward-auth", p["authcordon"], pids)]
         if other:
             arms.append((f"Cordon reverse proxy, {other}", p["other"], server_pids(ngx, second)))
+        for proc, (k, label) in zip(bare, (("bare", "hyper alone, work-stealing"), ("barecore", "hyper alone, per core"))):
+            wait_port(p[k])
+            arms.append((label, p[k], server_pids(ngx, proc)))
         results = {name: [] for name, _, _ in arms}
         for r in range(a.rounds):
             for name, port, pids in arms:
@@ -271,12 +280,19 @@ def main():
                              arms[-1][0], "nginx proxy_pass", 1.0))
             compared.append((f"Cordon with {other} / Cordon without", arms[-1][0],
                              "Cordon reverse proxy", 1.0))
+        for label in ("hyper alone, work-stealing", "hyper alone, per core"):
+            if bare:
+                compared.append((f"{label} / nginx proxy_pass", label,
+                                 "nginx proxy_pass", 1.0))
         for label, ours, theirs, target in compared:
             per_round = [o["rps"] / t["rps"] for o, t in zip(results[ours], results[theirs])]
             verdict = "met" if all(r >= target for r in per_round) else "missed"
             print(f"\n{label}: median {med(per_round):.2f}, rounds {', '.join(f'{r:.2f}' for r in per_round)} "
                   f"(target >= {target}: {verdict})")
     finally:
+        for proc in bare:
+            proc.kill()
+            proc.wait()
         if second:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=30)

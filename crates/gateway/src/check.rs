@@ -45,7 +45,7 @@ pub fn check_config(path: &Path) -> Vec<String> {
     note(log_dir_usable(&config.log.dir));
     if let Some(u) = &config.upstream {
         note(
-            upstream::Upstream::new(u)
+            upstream::Upstream::new(u, 1)
                 .map(drop)
                 .map_err(|e| format!("upstream {}: {e}", u.url)),
         );

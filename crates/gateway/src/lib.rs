@@ -43,6 +43,7 @@ pub mod site;
 pub mod tls;
 pub mod upstream;
 pub mod wire;
+pub mod workers;
 
 use config::Config;
 use cordon_log::{FaultSwitch, LogError, SignedCheckpoint, Signer};
@@ -134,7 +135,7 @@ impl Gateway {
             .upstream
             .as_ref()
             .map(|u| {
-                upstream::Upstream::new(u).map_err(|e| GatewayError::Upstream {
+                upstream::Upstream::new(u, config.workers()).map_err(|e| GatewayError::Upstream {
                     url: u.url.clone(),
                     why: e.to_string(),
                 })

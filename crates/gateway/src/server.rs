@@ -15,10 +15,10 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CACHE_CONTROL};
 use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
 /// Largest request head (request line and headers) accepted; larger gets 431.
@@ -27,7 +27,9 @@ pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves until `shutdown` resolves, then stops accepting and waits (bounded) for the
-/// requests in flight. The caller closes the log afterwards.
+/// requests in flight. The caller closes the log afterwards. Everything runs on the
+/// caller's runtime; `cordon serve` spreads connections over threads with
+/// [`crate::workers::serve`] instead.
 pub async fn serve(
     gw: Arc<Gateway>,
     listener: TcpListener,
@@ -35,6 +37,23 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = Drain::new();
+    accept_until(&listener, shutdown, |stream, peer| {
+        let watcher = graceful.watcher();
+        tokio::spawn(accepted(gw.clone(), stream, peer, tls.clone(), watcher));
+    })
+    .await;
+    drop(listener);
+    tracing::info!("shutting down: draining requests in flight");
+    drain(graceful).await;
+}
+
+/// Accepts connections until `shutdown` resolves and hands each, with Nagle's delay off,
+/// to `dispatch`. A failed accept (out of file descriptors, say) is retried shortly after.
+pub(crate) async fn accept_until(
+    listener: &TcpListener,
+    shutdown: impl Future<Output = ()>,
+    mut dispatch: impl FnMut(TcpStream, SocketAddr),
+) {
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -46,45 +65,52 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            () = &mut shutdown => return,
         };
         let _ = stream.set_nodelay(true);
-        let gw = gw.clone();
-        let tls = tls.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let peer_ip = peer.ip();
-            match tls {
-                None => {
-                    let protocol = Protocol::plain(gw.config.http2.h2c);
-                    connection(stream, protocol, gw, peer_ip, None, watcher).await;
-                }
-                Some(acceptor) => {
-                    let hs = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
-                        .await;
-                    let Ok(Ok(tls_stream)) = hs else {
-                        tracing::debug!(%peer, "TLS handshake failed");
-                        return;
-                    };
-                    let cert = tls_stream
-                        .get_ref()
-                        .1
-                        .peer_certificates()
-                        .and_then(|c| c.first())
-                        .map(|c| Arc::new(crate::tls::cert_names(c.as_ref())));
-                    let protocol = Protocol::after_tls(tls_stream.get_ref().1.alpn_protocol());
-                    connection(tls_stream, protocol, gw, peer_ip, cert, watcher).await;
-                }
-            }
-        });
+        dispatch(stream, peer);
     }
-    drop(listener);
-    tracing::info!("shutting down: draining requests in flight");
+}
+
+/// Waits, at most [`DRAIN_TIMEOUT`], for every connection of `graceful` to finish.
+pub(crate) async fn drain(graceful: Drain) {
     if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("requests still in flight after {DRAIN_TIMEOUT:?}; closing anyway");
+    }
+}
+
+/// Serves one accepted connection: the TLS handshake when configured, then HTTP.
+pub(crate) async fn accepted(
+    gw: Arc<Gateway>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    watcher: Watcher,
+) {
+    let peer_ip = peer.ip();
+    match tls {
+        None => {
+            let protocol = Protocol::plain(gw.config.http2.h2c);
+            connection(stream, protocol, gw, peer_ip, None, watcher).await;
+        }
+        Some(acceptor) => {
+            let hs = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await;
+            let Ok(Ok(tls_stream)) = hs else {
+                tracing::debug!(%peer, "TLS handshake failed");
+                return;
+            };
+            let cert = tls_stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| Arc::new(crate::tls::cert_names(c.as_ref())));
+            let protocol = Protocol::after_tls(tls_stream.get_ref().1.alpn_protocol());
+            connection(tls_stream, protocol, gw, peer_ip, cert, watcher).await;
+        }
     }
 }
 

@@ -38,7 +38,10 @@ pub struct Upstream {
     pub(crate) base: String,
     /// `host:port`, sent as `Host`.
     pub(crate) authority: String,
-    client: Client<Connector, Full<Bytes>>,
+    /// One pool per serving thread ([`crate::workers`]): a pooled connection is driven by
+    /// the event loop that opened it, so sharing one pool would wake another thread for
+    /// every request.
+    clients: Box<[Client<Connector, Full<Bytes>>]>,
     connect_timeout: Duration,
     header_timeout: Duration,
     body_timeout: Duration,
@@ -113,8 +116,9 @@ impl Failure {
 }
 
 impl Upstream {
-    /// Builds the pooled client for a checked `[upstream]` section.
-    pub fn new(cfg: &UpstreamSection) -> Result<Upstream, UpstreamSetupError> {
+    /// Builds the pooled client for a checked `[upstream]` section, one pool for each of
+    /// `workers` serving threads.
+    pub fn new(cfg: &UpstreamSection, workers: usize) -> Result<Upstream, UpstreamSetupError> {
         let mut http = HttpConnector::new();
         http.set_nodelay(true);
         // The TLS layer above handles `https://`; `https_only` makes it refuse to send a
@@ -150,15 +154,19 @@ impl Upstream {
             .http2_keep_alive_interval(H2_PING_INTERVAL)
             .http2_keep_alive_timeout(H2_PING_TIMEOUT)
             .http2_keep_alive_while_idle(true);
-        let client = client.build(Timed {
-            inner: https,
-            limit: connect_timeout,
-        });
+        let clients = (0..workers.max(1))
+            .map(|_| {
+                client.build(Timed {
+                    inner: https.clone(),
+                    limit: connect_timeout,
+                })
+            })
+            .collect();
         let scheme = if cfg.is_https() { "https" } else { "http" };
         Ok(Upstream {
             base: format!("{scheme}://{}", cfg.authority()),
             authority: cfg.authority().to_owned(),
-            client,
+            clients,
             connect_timeout,
             header_timeout: Duration::from_millis(cfg.header_timeout_ms),
             body_timeout: Duration::from_millis(cfg.body_timeout_ms),
@@ -172,7 +180,8 @@ impl Upstream {
 
     /// Sends a request and waits for the response head.
     pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, Failure> {
-        match tokio::time::timeout(self.header_timeout, self.client.request(req)).await {
+        let client = &self.clients[crate::workers::current() % self.clients.len()];
+        match tokio::time::timeout(self.header_timeout, client.request(req)).await {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(e)) => Err(classify(&e, self.connect_timeout)),
             Err(_) => Err(Failure::HeaderTimeout(millis(self.header_timeout))),

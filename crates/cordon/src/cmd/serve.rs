@@ -45,8 +45,10 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
             .await
             .context("logging the policy in force at start")?;
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await?;
+        let workers = gw.config().workers();
         tracing::info!(
             listen = %listener.local_addr()?,
+            workers,
             tls = tls.is_some(),
             log = %gw.log().origin(),
             "cordon gateway listening"
@@ -55,7 +57,8 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         let metrics = start_metrics(&gw).await?;
         let publisher = start_publisher(&gw);
         let reloader = start_reloader(&gw, hangups, args.config.clone());
-        cordon_gateway::server::serve(gw.clone(), listener, tls, shutdown_signal()).await;
+        cordon_gateway::workers::serve(gw.clone(), listener, tls, workers, shutdown_signal())
+            .await?;
         for (stop, task) in public
             .into_iter()
             .chain(metrics)

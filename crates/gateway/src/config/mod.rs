@@ -33,6 +33,11 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
     pub listen: SocketAddr,
+    /// Serving threads, each with its own event loop, listening socket and upstream
+    /// connections (like NGINX's `worker_processes` with `reuseport`); default: one per
+    /// core.
+    #[serde(default)]
+    pub workers: Option<usize>,
     /// The proxies whose `X-Forwarded-For` is believed: only when the connection comes
     /// from one of these blocks is the client's address taken from that header (the
     /// rightmost hop not in the list); otherwise it is the connection's peer.
@@ -103,6 +108,9 @@ pub struct Config {
     #[serde(default)]
     pub publish: Option<PublishSection>,
 }
+
+/// Most serving threads a config may ask for; each holds a socket and a connection pool.
+const MAX_WORKERS: usize = 256;
 
 /// A path as the router compares prefixes: whole segments, ignoring case and empty
 /// segments (`/Records//People` and `/records/people` are one route).
@@ -269,6 +277,13 @@ impl Config {
             ));
         }
         note(self.check_limits());
+        if let Some(n) = self.workers {
+            if !(1..=MAX_WORKERS).contains(&n) {
+                note(Err(format!(
+                    "workers = {n}: give between 1 and {MAX_WORKERS} serving threads, or leave it out for one per core"
+                )));
+            }
+        }
         note(log::check(&self.log));
         note(self.check_identity());
         note(self.check_tls());
@@ -292,6 +307,13 @@ impl Config {
             note(self.check_register(register));
         }
         problems
+    }
+
+    /// How many serving threads `cordon serve` runs.
+    pub fn workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
     }
 
     /// The pack folders in enforcement order.

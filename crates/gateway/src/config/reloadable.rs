@@ -10,6 +10,7 @@ impl Config {
     pub fn restart_only_changes(&self, other: &Config) -> Vec<&'static str> {
         let Config {
             listen,
+            workers,
             trusted_proxies,
             upstream,
             pack: _,
@@ -39,6 +40,7 @@ impl Config {
             }
         };
         note("listen", *listen == other.listen);
+        note("workers", *workers == other.workers);
         note("trusted_proxies", *trusted_proxies == other.trusted_proxies);
         note("upstream", *upstream == other.upstream);
         note("forward_auth", *forward_auth == other.forward_auth);
@@ -127,5 +129,31 @@ action = "search"
                 .replace("log.key", "other.key"),
         );
         assert_eq!(before.restart_only_changes(&after), ["listen", "log"]);
+    }
+
+    #[test]
+    fn a_changed_number_of_workers_needs_a_restart() {
+        let before = parse(BASE);
+        let listen = "listen = \"127.0.0.1:8080\"";
+        let after = parse(&BASE.replace(listen, &format!("{listen}\nworkers = 3")));
+        assert_eq!(before.restart_only_changes(&after), ["workers"]);
+    }
+
+    #[test]
+    fn workers_must_be_between_one_and_the_limit() {
+        let listen = "listen = \"127.0.0.1:8080\"";
+        let with = |n: &str| BASE.replace(listen, &format!("{listen}\nworkers = {n}"));
+        for bad in ["0", "257"] {
+            let e = Config::from_toml(&with(bad), std::path::Path::new("/etc/cordon"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("workers = {bad}: give between 1 and 256")),
+                "{e}"
+            );
+        }
+        assert_eq!(parse(&with("256")).workers(), 256);
+        assert_eq!(parse(&with("1")).workers(), 1);
+        assert!(parse(BASE).workers() >= 1, "one per core by default");
     }
 }
