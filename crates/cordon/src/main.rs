@@ -3,11 +3,6 @@
 
 mod cmd;
 
-// glibc's allocator showed as 15 % of the gateway's serving threads, much of it entries
-// allocated on one thread and freed on the log's (crates/gateway/BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
