@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::watch;
 
 fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr, workers: usize) -> PathBuf {
     let signer = cordon_log::Signer::generate("workers.cordon.example/gateway").unwrap();
@@ -29,17 +30,24 @@ fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr, workers: u
     path
 }
 
-/// An upstream that answers every request with a plate record after `delay`, counting the
-/// requests it has received.
-async fn slow_upstream(delay: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
+/// An upstream that answers every request with a plate record, counting the requests it
+/// has received; while `hold` is set, answers wait until it is cleared.
+struct Upstream {
+    addr: SocketAddr,
+    received: Arc<AtomicUsize>,
+    hold: watch::Sender<bool>,
+}
+
+async fn upstream() -> Upstream {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let received = Arc::new(AtomicUsize::new(0));
+    let (hold, held) = watch::channel(false);
     let count = received.clone();
     tokio::spawn(async move {
         loop {
             let (mut s, _) = listener.accept().await.unwrap();
-            let count = count.clone();
+            let (count, mut held) = (count.clone(), held.clone());
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 8192];
                 let mut got = Vec::new();
@@ -50,7 +58,7 @@ async fn slow_upstream(delay: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
                     }
                 }
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(delay).await;
+                let _ = held.wait_for(|h| !*h).await;
                 let body = br#"{"plate":"FAKE123","hits":1}"#;
                 let head = format!(
                     "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -61,7 +69,46 @@ async fn slow_upstream(delay: Duration) -> (SocketAddr, Arc<AtomicUsize>) {
             });
         }
     });
-    (addr, received)
+    Upstream {
+        addr,
+        received,
+        hold,
+    }
+}
+
+/// Waits until the upstream has received `n` requests.
+async fn until_received(up: &Upstream, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while up.received.load(Ordering::SeqCst) < n {
+        assert!(
+            Instant::now() < deadline,
+            "the searches never reached the upstream"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn sigterm(child: &Proc) {
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// Waits for the gateway to exit, failing the test if it takes longer than `limit`.
+async fn exits_within(child: &mut Proc, limit: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gateway did not exit within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn worker_threads(pid: u32) -> usize {
@@ -72,22 +119,24 @@ fn worker_threads(pid: u32) -> usize {
         .count()
 }
 
-async fn search(addr: SocketAddr) -> u16 {
+async fn search(addr: SocketAddr) -> (u16, Option<u64>) {
     let headers = [
         ("Authorization", "Bearer demo-cpd"),
         ("Cordon-Purpose", "criminal_investigation"),
         ("Cordon-Reason", "burglary"),
     ];
     let req = wire::request("GET", "/alpr/plates/FAKE123", &headers);
-    wire::send(addr, &req).await.unwrap().status
+    let r = wire::send(addr, &req).await.unwrap();
+    let receipt = r.header("cordon-receipt").and_then(|v| v.parse().ok());
+    (r.status, receipt)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
-    let (upstream, received) = slow_upstream(Duration::from_millis(300)).await;
+    let up = upstream().await;
     let listen = free_port();
-    let config = write_config(tmp.path(), listen, upstream, 3);
+    let config = write_config(tmp.path(), listen, up.addr, 3);
     // Killed on drop, so a failed assertion leaves no gateway running.
     let mut child = Proc(serve(&config));
     wait_healthy(listen).await;
@@ -97,8 +146,8 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
         "workers = 3 runs three serving threads"
     );
 
-    // Twelve clients at once: connections are handed to the threads in turn, so each
-    // thread serves several, and every request is answered with its decision.
+    // Twelve clients at once, spread over the threads, every request answered with its
+    // decision.
     let told = Told::default();
     let clients: Vec<_> = (0..12)
         .map(|_| tokio::spawn(client(listen, 10, told.clone())))
@@ -106,7 +155,7 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
     for c in clients {
         c.await.unwrap();
     }
-    let told = told.lock().unwrap().clone();
+    let mut told = told.lock().unwrap().clone();
     assert_eq!(told.len(), 120, "every request was answered with a receipt");
     assert_eq!(
         told.iter().filter(|t| !t.1).count(),
@@ -114,36 +163,77 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
         "ICE's searches were refused"
     );
 
-    // Requests in flight when SIGTERM arrives, on several threads: each is answered
-    // before the gateway exits.
-    let before = received.load(Ordering::SeqCst);
+    // Searches held at the upstream when SIGTERM arrives: the gateway stops accepting,
+    // and each is still answered once the upstream lets go.
+    up.hold.send_replace(true);
+    let before = up.received.load(Ordering::SeqCst);
     let in_flight: Vec<_> = (0..6).map(|_| tokio::spawn(search(listen))).collect();
+    until_received(&up, before + 6).await;
+    sigterm(&child);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while received.load(Ordering::SeqCst) < before + 6 {
-        assert!(
-            Instant::now() < deadline,
-            "the searches never reached the upstream"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
+    while std::net::TcpStream::connect(listen).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let st = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    up.hold.send_replace(false);
     for r in in_flight {
-        assert_eq!(r.await.unwrap(), 200, "a request in flight was answered");
+        let (status, receipt) = r.await.unwrap();
+        assert_eq!(status, 200, "a request in flight was answered");
+        told.push((receipt.unwrap(), true, "/alpr/plates/FAKE123".into()));
     }
+    let status = exits_within(&mut child, Duration::from_secs(15)).await;
+    assert!(status.success(), "graceful shutdown exits 0");
+
+    // Closed properly: the log verifies and holds every decision a client was told of.
+    let signer_key = std::fs::read_to_string(tmp.path().join("log.key")).unwrap();
+    let verifier = cordon_log::Signer::parse(&signer_key).unwrap().verifier();
+    let log = tmp.path().join("log");
+    let report = cordon_log::verify::verify_dir(&log, &verifier).unwrap();
+    for (receipt, allowed, path) in &told {
+        assert!(
+            *receipt < report.size,
+            "receipt {receipt} beyond the log ({})",
+            report.size
+        );
+        let bytes = cordon_log::verify::read_entry(&log, report.size, *receipt).unwrap();
+        let e: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let want = if *allowed { "allow" } else { "deny" };
+        assert_eq!(e["decision"]["decision"], want, "receipt {receipt}");
+        assert_eq!(e["path"], path.as_str(), "receipt {receipt}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_threads_drain_together_so_shutdown_is_bounded_by_one_drain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let up = upstream().await;
+    let listen = free_port();
+    let mut child = Proc(serve(&write_config(tmp.path(), listen, up.addr, 3)));
+    wait_healthy(listen).await;
+    // Searches the upstream never answers, on several threads: each thread's drain runs
+    // its full 10 s. One after another, three would take 30 s.
+    up.hold.send_replace(true);
+    let hung: Vec<_> = (0..9).map(|_| tokio::spawn(search(listen))).collect();
+    until_received(&up, 9).await;
+    let start = Instant::now();
+    sigterm(&child);
+    let status = exits_within(&mut child, Duration::from_secs(18)).await;
+    assert!(status.success(), "graceful shutdown exits 0");
     assert!(
-        child.0.wait().unwrap().success(),
-        "graceful shutdown exits 0"
+        start.elapsed() >= Duration::from_secs(9),
+        "the drain waited for the requests in flight"
     );
+    for h in hung {
+        // Cut off at the drain's limit: the client sees the connection close.
+        assert!(h.await.is_err(), "a hung search was answered");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_gateway_cannot_take_a_share_of_the_port() {
     let (first_dir, second_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (upstream, _) = slow_upstream(Duration::ZERO).await;
+    let up = upstream().await;
+    let upstream = up.addr;
     let listen = free_port();
     let first = Proc(serve(&write_config(first_dir.path(), listen, upstream, 2)));
     wait_healthy(listen).await;
@@ -175,6 +265,10 @@ async fn a_second_gateway_cannot_take_a_share_of_the_port() {
         said.contains(&listen.to_string()),
         "the refusal names the address: {said}"
     );
-    assert_eq!(search(listen).await, 200, "the first gateway still answers");
+    assert_eq!(
+        search(listen).await.0,
+        200,
+        "the first gateway still answers"
+    );
     drop(first);
 }

@@ -215,6 +215,9 @@ def main():
     ap.add_argument("--compare-log-setting", default="",
                     help='also run a second Cordon with this line added to its [log] section '
                          '(e.g. "commit_delay_us = 500"), as one more alternated arm')
+    ap.add_argument("--compare-cordon", default="",
+                    help="also run a second Cordon from this binary (another build, e.g. of an earlier commit), "
+                         "same configuration, as one more alternated arm")
     ap.add_argument("--bare-proxy", default="",
                     help="the bare_proxy example (cargo build --release -p cordon-gateway --example bare_proxy): "
                          "adds two arms, hyper alone (the same mix, no policy, no log) on a work-stealing runtime "
@@ -226,13 +229,14 @@ def main():
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"{tool} is missing: apt-get install -y nginx wrk")
     d, p, pack = workspace(("other", "bare", "barecore"))
-    other = a.compare_log_setting
+    setting = a.compare_log_setting
+    other = " and ".join(x for x in (setting, a.compare_cordon and f"binary {a.compare_cordon}") if x)
     open(f"{d}/other.toml", "w").write(
-        cordon_conf(d, p, pack, a.checkpoint_interval_ms, "other", "log-other", other))
+        cordon_conf(d, p, pack, a.checkpoint_interval_ms, "other", "log-other", setting))
     ngx, cordon = start(a.cordon, d, p, cordon_conf(d, p, pack, a.checkpoint_interval_ms), a.deny_every)
     # The second Cordon creates its own log (log-other) with the same key on first start,
-    # so the two Cordon arms differ only in the setting.
-    second = subprocess.Popen([a.cordon, "serve", "--config", f"{d}/other.toml"],
+    # so the two Cordon arms differ only in the setting or the binary.
+    second = subprocess.Popen([a.compare_cordon or a.cordon, "serve", "--config", f"{d}/other.toml"],
                               stderr=open(f"{d}/other.log", "w"),
                               env={**os.environ, "RUST_LOG": "warn"}) if other else None
     bare = [subprocess.Popen([a.bare_proxy, f"127.0.0.1:{p[k]}", f"127.0.0.1:{p['upstream']}"] + mode)

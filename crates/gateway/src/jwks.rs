@@ -210,7 +210,12 @@ impl Remote {
         })?;
         Ok(Remote {
             url: uri,
-            client: Client::builder(TokioExecutor::new()).build(connector(cfg)?),
+            // No pooled connections: a pooled one is driven by the serving thread that
+            // opened it, and a fetch from another thread would wait on that one. Fetches
+            // are rare (refresh_seconds), so each opens its own.
+            client: Client::builder(TokioExecutor::new())
+                .pool_max_idle_per_host(0)
+                .build(connector(cfg)?),
             algorithms: algorithms.to_vec(),
             refresh: Duration::from_secs(cfg.refresh_seconds),
             refetch_min: Duration::from_secs(cfg.refetch_min_seconds),

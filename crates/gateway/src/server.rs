@@ -37,10 +37,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = Drain::new();
-    accept_until(&listener, shutdown, |stream, peer| {
-        let watcher = graceful.watcher();
-        tokio::spawn(accepted(gw.clone(), stream, peer, tls.clone(), watcher));
-    })
+    accept_until(
+        &listener,
+        shutdown,
+        || None,
+        |stream, peer| {
+            let watcher = graceful.watcher();
+            tokio::spawn(accepted(gw.clone(), stream, peer, tls.clone(), watcher));
+        },
+    )
     .await;
     drop(listener);
     tracing::info!("shutting down: draining requests in flight");
@@ -48,14 +53,23 @@ pub async fn serve(
 }
 
 /// Accepts connections until `shutdown` resolves and hands each, with Nagle's delay off,
-/// to `dispatch`. A failed accept (out of file descriptors, say) is retried shortly after.
+/// to `dispatch`. Before each accept, `hold_back` may name a pause (a serving thread with
+/// more than its share of connections lets the others take the next). A failed accept (out
+/// of file descriptors, say) is retried shortly after.
 pub(crate) async fn accept_until(
     listener: &TcpListener,
     shutdown: impl Future<Output = ()>,
+    hold_back: impl Fn() -> Option<Duration>,
     mut dispatch: impl FnMut(TcpStream, SocketAddr),
 ) {
     tokio::pin!(shutdown);
     loop {
+        if let Some(pause) = hold_back() {
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = &mut shutdown => return,
+            }
+        }
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,

@@ -1,21 +1,24 @@
 //! The gateway's serving threads, in the manner of NGINX's worker processes: each runs its
-//! own single-threaded event loop with its own upstream connections, and a connection,
-//! once accepted, stays on one of them, so a request is served from accept to answer
-//! without waking another thread. (A work-stealing runtime moves tasks between threads
-//! at every hop; crates/gateway/BENCHMARKS.md has the measurement.)
+//! own single-threaded event loop with its own upstream connections and accepts from the
+//! one listening socket itself, so a connection and all its requests stay on the thread
+//! that accepted it. A work-stealing runtime instead moves a request's tasks between
+//! threads at every hop; crates/gateway/BENCHMARKS.md ("Serving threads") has the
+//! measurement.
 //!
-//! One listening socket, accepted on the caller's runtime and handed to the threads in
-//! turn: a second gateway started on the same port fails with "address in use", as it
-//! always has, instead of silently taking a share of the connections (`SO_REUSEPORT`
-//! would let it).
+//! One listening socket, shared by the threads: a second gateway started on the same port
+//! fails with "address in use", as it always has, instead of silently taking a share of
+//! the connections (`SO_REUSEPORT` would let it). A thread that is busy or stuck is not
+//! waiting to accept, so new connections go to the others; the connections it already
+//! holds wait for it, which is the price of keeping a request on one thread.
 use crate::conn::Drain;
 use crate::Gateway;
 use std::cell::Cell;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{oneshot, watch};
 use tokio_rustls::TlsAcceptor;
 
 thread_local! {
@@ -28,6 +31,10 @@ pub(crate) fn current() -> usize {
     WORKER.with(Cell::get)
 }
 
+/// How long a stopping serving thread waits for blocking work it started (a tile read from
+/// a stalled disk, say) before leaving it behind.
+const BLOCKING_GRACE: Duration = Duration::from_secs(1);
+
 /// Why the serving threads could not start.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot start serving thread {index}: {message}")]
@@ -36,18 +43,17 @@ pub struct WorkersError {
     message: String,
 }
 
-/// A connection handed to a serving thread.
-type Handoff = (std::net::TcpStream, SocketAddr);
-
-/// One serving thread, as the acceptor sees it.
+/// One serving thread, as [`serve`] sees it.
 struct Worker {
-    to: mpsc::UnboundedSender<Handoff>,
     finished: oneshot::Receiver<()>,
+    thread: std::thread::JoinHandle<()>,
 }
 
-/// Serves `listener` on `count` threads until `shutdown` resolves; then stops accepting,
-/// lets every thread drain its requests in flight (bounded, as [`crate::server::serve`]),
-/// and returns once all have finished. The caller closes the log afterwards.
+/// Serves `listener` on `count` threads until `shutdown` resolves; then every thread stops
+/// accepting and drains its requests in flight at the same time as the others (so the
+/// whole drain is bounded by [`crate::server::DRAIN_TIMEOUT`], as [`crate::server::serve`]),
+/// and this returns once all have finished and dropped their tasks. The caller closes the
+/// log afterwards.
 pub async fn serve(
     gw: Arc<Gateway>,
     listener: TcpListener,
@@ -55,66 +61,181 @@ pub async fn serve(
     count: usize,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkersError> {
-    let workers = (0..count.max(1))
-        .map(|index| start(index, gw.clone(), tls.clone()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut next = 0;
-    crate::server::accept_until(&listener, shutdown, |stream, peer| {
-        // Out of the caller's event loop, into the chosen thread's.
-        match stream.into_std() {
-            Ok(stream) => {
-                // A thread that is gone (it panicked) drops what it is sent; the next
-                // connection goes to the next thread.
-                let _ = workers[next % workers.len()].to.send((stream, peer));
-                next = next.wrapping_add(1);
-            }
-            Err(e) => tracing::warn!(%peer, error = %e, "cannot hand a connection over"),
-        }
-    })
-    .await;
+    let listener = listener.into_std().map_err(|e| WorkersError {
+        index: 0,
+        message: format!("cannot share the listening socket: {e}"),
+    })?;
+    let (stop, stopping) = watch::channel(false);
+    let load = Load::new(count.max(1));
+    let mut workers = Vec::with_capacity(count.max(1));
+    for index in 0..count.max(1) {
+        let failed = |e: std::io::Error| WorkersError {
+            index,
+            message: e.to_string(),
+        };
+        let own = listener.try_clone().map_err(failed)?;
+        // On a failure here, `stop` is dropped on return, which stops the threads started.
+        let thread = Thread {
+            index,
+            gw: gw.clone(),
+            tls: tls.clone(),
+            load: load.clone(),
+        };
+        workers.push(thread.start(own, stopping.clone()).map_err(failed)?);
+    }
     drop(listener);
+    shutdown.await;
     tracing::info!("shutting down: draining requests in flight");
-    for w in workers {
-        drop(w.to);
-        // An error means the thread ended without saying so (it panicked): nothing to wait for.
-        let _ = w.finished.await;
+    let _ = stop.send(true);
+    for (index, w) in workers.into_iter().enumerate() {
+        if w.finished.await.is_err() {
+            tracing::error!(
+                worker = index,
+                "a serving thread ended without finishing its drain"
+            );
+        }
+        // It has just finished; joining only collects it.
+        let _ = tokio::task::spawn_blocking(move || w.thread.join()).await;
     }
     Ok(())
 }
 
-/// Starts serving thread `index`: it serves what it is handed until the acceptor hangs
-/// up, then drains its own connections.
-fn start(index: usize, gw: Arc<Gateway>, tls: Option<TlsAcceptor>) -> Result<Worker, WorkersError> {
-    let failed = |e: std::io::Error| WorkersError {
-        index,
-        message: e.to_string(),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(failed)?;
-    let (to, mut handed) = mpsc::unbounded_channel::<Handoff>();
-    let (done, finished) = oneshot::channel();
-    std::thread::Builder::new()
-        .name(format!("cordon-worker-{index}"))
-        .spawn(move || {
-            WORKER.with(|w| w.set(index));
-            runtime.block_on(async move {
-                let graceful = Drain::new();
-                while let Some((stream, peer)) = handed.recv().await {
-                    match TcpStream::from_std(stream) {
-                        Ok(stream) => {
-                            let watcher = graceful.watcher();
-                            let (gw, tls) = (gw.clone(), tls.clone());
-                            tokio::spawn(crate::server::accepted(gw, stream, peer, tls, watcher));
-                        }
-                        Err(e) => tracing::warn!(%peer, error = %e, "cannot serve a connection"),
-                    }
-                }
-                crate::server::drain(graceful).await;
+/// What a serving thread serves with.
+struct Thread {
+    index: usize,
+    gw: Arc<Gateway>,
+    tls: Option<TlsAcceptor>,
+    load: Load,
+}
+
+impl Thread {
+    /// Starts the thread on its own handle to the listening socket.
+    fn start(
+        self,
+        listener: std::net::TcpListener,
+        mut stopping: watch::Receiver<bool>,
+    ) -> std::io::Result<Worker> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (done, finished) = oneshot::channel();
+        let index = self.index;
+        let thread = std::thread::Builder::new()
+            .name(format!("cordon-worker-{index}"))
+            .spawn(move || {
+                WORKER.with(|w| w.set(index));
+                runtime.block_on(async move {
+                    let stop = async move {
+                        let _ = stopping.wait_for(|s| *s).await;
+                    };
+                    self.serve(listener, stop).await;
+                });
+                // Whatever is left (a connection past the drain's limit) holds the gateway;
+                // it is dropped here, before the caller closes the log, as dropping the one
+                // runtime did.
+                runtime.shutdown_timeout(BLOCKING_GRACE);
+                let _ = done.send(());
+            })?;
+        Ok(Worker { finished, thread })
+    }
+
+    /// Accepts and serves until `stop`, then drains this thread's connections.
+    async fn serve(self, listener: std::net::TcpListener, stop: impl Future<Output = ()>) {
+        let listener = match TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(worker = self.index, error = %e, "cannot accept connections");
+                return;
+            }
+        };
+        let graceful = Drain::new();
+        let hold_back = || self.load.over_share(self.index).then_some(HOLD_BACK);
+        crate::server::accept_until(&listener, stop, hold_back, |stream, peer| {
+            let open = self.load.opened(self.index);
+            let (gw, tls, watcher) = (self.gw.clone(), self.tls.clone(), graceful.watcher());
+            tokio::spawn(async move {
+                crate::server::accepted(gw, stream, peer, tls, watcher).await;
+                drop(open);
             });
-            let _ = done.send(());
         })
-        .map_err(failed)?;
-    Ok(Worker { to, finished })
+        .await;
+        drop(listener);
+        crate::server::drain(graceful).await;
+    }
+}
+
+/// How long a thread with more than its share of connections waits before accepting
+/// again: long enough for an idle thread to take the next connection, short enough that
+/// a thread whose peers are stuck still accepts.
+const HOLD_BACK: Duration = Duration::from_micros(500);
+
+/// Open connections per serving thread. Threads that accept from one socket otherwise
+/// split a burst of new connections by who wakes first, and a benchmark's 64 connections
+/// landed 2:1 on two threads.
+#[derive(Clone)]
+struct Load(Arc<[AtomicUsize]>);
+
+impl Load {
+    fn new(threads: usize) -> Load {
+        Load((0..threads).map(|_| AtomicUsize::new(0)).collect())
+    }
+
+    /// Whether thread `index` holds more than one connection beyond the least loaded.
+    fn over_share(&self, index: usize) -> bool {
+        let least = self
+            .0
+            .iter()
+            .map(|n| n.load(Ordering::Relaxed))
+            .min()
+            .unwrap_or(0);
+        self.0
+            .get(index)
+            .is_some_and(|n| n.load(Ordering::Relaxed) > least + 1)
+    }
+
+    /// Counts a connection on thread `index` until the returned guard is dropped.
+    fn opened(&self, index: usize) -> Open {
+        if let Some(n) = self.0.get(index) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+        Open {
+            load: self.clone(),
+            index,
+        }
+    }
+}
+
+struct Open {
+    load: Load,
+    index: usize,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if let Some(n) = self.load.0.get(self.index) {
+            n.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_more_than_one_connection_ahead_of_the_least_loaded_holds_back() {
+        let load = Load::new(2);
+        let first = load.opened(0);
+        assert!(!load.over_share(0), "one ahead is within its share");
+        let second = load.opened(0);
+        assert!(load.over_share(0), "two ahead holds back");
+        assert!(!load.over_share(1));
+        drop(second);
+        assert!(!load.over_share(0), "a closed connection no longer counts");
+        let other = load.opened(1);
+        let third = load.opened(0);
+        assert!(!load.over_share(0), "2 against 1");
+        drop((first, other, third));
+        assert!(!load.over_share(0) && !load.over_share(1));
+    }
 }

@@ -33,9 +33,9 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
     pub listen: SocketAddr,
-    /// Serving threads, each with its own event loop, listening socket and upstream
-    /// connections (like NGINX's `worker_processes` with `reuseport`); default: one per
-    /// core.
+    /// Serving threads, each with its own event loop and upstream connections, all
+    /// accepting from the one listening socket (like NGINX's `worker_processes`);
+    /// default: one per core.
     #[serde(default)]
     pub workers: Option<usize>,
     /// The proxies whose `X-Forwarded-For` is believed: only when the connection comes
@@ -109,7 +109,7 @@ pub struct Config {
     pub publish: Option<PublishSection>,
 }
 
-/// Most serving threads a config may ask for; each holds a socket and a connection pool.
+/// Most serving threads a config may ask for; each holds an event loop and a connection pool.
 const MAX_WORKERS: usize = 256;
 
 /// A path as the router compares prefixes: whole segments, ignoring case and empty

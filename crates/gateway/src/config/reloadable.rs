@@ -154,6 +154,7 @@ action = "search"
         }
         assert_eq!(parse(&with("256")).workers(), 256);
         assert_eq!(parse(&with("1")).workers(), 1);
-        assert!(parse(BASE).workers() >= 1, "one per core by default");
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(parse(BASE).workers(), cores, "one per core by default");
     }
 }
