@@ -10,22 +10,14 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use common::{copy_dir, run, text};
 use cordon_gateway::wire;
-use gateway_common::{chicago_pack, free_port, serve, wait_healthy};
+use gateway_common::{free_port, serve, wait_healthy, Proc};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr) -> std::path::PathBuf {
-    let text = format!(
-        "listen = \"{listen}\"\nupstream = \"http://{upstream}\"\npack = \"{}\"\n[log]\ndir = \"log\"\nkey = \"log.key\"\n{}",
-        chicago_pack().display(),
-        gateway_common::DEV_IDENTITIES_AND_ROUTES
-    );
-    let path = dir.join("cordon.toml");
-    std::fs::write(&path, text).unwrap();
-    gateway_common::write_proxy_secret(dir);
-    path
+    gateway_common::write_dev_config(dir, listen, upstream, "", "")
 }
 
 async fn search(addr: SocketAddr, key: &str) -> wire::Reply {
@@ -59,7 +51,7 @@ async fn receipts_from_cordon_serve_verify_against_the_published_log() {
     tokio::spawn(cordon_gateway::sample::serve(up, hits.clone()));
     let listen = free_port();
     let config = write_config(tmp.path(), listen, upstream);
-    let mut child = serve(&config);
+    let mut child = Proc(serve(&config)); // killed on drop, whatever fails
     wait_healthy(listen).await;
     let log = tmp.path().join("log");
     let before = tmp.path().join("published-before");
@@ -89,8 +81,8 @@ async fn receipts_from_cordon_serve_verify_against_the_published_log() {
         assert!(Instant::now() < deadline, "no checkpoint covers {newest}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
 
     let files = tmp.path();
     std::fs::write(files.join("denial.json"), denied.text()).unwrap();

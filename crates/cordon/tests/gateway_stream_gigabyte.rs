@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 mod gateway_common;
-use gateway_common::{chicago_pack, free_port, serve, wait_healthy, Proc};
+use gateway_common::{free_port, serve, wait_healthy, Proc};
 use memchr::memmem;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -64,15 +64,9 @@ async fn upstream(blocks: u64) -> SocketAddr {
 }
 
 fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr) -> std::path::PathBuf {
-    let text = format!(
-        "listen = \"{listen}\"\nupstream = \"http://{upstream}\"\npack = \"{}\"\n[log]\ndir = \"log\"\nkey = \"log.key\"\n{}\n[[routes]]\nprefix = \"/records/people\"\ndataset = \"arrests\"\naction = \"read\"\n",
-        chicago_pack().display(),
-        gateway_common::DEV_IDENTITIES_AND_ROUTES
-    );
-    let path = dir.join("cordon.toml");
-    std::fs::write(&path, text).unwrap();
-    gateway_common::write_proxy_secret(dir);
-    path
+    let arrests =
+        "\n[[routes]]\nprefix = \"/records/people\"\ndataset = \"arrests\"\naction = \"read\"\n";
+    gateway_common::write_dev_config(dir, listen, upstream, "", arrests)
 }
 
 /// Peak resident memory of a process, in bytes.

@@ -6,7 +6,7 @@ mod common;
 mod gateway_common;
 use common::cordon;
 use cordon_gateway::wire;
-use gateway_common::{chicago_pack, client, free_port, serve, wait_healthy, Proc, Told};
+use gateway_common::{client, free_port, serve, wait_healthy, Proc, Told};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -19,15 +19,7 @@ use tokio::sync::watch;
 fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr, workers: usize) -> PathBuf {
     let signer = cordon_log::Signer::generate("workers.cordon.example/gateway").unwrap();
     std::fs::write(dir.join("log.key"), signer.to_text()).unwrap();
-    let text = format!(
-        "listen = \"{listen}\"\nworkers = {workers}\nupstream = \"http://{upstream}\"\npack = \"{}\"\n[log]\ndir = \"log\"\nkey = \"log.key\"\n{}",
-        chicago_pack().display(),
-        gateway_common::DEV_IDENTITIES_AND_ROUTES
-    );
-    let path = dir.join("cordon.toml");
-    std::fs::write(&path, text).unwrap();
-    gateway_common::write_proxy_secret(dir);
-    path
+    gateway_common::write_dev_config(dir, listen, upstream, &format!("workers = {workers}\n"), "")
 }
 
 /// An upstream that answers every request with a plate record, counting the requests it
@@ -188,19 +180,7 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
     let signer_key = std::fs::read_to_string(tmp.path().join("log.key")).unwrap();
     let verifier = cordon_log::Signer::parse(&signer_key).unwrap().verifier();
     let log = tmp.path().join("log");
-    let report = cordon_log::verify::verify_dir(&log, &verifier).unwrap();
-    for (receipt, allowed, path) in &told {
-        assert!(
-            *receipt < report.size,
-            "receipt {receipt} beyond the log ({})",
-            report.size
-        );
-        let bytes = cordon_log::verify::read_entry(&log, report.size, *receipt).unwrap();
-        let e: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        let want = if *allowed { "allow" } else { "deny" };
-        assert_eq!(e["decision"]["decision"], want, "receipt {receipt}");
-        assert_eq!(e["path"], path.as_str(), "receipt {receipt}");
-    }
+    gateway_common::told_is_in_log(&log, &verifier, &told);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,50 @@ action = "search"
 upstream_redacts = true
 "#;
 
+/// Writes `cordon.toml` in `dir` for a gateway on `listen` in front of `upstream`, with the
+/// Chicago pack, a file log in `dir/log` (key `log.key`), the development identities and
+/// routes, and the proxy secret: `top` goes before the first table, `end` after the rest.
+pub fn write_dev_config(
+    dir: &Path,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+    top: &str,
+    end: &str,
+) -> PathBuf {
+    let text = format!(
+        "listen = \"{listen}\"\n{top}upstream = \"http://{upstream}\"\npack = \"{}\"\n[log]\ndir = \"log\"\nkey = \"log.key\"\n{DEV_IDENTITIES_AND_ROUTES}{end}",
+        chicago_pack().display(),
+    );
+    let path = dir.join("cordon.toml");
+    std::fs::write(&path, text).unwrap();
+    write_proxy_secret(dir);
+    path
+}
+
+/// Checks every (receipt, allowed, path) a client was told against the verified log in
+/// `log`: the entry is there, with the decision and path the client was told. Returns the
+/// log's size.
+pub fn told_is_in_log(
+    log: &Path,
+    verifier: &cordon_log::Verifier,
+    told: &[(u64, bool, String)],
+) -> u64 {
+    let report = cordon_log::verify::verify_dir(log, verifier).unwrap();
+    for (receipt, allowed, path) in told {
+        assert!(
+            *receipt < report.size,
+            "receipt {receipt} beyond the log ({})",
+            report.size
+        );
+        let bytes = cordon_log::verify::read_entry(log, report.size, *receipt).unwrap();
+        let e: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        let want = if *allowed { "allow" } else { "deny" };
+        assert_eq!(e["decision"]["decision"], want, "receipt {receipt}");
+        assert_eq!(e["path"], path.as_str(), "receipt {receipt}");
+    }
+    report.size
+}
+
 pub fn serve(config: &Path) -> Child {
     cordon()
         .args(["serve", "--config"])
