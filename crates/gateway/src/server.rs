@@ -228,7 +228,7 @@ async fn handle(
         .strip_prefix(gw.config.public_log_prefix.as_str())
         .and_then(|r| r.strip_prefix('/'))
     {
-        return public(gw, rest);
+        return public(gw, rest).await;
     }
     if let Some(register) = gw.config.register.as_ref() {
         if crate::requests::is_register_path(path, &register.path) {
@@ -456,8 +456,10 @@ async fn forward_auth(
     }
 }
 
-/// The checkpoint or a hash tile; also served at the root of the public listener.
-pub(crate) fn public(gw: &Gateway, rest: &str) -> Response<Body> {
+/// The checkpoint or a hash tile; also served at the root of the public listener. A tile is
+/// read off the event loop, so a stalled disk holds this request, not every connection of
+/// the serving thread.
+pub(crate) async fn public(gw: &Gateway, rest: &str) -> Response<Body> {
     let not_public = || {
         refuse(
             StatusCode::NOT_FOUND,
@@ -489,12 +491,14 @@ pub(crate) fn public(gw: &Gateway, rest: &str) -> Response<Body> {
         }
         // With witnesses, the tiles of the published tree: the log's own partial tiles
         // for that size may already be replaced by newer ones.
-        Some(PublicFile::Tile(rel)) => match std::fs::read(
+        Some(PublicFile::Tile(rel)) => match tokio::fs::read(
             gw.publication
                 .as_ref()
                 .map_or(gw.log.root(), |p| p.dir())
                 .join(&rel),
-        ) {
+        )
+        .await
+        {
             Ok(bytes) => {
                 let mut r = respond::text(
                     StatusCode::OK,

@@ -238,7 +238,7 @@ async fn handle(site: Arc<Site>, req: Request<Incoming>) -> Response<Body> {
         "/derechos" => html(rights::spanish()),
         p => match p.strip_prefix('/') {
             Some(rest) if rest == "checkpoint" || rest.starts_with("tile/") => {
-                crate::server::public(&site.gw, rest)
+                crate::server::public(&site.gw, rest).await
             }
             _ => refuse(
                 StatusCode::NOT_FOUND,
