@@ -8,7 +8,7 @@ use crate::logbackend::GatewayLog;
 use crate::GatewayError;
 use cordon_policy::Authority;
 use cordon_register::{follow_authorities, read_authorities, AuthorityBook, Unmatched, When};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// How long opening waits for the log to integrate what recovery found, so the book read
@@ -79,6 +79,19 @@ impl Authorities {
         })
     }
 
+    /// [`Authorities::catch_up`] on a blocking thread: it reads the log's files and may
+    /// retry, which must not hold a serving thread's event loop (and every connection on
+    /// it) while the disk is slow.
+    pub async fn catch_up_off_thread(
+        self: &Arc<Self>,
+        log: &Arc<GatewayLog>,
+    ) -> Result<(), String> {
+        let (me, log) = (self.clone(), log.clone());
+        tokio::task::spawn_blocking(move || me.catch_up(&log))
+            .await
+            .unwrap_or_else(|e| Err(format!("reading the registered authorities stopped: {e}")))
+    }
+
     /// Reads the entries integrated since the last call; what is already read is skipped.
     pub fn catch_up(&self, log: &GatewayLog) -> Result<(), String> {
         let mut tries = 0;
@@ -120,12 +133,13 @@ impl Authorities {
         Ok(self.lock()?.book.clone())
     }
 
-    /// What `typed` comes to for `agency` reading `record` today. Reads what the log
-    /// integrated since the last call first; when that fails, nothing is honoured, since a
-    /// revocation could have been missed.
+    /// What `typed` comes to for `agency` reading `record` today, given whether reading
+    /// what the log integrated since the last call (`read`, from
+    /// [`Authorities::catch_up_off_thread`]) succeeded; when it failed, nothing is
+    /// honoured, since a revocation could have been missed.
     pub fn resolve(
         &self,
-        log: &GatewayLog,
+        read: &Result<(), String>,
         typed: &Authority,
         agency: &str,
         record: &str,
@@ -146,7 +160,7 @@ impl Authorities {
                 unmatched: None,
             };
         }
-        let followed = self.catch_up(log).and_then(|()| self.lock());
+        let followed = read.clone().and_then(|()| self.lock());
         match followed {
             Ok(f) => {
                 let (authority, unmatched) = f.book.resolve(typed, agency, record, When::today());
@@ -168,5 +182,38 @@ impl Authorities {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> Authorities {
+        Authorities {
+            followed: Mutex::new(Followed {
+                book: AuthorityBook::default(),
+                scanned: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_presented_authority_is_not_honoured_when_the_register_could_not_be_read() {
+        let typed = Authority {
+            kind: cordon_policy::AuthorityKind::parse("judicial_warrant"),
+            reference: Some("24-CR-1187".into()),
+            ..Authority::default()
+        };
+        let unreadable = Err("the disk failed".to_owned());
+        let r = empty().resolve(&unreadable, &typed, "cpd", "/alpr/plates/FAKE123");
+        assert_eq!(r.unmatched, Some(Unmatched::RegisterUnavailable));
+        assert_eq!(
+            r.authority.court,
+            cordon_policy::Court::default(),
+            "nothing vouched for"
+        );
+        let r = empty().resolve(&Ok(()), &typed, "cpd", "/alpr/plates/FAKE123");
+        assert_ne!(r.unmatched, Some(Unmatched::RegisterUnavailable));
     }
 }

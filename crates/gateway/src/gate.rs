@@ -138,7 +138,8 @@ impl Gateway {
         // One snapshot of the packs and routes for the whole request: a reload that lands
         // now changes the next request, never half of this one.
         let live = self.live();
-        let decided = match self.decide(&live, ask, &identity) {
+        let register = self.read_register_for(ask).await;
+        let decided = match self.decide(&live, ask, &identity, &register) {
             Ok(d) => d,
             Err(e) => return Err(self.log_refusal(&live, ask, &identity, &time, e).await),
         };
@@ -273,7 +274,26 @@ impl Gateway {
         }
     }
 
-    fn decide(&self, live: &Live, ask: &Ask<'_>, identity: &Identity) -> Result<Decided, Early> {
+    /// Brings the book of registered authorities up to the log when the request presents
+    /// an authority (only then is the book read); the result is what [`Gateway::decide`]
+    /// resolves the authority under.
+    async fn read_register_for(&self, ask: &Ask<'_>) -> Result<(), String> {
+        let presents = [purpose::AUTHORITY, purpose::AUTHORITY_REF]
+            .iter()
+            .any(|h| ask.headers.contains_key(*h));
+        if !presents {
+            return Ok(());
+        }
+        self.authorities.catch_up_off_thread(&self.log).await
+    }
+
+    fn decide(
+        &self,
+        live: &Live,
+        ask: &Ask<'_>,
+        identity: &Identity,
+        register: &Result<(), String>,
+    ) -> Result<Decided, Early> {
         if let Some(p) = &ask.problem {
             return Err(early(
                 StatusCode::BAD_REQUEST,
@@ -340,9 +360,9 @@ impl Gateway {
         })?;
         // Only a registration in the log fills in who signed the document; what was typed
         // alone opens nothing.
-        let resolved =
-            self.authorities
-                .resolve(&self.log, &typed, &identity.agency, &target.record);
+        let resolved = self
+            .authorities
+            .resolve(register, &typed, &identity.agency, &target.record);
         let request = AccessRequest {
             principal: Principal {
                 id: identity.principal.clone(),

@@ -106,7 +106,7 @@ pub struct Gateway {
     pub(crate) origin: String,
     pub(crate) origin_header: HeaderValue,
     /// The authorities records staff registered: what a typed `Cordon-Authority` must match.
-    pub(crate) authorities: authority::Authorities,
+    pub(crate) authorities: std::sync::Arc<authority::Authorities>,
     /// Cosigned publication, when `[publish]` names witnesses.
     pub(crate) publication: Option<std::sync::Arc<publish::Publication>>,
     /// The forward-auth proxy's shared secret, when configured.
@@ -130,7 +130,7 @@ impl Gateway {
         let log_key = signer.verifier();
         let writer = format!("gateway {}", config.listen);
         let log = GatewayLog::open(&config.log, signer, faults, &writer)?;
-        let authorities = authority::Authorities::load(&log, &log_key)?;
+        let authorities = std::sync::Arc::new(authority::Authorities::load(&log, &log_key)?);
         let upstream = config
             .upstream
             .as_ref()

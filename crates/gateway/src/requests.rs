@@ -284,10 +284,11 @@ fn revocation_reason(body: &[u8]) -> Result<String, Refusal> {
 
 /// The registrations as of the log's latest checkpoint, for a revocation to check.
 async fn current_book(gw: &Gateway) -> Result<cordon_register::AuthorityBook, Refusal> {
-    // Reads only the bundles integrated since the last read: small, so done in place.
+    // Reads the bundles integrated since the last read, off the serving thread.
     let read = gw
         .authorities
-        .catch_up(&gw.log)
+        .catch_up_off_thread(&gw.log)
+        .await
         .and_then(|()| gw.authorities.book());
     read.map_err(|e| {
         tracing::error!(error = %e, "cannot read the registered authorities");
