@@ -53,6 +53,9 @@ pub struct Metrics {
     reloads_refused: AtomicU64,
     /// The federal request register's counters.
     pub(crate) register: crate::requests::RegisterCounters,
+    /// Open connections per serving thread, once `cordon serve` has started them: a
+    /// thread far above the others, or stuck, shows here.
+    pub(crate) serving: std::sync::OnceLock<std::sync::Arc<[std::sync::atomic::AtomicUsize]>>,
 }
 
 impl Metrics {
@@ -147,6 +150,16 @@ impl Metrics {
             );
         }
         self.register.render(&mut s);
+        if let Some(threads) = self.serving.get() {
+            let _ = writeln!(s, "# HELP cordon_serving_connections Open client connections on each serving thread.\n# TYPE cordon_serving_connections gauge");
+            for (i, n) in threads.iter().enumerate() {
+                let _ = writeln!(
+                    s,
+                    "cordon_serving_connections{{thread=\"{i}\"}} {}",
+                    n.load(Ordering::Relaxed)
+                );
+            }
+        }
         let _ = writeln!(s, "# HELP cordon_log_checkpoint_size Entries under the newest signed checkpoint.\n# TYPE cordon_log_checkpoint_size gauge\ncordon_log_checkpoint_size {checkpoint_size}");
         s
     }

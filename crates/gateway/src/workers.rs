@@ -67,6 +67,8 @@ pub async fn serve(
     })?;
     let (stop, stopping) = watch::channel(false);
     let load = Load::new(count.max(1));
+    // A second serve() of the same gateway (tests) keeps reporting the first's threads.
+    let _ = gw.metrics.serving.set(load.0.clone());
     let mut workers = Vec::with_capacity(count.max(1));
     for index in 0..count.max(1) {
         let failed = |e: std::io::Error| WorkersError {
@@ -237,5 +239,22 @@ mod tests {
         assert!(!load.over_share(0), "2 against 1");
         drop((first, other, third));
         assert!(!load.over_share(0) && !load.over_share(1));
+    }
+
+    #[test]
+    fn metrics_show_each_serving_threads_open_connections() {
+        let load = Load::new(2);
+        let metrics = crate::metrics::Metrics::default();
+        let _ = metrics.serving.set(load.0.clone());
+        let _open = (load.opened(1), load.opened(1));
+        let text = metrics.render(&cordon_log::log::Stats::default(), 0);
+        assert!(
+            text.contains("cordon_serving_connections{thread=\"0\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cordon_serving_connections{thread=\"1\"} 2\n"),
+            "{text}"
+        );
     }
 }
