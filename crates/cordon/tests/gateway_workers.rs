@@ -1,6 +1,7 @@
 //! `cordon serve` with several serving threads: the configured number runs, connections are
-//! spread over them and all answered, a request in flight on any of them is answered
-//! before a graceful shutdown exits, and the port stays exclusively the gateway's.
+//! spread over them (by the gateway's own per-thread metrics) and all answered, a request
+//! in flight on any of them is answered before a graceful shutdown exits, the threads drain
+//! together, and the port stays exclusively the gateway's.
 #![allow(clippy::unwrap_used)]
 mod common;
 mod gateway_common;
@@ -16,10 +17,52 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
-fn write_config(dir: &Path, listen: SocketAddr, upstream: SocketAddr, workers: usize) -> PathBuf {
+/// A gateway with `workers` serving threads and `/metrics` on `metrics`.
+fn write_config(
+    dir: &Path,
+    listen: SocketAddr,
+    upstream: SocketAddr,
+    workers: usize,
+    metrics: SocketAddr,
+) -> PathBuf {
     let signer = cordon_log::Signer::generate("workers.cordon.example/gateway").unwrap();
     std::fs::write(dir.join("log.key"), signer.to_text()).unwrap();
-    gateway_common::write_dev_config(dir, listen, upstream, &format!("workers = {workers}\n"), "")
+    let top = format!("workers = {workers}\n");
+    let end = format!("[metrics]\nlisten = \"{metrics}\"\n");
+    gateway_common::write_dev_config(dir, listen, upstream, &top, &end)
+}
+
+/// How many serving threads have a client connection open, by the gateway's own metrics.
+async fn threads_with_connections(metrics: SocketAddr) -> usize {
+    let r = wire::send(metrics, &wire::request("GET", "/metrics", &[]))
+        .await
+        .unwrap();
+    r.text()
+        .lines()
+        .filter(|l| l.starts_with("cordon_serving_connections{"))
+        .filter(|l| l.rsplit(' ').next().is_some_and(|n| n != "0"))
+        .count()
+}
+
+/// Waits until at least two serving threads hold connections.
+async fn spread_over_threads(metrics: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while threads_with_connections(metrics).await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "every connection is on one thread"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until the gateway runs `n` serving threads.
+async fn until_threads(child: &Proc, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while worker_threads(child.0.id()) != n {
+        assert!(Instant::now() < deadline, "not {n} serving threads");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// An upstream that answers every request with a plate record, counting the requests it
@@ -127,16 +170,12 @@ async fn search(addr: SocketAddr) -> (u16, Option<u64>) {
 async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
     let up = upstream().await;
-    let listen = free_port();
-    let config = write_config(tmp.path(), listen, up.addr, 3);
+    let (listen, metrics) = (free_port(), free_port());
+    let config = write_config(tmp.path(), listen, up.addr, 3, metrics);
     // Killed on drop, so a failed assertion leaves no gateway running.
     let mut child = Proc(serve(&config));
     wait_healthy(listen).await;
-    assert_eq!(
-        worker_threads(child.0.id()),
-        3,
-        "workers = 3 runs three serving threads"
-    );
+    until_threads(&child, 3).await;
 
     // Twelve clients at once, spread over the threads, every request answered with its
     // decision.
@@ -161,6 +200,7 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
     let before = up.received.load(Ordering::SeqCst);
     let in_flight: Vec<_> = (0..6).map(|_| tokio::spawn(search(listen))).collect();
     until_received(&up, before + 6).await;
+    spread_over_threads(metrics).await;
     sigterm(&child);
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(listen).is_ok() {
@@ -187,14 +227,22 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
 async fn the_threads_drain_together_so_shutdown_is_bounded_by_one_drain() {
     let tmp = tempfile::tempdir().unwrap();
     let up = upstream().await;
-    let listen = free_port();
-    let mut child = Proc(serve(&write_config(tmp.path(), listen, up.addr, 3)));
+    let (listen, metrics) = (free_port(), free_port());
+    let mut child = Proc(serve(&write_config(
+        tmp.path(),
+        listen,
+        up.addr,
+        3,
+        metrics,
+    )));
     wait_healthy(listen).await;
     // Searches the upstream never answers, on several threads: each thread's drain runs
     // its full 10 s. One after another, three would take 30 s.
     up.hold.send_replace(true);
     let hung: Vec<_> = (0..9).map(|_| tokio::spawn(search(listen))).collect();
     until_received(&up, 9).await;
+    // Held on more than one thread, or a sequential drain would pass too.
+    spread_over_threads(metrics).await;
     let start = Instant::now();
     sigterm(&child);
     let status = exits_within(&mut child, Duration::from_secs(18)).await;
@@ -215,13 +263,25 @@ async fn a_second_gateway_cannot_take_a_share_of_the_port() {
     let up = upstream().await;
     let upstream = up.addr;
     let listen = free_port();
-    let first = Proc(serve(&write_config(first_dir.path(), listen, upstream, 2)));
+    let first = Proc(serve(&write_config(
+        first_dir.path(),
+        listen,
+        upstream,
+        2,
+        free_port(),
+    )));
     wait_healthy(listen).await;
     // Its own log, so the only thing the two share is the port.
     let mut second = Proc(
         cordon()
             .args(["serve", "--config"])
-            .arg(write_config(second_dir.path(), listen, upstream, 2))
+            .arg(write_config(
+                second_dir.path(),
+                listen,
+                upstream,
+                2,
+                free_port(),
+            ))
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()

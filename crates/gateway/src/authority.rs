@@ -79,17 +79,26 @@ impl Authorities {
         })
     }
 
-    /// [`Authorities::catch_up`] on a blocking thread: it reads the log's files and may
-    /// retry, which must not hold a serving thread's event loop (and every connection on
-    /// it) while the disk is slow.
-    pub async fn catch_up_off_thread(
+    /// The book brought up to the log, read on a blocking thread and returned as a copy:
+    /// the catch-up reads the log's files and may retry, all under the book's lock, and
+    /// none of that may hold a serving thread's event loop (and every connection on it)
+    /// while the disk is slow. Past `limit` it gives up, which honours nothing, so a
+    /// stalled disk becomes a refusal within a bound, never a hang.
+    pub async fn read_book(
         self: &Arc<Self>,
         log: &Arc<GatewayLog>,
-    ) -> Result<(), String> {
+        limit: Duration,
+    ) -> Result<AuthorityBook, String> {
         let (me, log) = (self.clone(), log.clone());
-        tokio::task::spawn_blocking(move || me.catch_up(&log))
-            .await
-            .unwrap_or_else(|e| Err(format!("reading the registered authorities stopped: {e}")))
+        let read = tokio::task::spawn_blocking(move || me.catch_up(&log).and_then(|()| me.book()));
+        match tokio::time::timeout(limit, read).await {
+            Ok(Ok(book)) => book,
+            Ok(Err(e)) => Err(format!("reading the registered authorities stopped: {e}")),
+            Err(_) => Err(format!(
+                "the registered authorities could not be read within {} ms",
+                limit.as_millis()
+            )),
+        }
     }
 
     /// Reads the entries integrated since the last call; what is already read is skipped.
@@ -133,13 +142,11 @@ impl Authorities {
         Ok(self.lock()?.book.clone())
     }
 
-    /// What `typed` comes to for `agency` reading `record` today, given whether reading
-    /// what the log integrated since the last call (`read`, from
-    /// [`Authorities::catch_up_off_thread`]) succeeded; when it failed, nothing is
-    /// honoured, since a revocation could have been missed.
+    /// What `typed` comes to for `agency` reading `record` today, in `book` as
+    /// [`Authorities::read_book`] read it; when it could not be read, nothing is honoured,
+    /// since a revocation could have been missed.
     pub fn resolve(
-        &self,
-        read: &Result<(), String>,
+        book: &Result<AuthorityBook, String>,
         typed: &Authority,
         agency: &str,
         record: &str,
@@ -160,10 +167,9 @@ impl Authorities {
                 unmatched: None,
             };
         }
-        let followed = read.clone().and_then(|()| self.lock());
-        match followed {
-            Ok(f) => {
-                let (authority, unmatched) = f.book.resolve(typed, agency, record, When::today());
+        match book {
+            Ok(book) => {
+                let (authority, unmatched) = book.resolve(typed, agency, record, When::today());
                 Resolved {
                     authority,
                     unmatched,
@@ -206,14 +212,16 @@ mod tests {
             ..Authority::default()
         };
         let unreadable = Err("the disk failed".to_owned());
-        let r = empty().resolve(&unreadable, &typed, "cpd", "/alpr/plates/FAKE123");
+        let r = Authorities::resolve(&unreadable, &typed, "cpd", "/alpr/plates/FAKE123");
         assert_eq!(r.unmatched, Some(Unmatched::RegisterUnavailable));
         assert_eq!(
             r.authority.court,
             cordon_policy::Court::default(),
             "nothing vouched for"
         );
-        let r = empty().resolve(&Ok(()), &typed, "cpd", "/alpr/plates/FAKE123");
+        let book = empty().book();
+        assert!(book.is_ok());
+        let r = Authorities::resolve(&book, &typed, "cpd", "/alpr/plates/FAKE123");
         assert_ne!(r.unmatched, Some(Unmatched::RegisterUnavailable));
     }
 }

@@ -18,6 +18,7 @@ use crate::routes::Target;
 use crate::Gateway;
 use cordon_log::{AppendError, Receipt};
 use cordon_policy::{AccessRequest, Decision, Effect, Principal, Resource};
+use cordon_register::AuthorityBook;
 use hyper::header::AUTHORIZATION;
 use hyper::{HeaderMap, Method, Response, StatusCode};
 use std::net::IpAddr;
@@ -274,17 +275,18 @@ impl Gateway {
         }
     }
 
-    /// Brings the book of registered authorities up to the log when the request presents
-    /// an authority (only then is the book read); the result is what [`Gateway::decide`]
-    /// resolves the authority under.
-    async fn read_register_for(&self, ask: &Ask<'_>) -> Result<(), String> {
+    /// The book of registered authorities, brought up to the log, when the request
+    /// presents an authority (only then is it read; without one it stays empty and is
+    /// never consulted); [`Gateway::decide`] resolves the authority in it.
+    async fn read_register_for(&self, ask: &Ask<'_>) -> Result<AuthorityBook, String> {
         let presents = [purpose::AUTHORITY, purpose::AUTHORITY_REF]
             .iter()
             .any(|h| ask.headers.contains_key(*h));
         if !presents {
-            return Ok(());
+            return Ok(AuthorityBook::default());
         }
-        self.authorities.catch_up_off_thread(&self.log).await
+        let limit = std::time::Duration::from_millis(self.config.log.durable_deadline_ms);
+        self.authorities.read_book(&self.log, limit).await
     }
 
     fn decide(
@@ -292,7 +294,7 @@ impl Gateway {
         live: &Live,
         ask: &Ask<'_>,
         identity: &Identity,
-        register: &Result<(), String>,
+        register: &Result<AuthorityBook, String>,
     ) -> Result<Decided, Early> {
         if let Some(p) = &ask.problem {
             return Err(early(
@@ -360,9 +362,12 @@ impl Gateway {
         })?;
         // Only a registration in the log fills in who signed the document; what was typed
         // alone opens nothing.
-        let resolved = self
-            .authorities
-            .resolve(register, &typed, &identity.agency, &target.record);
+        let resolved = crate::authority::Authorities::resolve(
+            register,
+            &typed,
+            &identity.agency,
+            &target.record,
+        );
         let request = AccessRequest {
             principal: Principal {
                 id: identity.principal.clone(),

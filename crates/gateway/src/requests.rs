@@ -285,11 +285,8 @@ fn revocation_reason(body: &[u8]) -> Result<String, Refusal> {
 /// The registrations as of the log's latest checkpoint, for a revocation to check.
 async fn current_book(gw: &Gateway) -> Result<cordon_register::AuthorityBook, Refusal> {
     // Reads the bundles integrated since the last read, off the serving thread.
-    let read = gw
-        .authorities
-        .catch_up_off_thread(&gw.log)
-        .await
-        .and_then(|()| gw.authorities.book());
+    let limit = std::time::Duration::from_millis(gw.config.log.durable_deadline_ms);
+    let read = gw.authorities.read_book(&gw.log, limit).await;
     read.map_err(|e| {
         tracing::error!(error = %e, "cannot read the registered authorities");
         fail(

@@ -491,15 +491,23 @@ pub(crate) async fn public(gw: &Gateway, rest: &str) -> Response<Body> {
         }
         // With witnesses, the tiles of the published tree: the log's own partial tiles
         // for that size may already be replaced by newer ones.
-        Some(PublicFile::Tile(rel)) => match tokio::fs::read(
-            gw.publication
-                .as_ref()
-                .map_or(gw.log.root(), |p| p.dir())
-                .join(&rel),
+        Some(PublicFile::Tile(rel)) => match tokio::time::timeout(
+            Duration::from_millis(gw.config.log.durable_deadline_ms),
+            tokio::fs::read(
+                gw.publication
+                    .as_ref()
+                    .map_or(gw.log.root(), |p| p.dir())
+                    .join(&rel),
+            ),
         )
         .await
         {
-            Ok(bytes) => {
+            Err(_) => refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the log's storage did not answer in time",
+                "try again shortly",
+            ),
+            Ok(Ok(bytes)) => {
                 let mut r = respond::text(
                     StatusCode::OK,
                     "application/octet-stream",
@@ -513,7 +521,7 @@ pub(crate) async fn public(gw: &Gateway, rest: &str) -> Response<Body> {
                 }
                 r
             }
-            Err(_) => refuse(
+            Ok(Err(_)) => refuse(
                 StatusCode::NOT_FOUND,
                 "no such tile (yet)",
                 "fetch the checkpoint first; tiles exist up to its size",

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::TlsAcceptor;
 
 thread_local! {
@@ -35,18 +35,35 @@ pub(crate) fn current() -> usize {
 /// a stalled disk, say) before leaving it behind.
 const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 
-/// Why the serving threads could not start.
+/// Why serving stopped other than by a clean shutdown.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start serving thread {index}: {message}")]
-pub struct WorkersError {
-    index: usize,
-    message: String,
+pub enum WorkersError {
+    #[error("cannot start serving thread {index}: {message}")]
+    Start { index: usize, message: String },
+    #[error(
+        "serving thread {index} stopped unexpectedly (see the error before this); the gateway \
+         stopped too, so that its supervisor restarts it whole"
+    )]
+    Died { index: usize },
+    #[error("serving threads were still busy {0} s after shutdown began; exiting without closing the log (it recovers at the next start)")]
+    Stuck(u64),
 }
 
 /// One serving thread, as [`serve`] sees it.
 struct Worker {
-    finished: oneshot::Receiver<()>,
     thread: std::thread::JoinHandle<()>,
+}
+
+/// Tells [`serve`] that a serving thread has ended, however it ended (a panic included).
+struct Ended {
+    index: usize,
+    tx: mpsc::UnboundedSender<usize>,
+}
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let _ = self.tx.send(self.index);
+    }
 }
 
 /// Serves `listener` on `count` threads until `shutdown` resolves; then every thread stops
@@ -61,17 +78,18 @@ pub async fn serve(
     count: usize,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), WorkersError> {
-    let listener = listener.into_std().map_err(|e| WorkersError {
+    let listener = listener.into_std().map_err(|e| WorkersError::Start {
         index: 0,
         message: format!("cannot share the listening socket: {e}"),
     })?;
     let (stop, stopping) = watch::channel(false);
+    let (ended_tx, mut ended) = mpsc::unbounded_channel();
     let load = Load::new(count.max(1));
     // A second serve() of the same gateway (tests) keeps reporting the first's threads.
     let _ = gw.metrics.serving.set(load.0.clone());
     let mut workers = Vec::with_capacity(count.max(1));
     for index in 0..count.max(1) {
-        let failed = |e: std::io::Error| WorkersError {
+        let failed = |e: std::io::Error| WorkersError::Start {
             index,
             message: e.to_string(),
         };
@@ -83,23 +101,48 @@ pub async fn serve(
             tls: tls.clone(),
             load: load.clone(),
         };
-        workers.push(thread.start(own, stopping.clone()).map_err(failed)?);
+        let ended = Ended {
+            index,
+            tx: ended_tx.clone(),
+        };
+        workers.push(thread.start(own, stopping.clone(), ended).map_err(failed)?);
     }
-    drop(listener);
-    shutdown.await;
-    tracing::info!("shutting down: draining requests in flight");
+    drop((listener, ended_tx));
+    tokio::pin!(shutdown);
+    // A thread that ends before shutdown (it panicked, or could not accept) would leave
+    // the others serving a share of nothing and holding back for it: stop everything.
+    let died = tokio::select! {
+        () = &mut shutdown => None,
+        Some(index) = ended.recv() => Some(index),
+    };
+    match died {
+        None => tracing::info!("shutting down: draining requests in flight"),
+        Some(index) => tracing::error!(worker = index, "a serving thread ended; stopping"),
+    }
     let _ = stop.send(true);
-    for (index, w) in workers.into_iter().enumerate() {
-        if w.finished.await.is_err() {
-            tracing::error!(
-                worker = index,
-                "a serving thread ended without finishing its drain"
-            );
+    let still = workers.len() - usize::from(died.is_some());
+    let bound = crate::server::DRAIN_TIMEOUT + BLOCKING_GRACE + Duration::from_secs(5);
+    let all_ended = async {
+        for _ in 0..still {
+            if ended.recv().await.is_none() {
+                break;
+            }
         }
-        // It has just finished; joining only collects it.
-        let _ = tokio::task::spawn_blocking(move || w.thread.join()).await;
+    };
+    if tokio::time::timeout(bound, all_ended).await.is_err() {
+        return Err(WorkersError::Stuck(bound.as_secs()));
     }
-    Ok(())
+    // Every thread has ended; joining only collects them.
+    let _ = tokio::task::spawn_blocking(move || {
+        for w in workers {
+            let _ = w.thread.join();
+        }
+    })
+    .await;
+    match died {
+        None => Ok(()),
+        Some(index) => Err(WorkersError::Died { index }),
+    }
 }
 
 /// What a serving thread serves with.
@@ -116,15 +159,17 @@ impl Thread {
         self,
         listener: std::net::TcpListener,
         mut stopping: watch::Receiver<bool>,
+        ended: Ended,
     ) -> std::io::Result<Worker> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let (done, finished) = oneshot::channel();
         let index = self.index;
         let thread = std::thread::Builder::new()
             .name(format!("cordon-worker-{index}"))
             .spawn(move || {
+                // Dropped last, on every way out of this thread.
+                let _ended = ended;
                 WORKER.with(|w| w.set(index));
                 runtime.block_on(async move {
                     let stop = async move {
@@ -136,9 +181,8 @@ impl Thread {
                 // it is dropped here, before the caller closes the log, as dropping the one
                 // runtime did.
                 runtime.shutdown_timeout(BLOCKING_GRACE);
-                let _ = done.send(());
             })?;
-        Ok(Worker { finished, thread })
+        Ok(Worker { thread })
     }
 
     /// Accepts and serves until `stop`, then drains this thread's connections.
@@ -168,7 +212,8 @@ impl Thread {
 
 /// How long a thread with more than its share of connections waits before accepting
 /// again: long enough for an idle thread to take the next connection, short enough that
-/// a thread whose peers are stuck still accepts.
+/// a thread whose peers are stuck still accepts. (Tokio's timer rounds it up to about a
+/// millisecond, so such a thread accepts at most about a thousand connections a second.)
 const HOLD_BACK: Duration = Duration::from_micros(500);
 
 /// Open connections per serving thread. Threads that accept from one socket otherwise
