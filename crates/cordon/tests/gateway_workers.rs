@@ -131,17 +131,19 @@ fn sigterm(child: &Proc) {
     assert!(st.success());
 }
 
-/// Waits for the gateway to exit, failing the test if it takes longer than `limit`.
-async fn exits_within(child: &mut Proc, limit: Duration) -> std::process::ExitStatus {
+/// Waits for the gateway to exit, failing the test with `otherwise` if it takes longer
+/// than `limit`.
+async fn exits_within(
+    child: &mut Proc,
+    limit: Duration,
+    otherwise: &str,
+) -> std::process::ExitStatus {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.0.try_wait().unwrap() {
             return status;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the gateway did not exit within {limit:?}"
-        );
+        assert!(Instant::now() < deadline, "{otherwise} (after {limit:?})");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -213,7 +215,12 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
         assert_eq!(status, 200, "a request in flight was answered");
         told.push((receipt.unwrap(), true, "/alpr/plates/FAKE123".into()));
     }
-    let status = exits_within(&mut child, Duration::from_secs(15)).await;
+    let status = exits_within(
+        &mut child,
+        Duration::from_secs(15),
+        "the gateway did not exit",
+    )
+    .await;
     assert!(status.success(), "graceful shutdown exits 0");
 
     // Closed properly: the log verifies and holds every decision a client was told of.
@@ -245,7 +252,12 @@ async fn the_threads_drain_together_so_shutdown_is_bounded_by_one_drain() {
     spread_over_threads(metrics).await;
     let start = Instant::now();
     sigterm(&child);
-    let status = exits_within(&mut child, Duration::from_secs(18)).await;
+    let status = exits_within(
+        &mut child,
+        Duration::from_secs(18),
+        "the gateway did not exit",
+    )
+    .await;
     assert!(status.success(), "graceful shutdown exits 0");
     assert!(
         start.elapsed() >= Duration::from_secs(9),
@@ -287,17 +299,8 @@ async fn a_second_gateway_cannot_take_a_share_of_the_port() {
             .spawn()
             .unwrap(),
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = second.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a second gateway is serving on {listen}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let serving = format!("a second gateway is serving on {listen}");
+    let status = exits_within(&mut second, Duration::from_secs(30), &serving).await;
     let mut said = String::new();
     std::io::Read::read_to_string(&mut second.0.stderr.take().unwrap(), &mut said).unwrap();
     assert!(!status.success(), "a second gateway started on {listen}");

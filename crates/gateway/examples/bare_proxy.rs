@@ -17,27 +17,47 @@ use std::convert::Infallible;
 type Upstream = Client<HttpConnector, Incoming>;
 type Answer = Response<Either<Incoming, Full<Bytes>>>;
 
+/// Ends the process with a message naming what failed; a bench tool, but no stack traces.
+fn or_exit<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
+    r.unwrap_or_else(|e| {
+        eprintln!("bare_proxy: {what}: {e}");
+        std::process::exit(1);
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let (Some(listen), Some(upstream)) = (args.get(1), args.get(2)) else {
         eprintln!("usage: bare_proxy LISTEN_ADDR UPSTREAM_HOST:PORT [per-core]");
         std::process::exit(2);
     };
-    let addr: std::net::SocketAddr = listen.parse().expect("addr");
+    let addr: std::net::SocketAddr = or_exit(listen.parse(), "LISTEN_ADDR, e.g. 127.0.0.1:8081");
+    or_exit(
+        format!("http://{upstream}/").parse::<hyper::Uri>(),
+        "UPSTREAM_HOST:PORT, e.g. 127.0.0.1:9000",
+    );
     if args.get(3).map(String::as_str) == Some("per-core") {
-        let threads: Vec<_> = (0..2)
+        // One event loop per core, each on its own SO_REUSEPORT socket: the simplest
+        // per-core server, as a floor (Cordon's serving threads share one socket instead).
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let threads: Vec<_> = (0..cores)
             .map(|_| {
                 let upstream = upstream.clone();
                 std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .expect("rt");
+                    let rt = or_exit(
+                        tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build(),
+                        "starting an event loop",
+                    );
                     rt.block_on(async move {
-                        let s = tokio::net::TcpSocket::new_v4().expect("socket");
-                        s.set_reuseport(true).expect("reuseport");
-                        s.bind(addr).expect("bind");
-                        run(s.listen(1024).expect("listen"), upstream.clone()).await
+                        let bound = (|| {
+                            let s = tokio::net::TcpSocket::new_v4()?;
+                            s.set_reuseport(true)?;
+                            s.bind(addr)?;
+                            s.listen(1024)
+                        })();
+                        run(or_exit(bound, "listening"), upstream).await
                     })
                 })
             })
@@ -46,13 +66,10 @@ fn main() {
             let _ = t.join();
         }
     } else {
-        let rt = tokio::runtime::Runtime::new().expect("rt");
+        let rt = or_exit(tokio::runtime::Runtime::new(), "starting the runtime");
         rt.block_on(async move {
-            run(
-                tokio::net::TcpListener::bind(addr).await.expect("bind"),
-                upstream.clone(),
-            )
-            .await
+            let listener = or_exit(tokio::net::TcpListener::bind(addr).await, "listening");
+            run(listener, upstream.clone()).await
         })
     }
 }
@@ -61,7 +78,6 @@ async fn run(listener: tokio::net::TcpListener, upstream: String) {
     let client: Upstream = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(256)
         .build_http();
-    let upstream = upstream.clone();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
@@ -96,8 +112,11 @@ async fn forward(
     }
     let (mut parts, body) = req.into_parts();
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
-    // The format cannot fail to parse: host:port and a path that hyper already parsed.
-    parts.uri = format!("http://{upstream}{path}").parse().expect("uri");
+    // main checked that http://UPSTREAM/ parses, and hyper already parsed the path.
+    parts.uri = or_exit(
+        format!("http://{upstream}{path}").parse(),
+        "the upstream URI",
+    );
     match client.request(Request::from_parts(parts, body)).await {
         Ok(r) => Ok(r.map(Either::Left)),
         Err(e) => {

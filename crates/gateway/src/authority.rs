@@ -224,4 +224,27 @@ mod tests {
         let r = Authorities::resolve(&book, &typed, "cpd", "/alpr/plates/FAKE123");
         assert_ne!(r.unmatched, Some(Unmatched::RegisterUnavailable));
     }
+
+    #[tokio::test]
+    // Holding the book's lock across the read is the stall under test.
+    #[allow(clippy::await_holding_lock)]
+    async fn a_register_read_that_cannot_finish_is_given_up_within_its_limit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let signer = cordon_log::Signer::generate("test.example/log").unwrap();
+        cordon_log::create(tmp.path(), &signer).unwrap();
+        let log = cordon_log::Log::open(tmp.path(), signer, cordon_log::LogConfig::default())
+            .unwrap()
+            .0;
+        let log = Arc::new(GatewayLog::File(log));
+        let book = Arc::new(empty());
+        // As a catch-up stuck on a stalled disk holds it.
+        let held = book.lock().unwrap();
+        let limit = Duration::from_millis(200);
+        let read = tokio::time::timeout(Duration::from_secs(10), book.read_book(&log, limit))
+            .await
+            .expect("the read waited for the stalled catch-up instead of giving up");
+        let e = read.unwrap_err();
+        assert!(e.contains("could not be read within 200 ms"), "{e}");
+        drop(held);
+    }
 }

@@ -180,6 +180,7 @@ impl Upstream {
 
     /// Sends a request and waits for the response head.
     pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response<Incoming>, Failure> {
+        // `new` builds at least one pool, so the index is in range.
         let client = &self.clients[crate::workers::current() % self.clients.len()];
         match tokio::time::timeout(self.header_timeout, client.request(req)).await {
             Ok(Ok(r)) => Ok(r),
