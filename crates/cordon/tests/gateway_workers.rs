@@ -148,6 +148,12 @@ async fn exits_within(
     }
 }
 
+/// Waits for a graceful shutdown: the gateway exits 0 within `limit`.
+async fn exits_cleanly(child: &mut Proc, limit: Duration) {
+    let status = exits_within(child, limit, "the gateway did not exit").await;
+    assert!(status.success(), "graceful shutdown exits 0");
+}
+
 fn worker_threads(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
@@ -215,13 +221,7 @@ async fn three_workers_answer_every_connection_and_finish_their_requests_on_sigt
         assert_eq!(status, 200, "a request in flight was answered");
         told.push((receipt.unwrap(), true, "/alpr/plates/FAKE123".into()));
     }
-    let status = exits_within(
-        &mut child,
-        Duration::from_secs(15),
-        "the gateway did not exit",
-    )
-    .await;
-    assert!(status.success(), "graceful shutdown exits 0");
+    exits_cleanly(&mut child, Duration::from_secs(15)).await;
 
     // Closed properly: the log verifies and holds every decision a client was told of.
     let signer_key = std::fs::read_to_string(tmp.path().join("log.key")).unwrap();
@@ -252,13 +252,7 @@ async fn the_threads_drain_together_so_shutdown_is_bounded_by_one_drain() {
     spread_over_threads(metrics).await;
     let start = Instant::now();
     sigterm(&child);
-    let status = exits_within(
-        &mut child,
-        Duration::from_secs(18),
-        "the gateway did not exit",
-    )
-    .await;
-    assert!(status.success(), "graceful shutdown exits 0");
+    exits_cleanly(&mut child, Duration::from_secs(18)).await;
     assert!(
         start.elapsed() >= Duration::from_secs(9),
         "the drain waited for the requests in flight"
