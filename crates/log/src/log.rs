@@ -14,7 +14,7 @@ use crate::bundle::MAX_ENTRY_BYTES;
 use crate::checkpoint::{Checkpoint, SignedCheckpoint};
 use crate::error::{AppendError, LogError};
 use crate::fs::{read_on, sync_dir_on, AtomicWriter, DurableDirs, TileHashes};
-use crate::hash::empty_root;
+use crate::hash::{empty_root, leaf_hash, Hash};
 use crate::keys::{Signer, Verifier};
 use crate::merkle::{consistency_proof, subtree_root, verify_consistency};
 use crate::storage::{RealDisk, Storage};
@@ -236,7 +236,7 @@ struct Request {
 
 struct State {
     durable: u64,
-    pending: Vec<Vec<u8>>,
+    pending: Vec<Pending>,
     checkpoint: SignedCheckpoint,
     segments: Vec<Segment>,
     integration_error: Option<String>,
@@ -245,6 +245,20 @@ struct State {
     /// Someone asked for a round now rather than at the next interval.
     kick: bool,
     closing: bool,
+}
+
+/// A durable entry waiting for its integration round, with the leaf hash its receipt
+/// was minted from.
+struct Pending {
+    entry: Vec<u8>,
+    leaf: Hash,
+}
+
+impl Pending {
+    fn new(entry: Vec<u8>) -> Self {
+        let leaf = leaf_hash(&entry);
+        Pending { entry, leaf }
+    }
 }
 
 struct Shared {
@@ -441,7 +455,7 @@ impl Log {
             durable_dirs: DurableDirs::default(),
             state: Mutex::new(State {
                 durable,
-                pending: rec.pending,
+                pending: rec.pending.into_iter().map(Pending::new).collect(),
                 checkpoint: cp,
                 segments,
                 integration_error: None,
@@ -697,17 +711,29 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
         // Only this thread assigns indexes, so the batch's first index is known before
         // the state is updated, and its receipts are signed outside the lock.
         let first_index = shared.lock().durable;
-        let receipts = mint(receipt_key.as_ref(), &origin, first_index, &batch);
+        // Hashed once here: the receipts and the integrator's tiles use the same hashes.
+        let leaves: Vec<Hash> = batch.iter().map(|r| leaf_hash(&r.entry)).collect();
+        let receipts = mint(receipt_key.as_ref(), &origin, first_index, &leaves);
         let mut replies = Vec::with_capacity(batch.len());
-        {
+        let integrator_idle = {
             let mut st = shared.lock();
             st.durable += n;
-            for r in batch {
-                st.pending.push(r.entry);
+            let idle = st.pending.is_empty();
+            for (r, leaf) in batch.into_iter().zip(leaves) {
+                st.pending.push(Pending {
+                    entry: r.entry,
+                    leaf,
+                });
                 replies.push(r.reply);
             }
+            idle
+        };
+        // Only an integrator waiting on an empty queue needs waking: one with entries
+        // waiting already sleeps until its round is due, and waking it for every batch
+        // (thousands a second under load) cost a context switch each.
+        if integrator_idle {
+            shared.changed.notify_all();
         }
-        shared.changed.notify_all();
         shared.stats.appended.fetch_add(n, Ordering::Relaxed);
         shared.stats.batches.fetch_add(1, Ordering::Relaxed);
         for (reply, receipt) in replies.into_iter().zip(receipts) {
@@ -751,13 +777,10 @@ pub(crate) fn gather<T>(
 }
 
 /// The receipts of a durable batch: signed when the log has a receipt key.
-fn mint(key: Option<&Signer>, origin: &str, first: u64, batch: &[Request]) -> Vec<Receipt> {
+fn mint(key: Option<&Signer>, origin: &str, first: u64, leaves: &[Hash]) -> Vec<Receipt> {
     match key {
-        Some(key) => {
-            let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
-            crate::receipt::mint_batch(key, origin, first, &entries)
-        }
-        None => (first..first + batch.len() as u64)
+        Some(key) => crate::receipt::mint_batch(key, origin, first, leaves.to_vec()),
+        None => (first..first + leaves.len() as u64)
             .map(Receipt::unsigned)
             .collect(),
     }
@@ -869,7 +892,7 @@ fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge, interval: Duration) {
 /// Waits until a round is due and entries wait, then takes them (at most
 /// [`MAX_INTEGRATION_BATCH`]) with the checkpoint they extend; `None` once the log is
 /// closing and nothing waits. `due` of `None` means only when asked or closing.
-fn next_batch(shared: &Shared, due: Option<Instant>) -> Option<(Vec<Vec<u8>>, SignedCheckpoint)> {
+fn next_batch(shared: &Shared, due: Option<Instant>) -> Option<(Vec<Pending>, SignedCheckpoint)> {
     let mut st = shared.lock();
     loop {
         if st.pending.is_empty() && st.closing {
@@ -913,12 +936,12 @@ fn obsolete_segments(st: &mut State, size: u64) -> Vec<Segment> {
 fn integrate(
     shared: &Shared,
     edge: &mut TreeEdge,
-    batch: &[Vec<u8>],
+    batch: &[Pending],
     old: &SignedCheckpoint,
 ) -> Result<SignedCheckpoint, LogError> {
     let root = shared.root.as_path();
     let disk = shared.storage.as_ref();
-    let writes = edge.extend(batch.iter().map(Vec::as_slice));
+    let writes = edge.extend_hashed(batch.iter().map(|p| (p.entry.as_slice(), p.leaf)));
     let mut w = AtomicWriter::on(disk, root).knowing(&shared.durable_dirs);
     let mut full_tiles = Vec::new();
     for t in &writes {

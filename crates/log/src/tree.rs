@@ -70,18 +70,30 @@ impl TreeEdge {
 
     /// Adds entries, returning every tile and bundle that must be written for the new size.
     pub fn extend<'a>(&mut self, entries: impl IntoIterator<Item = &'a [u8]>) -> Vec<TileWrite> {
+        self.extend_hashed(entries.into_iter().map(|e| (e, leaf_hash(e))))
+    }
+
+    /// As [`TreeEdge::extend`], with each entry's leaf hash already computed (by the
+    /// sequencer, which minted the entry's receipt from the same hash).
+    pub fn extend_hashed<'a>(
+        &mut self,
+        entries: impl IntoIterator<Item = (&'a [u8], Hash)>,
+    ) -> Vec<TileWrite> {
         let old_size = self.size;
         let mut writes = Vec::new();
-        for e in entries {
+        for (e, leaf) in entries {
             bundle::push_entry(&mut self.bundle, e);
             self.size += 1;
             if self.size.is_multiple_of(TILE_WIDTH) {
+                // The next bundle will be about as large: start it at that size rather
+                // than growing it by copies from nothing.
+                let next = Vec::with_capacity(self.bundle.len());
                 writes.push(TileWrite {
                     id: TileId::entries(self.size / TILE_WIDTH - 1, 256),
-                    data: std::mem::take(&mut self.bundle),
+                    data: std::mem::replace(&mut self.bundle, next),
                 });
             }
-            self.push_hash(0, leaf_hash(e), &mut writes);
+            self.push_hash(0, leaf, &mut writes);
         }
         self.partial_writes(old_size, &mut writes);
         writes

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use postgres::{Client, Statement};
 
 use crate::error::{AppendError, LogError};
+use crate::hash::leaf_hash;
 use crate::keys::Signer;
 use crate::log::gather;
 use crate::receipt::mint_batch;
@@ -246,8 +247,8 @@ fn insert_index_rows(
 
 fn acknowledge(shared: &Shared, receipt_key: &Signer, batch: Vec<Request>, first: u64) {
     let n = batch.len() as u64;
-    let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
-    let receipts = mint_batch(receipt_key, shared.signer.name(), first, &entries);
+    let leaves = batch.iter().map(|r| leaf_hash(&r.entry)).collect();
+    let receipts = mint_batch(receipt_key, shared.signer.name(), first, leaves);
     {
         let mut st = shared.lock();
         st.durable = st.durable.max(first + n);

@@ -80,22 +80,23 @@ impl Receipt {
     }
 }
 
-/// The receipts of one commit batch of `entries` at indexes from `first`: one signature
-/// over the batch, one audit path per entry.
+/// The receipts of one commit batch, given its entries' leaf hashes, at indexes from
+/// `first`: one signature over the batch, one audit path per entry.
 pub(crate) fn mint_batch(
     signer: &Signer,
     origin: &str,
     first: u64,
-    entries: &[&[u8]],
+    leaves: Vec<Hash>,
 ) -> Vec<Receipt> {
-    if entries.is_empty() {
+    if leaves.is_empty() {
         return Vec::new();
     }
-    let tree = BatchTree::new(entries.iter().map(|e| leaf_hash(e)).collect());
+    let count = leaves.len();
+    let tree = BatchTree::new(leaves);
     let batch = BatchNote {
         origin: origin.to_string(),
         first,
-        count: entries.len() as u64,
+        count: count as u64,
         root: tree.root(),
         time_ms: now_ms(),
     };
@@ -103,7 +104,7 @@ pub(crate) fn mint_batch(
     let mut note = Note::new(text.clone());
     note.add_signature(signer.sign(text.as_bytes()));
     let note = Arc::new(note.to_bytes());
-    (0..entries.len())
+    (0..count)
         .map(|i| Receipt {
             index: first + i as u64,
             signed: Some(Signed {
@@ -130,8 +131,8 @@ mod tests {
         let log = Signer::generate("test.example/log").unwrap();
         let key = log.receipt_signer();
         let entries: Vec<Vec<u8>> = (0..n).map(|i| format!("entry {i}").into_bytes()).collect();
-        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-        let receipts = mint_batch(&key, "test.example/log", 40, &refs);
+        let refs: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let receipts = mint_batch(&key, "test.example/log", 40, refs);
         (log, entries, receipts)
     }
 
@@ -194,14 +195,14 @@ mod tests {
             .unwrap()
             .receipt_signer();
         let entries: Vec<Vec<u8>> = (0..16_384u32).map(|i| i.to_be_bytes().to_vec()).collect();
-        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
-        let receipts = mint_batch(&key, "city.example/cordon", 1 << 40, &refs);
+        let refs: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let receipts = mint_batch(&key, "city.example/cordon", 1 << 40, refs.clone());
         let longest = receipts
             .iter()
             .map(|r| r.header_value().unwrap().len())
             .max();
         assert!(longest.unwrap() < 2048, "{longest:?} bytes");
-        let single = mint_batch(&key, "city.example/cordon", 0, &refs[..1]);
+        let single = mint_batch(&key, "city.example/cordon", 0, refs[..1].to_vec());
         assert!(single[0].header_value().unwrap().len() < 700);
     }
 
