@@ -6,7 +6,7 @@ use crate::vocab::Basis;
 use serde::{Deserialize, Serialize};
 
 /// Allow or deny.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
     Allow,

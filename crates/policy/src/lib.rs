@@ -14,6 +14,7 @@ pub mod federal;
 pub mod federal_cases;
 pub mod files;
 mod memo;
+mod outcomes;
 pub mod pack;
 pub mod registry;
 pub mod request;

@@ -8,6 +8,7 @@ use crate::decision::{Decision, Effect, Obligations, Rule};
 use crate::engine::{Engine, Facts};
 use crate::error::PolicyError;
 use crate::memo::{Memo, Reads};
+use crate::outcomes::Outcomes;
 use crate::pack::{Pack, PolicyMeta, MISSING, UNREGISTERED};
 use crate::registry::{AgencyRegistry, DatasetRegistry};
 use crate::request::AccessRequest;
@@ -35,6 +36,8 @@ pub struct Stack {
     /// The compiled decision table, or why the stack could not be tabulated (it is then
     /// decided by Cedar, memoized).
     table: Result<Table, String>,
+    /// The table's decisions, explained once per outcome.
+    outcomes: Outcomes,
 }
 
 impl Stack {
@@ -93,6 +96,7 @@ impl Stack {
             engine,
             reads,
             memo: Memo::default(),
+            outcomes: Outcomes::default(),
             packs,
         })
     }
@@ -283,8 +287,11 @@ impl Stack {
     }
 
     fn tabulated(&self, table: &Table, facts: &Facts<'_>) -> Decision {
-        let (effect, ids) = table.decide(facts);
-        self.decision_of(effect, ids.into_iter().map(str::to_owned).collect())
+        let (effect, rules) = table.decide_rules(facts);
+        self.outcomes.get_or_build(effect, rules, |rules| {
+            let ids = rules.iter().map(|&i| table.rule_id(i).to_owned()).collect();
+            self.decision_of(effect, ids)
+        })
     }
 
     /// The compiled table, for the bench's lookup-only row.

@@ -113,16 +113,23 @@ impl Table {
     /// The effect and the policies that decided it, in id order; no reasons on a deny
     /// means nothing permitted.
     pub fn decide(&self, facts: &Facts<'_>) -> (Effect, Vec<&str>) {
+        let (effect, rules) = self.decide_rules(facts);
+        (effect, rules.iter().map(|&i| self.rule_id(i)).collect())
+    }
+
+    /// As [`Table::decide`], naming the deciding policies by their place in the table
+    /// (see [`Table::rule_id`]).
+    pub fn decide_rules(&self, facts: &Facts<'_>) -> (Effect, Vec<usize>) {
         let g = self.domain.classes(facts);
         let mut seen = vec![0u8; self.leaves.len()];
         let mut forbids = Vec::new();
         let mut permits = Vec::new();
-        for rule in &self.rules {
+        for (i, rule) in self.rules.iter().enumerate() {
             if rule.node.value(&self.leaves, &g, &mut seen) {
                 if rule.forbid {
-                    forbids.push(rule.id.as_str());
+                    forbids.push(i);
                 } else if forbids.is_empty() {
-                    permits.push(rule.id.as_str());
+                    permits.push(i);
                 }
             }
         }
@@ -131,6 +138,12 @@ impl Table {
         } else {
             (Effect::Deny, forbids)
         }
+    }
+
+    /// The id of the policy at `i` in the table; `i` comes from [`Table::decide_rules`],
+    /// so it is always in range (an empty id otherwise).
+    pub fn rule_id(&self, i: usize) -> &str {
+        self.rules.get(i).map_or("", |r| r.id.as_str())
     }
 }
 
