@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 mod read;
+mod render;
 mod time;
 mod write;
 

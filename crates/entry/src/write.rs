@@ -44,7 +44,7 @@ pub struct Refusal<'a> {
 }
 
 /// One decision, or one refusal of an authenticated requester.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DecisionEntry<'a> {
     pub v: u32,
     /// `decision` or `refusal`.
@@ -89,9 +89,46 @@ pub struct DecisionEntry<'a> {
 }
 
 impl DecisionEntry<'_> {
-    /// The canonical bytes.
+    /// The canonical bytes: what `serde_json` writes for the entry, with the decision's
+    /// unchanging part copied from its outcome's rendering ([`crate::render`]).
     pub fn to_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec(self)
+        // Destructured so that a field added to the entry must be placed here: the splice
+        // below relies on `decision` being the last field written when `refusal` is absent.
+        let DecisionEntry {
+            v: _,
+            kind: _,
+            time: _,
+            via: _,
+            auth: _,
+            principal: _,
+            client: _,
+            method: _,
+            path: _,
+            query: _,
+            body: _,
+            body_sha256: _,
+            stack: _,
+            routes_sha256: _,
+            authority: _,
+            request: _,
+            decision,
+            refusal,
+        } = self;
+        let (Some(decision), None) = (decision, refusal) else {
+            return serde_json::to_vec(self);
+        };
+        let rest = DecisionEntry {
+            decision: None,
+            ..self.clone()
+        };
+        let mut out = Vec::with_capacity(4096);
+        serde_json::to_writer(&mut out, &rest)?;
+        // `rest` is an object with at least `v`: drop its closing brace, add the decision.
+        out.pop();
+        out.extend_from_slice(b",\"decision\":");
+        crate::render::write_decision(decision, &mut out)?;
+        out.push(b'}');
+        Ok(out)
     }
 }
 
