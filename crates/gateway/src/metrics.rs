@@ -51,6 +51,8 @@ pub struct Metrics {
     /// Reloads that changed the policy, and reloads refused (the policy in force kept).
     reloads_applied: AtomicU64,
     reloads_refused: AtomicU64,
+    /// Client connections accepted on the data listener.
+    connections: AtomicU64,
     /// The federal request register's counters.
     pub(crate) register: crate::requests::RegisterCounters,
     /// Open connections per serving thread, once `cordon serve` has started them: a
@@ -87,6 +89,11 @@ impl Metrics {
         c.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a client connection accepted.
+    pub fn count_connection(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn aborted(&self) -> u64 {
         self.responses_aborted.load(Ordering::Relaxed)
     }
@@ -115,6 +122,7 @@ impl Metrics {
             self.reloads_refused.load(Ordering::Relaxed)
         );
         let _ = writeln!(s, "# HELP cordon_responses_aborted_total Responses cut off after streaming began (invalid JSON where redaction applies, an upstream failure or max_response_bytes), each recorded in the log as not fully served.\n# TYPE cordon_responses_aborted_total counter\ncordon_responses_aborted_total {}", self.responses_aborted.load(Ordering::Relaxed));
+        let _ = writeln!(s, "# HELP cordon_connections_total Client connections accepted. A proxy in front that keeps no connection open (NGINX without upstream keepalive) shows about one per request, and costs Cordon a connection for each.\n# TYPE cordon_connections_total counter\ncordon_connections_total {}", self.connections.load(Ordering::Relaxed));
         let counters = [
             (
                 "cordon_log_appended_total",

@@ -104,6 +104,7 @@ pub(crate) async fn accepted(
     tls: Option<TlsAcceptor>,
     watcher: Watcher,
 ) {
+    gw.metrics.count_connection();
     let peer_ip = peer.ip();
     match tls {
         None => {
