@@ -321,13 +321,28 @@ async fn keeps_connections_to_cordon_open(p: &Proxy, h: &Harness) {
     );
 }
 
+/// A client address the attacker claims; the proxies run on loopback, which Cordon is told
+/// to trust for client addresses, so only the proxy's own header can put it in the log.
+const SPOOFED_CLIENT: &str = "203.0.113.9";
+
 async fn run(dialect: &str, start: fn(&Harness) -> Proxy) {
-    let h = Harness::start_dialect(dialect).await;
+    let h = Harness::start_tweaked(
+        common::DEV_IDENTITY,
+        "",
+        dialect,
+        |_| {},
+        |c: &mut cordon_gateway::config::Config| {
+            c.trusted_proxies = vec![cordon_gateway::config::Cidr::parse("127.0.0.1/32").unwrap()];
+        },
+    )
+    .await;
     let p = start(&h);
     tokio::time::timeout(Duration::from_secs(120), async {
         p.ready().await;
         attack(&p, &h).await;
         keeps_connections_to_cordon_open(&p, &h).await;
+        let spoof = with(&[("X-Forwarded-For", SPOOFED_CLIENT)]);
+        assert_eq!(p.get("/alpr/plates/FAKE123", &spoof).await.status, 200);
     })
     .await
     .expect("the proxy attack suite took over 120 s");
@@ -335,6 +350,21 @@ async fn run(dialect: &str, start: fn(&Harness) -> Proxy) {
     let (dir, verifier, hits) = h.stop().await;
     assert!(hits.total.load(std::sync::atomic::Ordering::SeqCst) >= 3);
     assert_served_as_logged(&dir.path().join("log"), &verifier, &hits);
+    let mut clients = 0;
+    for e in common::entries(&dir.path().join("log"), &verifier) {
+        if let cordon_gateway::entry::Entry::Decision(e) = e {
+            assert_ne!(
+                e.client.as_deref(),
+                Some(SPOOFED_CLIENT),
+                "{dialect}: the client's own X-Forwarded-For reached the log as its address"
+            );
+            clients += usize::from(e.client.is_some());
+        }
+    }
+    assert!(
+        clients > 0,
+        "{dialect}: no decision recorded a client address"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
