@@ -104,3 +104,56 @@ fn same_but_screening(a: &Decision, b: &Decision) -> bool {
         && *explanation == b.explanation
         && *problems == b.problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cordon_policy::{Effect, Obligations};
+
+    fn decision() -> Decision {
+        Decision {
+            decision: Effect::Deny,
+            policies: vec!["pack/rule".into()],
+            packs: vec!["pack".into()],
+            rules: Vec::new(),
+            citations: vec!["5 ILCS 805/15".into()],
+            obligations: Obligations::default(),
+            screen: Screening::default(),
+            explanation: vec!["No \"rule\" permits it.".into()],
+            problems: Vec::new(),
+        }
+    }
+
+    fn kept() -> usize {
+        RENDERED.with(|c| c.borrow().len())
+    }
+
+    #[test]
+    fn a_decision_is_rendered_once_and_its_rendering_is_used_after() {
+        let d = decision();
+        let mut first = Vec::new();
+        write_decision(&d, &mut first).unwrap();
+        assert_eq!(kept(), 1);
+        // Poison the kept rendering: a second write must copy it, not render afresh.
+        RENDERED.with(|c| {
+            c.borrow_mut()[0]
+                .after_screen
+                .insert_str(0, ",\"copied\":1")
+        });
+        let mut second = Vec::new();
+        write_decision(&d, &mut second).unwrap();
+        assert_eq!(kept(), 1);
+        assert!(String::from_utf8_lossy(&second).contains("\"copied\":1"));
+        assert_eq!(first, serde_json::to_vec(&d).unwrap());
+    }
+
+    #[test]
+    fn renderings_are_bounded() {
+        for i in 0..KEPT + 5 {
+            let mut d = decision();
+            d.policies.push(format!("pack/rule-{i}"));
+            write_decision(&d, &mut Vec::new()).unwrap();
+        }
+        assert_eq!(kept(), KEPT);
+    }
+}
