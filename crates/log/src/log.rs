@@ -1,6 +1,7 @@
 //! The log writer: one sequencer thread that makes appends durable with group commit, and
 //! one integrator thread that folds durable entries into tiles and signs a checkpoint.
 use std::any::Any;
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
@@ -236,7 +237,10 @@ struct Request {
 
 struct State {
     durable: u64,
-    pending: Vec<Pending>,
+    /// Durable entries awaiting integration, oldest first. A deque, because a round takes
+    /// from the front while appends arrive at the back: under a backlog larger than a
+    /// round, taking from a vector copied the whole remainder under the lock every round.
+    pending: VecDeque<Pending>,
     checkpoint: SignedCheckpoint,
     segments: Vec<Segment>,
     integration_error: Option<String>,
@@ -720,7 +724,7 @@ fn sequence(shared: Arc<Shared>, rx: Receiver<Request>, mut wal: WalWriter, cfg:
             st.durable += n;
             let idle = st.pending.is_empty();
             for (r, leaf) in batch.into_iter().zip(leaves) {
-                st.pending.push(Pending {
+                st.pending.push_back(Pending {
                     entry: r.entry,
                     leaf,
                 });
@@ -872,8 +876,10 @@ fn integrate_loop(shared: Arc<Shared>, mut edge: TreeEdge, interval: Duration) {
                     let mut st = shared.lock();
                     st.integration_error = Some(e.to_string());
                     st.failed_rounds += 1;
-                    let newer = std::mem::replace(&mut st.pending, batch);
-                    st.pending.extend(newer);
+                    // Back in front of what arrived since, in their order.
+                    for p in batch.into_iter().rev() {
+                        st.pending.push_front(p);
+                    }
                     st.closing
                 };
                 shared.changed.notify_all();
@@ -917,11 +923,8 @@ fn next_batch(shared: &Shared, due: Option<Instant>) -> Option<(Vec<Pending>, Si
     st.kick = false;
     // Bounded rounds keep checkpoints coming while a large backlog drains.
     let take = st.pending.len().min(MAX_INTEGRATION_BATCH);
-    let rest = st.pending.split_off(take);
-    Some((
-        std::mem::replace(&mut st.pending, rest),
-        st.checkpoint.clone(),
-    ))
+    let batch: Vec<Pending> = st.pending.drain(..take).collect();
+    Some((batch, st.checkpoint.clone()))
 }
 
 /// Segments entirely below a checkpoint of `size`, which the bundles now hold.
