@@ -93,19 +93,21 @@ fn a_decision_changed_after_its_outcome_was_rendered_is_written_as_it_now_is() {
     assert_canonical(&entry(&stack, &names, Some(&d)), "as decided");
     // What the gateway does to a denial whose typed authority the register did not vouch
     // for, and what any later code might do: each change must show in the bytes.
-    let mut changed = d.clone();
-    changed
-        .explanation
-        .push("The authority presented is not in the register.".into());
-    assert_canonical(&entry(&stack, &names, Some(&changed)), "explanation added");
-    let mut changed = d.clone();
-    changed.citations.push("a \"quoted\" citation\n".into());
-    assert_canonical(&entry(&stack, &names, Some(&changed)), "citation added");
-    let mut changed = d.clone();
-    changed
-        .problems
-        .push("agency \"x\" is not registered".into());
-    assert_canonical(&entry(&stack, &names, Some(&changed)), "a problem");
+    let changed = |what: &str, change: fn(&mut Decision)| {
+        let mut c = d.clone();
+        change(&mut c);
+        assert_canonical(&entry(&stack, &names, Some(&c)), what);
+    };
+    changed("explanation added", |c| {
+        c.explanation
+            .push("The authority presented is not in the register.".into())
+    });
+    changed("citation added", |c| {
+        c.citations.push("a \"quoted\" citation\n".into())
+    });
+    changed("a problem", |c| {
+        c.problems.push("agency \"x\" is not registered".into())
+    });
     let mut changed = d.clone();
     changed.screen = stack
         .decide(&cordon_policy::AccessRequest {
