@@ -14,7 +14,6 @@ pub mod federal;
 pub mod federal_cases;
 pub mod files;
 mod memo;
-mod outcomes;
 pub mod pack;
 pub mod registry;
 pub mod request;

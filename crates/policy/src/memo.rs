@@ -8,7 +8,9 @@ use crate::decision::Decision;
 use crate::engine::Facts;
 use cedar_policy::PolicySet;
 use serde_json::Value;
+use std::borrow::Borrow;
 use std::collections::{BTreeSet, HashMap};
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
@@ -149,17 +151,33 @@ impl Reads {
     }
 }
 
-/// The memo itself: decisions without their screening and problems, by key.
-#[derive(Debug, Default)]
-pub(crate) struct Memo {
-    decisions: RwLock<HashMap<String, Arc<Decision>>>,
+/// The memo itself: decisions without their screening and problems, by key. Keyed by the
+/// facts the policies read (a `String`, for Cedar's answers), or by a decision table's
+/// outcome (its effect and deciding policies, for the explanation built from them).
+#[derive(Debug)]
+pub(crate) struct Memo<K = String> {
+    decisions: RwLock<HashMap<K, Arc<Decision>>>,
     hits: AtomicU64,
     misses: AtomicU64,
 }
 
-impl Memo {
+impl<K> Default for Memo<K> {
+    fn default() -> Self {
+        Memo {
+            decisions: RwLock::new(HashMap::new()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+}
+
+impl<K: Eq + Hash> Memo<K> {
     /// A stored decision; a poisoned lock is treated as a miss, never a panic.
-    pub fn get(&self, key: &str) -> Option<Arc<Decision>> {
+    pub fn get<Q>(&self, key: &Q) -> Option<Arc<Decision>>
+    where
+        K: Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let found = self
             .decisions
             .read()
@@ -182,7 +200,7 @@ impl Memo {
         )
     }
 
-    pub fn put(&self, key: String, decision: Decision) {
+    pub fn put(&self, key: K, decision: Decision) {
         if let Ok(mut map) = self.decisions.write() {
             if map.len() < CAPACITY {
                 map.insert(key, Arc::new(decision));

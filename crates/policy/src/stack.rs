@@ -8,7 +8,6 @@ use crate::decision::{Decision, Effect, Obligations, Rule};
 use crate::engine::{Engine, Facts};
 use crate::error::PolicyError;
 use crate::memo::{Memo, Reads};
-use crate::outcomes::Outcomes;
 use crate::pack::{Pack, PolicyMeta, MISSING, UNREGISTERED};
 use crate::registry::{AgencyRegistry, DatasetRegistry};
 use crate::request::AccessRequest;
@@ -36,8 +35,9 @@ pub struct Stack {
     /// The compiled decision table, or why the stack could not be tabulated (it is then
     /// decided by Cedar, memoized).
     table: Result<Table, String>,
-    /// The table's decisions, explained once per outcome.
-    outcomes: Outcomes,
+    /// The table's decisions, explained once per outcome (effect and deciding policies'
+    /// places in the table): the explanation is the same every time those policies decide.
+    outcomes: Memo<(Effect, Vec<usize>)>,
 }
 
 impl Stack {
@@ -96,7 +96,7 @@ impl Stack {
             engine,
             reads,
             memo: Memo::default(),
-            outcomes: Outcomes::default(),
+            outcomes: Memo::default(),
             packs,
         })
     }
@@ -189,6 +189,11 @@ impl Stack {
     /// Memo lookups so far on this stack: (hits, misses).
     pub fn memo_stats(&self) -> (u64, u64) {
         self.memo.stats()
+    }
+
+    /// Lookups so far of the table's explained outcomes: (hits, misses).
+    pub fn outcome_stats(&self) -> (u64, u64) {
+        self.outcomes.stats()
     }
 
     fn via(&self) -> Via<'_> {
@@ -287,11 +292,15 @@ impl Stack {
     }
 
     fn tabulated(&self, table: &Table, facts: &Facts<'_>) -> Decision {
-        let (effect, rules) = table.decide_rules(facts);
-        self.outcomes.get_or_build(effect, rules, |rules| {
-            let ids = rules.iter().map(|&i| table.rule_id(i).to_owned()).collect();
-            self.decision_of(effect, ids)
-        })
+        let outcome = table.decide_rules(facts);
+        if let Some(stored) = self.outcomes.get(&outcome) {
+            return (*stored).clone();
+        }
+        let (effect, rules) = &outcome;
+        let ids = rules.iter().map(|&i| table.rule_id(i).to_owned()).collect();
+        let decision = self.decision_of(*effect, ids);
+        self.outcomes.put(outcome, decision.clone());
+        decision
     }
 
     /// The compiled table, for the bench's lookup-only row.
