@@ -1087,6 +1087,34 @@ mod tests {
         let segments = wal::list_segments(&RealDisk, &dir.join(WAL_DIR)).unwrap();
         assert!(segments.len() <= 2, "{segments:?}");
     }
+
+    #[test]
+    fn the_tiles_hash_each_entry_as_its_receipt_does_in_batches_of_many() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("log");
+        let signer = Signer::generate("test.example/log").unwrap();
+        let verifier = signer.verifier();
+        create(&dir, &signer).unwrap();
+        let log = Log::open(&dir, signer, LogConfig::default()).unwrap().0;
+        // Submitted before any is awaited, so the sequencer takes them in batches of many.
+        let entries: Vec<Vec<u8>> = (0..600u32)
+            .map(|i| format!("entry {i}").into_bytes())
+            .collect();
+        let pending: Vec<_> = entries.iter().map(|e| log.submit(e.clone())).collect();
+        let receipts: Vec<Receipt> = pending.into_iter().map(|p| p.wait().unwrap()).collect();
+        assert!(
+            log.stats().batches.load(Ordering::Relaxed) < 600,
+            "no batch held two"
+        );
+        let cp = log.close().unwrap();
+        assert_eq!(cp.checkpoint.size, 600);
+        for (e, r) in entries.iter().zip(&receipts) {
+            assert!(r.is_for(e), "receipt {} is not for its entry", r.index());
+        }
+        // Every entry hashed afresh from its bundle, against the tiles and the root.
+        let report = crate::verify::verify_dir(&dir, &verifier).unwrap();
+        assert_eq!(report.size, 600);
+    }
 }
 
 #[cfg(test)]
