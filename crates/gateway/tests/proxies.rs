@@ -306,7 +306,7 @@ async fn connections_accepted(h: &Harness) -> u64 {
 }
 
 /// The shipped config keeps its connections to Cordon open: a proxy that opened one per
-/// request (NGINX's default without upstream keepalive) measured 1.5-1.85x slower.
+/// request (NGINX's default without upstream keepalive) measured 1.47-1.85x slower.
 async fn keeps_connections_to_cordon_open(p: &Proxy, h: &Harness) {
     let before = connections_accepted(h).await;
     for _ in 0..20 {
