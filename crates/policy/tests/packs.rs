@@ -204,6 +204,12 @@ fn a_remembered_decision_equals_the_one_cedar_gives_afresh() {
                 );
             }
         }
+        // The second round copies each table outcome's explanation instead of building it.
+        let (hits, misses) = stack.outcome_stats();
+        assert!(
+            hits >= all.len() as u64 && misses <= all.len() as u64,
+            "{name}: explained outcomes were not kept: {hits} hits, {misses} misses"
+        );
     }
 }
 
