@@ -211,13 +211,17 @@ const STATUTE_SUFFIXES: &[&str] = &[
 ];
 
 fn is_statute(word: &str) -> bool {
-    let lower = word.to_ascii_lowercase();
+    // On bytes, without lowercasing a copy: this runs on every word of every reason that is
+    // screened afresh, and most of those words start with no digit, so are no section.
+    let w = word.as_bytes();
+    if !w.first().is_some_and(u8::is_ascii_digit) {
+        return false;
+    }
     STATUTE_SUFFIXES.iter().any(|s| {
-        lower.len() > s.len()
-            && lower.ends_with(s)
-            && lower[..lower.len() - s.len()]
-                .bytes()
-                .all(|b| b.is_ascii_digit())
+        w.len() > s.len() && {
+            let (number, suffix) = w.split_at(w.len() - s.len());
+            suffix.eq_ignore_ascii_case(s.as_bytes()) && number.iter().all(u8::is_ascii_digit)
+        }
     })
 }
 
@@ -333,6 +337,38 @@ mod tests {
         ];
         for (reason, want) in cases {
             assert_eq!(reason_state(reason), want, "{reason:?}");
+        }
+    }
+
+    /// The reading of statute sections before it was made to work on bytes: lowercase a
+    /// copy, then compare.
+    fn is_statute_by_lowercasing(word: &str) -> bool {
+        let lower = word.to_ascii_lowercase();
+        STATUTE_SUFFIXES.iter().any(|s| {
+            lower.len() > s.len()
+                && lower.ends_with(s)
+                && lower[..lower.len() - s.len()]
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn statute_sections_are_read_as_lowercasing_a_copy_reads_them(
+            word in "[0-9]{0,4}[0-9a-zA-Z\u{e9}\u{130}.]{0,2}(pc|PC|Vc|ilcs|USC|wic|x|)"
+        ) {
+            proptest::prop_assert_eq!(is_statute(&word), is_statute_by_lowercasing(&word));
+        }
+    }
+
+    #[test]
+    fn statute_sections_in_any_case_are_stated_purposes() {
+        for word in ["487pc", "10851VC", "13Fs", "720ILCS"] {
+            assert!(is_statute(word), "{word}");
+        }
+        for word in ["pc", "487", "pc487", "4a87pc", "487p", "\u{e9}87pc"] {
+            assert!(!is_statute(word), "{word}");
         }
     }
 

@@ -6,7 +6,7 @@ use cordon_policy::{FlagKind, Hit, Scratch, Screener};
 use crate::cells::{reason_state, ReasonState};
 use std::hash::BuildHasher;
 
-use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::fxhash::{FxBuild, FxHashMap, FxHashSet};
 
 /// The findings for one row.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,12 +54,21 @@ pub struct Classifier<'s> {
     hits: Vec<Hit>,
     /// Organization names repeat on nearly every row: remember each one's answer.
     agencies: FxHashMap<String, bool>,
-    /// So do reasons ("investigation" is half of some logs): remember what each says.
-    reasons: FxHashMap<String, (Vec<(u32, u32)>, ReasonState)>,
+    /// So do reasons ("investigation" is half of some logs): remember what each says,
+    /// keyed by the reason's hash, which the seen-once set shares, so a reason is hashed
+    /// once however it is answered.
+    reasons: FxHashMap<u64, Remembered>,
     /// Hashes of reasons seen once and not yet remembered. Many reasons are one of a
     /// kind (a case number, a name): remembering those filled the map with text never
     /// asked for again, each an allocation, and pushed the common ones out of the cache.
     seen_once: FxHashSet<u64>,
+}
+
+/// A reason remembered with what it says.
+struct Remembered {
+    text: Box<str>,
+    terms: Vec<(u32, u32)>,
+    state: ReasonState,
 }
 
 /// Distinct reasons remembered per worker before the rest are screened anew each time.
@@ -92,14 +101,25 @@ impl<'s> Classifier<'s> {
 
     /// As [`Classifier::classify_with_state`], for an organization already looked up.
     pub fn classify_reason(&mut self, reason: &str, agency: bool) -> (RowFindings, ReasonState) {
-        let (terms, state) = match self.reasons.get(reason) {
-            Some((terms, state)) => (terms.clone(), *state),
-            None => {
-                let found = (self.screen(reason), reason_state(reason));
-                if self.reasons.len() < MAX_CACHED_REASONS && self.seen_before(reason) {
-                    self.reasons.insert(reason.to_string(), found.clone());
+        let h = FxBuild::default().hash_one(reason);
+        // `None`: never remembered; `Some(None)`: another reason with the same hash was.
+        let known = self
+            .reasons
+            .get(&h)
+            .map(|r| (*r.text == *reason).then(|| (r.terms.clone(), r.state)));
+        let (terms, state) = match known {
+            Some(Some(found)) => found,
+            collided => {
+                let (terms, state) = (self.screen(reason), reason_state(reason));
+                if collided.is_none()
+                    && self.reasons.len() < MAX_CACHED_REASONS
+                    && self.seen_before(h)
+                {
+                    let text = reason.into();
+                    let terms = terms.clone();
+                    self.reasons.insert(h, Remembered { text, terms, state });
                 }
-                found
+                (terms, state)
             }
         };
         let findings = RowFindings {
@@ -109,10 +129,10 @@ impl<'s> Classifier<'s> {
         (findings, state)
     }
 
-    /// Whether `reason` (probably) came before: a reason is remembered the second time
-    /// it is screened. A hash collision only makes a reason remembered a time early.
-    fn seen_before(&mut self, reason: &str) -> bool {
-        let h = self.reasons.hasher().hash_one(reason);
+    /// Whether a reason with hash `h` (probably) came before: a reason is remembered the
+    /// second time it is screened. A hash collision only makes a reason remembered a time
+    /// early.
+    fn seen_before(&mut self, h: u64) -> bool {
         if self.seen_once.len() >= MAX_CACHED_REASONS {
             self.seen_once.clear();
         }
@@ -214,6 +234,28 @@ mod tests {
         assert_eq!(once, twice);
         assert_eq!(once, remembered);
         assert!(once.0.immigration_reason());
+    }
+
+    #[test]
+    fn a_reason_whose_hash_another_holds_is_screened_not_answered_from_memory() {
+        let s = Screener::new();
+        let mut c = Classifier::new(&s);
+        let reason = "ICE ERO detainer";
+        let h = FxBuild::default().hash_one(reason);
+        // What a collision looks like: another reason remembered under this one's hash.
+        c.reasons.insert(
+            h,
+            Remembered {
+                text: "stolen vehicle".into(),
+                terms: Vec::new(),
+                state: ReasonState::Stated,
+            },
+        );
+        for _ in 0..3 {
+            let (f, _) = c.classify_with_state(reason, "Dallas PD");
+            assert!(f.immigration_reason(), "answered with the other reason's findings");
+        }
+        assert_eq!(&*c.reasons[&h].text, "stolen vehicle", "the first was replaced");
     }
 
     #[test]

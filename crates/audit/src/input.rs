@@ -7,10 +7,10 @@ use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::AuditError;
-use crate::split::count_byte;
+use crate::split::{count_byte, count_two_bytes};
 
 /// Bytes read per block; a chunk is at least this large unless the file ends.
-const BLOCK: usize = 4 << 20;
+const BLOCK: usize = 1 << 20;
 
 /// Buffers kept for reuse; more are freed.
 const MAX_SPARE: usize = 8;
@@ -58,6 +58,9 @@ pub struct Source {
     /// inside a quoted field.
     scanned: usize,
     in_quote: bool,
+    /// Line feeds in `buf[..scanned]`, counted in the same pass that looks for quotes, so
+    /// a chunk's lines cost no second pass over it.
+    feeds: u64,
     next_line: u64,
     bytes_read: u64,
 }
@@ -131,6 +134,7 @@ impl Source {
             block: BLOCK,
             scanned: 0,
             in_quote: false,
+            feeds: 0,
             next_line: after_header.line(),
             bytes_read: after_header.byte(),
         })
@@ -152,6 +156,7 @@ impl Source {
             block: BLOCK,
             scanned: 0,
             in_quote: false,
+            feeds: 0,
             next_line: 1,
             bytes_read: 0,
         })
@@ -173,6 +178,7 @@ impl Source {
             block: BLOCK,
             scanned: 0,
             in_quote: false,
+            feeds: 0,
             next_line: 0,
             bytes_read: 0,
         })
@@ -270,9 +276,12 @@ impl Source {
         let last = if self.header.is_some() {
             // Whether the end of the buffer is inside a quoted field: a doubled quote
             // inside a field toggles twice, so parity is what counts.
-            self.in_quote ^= count_byte(region, b'"') % 2 == 1;
+            let (quotes, feeds) = count_two_bytes(region, b'"', b'\n');
+            self.feeds += feeds;
+            self.in_quote ^= quotes % 2 == 1;
             last_record_end(region, self.in_quote)
         } else {
+            self.feeds += count_byte(region, b'\n');
             memchr::memrchr(b'\n', region).map(|at| at + 1)
         }
         .map(|end| from + end);
@@ -281,6 +290,7 @@ impl Source {
         if self.buf.len() < self.block {
             // Too small to be worth a chunk yet: read more first, and rescan from the
             // boundary (where no field is open) next time.
+            self.feeds = self.feeds_before(end);
             self.scanned = end;
             self.in_quote = false;
             return None;
@@ -288,7 +298,19 @@ impl Source {
         Some(end)
     }
 
+    /// Line feeds in `buf[..at]`, from those counted up to `scanned` (`at` is near it:
+    /// the partial record after the last boundary).
+    fn feeds_before(&self, at: usize) -> u64 {
+        if at >= self.scanned {
+            self.feeds + count_byte(&self.buf[self.scanned..at], b'\n')
+        } else {
+            self.feeds - count_byte(&self.buf[at..self.scanned], b'\n')
+        }
+    }
+
     fn take(&mut self, end: usize) -> Chunk {
+        let chunk_feeds = self.feeds_before(end);
+        self.feeds = self.feeds_before(self.scanned.max(end)) - chunk_feeds;
         // The next buffer starts with the partial record left over and has room for the
         // next block, so reading it never reallocates.
         let mut next = self.spare.pop().unwrap_or_default();
@@ -302,7 +324,7 @@ impl Source {
         self.next_line += if self.records {
             count_records(&bytes)
         } else {
-            count_byte(&bytes, b'\n')
+            chunk_feeds
         };
         Chunk {
             first_line,
@@ -347,6 +369,26 @@ mod tests {
     use super::*;
     use crate::split::{Lines, Record, Splitter};
     use proptest::prelude::*;
+
+    #[test]
+    fn a_short_read_does_not_count_the_lines_it_rescans_twice() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), "h1,h2\n").unwrap();
+        let mut source = Source::open_csv(file.path()).unwrap();
+        source.block = 64;
+        // A read that returned less than a block (a pipe, a file still being written):
+        // too small for a chunk, so its records are scanned again once more arrives.
+        // Its last record is cut inside a quoted line break.
+        source.buf.extend_from_slice(b"1,x\n2,\"a\nb");
+        assert_eq!(source.boundary(), None);
+        source.buf.extend_from_slice(b"\"\n");
+        source.buf.extend_from_slice("3,y\n".repeat(20).as_bytes());
+        let end = source.boundary().unwrap();
+        let chunk = source.take(end);
+        assert_eq!(chunk.first_line, 2);
+        let feeds = count_byte(&chunk.bytes, b'\n');
+        assert_eq!(source.next_line, 2 + feeds, "lines counted twice or not at all");
+    }
 
     /// A well-formed CSV cell: plain, or quoted around commas, doubled quotes and line
     /// breaks.

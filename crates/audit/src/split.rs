@@ -267,6 +267,25 @@ impl Lines {
     }
 }
 
+/// Occurrences of `a` and of `b` in `bytes`, in one pass: counting both where two passes
+/// would each read the bytes (a 4 MiB chunk is larger than the cache) took two thirds of
+/// the time.
+pub fn count_two_bytes(bytes: &[u8], a: u8, b: u8) -> (u64, u64) {
+    let (mut total_a, mut total_b) = (0u64, 0u64);
+    // Per run of 255 bytes, so that the byte-wide counters the compiler vectorizes with
+    // cannot overflow.
+    for run in bytes.chunks(255) {
+        let (mut n_a, mut n_b) = (0u8, 0u8);
+        for &x in run {
+            n_a += u8::from(x == a);
+            n_b += u8::from(x == b);
+        }
+        total_a += u64::from(n_a);
+        total_b += u64::from(n_b);
+    }
+    (total_a, total_b)
+}
+
 /// Occurrences of `byte` in `bytes`, written so the compiler vectorizes it.
 pub fn count_byte(bytes: &[u8], byte: u8) -> u64 {
     bytes
@@ -280,6 +299,19 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn two_bytes_are_counted_in_one_pass_as_in_two(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(vec![b'"', b'\n', b',', b'a']), 0..2000
+            )
+        ) {
+            let (quotes, feeds) = count_two_bytes(&bytes, b'"', b'\n');
+            prop_assert_eq!(quotes, count_byte(&bytes, b'"'));
+            prop_assert_eq!(feeds, count_byte(&bytes, b'\n'));
+        }
+    }
 
     /// Every record of `input` as the `csv` crate reads it: its fields and its line.
     fn by_csv(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
