@@ -253,9 +253,15 @@ mod tests {
         );
         for _ in 0..3 {
             let (f, _) = c.classify_with_state(reason, "Dallas PD");
-            assert!(f.immigration_reason(), "answered with the other reason's findings");
+            assert!(
+                f.immigration_reason(),
+                "answered with the other reason's findings"
+            );
         }
-        assert_eq!(&*c.reasons[&h].text, "stolen vehicle", "the first was replaced");
+        assert_eq!(
+            &*c.reasons[&h].text, "stolen vehicle",
+            "the first was replaced"
+        );
     }
 
     #[test]

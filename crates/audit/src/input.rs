@@ -387,7 +387,11 @@ mod tests {
         let chunk = source.take(end);
         assert_eq!(chunk.first_line, 2);
         let feeds = count_byte(&chunk.bytes, b'\n');
-        assert_eq!(source.next_line, 2 + feeds, "lines counted twice or not at all");
+        assert_eq!(
+            source.next_line,
+            2 + feeds,
+            "lines counted twice or not at all"
+        );
     }
 
     /// A well-formed CSV cell: plain, or quoted around commas, doubled quotes and line

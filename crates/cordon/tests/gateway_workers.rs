@@ -309,3 +309,53 @@ async fn a_second_gateway_cannot_take_a_share_of_the_port() {
     );
     drop(first);
 }
+
+/// A tile whose read never returns, as on a hung network disk: a named pipe nobody writes.
+fn stalled_tile(log: &Path) -> &'static str {
+    let dir = log.join("tile/0/x001");
+    std::fs::create_dir_all(&dir).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(dir.join("234"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "mkfifo failed");
+    "tile/0/x001/234"
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tile_read_that_never_returns_is_a_503_and_does_not_hold_shutdown() {
+    let tmp = tempfile::tempdir().unwrap();
+    let up = upstream().await;
+    let (listen, public) = (free_port(), free_port());
+    let signer = cordon_log::Signer::generate("stall.cordon.example/gateway").unwrap();
+    std::fs::write(tmp.path().join("log.key"), signer.to_text()).unwrap();
+    let end = format!("[public]\nlisten = \"{public}\"\n");
+    let config = gateway_common::write_dev_config(tmp.path(), listen, up.addr, "", &end);
+    let mut child = Proc(serve(&config));
+    wait_healthy(listen).await;
+    let tile = stalled_tile(&tmp.path().join("log"));
+    // On the data listener (under the public-log prefix) and on the public one.
+    let reads = [
+        (listen, format!("/_cordon/log/{tile}")),
+        (public, format!("/{tile}")),
+    ];
+    for (addr, path) in reads {
+        let start = Instant::now();
+        let r = tokio::time::timeout(
+            Duration::from_secs(10),
+            wire::send(addr, &wire::request("GET", &path, &[])),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{path}: no answer while the tile's storage hangs"))
+        .unwrap();
+        assert_eq!(r.status, 503, "{path}: {}", r.text());
+        assert!(r.text().contains("did not answer in time"), "{}", r.text());
+        assert!(start.elapsed() < Duration::from_secs(5), "{path}");
+    }
+    // The hung reads hold no serving thread's event loop.
+    let (status, receipt) = search(listen).await;
+    assert_eq!((status, receipt.is_some()), (200, true));
+    sigterm(&child);
+    // Both reads are still blocked in the kernel: the gateway leaves them behind.
+    exits_cleanly(&mut child, Duration::from_secs(10)).await;
+}

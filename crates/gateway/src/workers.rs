@@ -33,7 +33,7 @@ pub(crate) fn current() -> usize {
 
 /// How long a stopping serving thread waits for blocking work it started (a tile read from
 /// a stalled disk, say) before leaving it behind.
-const BLOCKING_GRACE: Duration = Duration::from_secs(1);
+pub const BLOCKING_GRACE: Duration = Duration::from_secs(1);
 
 /// Why serving stopped other than by a clean shutdown.
 #[derive(Debug, thiserror::Error)]

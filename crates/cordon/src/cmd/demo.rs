@@ -47,7 +47,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         .build()
         .context("starting the async runtime")?;
     let gw = rt.block_on(demo(&args, &pack, &verifier))?;
-    drop(rt);
+    // Not a plain drop, which waits without limit for blocking work: a tile read from a
+    // hung disk would keep the gateway from ever exiting.
+    rt.shutdown_timeout(cordon_gateway::workers::BLOCKING_GRACE);
     super::serve::close(gw)
 }
 

@@ -70,7 +70,9 @@ pub fn run(args: ServeArgs) -> Result<ExitCode> {
         }
         Ok(())
     });
-    drop(rt);
+    // Not a plain drop, which waits without limit for blocking work: a tile read from a
+    // hung disk would keep the gateway from ever exiting.
+    rt.shutdown_timeout(cordon_gateway::workers::BLOCKING_GRACE);
     served?;
     close(gw)
 }
