@@ -97,7 +97,13 @@ fn follow(
 ) -> Result<(), LogError> {
     let mut client = match follower.take() {
         Some(c) => c,
-        None => shared.connect("integrator")?,
+        None => {
+            let mut c = shared.connect("integrator")?;
+            // Whatever the server's default: this session's commits wait for the disk.
+            c.batch_execute("SET synchronous_commit = on")
+                .map_err(db("set synchronous commits"))?;
+            c
+        }
     };
     let got: bool = client
         .query_one("SELECT pg_try_advisory_lock($1)", &[&INTEGRATOR_LOCK])
@@ -111,12 +117,24 @@ fn follow(
     }
     let cp = read_recorded(&mut client, &shared.signer)?;
     let durable = schema::next_index(&mut client)?;
+    // The counter counts commits the disk may not hold yet (see `sequencer::FLUSH`).
+    flush(shared, &mut client, "flush the commits counted to disk")?;
     *follower = Some(client);
     {
         let mut st = shared.lock();
         st.durable = st.durable.max(durable);
     }
     publish(shared, &cp, false);
+    Ok(())
+}
+
+/// Returns once every commit made before it is on disk (this session commits
+/// synchronously, as the integrator's connection is set up to).
+fn flush(shared: &Shared, client: &mut Client, what: &'static str) -> Result<(), LogError> {
+    let session = format!("{} integrator", shared.config.writer);
+    client
+        .execute(super::sequencer::FLUSH, &[&session])
+        .map_err(db(what))?;
     Ok(())
 }
 
@@ -200,6 +218,11 @@ fn integrate_round(shared: &Shared, h: &mut Holder) -> Result<u64, LogError> {
     if entries.is_empty() {
         return Ok(0);
     }
+    // Writers commit without waiting for the disk and flush before they acknowledge, so
+    // what was just read may not be on disk yet. Once this synchronous commit returns it
+    // is: no tile, and no checkpoint, is made of entries a crash could still take back
+    // (a full tile, once written, is served as immutable).
+    flush(shared, &mut h.client, "flush the entries read to disk")?;
     let before = h.edge.clone();
     let full = match write_tiles(shared, &mut h.edge, &entries) {
         Ok(f) => f,

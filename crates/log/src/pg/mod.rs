@@ -368,6 +368,8 @@ fn prepare(
 }
 
 #[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
 mod frozen_tests;
 #[cfg(test)]
 mod tests;

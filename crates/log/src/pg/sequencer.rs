@@ -1,5 +1,6 @@
-//! This process's sequencer: batch the queued appends into one transaction that takes
-//! their indexes from the shared counter, and acknowledge them only once it commits.
+//! This process's sequencer: batch the queued appends into one statement that takes
+//! their indexes from the shared counter, and acknowledge them only once its commit is
+//! flushed to disk.
 //!
 //! A commit runs on a connection worker and gets `commit_deadline` to finish. A server
 //! that is frozen (SIGSTOP, a hung VM) still answers TCP keepalives and never enforces its
@@ -27,51 +28,70 @@ use super::{db, Request, Shared};
 /// once: a server that swallowed this many commits is not going to take another.
 const MAX_ABANDONED: usize = 4;
 
-/// The three statements of an append, prepared once per connection.
+/// An append's one statement, and the flush that must follow it before any receipt,
+/// each prepared once on its own connection.
 pub(super) struct Prepared {
     pub(super) client: Client,
-    pub(super) take: Statement,
-    entries: Statement,
-    decisions: Statement,
+    append: Statement,
+    /// A session that commits synchronously (the server's default).
+    flusher: Client,
+    flush: Statement,
 }
+
+/// Takes the batch's indexes from the counter and inserts its entries and decision rows,
+/// in one statement: one round trip, and the counter's row lock held only while the
+/// server runs it. `$1` entries (`$2`, written by `$3`); `$4` is the offset in the batch
+/// of each decision row (`$5`..`$9`).
+const APPEND: &str = "\
+    WITH c AS (UPDATE cordon_counter SET next = next + $1 RETURNING next - $1 AS first), \
+    e AS (INSERT INTO cordon_entries (idx, entry, writer) \
+        SELECT c.first + t.o - 1, t.e, $3 FROM c, unnest($2::bytea[]) WITH ORDINALITY AS t(e, o)), \
+    d AS (INSERT INTO cordon_decisions (idx, time, agency, principal, decision, dataset) \
+        SELECT c.first + u.o, u.t::timestamptz, u.a, u.p, u.d, u.s FROM c, \
+        unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) \
+        AS u(o, t, a, p, d, s)) \
+    SELECT first FROM c";
+
+/// Waits until every commit made before it is flushed to disk: a transaction that wrote
+/// to the write-ahead log, committed synchronously, returns once the log is flushed up
+/// to its commit record, which comes after every earlier commit. It must write: a
+/// synchronous commit of a transaction that wrote nothing (`SELECT txid_current()`, say)
+/// does not wait, as the power-cut test showed. Each session (`$1`) bumps its own row,
+/// so flushes never wait on each other's locks.
+pub(super) const FLUSH: &str = "INSERT INTO cordon_flush (session, n) VALUES ($1, 1) \
+    ON CONFLICT (session) DO UPDATE SET n = cordon_flush.n + 1";
 
 impl Prepared {
     pub(super) fn new(
         mut client: Client,
+        mut flusher: Client,
         deadline: std::time::Duration,
     ) -> Result<Prepared, LogError> {
         let ms = deadline.as_millis().max(1);
-        // The idle-in-transaction timeout is for a writer that froze between taking its
-        // indexes and committing: the server ends its session, and with it the counter's
-        // row lock, instead of every other writer waiting on it for ever.
+        // Appends commit without waiting for the disk (`synchronous_commit = off`), so the
+        // counter's row lock is released before the flush and the writers' flushes run
+        // together; each batch is acknowledged only after `FLUSH`. The idle-in-transaction
+        // timeout is for a session that froze between taking indexes and committing (not
+        // this one, whose append is one statement): the server ends it, and with it the
+        // counter's row lock, instead of every writer waiting on it for ever.
         client
             .batch_execute(&format!(
                 "SET statement_timeout = {ms}; SET lock_timeout = {ms}; \
-                 SET idle_in_transaction_session_timeout = {ms}"
+                 SET idle_in_transaction_session_timeout = {ms}; SET synchronous_commit = off"
             ))
             .map_err(db("set the commit timeouts"))?;
-        let take = client
-            .prepare("UPDATE cordon_counter SET next = next + $1 RETURNING next - $1")
-            .map_err(db("prepare the counter update"))?;
-        let entries = client
-            .prepare(
-                "INSERT INTO cordon_entries (idx, entry, writer) \
-                 SELECT i, e, $3 FROM unnest($1::bigint[], $2::bytea[]) AS t(i, e)",
-            )
-            .map_err(db("prepare the entry insert"))?;
-        let decisions = client
-            .prepare(
-                "INSERT INTO cordon_decisions (idx, time, agency, principal, decision, dataset) \
-                 SELECT i, t::timestamptz, a, p, d, s \
-                 FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) \
-                 AS u(i, t, a, p, d, s)",
-            )
-            .map_err(db("prepare the decision index insert"))?;
+        let append = client.prepare(APPEND).map_err(db("prepare the append"))?;
+        flusher
+            .batch_execute(&format!(
+                "SET statement_timeout = {ms}; SET synchronous_commit = on"
+            ))
+            .map_err(db("set the flush timeout"))?;
+        let flush = flusher.prepare(FLUSH).map_err(db("prepare the flush"))?;
         Ok(Prepared {
             client,
-            take,
-            entries,
-            decisions,
+            append,
+            flusher,
+            flush,
         })
     }
 }
@@ -202,47 +222,76 @@ fn commit(
     }
     let p = match conn.take() {
         Some(p) => p,
-        None => Prepared::new(shared.connect("sequencer")?, shared.config.commit_deadline)?,
+        None => Prepared::new(
+            shared.connect("sequencer")?,
+            shared.connect("sequencer flush")?,
+            shared.config.commit_deadline,
+        )?,
     };
     let p = conn.insert(p);
     let n = batch.len() as i64;
-    let mut tx = p.client.transaction().map_err(db("begin"))?;
-    let first: i64 = tx
-        .query_one(&p.take, &[&n])
-        .map_err(db("take indexes from the counter"))?
-        .get(0);
-    let idx: Vec<i64> = (first..first + n).collect();
     let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
-    tx.execute(&p.entries, &[&idx, &entries, &shared.config.writer])
-        .map_err(db("insert entries"))?;
-    insert_index_rows(&mut tx, &p.decisions, &idx, batch)?;
-    tx.commit().map_err(db("commit"))?;
+    let rows = DecisionRows::of(batch);
+    let first: i64 = p
+        .client
+        .query_one(
+            &p.append,
+            &[
+                &n,
+                &entries,
+                &shared.config.writer,
+                &rows.offset,
+                &rows.time,
+                &rows.agency,
+                &rows.principal,
+                &rows.decision,
+                &rows.dataset,
+            ],
+        )
+        .map_err(db("append entries"))?
+        .get(0);
+    // Committed, but perhaps not yet on disk: nothing is acknowledged before this returns.
+    let session = format!("{} sequencer", shared.config.writer);
+    p.flusher
+        .execute(&p.flush, &[&session])
+        .map_err(db("flush the commit to disk"))?;
     Ok(to_u64(first))
 }
 
-fn insert_index_rows(
-    tx: &mut postgres::Transaction<'_>,
-    stmt: &Statement,
-    idx: &[i64],
-    batch: &[Request],
-) -> Result<(), LogError> {
-    let rows: Vec<_> = idx
-        .iter()
-        .zip(batch)
-        .filter_map(|(i, r)| r.row.as_ref().map(|row| (*i, row)))
-        .collect();
-    if rows.is_empty() {
-        return Ok(());
+/// The decision index rows of a batch, column by column, with each row's offset in it.
+struct DecisionRows<'a> {
+    offset: Vec<i64>,
+    time: Vec<&'a str>,
+    agency: Vec<Option<&'a str>>,
+    principal: Vec<Option<&'a str>>,
+    decision: Vec<&'a str>,
+    dataset: Vec<Option<&'a str>>,
+}
+
+impl<'a> DecisionRows<'a> {
+    fn of(batch: &'a [Request]) -> DecisionRows<'a> {
+        let mut rows = DecisionRows {
+            offset: Vec::new(),
+            time: Vec::new(),
+            agency: Vec::new(),
+            principal: Vec::new(),
+            decision: Vec::new(),
+            dataset: Vec::new(),
+        };
+        for (i, row) in batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.row.as_ref().map(|row| (i, row)))
+        {
+            rows.offset.push(i as i64);
+            rows.time.push(&row.time);
+            rows.agency.push(row.agency.as_deref());
+            rows.principal.push(row.principal.as_deref());
+            rows.decision.push(&row.decision);
+            rows.dataset.push(row.dataset.as_deref());
+        }
+        rows
     }
-    let i: Vec<i64> = rows.iter().map(|(i, _)| *i).collect();
-    let t: Vec<&str> = rows.iter().map(|(_, r)| r.time.as_str()).collect();
-    let a: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.agency.as_deref()).collect();
-    let p: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.principal.as_deref()).collect();
-    let d: Vec<&str> = rows.iter().map(|(_, r)| r.decision.as_str()).collect();
-    let s: Vec<Option<&str>> = rows.iter().map(|(_, r)| r.dataset.as_deref()).collect();
-    tx.execute(stmt, &[&i, &t, &a, &p, &d, &s])
-        .map_err(db("insert decision index rows"))?;
-    Ok(())
 }
 
 fn acknowledge(shared: &Shared, receipt_key: &Signer, batch: Vec<Request>, first: u64) {

@@ -1,0 +1,174 @@
+//! Acknowledged means on disk, even though appends commit without waiting for it: a
+//! PostgreSQL cluster of the test's own, whose WAL writer is told to wait ten seconds
+//! between flushes, is killed (every one of its processes, SIGKILL: its shared memory
+//! and the WAL buffers in it are gone, as in a power cut) the moment an append is
+//! acknowledged; after crash recovery every acknowledged entry must be there.
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use super::*;
+
+/// The repository's script that makes and starts throwaway clusters.
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/postgres")
+}
+
+/// A cluster of this test's own, stopped on every way out of the test.
+struct Cluster {
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+/// An unflushed commit stays in the WAL buffers (shared memory) until the WAL writer's
+/// next round: ten seconds here, far longer than the test takes to kill the cluster.
+const LAZY_WAL_WRITER: &str = "-c wal_writer_delay=10000 -c wal_writer_flush_after=0";
+
+impl Cluster {
+    fn start() -> Cluster {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = Cluster {
+            dir: tempfile::tempdir().unwrap(),
+            port,
+        };
+        c.run("start");
+        c
+    }
+
+    fn run(&self, what: &str) -> String {
+        let out = Command::new("bash")
+            .arg(script())
+            .args([what, self.dir.path().to_str().unwrap()])
+            .env("CORDON_PG_PORT", self.port.to_string())
+            .env("CORDON_PG_OPTIONS", LAZY_WAL_WRITER)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            ".ci/postgres {what} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    fn url(&self) -> String {
+        format!("postgresql://cordon@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// SIGKILL to the postmaster and all its children in one `kill`, so none of them
+    /// (the WAL writer least of all) gets to write another byte.
+    fn kill(&self) {
+        let pid_file = self.dir.path().join("data/postmaster.pid");
+        let text = std::fs::read_to_string(pid_file).unwrap();
+        let postmaster = text.lines().next().unwrap().trim().to_string();
+        let mut pids = children_of(&postmaster);
+        assert!(!pids.is_empty(), "the cluster has no server processes");
+        pids.push(postmaster.clone());
+        // A child that ended on its own in the meantime makes `kill` fail; the rest are
+        // signalled all the same.
+        let _ = Command::new("kill").arg("-9").args(&pids).status().unwrap();
+        let proc = Path::new("/proc").join(&postmaster);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while proc.exists() && !is_zombie(&proc) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the postmaster outlived SIGKILL"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // As a reboot would: the dead postmaster may linger as a zombie nobody reaps, and
+        // the server refuses to start while the PID in its lock file exists.
+        // So is the lock file of its socket.
+        std::fs::remove_file(self.dir.path().join("data/postmaster.pid")).unwrap();
+        for f in std::fs::read_dir(self.dir.path()).unwrap() {
+            let f = f.unwrap().path();
+            if f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".s.PGSQL.")
+            {
+                std::fs::remove_file(f).unwrap();
+            }
+        }
+    }
+}
+
+/// The processes whose parent is `pid`, from /proc.
+fn children_of(pid: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| {
+            let path = e.ok()?.path();
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // `pid (comm) state ppid ...`: the name may hold spaces, so read after it.
+            let ppid = stat.rsplit(')').next()?.split_whitespace().nth(1)?;
+            (ppid == pid).then(|| path.file_name()?.to_str().map(str::to_string))?
+        })
+        .collect()
+}
+
+fn is_zombie(proc: &Path) -> bool {
+    std::fs::read_to_string(proc.join("stat"))
+        .map(|s| {
+            s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(true)
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", self.dir.path().to_str().unwrap()])
+            .output();
+    }
+}
+
+#[test]
+fn an_acknowledged_append_survives_the_database_losing_power_the_moment_after() {
+    let cluster = Cluster::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/power").unwrap();
+    let cfg = PgConfig {
+        writer: "power".into(),
+        // No integration round (whose synchronous commits would flush the WAL for the
+        // appends) between the acknowledgements and the kill.
+        checkpoint_interval: Duration::from_secs(60),
+        ..PgConfig::default()
+    };
+    let log = PgLog::open(&cluster.url(), tmp.path(), signer, cfg).unwrap();
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        let entry = format!("acknowledged entry {i}").into_bytes();
+        let receipt = log.append(entry.clone(), None).unwrap();
+        acked.push((receipt.index(), entry));
+    }
+    cluster.kill();
+    drop(log);
+    cluster.run("resume");
+    let mut client = connect(&cluster.url(), "after the crash").unwrap();
+    let rows = client
+        .query("SELECT idx, entry FROM cordon_entries ORDER BY idx", &[])
+        .unwrap();
+    let kept: Vec<(u64, Vec<u8>)> = rows
+        .iter()
+        .map(|r| (schema::to_u64(r.get(0)), r.get(1)))
+        .collect();
+    for (index, entry) in &acked {
+        assert!(
+            kept.iter().any(|(i, e)| i == index && e == entry),
+            "entry {index} was acknowledged and lost in the crash ({} of {} kept)",
+            kept.len(),
+            acked.len()
+        );
+    }
+}
