@@ -62,15 +62,21 @@ pub fn run(args: SharedBenchArgs) -> Result<ExitCode> {
     let dur = Duration::from_secs_f64(args.seconds);
     let size = args.entry_bytes;
     let (mut f, mut one, mut three) = (Vec::new(), Vec::new(), Vec::new());
+    // Entries and commits of each PostgreSQL arm, for entries per commit.
+    let (mut one_commits, mut three_commits) = ((0, 0), (0, 0));
     for _ in 0..args.rounds {
         f.push(arm(&|e| file.append(e).ok(), args.appenders, dur, size));
+        let before = commits(&writers[..1]);
         one.push(arm(
             &|e| writers[0].append(e, None).ok(),
             args.appenders,
             dur,
             size,
         ));
+        add_since(&mut one_commits, before, commits(&writers[..1]));
+        let before = commits(&writers);
         three.push(arm_spread(&writers, args.appenders, dur, size));
+        add_since(&mut three_commits, before, commits(&writers));
     }
     file.close()?;
     for w in writers {
@@ -92,6 +98,11 @@ pub fn run(args: SharedBenchArgs) -> Result<ExitCode> {
         three / f,
         three / one
     );
+    println!(
+        "  entries per commit: one writer {:.1}, three writers {:.1}",
+        per_commit(one_commits),
+        per_commit(three_commits)
+    );
     let met = per_round.iter().all(|r| *r >= 1.0);
     println!(
         "  three writers / one writer per round: {} (target >= 1 in every round: {})",
@@ -104,6 +115,26 @@ pub fn run(args: SharedBenchArgs) -> Result<ExitCode> {
     );
     drop(scratch);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Entries appended and commits made so far by `writers`.
+fn commits(writers: &[PgLog]) -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    writers.iter().fold((0, 0), |(a, b), w| {
+        (
+            a + w.stats().appended.load(Relaxed),
+            b + w.stats().batches.load(Relaxed),
+        )
+    })
+}
+
+fn add_since(total: &mut (u64, u64), before: (u64, u64), after: (u64, u64)) {
+    total.0 += after.0 - before.0;
+    total.1 += after.1 - before.1;
+}
+
+fn per_commit((entries, commits): (u64, u64)) -> f64 {
+    entries as f64 / commits.max(1) as f64
 }
 
 fn arm_spread(writers: &[PgLog], appenders: usize, dur: Duration, size: usize) -> f64 {
