@@ -15,6 +15,7 @@ use crate::log::check_consistent;
 use crate::storage::RealDisk;
 use crate::tree::TreeEdge;
 
+use super::flush::flush;
 use super::schema::{self, to_i64, to_u64, INTEGRATOR_LOCK};
 use super::{db, Shared};
 
@@ -117,24 +118,14 @@ fn follow(
     }
     let cp = read_recorded(&mut client, &shared.signer)?;
     let durable = schema::next_index(&mut client)?;
-    // The counter counts commits the disk may not hold yet (see `sequencer::FLUSH`).
-    flush(shared, &mut client, "flush the commits counted to disk")?;
+    // The counter counts commits the disk may not hold yet (see `flush`).
+    flush(&mut client)?;
     *follower = Some(client);
     {
         let mut st = shared.lock();
         st.durable = st.durable.max(durable);
     }
     publish(shared, &cp, false);
-    Ok(())
-}
-
-/// Returns once every commit made before it is on disk (this session commits
-/// synchronously, as the integrator's connection is set up to).
-fn flush(shared: &Shared, client: &mut Client, what: &'static str) -> Result<(), LogError> {
-    let session = format!("{} integrator", shared.config.writer);
-    client
-        .execute(super::sequencer::FLUSH, &[&session])
-        .map_err(db(what))?;
     Ok(())
 }
 
@@ -156,6 +147,14 @@ pub(crate) fn read_recorded(
 /// rewritten (they are deterministic); if the directory does not hash to the recorded
 /// root, or lacks tiles, every tile is rebuilt from the entries in the database.
 fn take_over(shared: &Shared, mut client: Client) -> Result<Holder, LogError> {
+    // Flush rows of sessions that have ended: one is made per session that flushes.
+    client
+        .execute(
+            "DELETE FROM cordon_flush WHERE session NOT IN \
+             (SELECT pid::text FROM pg_stat_activity WHERE pid IS NOT NULL)",
+            &[],
+        )
+        .map_err(db("clear the flush rows of ended sessions"))?;
     let checkpoint = read_recorded(&mut client, &shared.signer)?;
     let size = checkpoint.checkpoint.size;
     let edge = match TreeEdge::load(&shared.dir, size) {
@@ -196,7 +195,7 @@ fn rebuild(shared: &Shared, client: &mut Client, cp: &Checkpoint) -> Result<Tree
 
 /// The log crate has no logging dependency; the gateway reports integration state
 /// through metrics, so a rebuild is only noted on standard error.
-fn tracing_free_warn(msg: &str) {
+pub(super) fn tracing_free_warn(msg: &str) {
     eprintln!("cordon-log: {msg}");
 }
 
@@ -222,7 +221,7 @@ fn integrate_round(shared: &Shared, h: &mut Holder) -> Result<u64, LogError> {
     // what was just read may not be on disk yet. Once this synchronous commit returns it
     // is: no tile, and no checkpoint, is made of entries a crash could still take back
     // (a full tile, once written, is served as immutable).
-    flush(shared, &mut h.client, "flush the entries read to disk")?;
+    flush(&mut h.client)?;
     let before = h.edge.clone();
     let full = match write_tiles(shared, &mut h.edge, &entries) {
         Ok(f) => f,

@@ -1,12 +1,14 @@
 //! The PostgreSQL backend: several gateways append to one log with one total order.
 //!
-//! Each process runs a sequencer that commits batches of entries in one transaction,
+//! Each process runs a sequencer that commits batches of entries in one statement,
 //! taking their indexes from a single counter row (so indexes are gapless and follow
-//! commit order across processes), and mints a [`Receipt`] only after `COMMIT` returns.
+//! commit order across processes), and mints a [`Receipt`] only once the commit is
+//! flushed to disk (`flush.rs`).
 //! One integrator at a time, whoever holds a session advisory lock, folds committed
 //! entries into tiles in a shared directory and signs the checkpoint; when its session
 //! dies the lock is free and another process's integrator takes over from the recorded
 //! checkpoint, rebuilding tiles from the database if the directory disagrees with it.
+mod flush;
 mod integrator;
 mod query;
 mod schema;
@@ -214,7 +216,7 @@ impl PgLog {
     }
 
     /// Hands an entry, and how the decision index files it, to the sequencer; the handle
-    /// resolves once the transaction that holds it has committed.
+    /// resolves once the commit that holds it is flushed to disk.
     pub fn submit(&self, entry: Vec<u8>, row: Option<IndexRow>) -> PendingAppend {
         let (reply, rx) = oneshot::channel();
         if entry.len() > MAX_ENTRY_BYTES {
@@ -364,6 +366,8 @@ fn prepare(
     let _ = crate::log::publish_receipt_vkey(&crate::storage::RealDisk, dir, signer);
     let checkpoint = integrator::read_recorded(&mut client, signer)?;
     let durable = schema::next_index(&mut client)?;
+    // The counter counts commits the disk may not hold yet.
+    flush::flush(&mut client)?;
     Ok((checkpoint, durable))
 }
 

@@ -21,6 +21,8 @@ use crate::keys::Signer;
 use crate::log::gather;
 use crate::receipt::mint_batch;
 
+use super::flush::{flush, settle};
+use super::integrator::tracing_free_warn;
 use super::schema::to_u64;
 use super::{db, Request, Shared};
 
@@ -28,14 +30,10 @@ use super::{db, Request, Shared};
 /// once: a server that swallowed this many commits is not going to take another.
 const MAX_ABANDONED: usize = 4;
 
-/// An append's one statement, and the flush that must follow it before any receipt,
-/// each prepared once on its own connection.
+/// An append's one statement, prepared once per connection.
 pub(super) struct Prepared {
     pub(super) client: Client,
     append: Statement,
-    /// A session that commits synchronously (the server's default).
-    flusher: Client,
-    flush: Statement,
 }
 
 /// Takes the batch's indexes from the counter and inserts its entries and decision rows,
@@ -52,25 +50,15 @@ const APPEND: &str = "\
         AS u(o, t, a, p, d, s)) \
     SELECT first FROM c";
 
-/// Waits until every commit made before it is flushed to disk: a transaction that wrote
-/// to the write-ahead log, committed synchronously, returns once the log is flushed up
-/// to its commit record, which comes after every earlier commit. It must write: a
-/// synchronous commit of a transaction that wrote nothing (`SELECT txid_current()`, say)
-/// does not wait, as the power-cut test showed. Each session (`$1`) bumps its own row,
-/// so flushes never wait on each other's locks.
-pub(super) const FLUSH: &str = "INSERT INTO cordon_flush (session, n) VALUES ($1, 1) \
-    ON CONFLICT (session) DO UPDATE SET n = cordon_flush.n + 1";
-
 impl Prepared {
     pub(super) fn new(
         mut client: Client,
-        mut flusher: Client,
         deadline: std::time::Duration,
     ) -> Result<Prepared, LogError> {
         let ms = deadline.as_millis().max(1);
         // Appends commit without waiting for the disk (`synchronous_commit = off`), so the
-        // counter's row lock is released before the flush and the writers' flushes run
-        // together; each batch is acknowledged only after `FLUSH`. The idle-in-transaction
+        // counter's row lock is released before the fsync and the writers' flushes run
+        // together; each batch is acknowledged only after `flush`. The idle-in-transaction
         // timeout is for a session that froze between taking indexes and committing (not
         // this one, whose append is one statement): the server ends it, and with it the
         // counter's row lock, instead of every writer waiting on it for ever.
@@ -81,18 +69,7 @@ impl Prepared {
             ))
             .map_err(db("set the commit timeouts"))?;
         let append = client.prepare(APPEND).map_err(db("prepare the append"))?;
-        flusher
-            .batch_execute(&format!(
-                "SET statement_timeout = {ms}; SET synchronous_commit = on"
-            ))
-            .map_err(db("set the flush timeout"))?;
-        let flush = flusher.prepare(FLUSH).map_err(db("prepare the flush"))?;
-        Ok(Prepared {
-            client,
-            append,
-            flusher,
-            flush,
-        })
+        Ok(Prepared { client, append })
     }
 }
 
@@ -196,37 +173,53 @@ fn commit_and_answer(
     conn: &mut Option<Prepared>,
     batch: Vec<Request>,
 ) {
-    match commit(shared, conn, &batch) {
-        Ok(first_index) => acknowledge(shared, receipt_key, batch, first_index),
-        Err(e) => {
-            // The connection may be broken; the next batch reconnects. Whether a failed
-            // COMMIT landed is unknown, which is why nothing is acknowledged.
+    let outcome = match commit(shared, conn, &batch) {
+        Ok(first) => Ok(first),
+        Err(Failed::Unflushed { first, why }) => {
+            // The connection may be broken; the next batch reconnects.
             *conn = None;
+            tracing_free_warn(&why);
+            settle(shared, first, &batch)
+        }
+        Err(Failed::Before(e)) => {
+            // Whether a failed append's commit landed is unknown, which is why nothing is
+            // acknowledged; the next batch reconnects.
+            *conn = None;
+            Err(e)
+        }
+    };
+    match outcome {
+        Ok(first) => acknowledge(shared, receipt_key, batch, first),
+        Err(e) => {
             shared.stats.wal_failures.fetch_add(1, Ordering::Relaxed);
             refuse(batch, &e.to_string());
         }
     }
 }
 
-fn commit(
-    shared: &Shared,
-    conn: &mut Option<Prepared>,
-    batch: &[Request],
-) -> Result<u64, LogError> {
+/// How a commit failed: before its append returned, or after (its indexes known).
+enum Failed {
+    Before(LogError),
+    Unflushed { first: u64, why: String },
+}
+
+impl From<LogError> for Failed {
+    fn from(e: LogError) -> Failed {
+        Failed::Before(e)
+    }
+}
+
+fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Result<u64, Failed> {
     shared.config.faults.wait_while_stalled();
     if shared.config.faults.is_failing() {
-        return Err(LogError::Database {
+        return Err(Failed::Before(LogError::Database {
             what: "commit".into(),
             why: "writes are switched off for a test".into(),
-        });
+        }));
     }
     let p = match conn.take() {
         Some(p) => p,
-        None => Prepared::new(
-            shared.connect("sequencer")?,
-            shared.connect("sequencer flush")?,
-            shared.config.commit_deadline,
-        )?,
+        None => Prepared::new(shared.connect("sequencer")?, shared.config.commit_deadline)?,
     };
     let p = conn.insert(p);
     let n = batch.len() as i64;
@@ -250,12 +243,13 @@ fn commit(
         )
         .map_err(db("append entries"))?
         .get(0);
+    let first = to_u64(first);
     // Committed, but perhaps not yet on disk: nothing is acknowledged before this returns.
-    let session = format!("{} sequencer", shared.config.writer);
-    p.flusher
-        .execute(&p.flush, &[&session])
-        .map_err(db("flush the commit to disk"))?;
-    Ok(to_u64(first))
+    flush(&mut p.client).map_err(|e| Failed::Unflushed {
+        first,
+        why: format!("a batch at {first} was committed but not flushed ({e}); settling it"),
+    })?;
+    Ok(first)
 }
 
 /// The decision index rows of a batch, column by column, with each row's offset in it.

@@ -309,3 +309,42 @@ fn each_database_on_one_server_names_its_own_integrator() {
     a.close().unwrap();
     b.close().unwrap();
 }
+
+#[test]
+fn a_batch_committed_but_not_flushed_is_settled_and_acknowledged_not_refused() {
+    let url = fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/shared").unwrap();
+    let cfg = PgConfig {
+        writer: "settle".into(),
+        commit_deadline: Duration::from_millis(500),
+        ..config("settle")
+    };
+    let log = PgLog::open(&url, tmp.path(), signer.clone(), cfg).unwrap();
+    log.append(b"first".to_vec(), None).unwrap();
+    // Hold the sequencer session's flush row, so its next flush fails at its lock
+    // timeout after the batch has committed: a flush that failed with its batch in the
+    // log, as when the connection drops at that moment.
+    let mut other = connect(&url, "holder").unwrap();
+    let pid: i32 = other
+        .query_one(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'settle sequencer'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let mut hold = other.transaction().unwrap();
+    hold.execute(
+        "SELECT 1 FROM cordon_flush WHERE session = $1 FOR UPDATE",
+        &[&pid.to_string()],
+    )
+    .unwrap();
+    let receipt = log
+        .append(b"second".to_vec(), None)
+        .expect("a committed batch whose flush failed was refused");
+    hold.rollback().unwrap();
+    assert_eq!(receipt.index(), 1);
+    let cp = log.close().unwrap();
+    assert_eq!(cp.checkpoint.size, 2);
+    assert_eq!(read_entry(tmp.path(), 2, 1).unwrap(), b"second");
+}
