@@ -23,8 +23,9 @@ struct Cluster {
     port: u16,
 }
 
-/// An unflushed commit stays in the WAL buffers (shared memory) until the WAL writer's
-/// next round: ten seconds here, far longer than the test takes to kill the cluster.
+/// An unflushed commit in a partly filled WAL page stays in the WAL buffers (shared
+/// memory) until the WAL writer's next round: ten seconds here, far longer than the test
+/// takes to kill the cluster. (A full page may be written sooner; the canary tells.)
 const LAZY_WAL_WRITER: &str = "-c wal_writer_delay=10000";
 
 impl Cluster {
@@ -72,16 +73,20 @@ impl Cluster {
         shell_kill("-STOP", std::slice::from_ref(&postmaster));
         let mut pids = children_of(&postmaster);
         assert!(!pids.is_empty(), "the cluster has no server processes");
-        pids.push(postmaster.clone());
+        pids.push(postmaster);
         shell_kill("-KILL", &pids);
-        let proc = Path::new("/proc").join(&postmaster);
+        // Every one of them, or a child still exiting keeps the shared memory attached
+        // and the restart refuses to start.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while proc.exists() && !is_zombie(&proc) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the postmaster outlived SIGKILL"
-            );
-            std::thread::sleep(Duration::from_millis(10));
+        for pid in &pids {
+            let proc = Path::new("/proc").join(pid);
+            while proc.exists() && !is_zombie(&proc) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{pid} outlived SIGKILL"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
         }
         // As a reboot would: the dead postmaster may linger as a zombie nobody reaps, and
         // the server refuses to start while the PID in its lock file exists. So is the

@@ -1,6 +1,8 @@
 //! Waiting for the disk: appends commit without it (so the counter's row lock is not held
 //! through an fsync), and nothing they hold is acknowledged, integrated or reported as
-//! durable until a flush on the same session has returned.
+//! durable until a flush has returned.
+use std::time::{Duration, Instant};
+
 use postgres::{Client, SimpleQueryMessage};
 
 use crate::error::LogError;
@@ -11,68 +13,82 @@ use super::{db, Request, Shared};
 /// once the log is on disk up to its commit record, which comes after every commit this
 /// server made before it (on a synchronous standby too, when one is configured). It must
 /// write: the synchronous commit of a transaction that wrote nothing (`SELECT
-/// txid_current()`, say) does not wait, as the power-cut test showed. Each session bumps
-/// its own row (by its backend's process id), so flushes never wait on each other's
-/// locks; `SET LOCAL` holds for this transaction alone, whatever the session's setting,
-/// and the setting in force is returned so that a flush that did not wait is refused.
+/// txid_current()`, say) does not wait, as the power-cut test showed. It inserts and
+/// deletes a row of its own backend's, so flushes never wait on each other's locks and
+/// leave nothing behind; `SET LOCAL` holds for this transaction alone, whatever the
+/// session's setting. The backend's process id is returned, so that the caller can check
+/// the flush ran where its append did.
 const FLUSH: &str = "BEGIN; SET LOCAL synchronous_commit = on; \
-    INSERT INTO cordon_flush (session, n) VALUES (pg_backend_pid()::text, 1) \
-    ON CONFLICT (session) DO UPDATE SET n = cordon_flush.n + 1 \
-    RETURNING current_setting('synchronous_commit'); COMMIT";
+    INSERT INTO cordon_flush (session, n) VALUES (pg_backend_pid()::text, 1); \
+    DELETE FROM cordon_flush WHERE session = pg_backend_pid()::text \
+    RETURNING pg_backend_pid(); COMMIT";
 
-/// Returns once every commit this server made before the call is on disk.
-pub(super) fn flush(client: &mut Client) -> Result<(), LogError> {
+/// Returns once every commit this server made before the call is on disk, with the
+/// process id of the server backend that flushed.
+pub(super) fn flush(client: &mut Client) -> Result<i32, LogError> {
     let messages = client
         .simple_query(FLUSH)
         .map_err(db("flush commits to disk"))?;
-    let setting = messages.iter().find_map(|m| match m {
-        SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+    let backend = messages.iter().find_map(|m| match m {
+        SimpleQueryMessage::Row(row) => row.get(0).and_then(|pid| pid.parse().ok()),
         _ => None,
     });
-    match setting.as_deref() {
-        Some(s) if s != "off" => Ok(()),
-        other => Err(LogError::Database {
-            what: "flush commits to disk".into(),
-            why: format!(
-                "the flush ran with synchronous_commit = {} and did not wait for the disk \
-                 (is a connection pooler in transaction mode between Cordon and PostgreSQL? \
-                 connect directly or in session mode)",
-                other.unwrap_or("(unknown)")
-            ),
-        }),
-    }
+    backend.ok_or_else(|| LogError::Database {
+        what: "flush commits to disk".into(),
+        why: "the flush returned no row".into(),
+    })
 }
+
+/// How long a batch whose flush failed is retried before it is given up as unknown.
+const SETTLE_FOR: Duration = Duration::from_secs(30);
 
 /// A batch whose append returned (indexes from `first`) but whose flush failed: whether
 /// it is on disk is unknown, and refusing it would leave entries in the log whose
-/// requests were told no. On a new session, flush and read the batch's indexes back: if
-/// they hold the batch's entries, they are durable now and the batch is acknowledged;
-/// if not, the commit was lost (a crash took it back) and the batch is refused.
+/// requests were told no. On a new session, read the batch's indexes back, then flush:
+/// if they hold the batch's entries, written by this writer, they are durable now and
+/// the batch is acknowledged (late: its callers may have given up, and record that it
+/// was not served); if not, the commit was lost (a crash took it back) and the batch is
+/// refused. A server that cannot be reached is tried again for [`SETTLE_FOR`].
 pub(super) fn settle(shared: &Shared, first: u64, batch: &[Request]) -> Result<u64, LogError> {
+    let deadline = Instant::now() + SETTLE_FOR;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match read_back(shared, first, batch) {
+            Ok(true) => return Ok(first),
+            Ok(false) => {
+                return Err(LogError::Database {
+                    what: "settle a batch whose flush failed".into(),
+                    why: format!(
+                        "indexes {first}..{} do not hold the batch: its commit was lost",
+                        first + batch.len() as u64
+                    ),
+                })
+            }
+            Err(e) if Instant::now() + pause > deadline => return Err(e),
+            Err(_) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Whether the batch's indexes hold its entries, written by this writer, on disk.
+fn read_back(shared: &Shared, first: u64, batch: &[Request]) -> Result<bool, LogError> {
     let mut client = shared.connect("sequencer settle")?;
-    flush(&mut client)?;
     let from = super::schema::to_i64(first);
     let to = from + batch.len() as i64;
     let rows = client
         .query(
-            "SELECT entry FROM cordon_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            "SELECT entry, writer FROM cordon_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
             &[&from, &to],
         )
         .map_err(db("read back a batch whose flush failed"))?;
-    let held = rows.len() == batch.len()
-        && rows
-            .iter()
-            .zip(batch)
-            .all(|(row, r)| row.get::<_, &[u8]>(0) == r.entry.as_slice());
-    if held {
-        Ok(first)
-    } else {
-        Err(LogError::Database {
-            what: "settle a batch whose flush failed".into(),
-            why: format!(
-                "indexes {first}..{} do not hold the batch: its commit was lost",
-                first + batch.len() as u64
-            ),
-        })
-    }
+    // What was read is on disk once this returns (read first, then flush).
+    flush(&mut client)?;
+    Ok(rows.len() == batch.len()
+        && rows.iter().zip(batch).all(|(row, r)| {
+            row.get::<_, &[u8]>(0) == r.entry.as_slice()
+                && row.get::<_, &str>(1) == shared.config.writer
+        }))
 }

@@ -118,8 +118,11 @@ fn follow(
     }
     let cp = read_recorded(&mut client, &shared.signer)?;
     let durable = schema::next_index(&mut client)?;
-    // The counter counts commits the disk may not hold yet (see `flush`).
-    flush(&mut client)?;
+    // The counter counts commits the disk may not hold yet (see `flush`); an idle log's
+    // followers have nothing new to flush.
+    if durable > shared.lock().durable {
+        flush(&mut client)?;
+    }
     *follower = Some(client);
     {
         let mut st = shared.lock();
@@ -147,14 +150,6 @@ pub(crate) fn read_recorded(
 /// rewritten (they are deterministic); if the directory does not hash to the recorded
 /// root, or lacks tiles, every tile is rebuilt from the entries in the database.
 fn take_over(shared: &Shared, mut client: Client) -> Result<Holder, LogError> {
-    // Flush rows of sessions that have ended: one is made per session that flushes.
-    client
-        .execute(
-            "DELETE FROM cordon_flush WHERE session NOT IN \
-             (SELECT pid::text FROM pg_stat_activity WHERE pid IS NOT NULL)",
-            &[],
-        )
-        .map_err(db("clear the flush rows of ended sessions"))?;
     let checkpoint = read_recorded(&mut client, &shared.signer)?;
     let size = checkpoint.checkpoint.size;
     let edge = match TreeEdge::load(&shared.dir, size) {

@@ -15,7 +15,8 @@ pub(crate) const INTEGRATOR_LOCK: i64 = 0x636f_7264_6f6e_0002;
 /// `cordon_counter.next` is the next index; appenders serialize on its row lock, so indexes
 /// are assigned in commit order without gaps. The checkpoint lives in its own table so
 /// the integrator never waits on that lock. `cordon_decisions` is the private audit index.
-/// `cordon_flush` has a row per session that waits for the disk (see `flush.rs`).
+/// `cordon_flush` is written (and emptied) by each flush, so that its commit waits for the disk
+/// (see `flush.rs`).
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS cordon_counter (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),

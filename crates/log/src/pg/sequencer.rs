@@ -48,7 +48,7 @@ const APPEND: &str = "\
         SELECT c.first + u.o, u.t::timestamptz, u.a, u.p, u.d, u.s FROM c, \
         unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) \
         AS u(o, t, a, p, d, s)) \
-    SELECT first FROM c";
+    SELECT first, pg_backend_pid() FROM c";
 
 impl Prepared {
     pub(super) fn new(
@@ -225,7 +225,7 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
     let n = batch.len() as i64;
     let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
     let rows = DecisionRows::of(batch);
-    let first: i64 = p
+    let appended = p
         .client
         .query_one(
             &p.append,
@@ -241,14 +241,23 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
                 &rows.dataset,
             ],
         )
-        .map_err(db("append entries"))?
-        .get(0);
-    let first = to_u64(first);
+        .map_err(db("append entries"))?;
+    let first = to_u64(appended.get(0));
+    let append_backend: i32 = appended.get(1);
     // Committed, but perhaps not yet on disk: nothing is acknowledged before this returns.
-    flush(&mut p.client).map_err(|e| Failed::Unflushed {
+    let unflushed = |why: String| Failed::Unflushed {
         first,
-        why: format!("a batch at {first} was committed but not flushed ({e}); settling it"),
-    })?;
+        why: format!("a batch at {first} was committed but not flushed ({why}); settling it"),
+    };
+    let flush_backend = flush(&mut p.client).map_err(|e| unflushed(e.to_string()))?;
+    if flush_backend != append_backend {
+        // Not the session that appended (a pooler in transaction mode): it may not even
+        // be the same server.
+        return Err(unflushed(format!(
+            "the flush ran on backend {flush_backend}, the append on {append_backend}; \
+             connect to PostgreSQL directly or through a pooler in session mode"
+        )));
+    }
     Ok(first)
 }
 

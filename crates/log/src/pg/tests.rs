@@ -315,30 +315,31 @@ fn a_batch_committed_but_not_flushed_is_settled_and_acknowledged_not_refused() {
     let url = fresh_database();
     let tmp = tempfile::tempdir().unwrap();
     let signer = Signer::generate("test.example/shared").unwrap();
-    let cfg = PgConfig {
-        writer: "settle".into(),
-        commit_deadline: Duration::from_millis(500),
-        ..config("settle")
-    };
+    let cfg = config("settle");
     let log = PgLog::open(&url, tmp.path(), signer.clone(), cfg).unwrap();
     log.append(b"first".to_vec(), None).unwrap();
     // Hold the sequencer session's flush row, so its next flush fails at its lock
-    // timeout after the batch has committed: a flush that failed with its batch in the
-    // log, as when the connection drops at that moment.
+    // timeout (the commit deadline) after the batch has committed: a flush that failed
+    // with its batch in the log, as when the connection drops at that moment.
+    // Its row exists only inside a flush, so take the lock the flush's insert needs: a
+    // row of the same key, inserted and not yet committed.
     let mut other = connect(&url, "holder").unwrap();
-    let pid: i32 = other
-        .query_one(
+    let sessions = other
+        .query(
             "SELECT pid FROM pg_stat_activity WHERE application_name = 'settle sequencer'",
             &[],
         )
-        .unwrap()
-        .get(0);
+        .unwrap();
+    assert_eq!(sessions.len(), 1, "one sequencer session");
+    let pid: i32 = sessions[0].get(0);
     let mut hold = other.transaction().unwrap();
-    hold.execute(
-        "SELECT 1 FROM cordon_flush WHERE session = $1 FOR UPDATE",
-        &[&pid.to_string()],
-    )
-    .unwrap();
+    let held = hold
+        .execute(
+            "INSERT INTO cordon_flush (session, n) VALUES ($1, 0)",
+            &[&pid.to_string()],
+        )
+        .unwrap();
+    assert_eq!(held, 1);
     let receipt = log
         .append(b"second".to_vec(), None)
         .expect("a committed batch whose flush failed was refused");
