@@ -58,10 +58,11 @@ impl Prepared {
         let ms = deadline.as_millis().max(1);
         // Appends commit without waiting for the disk (`synchronous_commit = off`), so the
         // counter's row lock is released before the fsync and the writers' flushes run
-        // together; each batch is acknowledged only after `flush`. The idle-in-transaction
-        // timeout is for a session that froze between taking indexes and committing (not
-        // this one, whose append is one statement): the server ends it, and with it the
-        // counter's row lock, instead of every writer waiting on it for ever.
+        // together; each batch is acknowledged only after `flush`. No statement here leaves a
+        // transaction open across round trips, so the idle-in-transaction timeout only
+        // matters if one ever does: the server would end a session frozen between taking
+        // indexes and committing, and with it the counter's row lock, instead of every
+        // writer waiting on it for ever (`frozen_tests` checks the setting does that).
         client
             .batch_execute(&format!(
                 "SET statement_timeout = {ms}; SET lock_timeout = {ms}; \
