@@ -32,7 +32,9 @@ pub fn scan(path: &Path, threads: usize) -> Result<CoreCount, AuditError> {
     let (reason, org) = (columns.index(Field::Reason), columns.index(Field::Org));
     let screener = Screener::new();
     let threads = threads.max(1);
-    let (work_tx, work_rx) = sync_channel::<Chunk>(threads * 2);
+    // One chunk waiting per worker: with two each, the chunks in flight outgrew the
+    // processor's cache and the core ran about a tenth slower (BENCHMARKS.md).
+    let (work_tx, work_rx) = sync_channel::<Chunk>(threads);
     let work_rx = Mutex::new(work_rx);
     let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(threads * 2);
     std::thread::scope(|s| {

@@ -10,7 +10,7 @@ use crate::error::AuditError;
 use crate::split::{count_byte, count_two_bytes};
 
 /// Bytes read per block; a chunk is at least this large unless the file ends.
-const BLOCK: usize = 1 << 20;
+const BLOCK: usize = 4 << 20;
 
 /// Buffers kept for reuse; more are freed.
 const MAX_SPARE: usize = 8;

@@ -403,7 +403,9 @@ fn audit_file(
 ) -> std::io::Result<(Vec<CellTally>, FileReport)> {
     let path = o.source.path().to_path_buf();
     let label = o.source.label();
-    let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(threads * 2);
+    // One chunk waiting per worker: with two each, the chunks in flight outgrew the
+    // processor's cache and the core ran about a tenth slower (BENCHMARKS.md).
+    let (work_tx, work_rx) = sync_channel::<(u64, Chunk)>(threads);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = sync_channel::<(u64, ChunkResult)>(threads * 2);
     let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(threads * 2);
