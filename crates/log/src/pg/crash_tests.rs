@@ -18,7 +18,7 @@ fn script() -> PathBuf {
 }
 
 /// A cluster of this test's own, stopped on every way out of the test.
-struct Cluster {
+pub(super) struct Cluster {
     dir: tempfile::TempDir,
     port: u16,
 }
@@ -29,7 +29,7 @@ struct Cluster {
 const LAZY_WAL_WRITER: &str = "-c wal_writer_delay=10000";
 
 impl Cluster {
-    fn start() -> Cluster {
+    pub(super) fn start() -> Cluster {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -59,7 +59,7 @@ impl Cluster {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("postgresql://cordon@127.0.0.1:{}/postgres", self.port)
     }
 

@@ -3,34 +3,53 @@
 //! durable until a flush has returned.
 use std::time::{Duration, Instant};
 
-use postgres::{Client, SimpleQueryMessage};
+use postgres::SimpleQueryMessage;
 
 use crate::error::LogError;
 
-use super::{db, Request, Shared};
+use super::{db, Request, Session, Shared};
 
 /// A transaction that writes to the write-ahead log, committed synchronously, returns
 /// once the log is on disk up to its commit record, which comes after every commit this
 /// server made before it (on a synchronous standby too, when one is configured). It must
 /// write: the synchronous commit of a transaction that wrote nothing (`SELECT
-/// txid_current()`, say) does not wait, as the power-cut test showed. It inserts and
-/// deletes a row of its own backend's, so flushes never wait on each other's locks and
-/// leave nothing behind; `SET LOCAL` holds for this transaction alone, whatever the
-/// session's setting. The backend's process id is returned, so that the caller can check
-/// the flush ran where its append did.
-const FLUSH: &str = "BEGIN; SET LOCAL synchronous_commit = on; \
-    INSERT INTO cordon_flush (session, n) VALUES (pg_backend_pid()::text, 1); \
-    DELETE FROM cordon_flush WHERE session = pg_backend_pid()::text \
-    RETURNING pg_backend_pid(); COMMIT";
+/// txid_current()`, say) does not wait, as the power-cut test showed. What it writes is
+/// a transactional logical-decoding message (no table, no lock, nothing left to vacuum;
+/// readers of a logical replication slot that asked for messages see its prefix).
+///
+/// `set_config(…, true)` makes this one statement's implicit transaction commit
+/// synchronously whatever the session's setting: the setting is read at commit, before
+/// a local one is undone. `client_min_messages` is raised the same way so that a role or
+/// database set to `error` cannot hide the warning a cancelled standby wait sends. The
+/// backend's process id is returned, so that the caller can check the flush ran where
+/// its append did.
+const FLUSH: &str = "SELECT set_config('synchronous_commit', 'on', true), \
+    set_config('client_min_messages', 'warning', true), \
+    pg_logical_emit_message(true, 'cordon-flush', ''), pg_backend_pid()";
 
 /// Returns once every commit this server made before the call is on disk, with the
-/// process id of the server backend that flushed.
-pub(super) fn flush(client: &mut Client) -> Result<i32, LogError> {
-    let messages = client
+/// process id of the server backend that flushed. A simple query, not a prepared one:
+/// that protocol commits before it reports the statement complete, and the call returns
+/// only at the server's ready-for-query, after any warning the commit sent; the extended
+/// protocol reports the statement complete first and commits at the next sync.
+pub(super) fn flush(session: &mut Session) -> Result<i32, LogError> {
+    let before = session.warnings().count;
+    let messages = session
         .simple_query(FLUSH)
         .map_err(db("flush commits to disk"))?;
+    let after = session.warnings();
+    if after.count != before {
+        return Err(LogError::Database {
+            what: "flush commits to disk".into(),
+            why: format!(
+                "the server committed with a warning, so a synchronous standby may not hold \
+                 the batch: {}",
+                after.last
+            ),
+        });
+    }
     let backend = messages.iter().find_map(|m| match m {
-        SimpleQueryMessage::Row(row) => row.get(0).and_then(|pid| pid.parse().ok()),
+        SimpleQueryMessage::Row(row) => row.get(3).and_then(|pid| pid.parse().ok()),
         _ => None,
     });
     backend.ok_or_else(|| LogError::Database {

@@ -162,7 +162,7 @@ fn a_writer_frozen_inside_its_transaction_loses_the_counter_lock_at_the_deadline
     let log = PgLog::open(&url, tmp.path(), signer, cfg).unwrap();
     // A writer's session, set up as every sequencer's is, that took indexes and then
     // stopped (a frozen process): it holds the counter's row lock and sends nothing.
-    let frozen = super::sequencer::Prepared::new(connect(&url, "frozen").unwrap(), deadline);
+    let frozen = super::sequencer::Prepared::new(Session::open(&url, "frozen").unwrap(), deadline);
     let mut frozen = frozen.unwrap();
     let mut tx = frozen.client.transaction().unwrap();
     tx.execute("UPDATE cordon_counter SET next = next + 1", &[])

@@ -17,14 +17,14 @@ use crate::tree::TreeEdge;
 
 use super::flush::flush;
 use super::schema::{self, to_i64, to_u64, INTEGRATOR_LOCK};
-use super::{db, Shared};
+use super::{db, Session, Shared};
 
 /// Most entries folded into one checkpoint.
 const MAX_BATCH: i64 = 16_384;
 
 /// The lock holder's session and its view of the tree.
 struct Holder {
-    client: Client,
+    client: Session,
     edge: TreeEdge,
     checkpoint: SignedCheckpoint,
 }
@@ -32,7 +32,7 @@ struct Holder {
 pub(super) fn run(shared: Arc<Shared>) {
     let interval = shared.config.checkpoint_interval;
     let mut holder: Option<Holder> = None;
-    let mut follower: Option<Client> = None;
+    let mut follower: Option<Session> = None;
     let mut backoff = Duration::from_millis(50);
     loop {
         let closing = pause(&shared, interval);
@@ -93,7 +93,7 @@ fn pause(shared: &Shared, interval: Duration) -> bool {
 /// Not the integrator: try to become it; otherwise pick up the recorded checkpoint.
 fn follow(
     shared: &Shared,
-    follower: &mut Option<Client>,
+    follower: &mut Option<Session>,
     holder: &mut Option<Holder>,
 ) -> Result<(), LogError> {
     let mut client = match follower.take() {
@@ -149,7 +149,7 @@ pub(crate) fn read_recorded(
 /// Resumes from the recorded checkpoint. Tiles a dead integrator wrote beyond it are
 /// rewritten (they are deterministic); if the directory does not hash to the recorded
 /// root, or lacks tiles, every tile is rebuilt from the entries in the database.
-fn take_over(shared: &Shared, mut client: Client) -> Result<Holder, LogError> {
+fn take_over(shared: &Shared, mut client: Session) -> Result<Holder, LogError> {
     let checkpoint = read_recorded(&mut client, &shared.signer)?;
     let size = checkpoint.checkpoint.size;
     let edge = match TreeEdge::load(&shared.dir, size) {

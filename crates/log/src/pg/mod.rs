@@ -113,8 +113,8 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn connect(&self, role: &str) -> Result<Client, LogError> {
-        connect(&self.url, &format!("{} {role}", self.config.writer))
+    fn connect(&self, role: &str) -> Result<Session, LogError> {
+        Session::open(&self.url, &format!("{} {role}", self.config.writer))
     }
 }
 
@@ -129,6 +129,71 @@ pub struct PgLog {
 /// Connects without TLS: the database is expected on loopback or a private network;
 /// see the deployment guide for TLS to a remote server.
 pub fn connect(url: &str, application: &str) -> Result<Client, LogError> {
+    config(url, application)?
+        .connect(NoTls)
+        .map_err(db("connect"))
+}
+
+/// A session whose server warnings are counted: a commit can return with only a warning
+/// that it did not do all it was asked (an operator cancelled its wait for a synchronous
+/// standby), and a flush that drew one must not be taken for a flush.
+pub(crate) struct Session {
+    client: Client,
+    heard: Arc<Mutex<Warnings>>,
+}
+
+/// The warnings a session has been sent: how many, and what the last one said.
+#[derive(Default, Clone)]
+struct Warnings {
+    count: u64,
+    last: String,
+}
+
+impl Session {
+    fn open(url: &str, application: &str) -> Result<Session, LogError> {
+        let heard = Arc::new(Mutex::new(Warnings::default()));
+        let sink = heard.clone();
+        let client = config(url, application)?
+            .notice_callback(move |notice| {
+                // `severity()` is the localized word; the untranslated field is missing
+                // on servers older than 9.6, where the English word is the fallback.
+                if notice.parsed_severity() == Some(postgres::error::Severity::Warning)
+                    || notice.severity() == "WARNING"
+                {
+                    let mut heard = sink.lock().unwrap_or_else(|p| p.into_inner());
+                    heard.count += 1;
+                    heard.last = match notice.detail() {
+                        Some(detail) => format!("{} ({detail})", notice.message()),
+                        None => notice.message().to_string(),
+                    };
+                }
+            })
+            .connect(NoTls)
+            .map_err(db("connect"))?;
+        Ok(Session { client, heard })
+    }
+
+    /// The warnings the server has sent this session so far. Notices arrive before the
+    /// reply they belong to, so a call's warnings are all here once the call has returned.
+    fn warnings(&self) -> Warnings {
+        self.heard.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+fn config(url: &str, application: &str) -> Result<postgres::Config, LogError> {
     let mut cfg: postgres::Config =
         url.parse()
             .map_err(|e: postgres::Error| LogError::Database {
@@ -144,7 +209,7 @@ pub fn connect(url: &str, application: &str) -> Result<Client, LogError> {
     cfg.keepalives_idle(Duration::from_secs(15));
     cfg.keepalives_interval(Duration::from_secs(5));
     cfg.keepalives_retries(3);
-    cfg.connect(NoTls).map_err(db("connect"))
+    Ok(cfg)
 }
 
 pub(crate) fn db(what: &'static str) -> impl Fn(postgres::Error) -> LogError {
@@ -345,7 +410,7 @@ fn prepare(
     signer: &Signer,
     config: &PgConfig,
 ) -> Result<(SignedCheckpoint, u64), LogError> {
-    let mut client = connect(url, &format!("{} open", config.writer))?;
+    let mut client = Session::open(url, &format!("{} open", config.writer))?;
     let first = Checkpoint {
         origin: signer.name().to_string(),
         size: 0,
@@ -375,5 +440,7 @@ fn prepare(
 mod crash_tests;
 #[cfg(test)]
 mod frozen_tests;
+#[cfg(test)]
+mod standby_tests;
 #[cfg(test)]
 mod tests;

@@ -15,8 +15,8 @@ pub(crate) const INTEGRATOR_LOCK: i64 = 0x636f_7264_6f6e_0002;
 /// `cordon_counter.next` is the next index; appenders serialize on its row lock, so indexes
 /// are assigned in commit order without gaps. The checkpoint lives in its own table so
 /// the integrator never waits on that lock. `cordon_decisions` is the private audit index.
-/// `cordon_flush` is written (and emptied) by each flush, so that its commit waits for the disk
-/// (see `flush.rs`).
+/// (A `cordon_flush` table made by an earlier release is no longer used; `flush.rs` writes
+/// a logical-decoding message instead.)
 const DDL: &str = "
 CREATE TABLE IF NOT EXISTS cordon_counter (
     id boolean PRIMARY KEY DEFAULT true CHECK (id),
@@ -44,10 +44,6 @@ CREATE TABLE IF NOT EXISTS cordon_decisions (
 CREATE INDEX IF NOT EXISTS cordon_decisions_time ON cordon_decisions (time);
 CREATE INDEX IF NOT EXISTS cordon_decisions_agency ON cordon_decisions (agency, time);
 CREATE INDEX IF NOT EXISTS cordon_decisions_decision ON cordon_decisions (decision, time);
-CREATE TABLE IF NOT EXISTS cordon_flush (
-    session text PRIMARY KEY,
-    n bigint NOT NULL
-);
 ";
 
 /// Creates the tables if missing and, for a new log, records `first` (the signed empty

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 
-use postgres::{Client, Statement};
+use postgres::Statement;
 
 use crate::error::{AppendError, LogError};
 use crate::hash::leaf_hash;
@@ -24,7 +24,7 @@ use crate::receipt::mint_batch;
 use super::flush::{flush, settle};
 use super::integrator::tracing_free_warn;
 use super::schema::to_u64;
-use super::{db, Request, Shared};
+use super::{db, Request, Session, Shared};
 
 /// Abandoned workers still waiting on the server, past which batches are refused at
 /// once: a server that swallowed this many commits is not going to take another.
@@ -32,7 +32,7 @@ const MAX_ABANDONED: usize = 4;
 
 /// An append's one statement, prepared once per connection.
 pub(super) struct Prepared {
-    pub(super) client: Client,
+    pub(super) client: Session,
     append: Statement,
 }
 
@@ -52,7 +52,7 @@ const APPEND: &str = "\
 
 impl Prepared {
     pub(super) fn new(
-        mut client: Client,
+        mut client: Session,
         deadline: std::time::Duration,
     ) -> Result<Prepared, LogError> {
         let ms = deadline.as_millis().max(1);

@@ -310,42 +310,40 @@ fn each_database_on_one_server_names_its_own_integrator() {
     b.close().unwrap();
 }
 
+/// The flush writes with `pg_logical_emit_message`; a role that may not run it must be
+/// told so when the log opens, not at its first append.
 #[test]
-fn a_batch_committed_but_not_flushed_is_settled_and_acknowledged_not_refused() {
+fn a_role_that_may_not_emit_the_flush_message_is_refused_at_open_with_the_reason() {
     let url = fresh_database();
+    let (base, database) = url.rsplit_once('/').unwrap();
+    let role = format!("{database}_gateway");
+    let mut admin = connect(&url, "cordon test").unwrap();
+    // Function privileges are per database, so this one's revocation touches no other test.
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN; GRANT ALL ON SCHEMA public TO {role}; \
+             REVOKE EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) FROM PUBLIC"
+        ))
+        .unwrap();
+    let (scheme, host) = base.rsplit_once('@').unwrap();
+    let (scheme, _) = scheme.rsplit_once("//").unwrap();
+    let as_role = format!("{scheme}//{role}@{host}/{database}");
     let tmp = tempfile::tempdir().unwrap();
-    let signer = Signer::generate("test.example/shared").unwrap();
-    let cfg = config("settle");
-    let log = PgLog::open(&url, tmp.path(), signer.clone(), cfg).unwrap();
-    log.append(b"first".to_vec(), None).unwrap();
-    // Hold the sequencer session's flush row, so its next flush fails at its lock
-    // timeout (the commit deadline) after the batch has committed: a flush that failed
-    // with its batch in the log, as when the connection drops at that moment.
-    // Its row exists only inside a flush, so take the lock the flush's insert needs: a
-    // row of the same key, inserted and not yet committed.
-    let mut other = connect(&url, "holder").unwrap();
-    let sessions = other
-        .query(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'settle sequencer'",
-            &[],
-        )
+    let signer = Signer::generate("test.example/privilege").unwrap();
+    let refused = PgLog::open(&as_role, tmp.path(), signer.clone(), config("p"))
+        .err()
+        .expect("opened a log whose flush the role may not run")
+        .to_string();
+    assert!(
+        refused.contains("flush") && refused.contains("pg_logical_emit_message"),
+        "{refused}"
+    );
+    admin
+        .batch_execute(&format!(
+            "GRANT EXECUTE ON FUNCTION pg_logical_emit_message(boolean, text, text) TO {role}"
+        ))
         .unwrap();
-    assert_eq!(sessions.len(), 1, "one sequencer session");
-    let pid: i32 = sessions[0].get(0);
-    let mut hold = other.transaction().unwrap();
-    let held = hold
-        .execute(
-            "INSERT INTO cordon_flush (session, n) VALUES ($1, 0)",
-            &[&pid.to_string()],
-        )
-        .unwrap();
-    assert_eq!(held, 1);
-    let receipt = log
-        .append(b"second".to_vec(), None)
-        .expect("a committed batch whose flush failed was refused");
-    hold.rollback().unwrap();
-    assert_eq!(receipt.index(), 1);
-    let cp = log.close().unwrap();
-    assert_eq!(cp.checkpoint.size, 2);
-    assert_eq!(read_entry(tmp.path(), 2, 1).unwrap(), b"second");
+    let log = PgLog::open(&as_role, tmp.path(), signer, config("p")).unwrap();
+    assert_eq!(log.append(b"granted".to_vec(), None).unwrap().index(), 0);
+    log.close().unwrap();
 }
