@@ -114,17 +114,56 @@ pub struct LogConfig {
 
 /// A switch for tests: while failing, the log's durable writes fail (a write-ahead batch
 /// part-way, as a disk filling up does); while stalled, they wait, as on a disk that has
-/// stopped answering. Off by default; clones share one switch.
+/// stopped answering. The shared log can also be held between a batch's commit and its
+/// flush, where a crash makes the batch's fate unknown. Off by default; clones share one
+/// switch.
 #[derive(Clone, Debug, Default)]
 pub struct FaultSwitch(Arc<SwitchState>);
 
 #[derive(Debug, Default)]
 struct SwitchState {
     failing: std::sync::atomic::AtomicBool,
-    stalled: Mutex<bool>,
-    released: Condvar,
-    /// Writes waiting at the stall now.
+    writes: Gate,
+    flushes: Gate,
+}
+
+/// A place where work waits while the gate is closed.
+#[derive(Debug, Default)]
+struct Gate {
+    closed: Mutex<bool>,
+    opened: Condvar,
+    /// Work waiting at the gate now.
     held: std::sync::atomic::AtomicUsize,
+}
+
+impl Gate {
+    fn set(&self, closed: bool) {
+        *self.closed.lock().unwrap_or_else(|p| p.into_inner()) = closed;
+        self.opened.notify_all();
+    }
+
+    fn pass(&self) {
+        let mut closed = self.closed.lock().unwrap_or_else(|p| p.into_inner());
+        if !*closed {
+            return;
+        }
+        self.held.fetch_add(1, Ordering::SeqCst);
+        while *closed {
+            closed = self.opened.wait(closed).unwrap_or_else(|p| p.into_inner());
+        }
+        self.held.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn wait_for_held(&self, limit: Duration) -> bool {
+        let until = Instant::now() + limit;
+        while self.held.load(Ordering::SeqCst) == 0 {
+            if Instant::now() >= until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
 }
 
 impl FaultSwitch {
@@ -138,8 +177,7 @@ impl FaultSwitch {
 
     /// While on, every durable write waits before it starts; turning it off lets them go.
     pub fn stall_writes(&self, on: bool) {
-        *self.0.stalled.lock().unwrap_or_else(|p| p.into_inner()) = on;
-        self.0.released.notify_all();
+        self.0.writes.set(on);
     }
 
     /// Stalls durable writes until the guard is dropped, so that a test that fails while
@@ -147,47 +185,54 @@ impl FaultSwitch {
     /// clone shares one switch: dropping any guard lets every write go.
     pub fn stall(&self) -> Stall {
         self.stall_writes(true);
-        Stall(self.clone())
+        Stall(self.clone(), Which::Writes)
     }
 
     /// Waits while writes are stalled.
     pub fn wait_while_stalled(&self) {
-        let mut stalled = self.0.stalled.lock().unwrap_or_else(|p| p.into_inner());
-        if !*stalled {
-            return;
-        }
-        self.0.held.fetch_add(1, Ordering::SeqCst);
-        while *stalled {
-            stalled = self
-                .0
-                .released
-                .wait(stalled)
-                .unwrap_or_else(|p| p.into_inner());
-        }
-        self.0.held.fetch_sub(1, Ordering::SeqCst);
+        self.0.writes.pass();
     }
 
     /// Waits until a write is held at the stall, for at most `limit`; says whether one
     /// is. Lets a test know the writer has taken what was queued before it queues more.
     pub fn wait_for_held_write(&self, limit: Duration) -> bool {
-        let until = Instant::now() + limit;
-        while self.0.held.load(Ordering::SeqCst) == 0 {
-            if Instant::now() >= until {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        true
+        self.0.writes.wait_for_held(limit)
+    }
+
+    /// Holds the shared log's batches after their append has committed and before their
+    /// flush, until the guard is dropped.
+    pub fn stall_flushes(&self) -> Stall {
+        self.0.flushes.set(true);
+        Stall(self.clone(), Which::Flushes)
+    }
+
+    /// Waits while flushes are stalled.
+    pub fn wait_while_flushes_stalled(&self) {
+        self.0.flushes.pass();
+    }
+
+    /// Waits until a batch is held before its flush, for at most `limit`.
+    pub fn wait_for_held_flush(&self, limit: Duration) -> bool {
+        self.0.flushes.wait_for_held(limit)
     }
 }
 
-/// Writes stay stalled while this lives (see [`FaultSwitch::stall`]).
+#[derive(Debug)]
+enum Which {
+    Writes,
+    Flushes,
+}
+
+/// Writes (or flushes) stay stalled while this lives (see [`FaultSwitch::stall`]).
 #[must_use = "writes resume as soon as the guard is dropped"]
-pub struct Stall(FaultSwitch);
+pub struct Stall(FaultSwitch, Which);
 
 impl Drop for Stall {
     fn drop(&mut self) {
-        self.0.stall_writes(false);
+        match self.1 {
+            Which::Writes => self.0 .0.writes.set(false),
+            Which::Flushes => self.0 .0.flushes.set(false),
+        }
     }
 }
 

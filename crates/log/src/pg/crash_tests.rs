@@ -223,3 +223,89 @@ fn an_acknowledged_append_survives_the_database_losing_power_the_moment_after() 
         );
     }
 }
+
+/// What a batch held between its commit and its flush was answered, what the log kept
+/// of it after the server lost power, and the index the next append took.
+struct Between {
+    answer: Result<u64, String>,
+    kept: Vec<u64>,
+    next: u64,
+}
+
+const UNFLUSHED: &[u8] = b"committed, never flushed";
+
+/// Holds a batch after its append committed (without waiting for the disk) and before
+/// its flush, kills the cluster there, lets the flush fail, and recovers the cluster
+/// while the batch is being settled.
+fn lose_power_between_append_and_flush() -> Between {
+    let cluster = Cluster::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/between").unwrap();
+    let cfg = PgConfig {
+        writer: "between".into(),
+        checkpoint_interval: Duration::from_secs(60),
+        ..PgConfig::default()
+    };
+    let faults = cfg.faults.clone();
+    let log = PgLog::open(&cluster.url(), tmp.path(), signer, cfg).unwrap();
+    let stall = faults.stall_flushes();
+    let pending = log.submit(UNFLUSHED.to_vec(), None);
+    let answer =
+        std::thread::spawn(move || pending.wait().map(|r| r.index()).map_err(|e| e.to_string()));
+    assert!(
+        faults.wait_for_held_flush(Duration::from_secs(10)),
+        "the batch never reached its flush"
+    );
+    cluster.kill();
+    // The flush now fails (its server is gone) and the batch is settled, which retries
+    // until the server is back.
+    drop(stall);
+    cluster.run("resume");
+    let answer = answer.join().unwrap();
+    let next = log
+        .append(b"after recovery".to_vec(), None)
+        .expect("the log did not go on after recovery")
+        .index();
+    let mut client = connect(&cluster.url(), "after the crash").unwrap();
+    let kept = client
+        .query("SELECT idx, entry FROM cordon_entries ORDER BY idx", &[])
+        .unwrap()
+        .iter()
+        .filter(|r| r.get::<_, &[u8]>(1) == UNFLUSHED)
+        .map(|r| schema::to_u64(r.get(0)))
+        .collect();
+    drop(log);
+    Between { answer, kept, next }
+}
+
+#[test]
+fn a_batch_whose_commit_was_lost_before_its_flush_is_refused_and_its_index_reused() {
+    // The kill usually takes the unflushed commit back with the WAL buffers; when the
+    // WAL writer got to it first, the batch is on disk and must be acknowledged instead.
+    // Either way the answer must match what the log kept; only a lost one proves the
+    // refusal, so a kept one is tried again.
+    for attempt in 1..=3 {
+        let run = lose_power_between_append_and_flush();
+        if run.kept.is_empty() {
+            let refused = run
+                .answer
+                .expect_err("a batch the crash took back was acknowledged");
+            assert!(refused.contains("commit was lost"), "{refused}");
+            assert_eq!(run.next, 0, "the log left a gap where the lost batch was");
+            return;
+        }
+        assert_eq!(
+            run.kept,
+            vec![0],
+            "the batch was kept at an index it was not given"
+        );
+        assert_eq!(
+            run.answer,
+            Ok(0),
+            "a batch that is in the log after the crash was refused"
+        );
+        assert_eq!(run.next, 1);
+        eprintln!("attempt {attempt}: the batch reached the disk before the kill");
+    }
+    panic!("in 3 runs the kill never lost an unflushed commit");
+}

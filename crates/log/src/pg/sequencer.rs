@@ -250,6 +250,7 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
         first,
         why: format!("a batch at {first} was committed but not flushed ({why}); settling it"),
     };
+    shared.config.faults.wait_while_flushes_stalled();
     let flush_backend = flush(&mut p.client).map_err(|e| unflushed(e.to_string()))?;
     if flush_backend != append_backend {
         // Not the session that appended (a pooler in transaction mode): it may not even
