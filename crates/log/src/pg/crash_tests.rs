@@ -150,6 +150,25 @@ impl Drop for Cluster {
     }
 }
 
+/// A log on `cluster` with no integration round (whose synchronous commits would flush
+/// the WAL for the appends) before the kill; its fault switch, and the directory to keep
+/// alive while it is used.
+fn log_without_integration(
+    cluster: &Cluster,
+    writer: &str,
+) -> (PgLog, FaultSwitch, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate(&format!("test.example/{writer}")).unwrap();
+    let cfg = PgConfig {
+        writer: writer.into(),
+        checkpoint_interval: Duration::from_secs(60),
+        ..PgConfig::default()
+    };
+    let faults = cfg.faults.clone();
+    let log = PgLog::open(&cluster.url(), tmp.path(), signer, cfg).unwrap();
+    (log, faults, tmp)
+}
+
 /// What was acknowledged, what was kept after recovery, and whether the canary lived.
 type Run = (Vec<(u64, Vec<u8>)>, Vec<(u64, Vec<u8>)>, bool);
 
@@ -157,16 +176,7 @@ type Run = (Vec<(u64, Vec<u8>)>, Vec<(u64, Vec<u8>)>, bool);
 /// cluster and recovers it.
 fn append_then_lose_power() -> Run {
     let cluster = Cluster::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let signer = Signer::generate("test.example/power").unwrap();
-    let cfg = PgConfig {
-        writer: "power".into(),
-        // No integration round (whose synchronous commits would flush the WAL for the
-        // appends) between the acknowledgements and the kill.
-        checkpoint_interval: Duration::from_secs(60),
-        ..PgConfig::default()
-    };
-    let log = PgLog::open(&cluster.url(), tmp.path(), signer, cfg).unwrap();
+    let (log, _, _tmp) = log_without_integration(&cluster, "power");
     let mut canary = connect(&cluster.url(), "canary").unwrap();
     canary
         .batch_execute("CREATE TABLE canary (x int); SET synchronous_commit = off")
@@ -239,15 +249,7 @@ const UNFLUSHED: &[u8] = b"committed, never flushed";
 /// while the batch is being settled.
 fn lose_power_between_append_and_flush() -> Between {
     let cluster = Cluster::start();
-    let tmp = tempfile::tempdir().unwrap();
-    let signer = Signer::generate("test.example/between").unwrap();
-    let cfg = PgConfig {
-        writer: "between".into(),
-        checkpoint_interval: Duration::from_secs(60),
-        ..PgConfig::default()
-    };
-    let faults = cfg.faults.clone();
-    let log = PgLog::open(&cluster.url(), tmp.path(), signer, cfg).unwrap();
+    let (log, faults, _tmp) = log_without_integration(&cluster, "between");
     let stall = faults.stall_flushes();
     let pending = log.submit(UNFLUSHED.to_vec(), None);
     let answer =

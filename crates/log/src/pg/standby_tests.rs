@@ -103,12 +103,7 @@ fn cancelled_standby_wait_holds_the_batch_back(url: &str) {
     let url = url.to_string();
     let tmp = tempfile::tempdir().unwrap();
     let signer = Signer::generate("test.example/standby").unwrap();
-    let cfg = PgConfig {
-        writer: "standby".into(),
-        checkpoint_interval: Duration::from_millis(5),
-        ..PgConfig::default()
-    };
-    let log = PgLog::open(&url, tmp.path(), signer, cfg).unwrap();
+    let log = PgLog::open(&url, tmp.path(), signer, super::tests::config("standby")).unwrap();
     assert_eq!(log.append(b"first".to_vec(), None).unwrap().index(), 0);
     let mut admin = connect(&url, "admin").unwrap();
     // A standby that never answers: every synchronous commit now waits for it (until the

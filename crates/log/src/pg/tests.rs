@@ -29,7 +29,7 @@ pub(crate) fn fresh_database() -> String {
     format!("{base}/{name}")
 }
 
-fn config(writer: &str) -> PgConfig {
+pub(super) fn config(writer: &str) -> PgConfig {
     PgConfig {
         writer: writer.into(),
         checkpoint_interval: Duration::from_millis(5),
