@@ -223,8 +223,9 @@ enum Which {
     Flushes,
 }
 
-/// Writes (or flushes) stay stalled while this lives (see [`FaultSwitch::stall`]).
-#[must_use = "writes resume as soon as the guard is dropped"]
+/// Writes (or flushes) stay stalled while this lives (see [`FaultSwitch::stall`] and
+/// [`FaultSwitch::stall_flushes`]).
+#[must_use = "what it holds resumes as soon as the guard is dropped"]
 pub struct Stall(FaultSwitch, Which);
 
 impl Drop for Stall {

@@ -246,8 +246,9 @@ const UNFLUSHED: &[u8] = b"committed, never flushed";
 
 /// Holds a batch after its append committed (without waiting for the disk) and before
 /// its flush, kills the cluster there, lets the flush fail, and recovers the cluster
-/// while the batch is being settled.
-fn lose_power_between_append_and_flush() -> Between {
+/// while the batch is being settled. With `flushed_by_another`, another session's
+/// synchronous commit first puts the write-ahead log, the batch's commit with it, on disk.
+fn lose_power_between_append_and_flush(flushed_by_another: bool) -> Between {
     let cluster = Cluster::start();
     let (log, faults, _tmp) = log_without_integration(&cluster, "between");
     let stall = faults.stall_flushes();
@@ -258,6 +259,12 @@ fn lose_power_between_append_and_flush() -> Between {
         faults.wait_for_held_flush(Duration::from_secs(10)),
         "the batch never reached its flush"
     );
+    if flushed_by_another {
+        connect(&cluster.url(), "another")
+            .unwrap()
+            .batch_execute("SET synchronous_commit = on; CREATE TABLE flushed_first ()")
+            .unwrap();
+    }
     cluster.kill();
     // The flush now fails (its server is gone) and the batch is settled, which retries
     // until the server is back.
@@ -287,7 +294,7 @@ fn a_batch_whose_commit_was_lost_before_its_flush_is_refused_and_its_index_reuse
     // Either way the answer must match what the log kept; only a lost one proves the
     // refusal, so a kept one is tried again.
     for attempt in 1..=3 {
-        let run = lose_power_between_append_and_flush();
+        let run = lose_power_between_append_and_flush(false);
         if run.kept.is_empty() {
             let refused = run
                 .answer
@@ -310,4 +317,16 @@ fn a_batch_whose_commit_was_lost_before_its_flush_is_refused_and_its_index_reuse
         eprintln!("attempt {attempt}: the batch reached the disk before the kill");
     }
     panic!("in 3 runs the kill never lost an unflushed commit");
+}
+
+#[test]
+fn a_batch_on_disk_before_the_crash_is_acknowledged_when_its_flush_failed() {
+    let run = lose_power_between_append_and_flush(true);
+    assert_eq!(run.kept, vec![0], "the flushed batch was not kept");
+    assert_eq!(
+        run.answer,
+        Ok(0),
+        "a batch that is in the log after the crash was refused"
+    );
+    assert_eq!(run.next, 1, "the next append did not follow the kept batch");
 }
