@@ -8,6 +8,12 @@ use cordon_log::{AppendError, Receipt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::task::TaskTracker;
+
+/// How long a stopping serving thread waits for its "not served" follow-ups (each waits
+/// for the late allow it follows, then appends): past it, the thread ends and the late
+/// allow stands without its follow-up, as after a crash.
+pub const FOLLOW_UP_GRACE: Duration = Duration::from_secs(5);
 
 /// Why an append did not yield a receipt in time.
 #[derive(Debug)]
@@ -29,6 +35,9 @@ pub struct Watch {
     pub deadline_misses: AtomicU64,
     /// "Not served" follow-ups written for allows that became durable too late.
     pub not_served: AtomicU64,
+    /// The follow-ups still running: a shutdown waits for them before the serving
+    /// threads' event loops (which run them) are dropped.
+    follow_ups: TaskTracker,
 }
 
 impl Default for Watch {
@@ -39,6 +48,7 @@ impl Default for Watch {
             last_durable_ms: AtomicU64::new(0),
             deadline_misses: AtomicU64::new(0),
             not_served: AtomicU64::new(0),
+            follow_ups: TaskTracker::new(),
         }
     }
 }
@@ -53,6 +63,29 @@ impl Watch {
         use std::fmt::Write as _;
         let _ = writeln!(s, "# HELP cordon_log_deadline_misses_total Decisions refused with 503 because the log did not make them durable within log.durable_deadline_ms.\n# TYPE cordon_log_deadline_misses_total counter\ncordon_log_deadline_misses_total {}", self.deadline_misses.load(Ordering::Relaxed));
         let _ = writeln!(s, "# HELP cordon_log_not_served_total Allows that became durable after their deadline and were recorded as not served.\n# TYPE cordon_log_not_served_total counter\ncordon_log_not_served_total {}", self.not_served.load(Ordering::Relaxed));
+    }
+
+    /// Runs `record` (a follow-up that appends to the log) on this thread's event loop,
+    /// tracked so that [`Watch::finish_follow_ups`] waits for it.
+    pub(crate) fn follow_up(&self, record: impl std::future::Future<Output = ()> + Send + 'static) {
+        self.follow_ups.spawn(record);
+    }
+
+    /// Waits, at most [`FOLLOW_UP_GRACE`], for every follow-up to be appended. Called by
+    /// each serving thread after its drain, so that a "not served" entry is not lost with
+    /// the event loop that would have written it; every thread waits for all of them,
+    /// since each runs only its own.
+    pub async fn finish_follow_ups(&self) {
+        self.follow_ups.close();
+        if tokio::time::timeout(FOLLOW_UP_GRACE, self.follow_ups.wait())
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                pending = self.follow_ups.len(),
+                "\"not served\" follow-ups still waiting for the log after {FOLLOW_UP_GRACE:?}; their late allows stand without them"
+            );
+        }
     }
 
     /// Why the log is not keeping up, if it is not: appends have waited longer than
@@ -92,8 +125,9 @@ pub async fn append_within(
         }
         Err(_) => {
             watch.deadline_misses.fetch_add(1, Ordering::SeqCst);
-            let (log, watch) = (log.clone(), watch.clone());
-            tokio::spawn(async move {
+            let (log, w) = (log.clone(), watch.clone());
+            watch.follow_up(async move {
+                let watch = w;
                 let r = pending.await;
                 waiting.done(r.is_ok());
                 if let (true, Ok(receipt)) = (allowed, r) {

@@ -278,6 +278,7 @@ impl Gateway {
                     log: self.log.clone(),
                     metrics: self.metrics.clone(),
                     of: admitted.receipt.index(),
+                    watch: self.watch.clone(),
                 };
                 Response::from_parts(parts, Streamed::new(first, src, cut).boxed())
             }

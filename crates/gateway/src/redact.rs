@@ -216,6 +216,8 @@ pub struct Cut {
     pub metrics: Arc<Metrics>,
     /// The allow's index in the log.
     pub of: u64,
+    /// Where the follow-up is tracked, so a shutdown waits for it.
+    pub watch: Arc<crate::durable::Watch>,
 }
 
 impl Cut {
@@ -223,7 +225,7 @@ impl Cut {
         tracing::warn!(of = self.of, why, "response cut off");
         self.metrics.count_aborted();
         let (log, of) = (self.log.clone(), self.of);
-        tokio::spawn(async move {
+        self.watch.follow_up(async move {
             record_not_served(&log, of, &why).await;
         });
     }

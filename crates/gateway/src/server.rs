@@ -50,6 +50,7 @@ pub async fn serve(
     drop(listener);
     tracing::info!("shutting down: draining requests in flight");
     drain(graceful).await;
+    gw.watch().finish_follow_ups().await;
 }
 
 /// Accepts connections until `shutdown` resolves and hands each, with Nagle's delay off,

@@ -69,8 +69,9 @@ impl Drop for Ended {
 /// Serves `listener` on `count` threads until `shutdown` resolves; then every thread stops
 /// accepting and drains its requests in flight at the same time as the others (so the
 /// whole drain is bounded by [`crate::server::DRAIN_TIMEOUT`], as [`crate::server::serve`]),
-/// and this returns once all have finished and dropped their tasks. The caller closes the
-/// log afterwards.
+/// waits for the "not served" follow-ups its event loop runs (at most
+/// [`crate::durable::FOLLOW_UP_GRACE`]), and this returns once all have finished and
+/// dropped their tasks. The caller closes the log afterwards.
 pub async fn serve(
     gw: Arc<Gateway>,
     listener: TcpListener,
@@ -121,7 +122,10 @@ pub async fn serve(
     }
     let _ = stop.send(true);
     let still = workers.len() - usize::from(died.is_some());
-    let bound = crate::server::DRAIN_TIMEOUT + BLOCKING_GRACE + Duration::from_secs(5);
+    let bound = crate::server::DRAIN_TIMEOUT
+        + crate::durable::FOLLOW_UP_GRACE
+        + BLOCKING_GRACE
+        + Duration::from_secs(5);
     let all_ended = async {
         for _ in 0..still {
             if ended.recv().await.is_none() {
@@ -207,6 +211,7 @@ impl Thread {
         .await;
         drop(listener);
         crate::server::drain(graceful).await;
+        self.gw.watch().finish_follow_ups().await;
     }
 }
 

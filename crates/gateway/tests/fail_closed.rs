@@ -145,3 +145,29 @@ async fn a_stalled_disk_is_a_503_within_the_deadline_and_a_late_allow_is_marked_
         "{entries:?}"
     );
 }
+
+/// A late allow's "not served" follow-up runs on the serving thread that refused it; a
+/// shutdown that drops that thread's event loop first would leave the log saying the
+/// search was allowed with nothing saying it was never served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_allow_is_marked_not_served_even_when_the_gateway_stops_before_it_is_durable() {
+    use cordon_gateway::entry::Entry;
+    let mut h = Harness::start_on_threads("", 2).await;
+    let stalled = h.faults.stall();
+    let r = h.get("/alpr/plates/FAKE123", &CPD).await;
+    assert_eq!(r.status, 503, "{}", r.text());
+    // The refused allow is still waiting for the disk when the gateway is told to stop;
+    // the threads drain (nothing is in flight) and only then does the disk come back.
+    let stopping = h.begin_stop();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(stalled);
+    stopping.await;
+    assert_eq!(h.upstream_hits(), 0);
+    let (dir, verifier, _) = h.stop().await;
+    let entries = common::entries(&dir.path().join("log"), &verifier);
+    assert!(matches!(&entries[0], Entry::Decision(d) if d.allowed()));
+    assert!(
+        matches!(entries.get(1), Some(Entry::NotServed { of: 0, .. })),
+        "the late allow has no \"not served\" entry: {entries:?}"
+    );
+}

@@ -137,6 +137,23 @@ impl Harness {
         prepare: impl FnOnce(&Path),
         tweak: impl FnOnce(&mut Config),
     ) -> Harness {
+        Self::launch(identity, extra, dialect, prepare, tweak, None).await
+    }
+
+    /// The default gateway with `extra` config, served as `cordon serve` serves it: on
+    /// `threads` serving threads, each with its own event loop.
+    pub async fn start_on_threads(extra: &str, threads: usize) -> Harness {
+        Self::launch(DEV_IDENTITY, extra, "nginx", |_| {}, |_| {}, Some(threads)).await
+    }
+
+    async fn launch(
+        identity: &str,
+        extra: &str,
+        dialect: &str,
+        prepare: impl FnOnce(&Path),
+        tweak: impl FnOnce(&mut Config),
+        threads: Option<usize>,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let signer = Signer::generate("test.cordon.example/gateway").unwrap();
         std::fs::write(dir.path().join("log.key"), signer.to_text()).unwrap();
@@ -158,14 +175,21 @@ impl Harness {
         let (listener, tls) = cordon_gateway::server::bind(gw.config()).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
-        let server = tokio::spawn(cordon_gateway::server::serve(
-            gw.clone(),
-            listener,
-            tls,
-            async {
-                let _ = rx.await;
-            },
-        ));
+        let stopped = async {
+            let _ = rx.await;
+        };
+        let server = match threads {
+            None => tokio::spawn(cordon_gateway::server::serve(
+                gw.clone(),
+                listener,
+                tls,
+                stopped,
+            )),
+            Some(n) => {
+                let served = cordon_gateway::workers::serve(gw.clone(), listener, tls, n, stopped);
+                tokio::spawn(async move { served.await.unwrap() })
+            }
+        };
         Harness {
             dir,
             addr,
@@ -193,6 +217,20 @@ impl Harness {
 
     pub fn upstream_hits(&self) -> u64 {
         self.hits.total.load(Ordering::SeqCst)
+    }
+
+    /// Tells the server to stop; the returned future ends when it has (drained, and its
+    /// follow-ups written). [`Harness::stop`] then only closes the log.
+    pub fn begin_stop(&mut self) -> impl std::future::Future<Output = ()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let server = self.server.take();
+        async move {
+            if let Some(s) = server {
+                s.await.unwrap();
+            }
+        }
     }
 
     /// Stops the server and closes the log; returns the log directory (kept alive by `dir`).
