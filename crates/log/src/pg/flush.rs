@@ -7,6 +7,7 @@ use postgres::SimpleQueryMessage;
 
 use crate::error::LogError;
 
+use super::sequencer::Backend;
 use super::{db, Request, Session, Shared};
 
 /// A transaction that writes to the write-ahead log, committed synchronously, returns
@@ -69,22 +70,78 @@ const SETTLE_FOR: Duration = Duration::from_secs(30);
 /// was not served); if not, the commit was lost (a crash took it back) and the batch is
 /// refused. A server that cannot be reached is tried again for [`SETTLE_FOR`].
 pub(super) fn settle(shared: &Shared, first: u64, batch: &[Request]) -> Result<u64, LogError> {
+    retrying(|| {
+        let mut client = shared.connect("sequencer settle")?;
+        if read_back(shared, &mut client, first, batch)? {
+            return Ok(first);
+        }
+        Err(Settled::Lost(LogError::Database {
+            what: "settle a batch whose flush failed".into(),
+            why: format!(
+                "indexes {first}..{} do not hold the batch: its commit was lost",
+                first + batch.len() as u64
+            ),
+        }))
+    })
+}
+
+/// A batch whose append's answer never came (the connection broke, the session was
+/// ended): it may have committed, at indexes from `floor` on, or not. Refusing it
+/// unseen would leave entries in the log whose requests were told no, with nothing to
+/// say they were not served. On a new session, end the append's own session first (an
+/// append still running there could commit after the search), then look for the
+/// batch's entries, written by this writer, in order, from `floor` on: found, they are
+/// flushed and acknowledged (late, as [`settle`]); not found, the batch certainly never
+/// committed and is refused. A server that cannot be reached, or a session that will
+/// not end, is tried again for [`SETTLE_FOR`], then the batch is refused as unknown.
+pub(super) fn settle_lost_answer(
+    shared: &Shared,
+    floor: u64,
+    backend: &Backend,
+    batch: &[Request],
+) -> Result<u64, LogError> {
+    retrying(|| {
+        let mut client = shared.connect("sequencer settle")?;
+        end_backend(&mut client, backend)?;
+        for first in candidates(shared, &mut client, floor, batch)? {
+            if read_back(shared, &mut client, first, batch)? {
+                return Ok(first);
+            }
+        }
+        Err(Settled::Lost(LogError::Database {
+            what: "settle a batch whose append got no answer".into(),
+            why: format!(
+                "the batch is not in the log from index {floor} on, and the session that \
+                 sent it has ended: it never committed"
+            ),
+        }))
+    })
+}
+
+/// How a settling attempt ended without an index.
+enum Settled {
+    /// Certain: the batch is not in the log.
+    Lost(LogError),
+    /// Not known yet (the server could not be asked): try again.
+    Unknown(LogError),
+}
+
+impl From<LogError> for Settled {
+    fn from(e: LogError) -> Settled {
+        Settled::Unknown(e)
+    }
+}
+
+/// Runs `attempt` until it gives an answer, for at most [`SETTLE_FOR`].
+fn retrying(mut attempt: impl FnMut() -> Result<u64, Settled>) -> Result<u64, LogError> {
     let deadline = Instant::now() + SETTLE_FOR;
     let mut pause = Duration::from_millis(100);
     loop {
-        match read_back(shared, first, batch) {
-            Ok(true) => return Ok(first),
-            Ok(false) => {
-                return Err(LogError::Database {
-                    what: "settle a batch whose flush failed".into(),
-                    why: format!(
-                        "indexes {first}..{} do not hold the batch: its commit was lost",
-                        first + batch.len() as u64
-                    ),
-                })
-            }
-            Err(e) if Instant::now() + pause > deadline => return Err(e),
-            Err(_) => {
+        match attempt() {
+            Ok(first) => return Ok(first),
+            Err(Settled::Lost(e)) => return Err(e),
+            Err(Settled::Unknown(e)) if Instant::now() + pause > deadline => return Err(e),
+            Err(Settled::Unknown(_)) => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_secs(2));
             }
@@ -92,9 +149,72 @@ pub(super) fn settle(shared: &Shared, first: u64, batch: &[Request]) -> Result<u
     }
 }
 
+/// How long an ended session may take to go: it ends at its next check for interrupts,
+/// which a running statement reaches within moments.
+const END_WITHIN: Duration = Duration::from_secs(5);
+
+/// Ends `backend` (if it is still there) and waits until it has gone, so that nothing it
+/// was running can still commit. The same role may end its own sessions.
+fn end_backend(client: &mut Session, backend: &Backend) -> Result<(), LogError> {
+    let deadline = Instant::now() + END_WITHIN;
+    loop {
+        let alive = client
+            .query_opt(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE pid = $1 AND backend_start::text = $2",
+                &[&backend.pid, &backend.started],
+            )
+            .map_err(db("end the session whose append got no answer"))?;
+        if alive.is_none() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(LogError::Database {
+                what: "end the session whose append got no answer".into(),
+                why: format!(
+                    "backend {} is still running {END_WITHIN:?} after it was told to end",
+                    backend.pid
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The indexes from `floor` on where this writer wrote the batch's first entry.
+fn candidates(
+    shared: &Shared,
+    client: &mut Session,
+    floor: u64,
+    batch: &[Request],
+) -> Result<Vec<u64>, LogError> {
+    let Some(head) = batch.first() else {
+        return Ok(Vec::new());
+    };
+    let rows = client
+        .query(
+            "SELECT idx FROM cordon_entries WHERE idx >= $1 AND writer = $2 AND entry = $3 \
+             ORDER BY idx",
+            &[
+                &super::schema::to_i64(floor),
+                &shared.config.writer,
+                &head.entry.as_slice(),
+            ],
+        )
+        .map_err(db("look for a batch whose append got no answer"))?;
+    Ok(rows
+        .iter()
+        .map(|r| super::schema::to_u64(r.get(0)))
+        .collect())
+}
+
 /// Whether the batch's indexes hold its entries, written by this writer, on disk.
-fn read_back(shared: &Shared, first: u64, batch: &[Request]) -> Result<bool, LogError> {
-    let mut client = shared.connect("sequencer settle")?;
+fn read_back(
+    shared: &Shared,
+    client: &mut Session,
+    first: u64,
+    batch: &[Request],
+) -> Result<bool, LogError> {
     let from = super::schema::to_i64(first);
     let to = from + batch.len() as i64;
     let rows = client
@@ -104,7 +224,7 @@ fn read_back(shared: &Shared, first: u64, batch: &[Request]) -> Result<bool, Log
         )
         .map_err(db("read back a batch whose flush failed"))?;
     // What was read is on disk once this returns (read first, then flush).
-    flush(&mut client)?;
+    flush(client)?;
     Ok(rows.len() == batch.len()
         && rows.iter().zip(batch).all(|(row, r)| {
             row.get::<_, &[u8]>(0) == r.entry.as_slice()

@@ -84,14 +84,14 @@ fn relay(mut from: TcpStream, mut to: TcpStream, frozen: Arc<AtomicBool>) {
 }
 
 /// `postgresql://user@HOST:PORT/db` with HOST:PORT replaced.
-fn via(url: &str, addr: &str) -> (String, String) {
+pub(super) fn via(url: &str, addr: &str) -> (String, String) {
     let (scheme_user, rest) = url.split_once('@').unwrap();
     let (hostport, db) = rest.split_once('/').unwrap();
     (hostport.to_string(), format!("{scheme_user}@{addr}/{db}"))
 }
 
 /// The append's outcome, failing the test (instead of hanging it) if it takes longer.
-fn wait_at_most(mut p: PendingAppend, limit: Duration) -> Result<Receipt, AppendError> {
+pub(super) fn wait_at_most(mut p: PendingAppend, limit: Duration) -> Result<Receipt, AppendError> {
     let start = Instant::now();
     loop {
         if let Some(r) = p.try_wait() {

@@ -441,6 +441,8 @@ mod crash_tests;
 #[cfg(test)]
 mod frozen_tests;
 #[cfg(test)]
+mod lost_answer_tests;
+#[cfg(test)]
 mod standby_tests;
 #[cfg(test)]
 mod tests;

@@ -21,7 +21,7 @@ use crate::keys::Signer;
 use crate::log::gather;
 use crate::receipt::mint_batch;
 
-use super::flush::{flush, settle};
+use super::flush::{flush, settle, settle_lost_answer};
 use super::integrator::tracing_free_warn;
 use super::schema::to_u64;
 use super::{db, Request, Session, Shared};
@@ -34,6 +34,17 @@ const MAX_ABANDONED: usize = 4;
 pub(super) struct Prepared {
     pub(super) client: Session,
     append: Statement,
+    /// The server backend behind `client`: if an append's answer is lost, this is the
+    /// session that must be ended before the log can be searched for the batch.
+    backend: Backend,
+}
+
+/// One server backend, named so that it cannot be mistaken for a later one that reuses
+/// its process id.
+#[derive(Clone, Debug)]
+pub(super) struct Backend {
+    pub(super) pid: i32,
+    pub(super) started: String,
 }
 
 /// Takes the batch's indexes from the counter and inserts its entries and decision rows,
@@ -70,7 +81,21 @@ impl Prepared {
             ))
             .map_err(db("set the commit timeouts"))?;
         let append = client.prepare(APPEND).map_err(db("prepare the append"))?;
-        Ok(Prepared { client, append })
+        let me = client
+            .query_one(
+                "SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .map_err(db("name the sequencer's backend"))?;
+        let backend = Backend {
+            pid: me.get(0),
+            started: me.get(1),
+        };
+        Ok(Prepared {
+            client,
+            append,
+            backend,
+        })
     }
 }
 
@@ -183,10 +208,19 @@ fn commit_and_answer(
             settle(shared, first, &batch)
         }
         Err(Failed::Before(e)) => {
-            // Whether a failed append's commit landed is unknown, which is why nothing is
-            // acknowledged; the next batch reconnects.
+            // Nothing was committed (the server refused the statement, or it was never
+            // sent); the next batch reconnects.
             *conn = None;
             Err(e)
+        }
+        Err(Failed::AnswerLost {
+            floor,
+            backend,
+            why,
+        }) => {
+            *conn = None;
+            tracing_free_warn(&why);
+            settle_lost_answer(shared, floor, &backend, &batch)
         }
     };
     match outcome {
@@ -198,10 +232,31 @@ fn commit_and_answer(
     }
 }
 
-/// How a commit failed: before its append returned, or after (its indexes known).
+/// How a commit failed: certainly before committing, with its append's answer lost (it
+/// may have committed anywhere from `floor` on, on `backend`), or after its append
+/// returned (its indexes known).
 enum Failed {
     Before(LogError),
-    Unflushed { first: u64, why: String },
+    AnswerLost {
+        floor: u64,
+        backend: Backend,
+        why: String,
+    },
+    Unflushed {
+        first: u64,
+        why: String,
+    },
+}
+
+/// Whether an append that failed with `e` certainly did not commit: only an ERROR the
+/// server reported aborts the statement's transaction. A lost connection, a FATAL (an
+/// administrator ending the session, which can come after the commit) or a reply that
+/// could not be read leave it unknown.
+fn certainly_not_committed(e: &postgres::Error) -> bool {
+    e.as_db_error().is_some_and(|d| {
+        d.parsed_severity() == Some(postgres::error::Severity::Error)
+            || (d.parsed_severity().is_none() && d.severity() == "ERROR")
+    })
 }
 
 impl From<LogError> for Failed {
@@ -223,6 +278,9 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
         None => Prepared::new(shared.connect("sequencer")?, shared.config.commit_deadline)?,
     };
     let p = conn.insert(p);
+    // Every batch acknowledged so far committed before this one is sent, so this one's
+    // indexes, if it commits, come at or after this.
+    let floor = shared.lock().durable;
     let n = batch.len() as i64;
     let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
     let rows = DecisionRows::of(batch);
@@ -242,7 +300,19 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
                 &rows.dataset,
             ],
         )
-        .map_err(db("append entries"))?;
+        .map_err(|e| {
+            let lost = !certainly_not_committed(&e);
+            let e = db("append entries")(e);
+            if lost {
+                Failed::AnswerLost {
+                    floor,
+                    backend: p.backend.clone(),
+                    why: format!("a batch's append got no answer ({e}); settling it"),
+                }
+            } else {
+                Failed::Before(e)
+            }
+        })?;
     let first = to_u64(appended.get(0));
     let append_backend: i32 = appended.get(1);
     // Committed, but perhaps not yet on disk: nothing is acknowledged before this returns.
