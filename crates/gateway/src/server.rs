@@ -408,6 +408,15 @@ async fn forward_auth(
             fix: "the proxy must describe the original request in its own dialect only; strip client-supplied X-Original-* and X-Forwarded-* headers at the proxy",
         })),
     };
+    // Forward-auth decides without a body, so a request that has one (a proxy set to
+    // pass bodies to the auth endpoint, as Traefik's forwardBody does) is refused: the
+    // body would reach the service undecided.
+    let problem = problem.or_else(|| {
+        (hyper::body::Body::size_hint(req.body()).exact() != Some(0)).then(|| Problem {
+            error: "the original request carries a body, and forward-auth decides without one".into(),
+            fix: "send the request without a body; operators: the shipped proxy configs refuse such requests before they reach the service",
+        })
+    });
     let ask = Ask {
         via: Via::ForwardAuth,
         method: &method,

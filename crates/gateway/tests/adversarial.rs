@@ -266,6 +266,54 @@ async fn auth(h: &Harness, headers: &[(&'static str, &'static str)]) -> Reply {
     h.get("/_cordon/auth", &v).await
 }
 
+/// A proxy that passes the client's body to the auth endpoint (Traefik's `forwardBody`)
+/// would serve that body undecided if Cordon answered yes: forward-auth decides without
+/// bodies, so any body is a refusal, by length or in chunks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forward_auth_refuses_a_request_that_carries_a_body() {
+    let h = Harness::start_dialect("traefik").await;
+    let body = r#"{"plate":"*","limit":99999}"#;
+    let length = body.len().to_string();
+    let chunked = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());
+    for (framing, sent) in [
+        (("Content-Length", length.as_str()), body.to_string()),
+        (("Transfer-Encoding", "chunked"), chunked),
+    ] {
+        let mut headers = with(&[
+            ("Cordon-Proxy-Secret", PROXY_SECRET),
+            ("X-Forwarded-Uri", "/alpr/plates/FAKE123"),
+            ("X-Forwarded-Method", "GET"),
+        ]);
+        headers.push(framing);
+        let mut raw = cordon_gateway::wire::request("GET", "/_cordon/auth", &headers);
+        raw.extend_from_slice(sent.as_bytes());
+        let r = cordon_gateway::wire::send(h.addr, &raw).await.unwrap();
+        if framing.0 == "Transfer-Encoding" {
+            // A chunked GET is refused for its framing before anything is decided.
+            assert_eq!(r.status, 400, "{}", r.text());
+            continue;
+        }
+        assert_eq!(r.status, 403, "{framing:?}: {}", r.text());
+        assert_eq!(r.header("cordon-status"), Some("400"), "{framing:?}");
+        assert!(r.text().contains("carries a body"), "{}", r.text());
+        assert!(
+            r.header("cordon-receipt").is_some(),
+            "the refusal is logged"
+        );
+    }
+    // The same request without a body is allowed.
+    let r = auth(
+        &h,
+        &with(&[
+            ("X-Forwarded-Uri", "/alpr/plates/FAKE123"),
+            ("X-Forwarded-Method", "GET"),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    finish(h).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forward_auth_refuses_the_other_dialects_headers_so_a_client_cannot_steer_it() {
     for (dialect, own, foreign) in [

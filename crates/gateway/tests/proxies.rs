@@ -186,6 +186,26 @@ fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static s
     v
 }
 
+/// A lawful plate search carrying a JSON body, framed by length or in chunks.
+fn with_body(method: &str, chunked: bool) -> Vec<u8> {
+    const BODY: &str = r#"{"plate":"*","limit":99999}"#;
+    let length = BODY.len().to_string();
+    let framing = if chunked {
+        ("Transfer-Encoding", "chunked")
+    } else {
+        ("Content-Length", length.as_str())
+    };
+    let mut headers = CPD.to_vec();
+    headers.extend_from_slice(&[("Content-Type", "application/json"), framing]);
+    let mut raw = wire::request(method, "/alpr/plates/FAKE123", &headers);
+    if chunked {
+        raw.extend_from_slice(format!("{:x}\r\n{BODY}\r\n0\r\n\r\n", BODY.len()).as_bytes());
+    } else {
+        raw.extend_from_slice(BODY.as_bytes());
+    }
+    raw
+}
+
 /// Every attack in THREAT-MODEL.md that a client can make through a proxy.
 async fn attack(p: &Proxy, h: &Harness) {
     let name = p.name;
@@ -266,7 +286,30 @@ async fn attack(p: &Proxy, h: &Harness) {
     ]);
     assert_eq!(h.get("/_cordon/auth", &direct).await.status, 401, "{name}");
 
+    // A body on a request Cordon decides without one: forward-auth never shows Cordon a
+    // body, so none may reach the service, whatever its framing or method.
+    for method in ["GET", "HEAD", "POST"] {
+        for chunked in [false, true] {
+            let r = wire::send(p.addr, &with_body(method, chunked))
+                .await
+                .unwrap();
+            assert_ne!(
+                r.status,
+                200,
+                "{name}: {method} with a body (chunked: {chunked}) was served: {}",
+                r.text()
+            );
+        }
+    }
+
     for seen in h.hits.seen() {
+        assert!(
+            seen.body.is_empty(),
+            "{name}: the upstream received a body no decision saw: {} {} {:?}",
+            seen.method,
+            seen.target,
+            String::from_utf8_lossy(&seen.body)
+        );
         for (k, v) in &seen.headers {
             // Go's HTTP transport (Traefik's and Caddy's) adds its own
             // `Accept-Encoding: gzip` upstream; in forward-auth mode the upstream redacts
