@@ -7,7 +7,7 @@ use postgres::SimpleQueryMessage;
 
 use crate::error::LogError;
 
-use super::sequencer::Backend;
+use super::sequencer::{Backend, BatchId};
 use super::{db, Request, Session, Shared};
 
 /// A transaction that writes to the write-ahead log, committed synchronously, returns
@@ -65,14 +65,19 @@ const SETTLE_FOR: Duration = Duration::from_secs(30);
 /// A batch whose append returned (indexes from `first`) but whose flush failed: whether
 /// it is on disk is unknown, and refusing it would leave entries in the log whose
 /// requests were told no. On a new session, read the batch's indexes back, then flush:
-/// if they hold the batch's entries, written by this writer, they are durable now and
-/// the batch is acknowledged (late: its callers may have given up, and record that it
-/// was not served); if not, the commit was lost (a crash took it back) and the batch is
+/// if they hold the batch's entries, written by this writer in this batch (its random
+/// id), they are durable now and the batch is acknowledged (late: its callers may have
+/// given up, and record that it was not served); if not, the commit was lost (a crash took it back) and the batch is
 /// refused. A server that cannot be reached is tried again for [`SETTLE_FOR`].
-pub(super) fn settle(shared: &Shared, first: u64, batch: &[Request]) -> Result<u64, LogError> {
+pub(super) fn settle(
+    shared: &Shared,
+    first: u64,
+    id: &BatchId,
+    batch: &[Request],
+) -> Result<u64, LogError> {
     retrying(|| {
         let mut client = shared.connect("sequencer settle")?;
-        if read_back(shared, &mut client, first, batch)? {
+        if read_back(shared, &mut client, first, id, batch)? {
             return Ok(first);
         }
         Err(Settled::Lost(LogError::Database {
@@ -89,8 +94,9 @@ pub(super) fn settle(shared: &Shared, first: u64, batch: &[Request]) -> Result<u
 /// ended): it may have committed, at indexes from `floor` on, or not. Refusing it
 /// unseen would leave entries in the log whose requests were told no, with nothing to
 /// say they were not served. On a new session, end the append's own session first (an
-/// append still running there could commit after the search), then look for the
-/// batch's entries, written by this writer, in order, from `floor` on: found, they are
+/// append still running there could commit after the search), then look from `floor` on
+/// for the entries written under the batch's random id (never another batch's, whatever
+/// bytes it holds) and check they are its entries, in order: found, they are
 /// flushed and acknowledged (late, as [`settle`]); not found, the batch certainly never
 /// committed and is refused. A server that cannot be reached, or a session that will
 /// not end, is tried again for [`SETTLE_FOR`], then the batch is refused as unknown.
@@ -98,13 +104,14 @@ pub(super) fn settle_lost_answer(
     shared: &Shared,
     floor: u64,
     backend: &Backend,
+    id: &BatchId,
     batch: &[Request],
 ) -> Result<u64, LogError> {
     retrying(|| {
         let mut client = shared.connect("sequencer settle")?;
         end_backend(&mut client, backend)?;
-        for first in candidates(shared, &mut client, floor, batch)? {
-            if read_back(shared, &mut client, first, batch)? {
+        if let Some(first) = first_of(&mut client, floor, id)? {
+            if read_back(shared, &mut client, first, id, batch)? {
                 return Ok(first);
             }
         }
@@ -161,8 +168,9 @@ fn end_backend(client: &mut Session, backend: &Backend) -> Result<(), LogError> 
         let alive = client
             .query_opt(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE pid = $1 AND backend_start::text = $2",
-                &[&backend.pid, &backend.started],
+                 WHERE pid = $1 AND pid <> pg_backend_pid() \
+                 AND (extract(epoch FROM backend_start) * 1000000)::bigint = $2",
+                &[&backend.pid, &backend.started_us],
             )
             .map_err(db("end the session whose append got no answer"))?;
         if alive.is_none() {
@@ -181,31 +189,15 @@ fn end_backend(client: &mut Session, backend: &Backend) -> Result<(), LogError> 
     }
 }
 
-/// The indexes from `floor` on where this writer wrote the batch's first entry.
-fn candidates(
-    shared: &Shared,
-    client: &mut Session,
-    floor: u64,
-    batch: &[Request],
-) -> Result<Vec<u64>, LogError> {
-    let Some(head) = batch.first() else {
-        return Ok(Vec::new());
-    };
-    let rows = client
-        .query(
-            "SELECT idx FROM cordon_entries WHERE idx >= $1 AND writer = $2 AND entry = $3 \
-             ORDER BY idx",
-            &[
-                &super::schema::to_i64(floor),
-                &shared.config.writer,
-                &head.entry.as_slice(),
-            ],
+/// The first index, from `floor` on, of an entry the batch named `id` wrote.
+fn first_of(client: &mut Session, floor: u64, id: &BatchId) -> Result<Option<u64>, LogError> {
+    let row = client
+        .query_one(
+            "SELECT min(idx) FROM cordon_entries WHERE idx >= $1 AND batch = $2",
+            &[&super::schema::to_i64(floor), &id.as_slice()],
         )
         .map_err(db("look for a batch whose append got no answer"))?;
-    Ok(rows
-        .iter()
-        .map(|r| super::schema::to_u64(r.get(0)))
-        .collect())
+    Ok(row.get::<_, Option<i64>>(0).map(super::schema::to_u64))
 }
 
 /// Whether the batch's indexes hold its entries, written by this writer, on disk.
@@ -213,13 +205,15 @@ fn read_back(
     shared: &Shared,
     client: &mut Session,
     first: u64,
+    id: &BatchId,
     batch: &[Request],
 ) -> Result<bool, LogError> {
     let from = super::schema::to_i64(first);
     let to = from + batch.len() as i64;
     let rows = client
         .query(
-            "SELECT entry, writer FROM cordon_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx",
+            "SELECT entry, writer, batch FROM cordon_entries WHERE idx >= $1 AND idx < $2 \
+             ORDER BY idx",
             &[&from, &to],
         )
         .map_err(db("read back a batch whose flush failed"))?;
@@ -229,5 +223,6 @@ fn read_back(
         && rows.iter().zip(batch).all(|(row, r)| {
             row.get::<_, &[u8]>(0) == r.entry.as_slice()
                 && row.get::<_, &str>(1) == shared.config.writer
+                && row.get::<_, Option<&[u8]>>(2) == Some(id.as_slice())
         }))
 }

@@ -7,6 +7,7 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,24 +24,33 @@ enum Cut {
     AfterSending,
     /// The append never reaches the server; the client's side is closed at once.
     BeforeSending,
+    /// As `BeforeSending`, but the relay first says it holds the append and waits for
+    /// the test's go, so that the test can act while the append is in limbo.
+    HeldThenDropped,
 }
 
-/// The marker the relay waits for, and what it does on seeing it; taken when it fires.
-type Rule = Mutex<Option<(Vec<u8>, Cut)>>;
+/// The marker the relay waits for and what it does on seeing it (taken when it fires),
+/// with the channels of a `HeldThenDropped` cut.
+#[derive(Default)]
+struct Rule {
+    armed: Option<(Vec<u8>, Cut)>,
+    held: Option<Sender<()>>,
+    go: Option<Receiver<()>>,
+}
 
 /// A TCP relay to the test server that cuts, once, the connection whose client sends
 /// bytes containing `marker`.
 struct Relay {
     addr: String,
-    armed: Arc<Rule>,
+    rule: Arc<Mutex<Rule>>,
 }
 
 impl Relay {
     fn start(upstream: String) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let armed: Arc<Rule> = Arc::default();
-        let rule = armed.clone();
+        let rule: Arc<Mutex<Rule>> = Arc::default();
+        let shared = rule.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let Ok(server) = TcpStream::connect(&upstream) else {
@@ -48,20 +58,32 @@ impl Relay {
                 };
                 let muted = Arc::new(AtomicBool::new(false));
                 let (c, s) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (rule, mute) = (rule.clone(), muted.clone());
+                let (rule, mute) = (shared.clone(), muted.clone());
                 std::thread::spawn(move || to_server(c, s, &rule, &mute));
                 std::thread::spawn(move || to_client(server, client, &muted));
             }
         });
-        Relay { addr, armed }
+        Relay { addr, rule }
     }
 
     fn arm(&self, marker: &[u8], cut: Cut) {
-        *self.armed.lock().unwrap() = Some((marker.to_vec(), cut));
+        self.rule.lock().unwrap().armed = Some((marker.to_vec(), cut));
+    }
+
+    /// Arms a `HeldThenDropped` cut: the first receiver hears when the append is held,
+    /// the sender lets it be dropped.
+    fn hold(&self, marker: &[u8]) -> (Receiver<()>, Sender<()>) {
+        let (held_tx, held) = channel();
+        let (go, go_rx) = channel();
+        let mut rule = self.rule.lock().unwrap();
+        rule.armed = Some((marker.to_vec(), Cut::HeldThenDropped));
+        rule.held = Some(held_tx);
+        rule.go = Some(go_rx);
+        (held, go)
     }
 }
 
-fn to_server(mut client: TcpStream, mut server: TcpStream, rule: &Rule, muted: &AtomicBool) {
+fn to_server(mut client: TcpStream, mut server: TcpStream, rule: &Mutex<Rule>, muted: &AtomicBool) {
     let mut buf = [0u8; 64 * 1024];
     loop {
         let n = match client.read(&mut buf) {
@@ -70,34 +92,43 @@ fn to_server(mut client: TcpStream, mut server: TcpStream, rule: &Rule, muted: &
         };
         let chunk = &buf[..n];
         let hit = {
-            let mut armed = rule.lock().unwrap();
-            let hit = armed
+            let mut rule = rule.lock().unwrap();
+            let hit = rule
+                .armed
                 .as_ref()
                 .filter(|(m, _)| chunk.windows(m.len()).any(|w| w == m.as_slice()))
                 .map(|(_, cut)| *cut);
             if hit.is_some() {
-                *armed = None;
+                rule.armed = None;
             }
-            hit
+            hit.map(|cut| (cut, rule.held.take(), rule.go.take()))
         };
-        match hit {
-            None => {
-                if server.write_all(chunk).is_err() {
-                    return;
-                }
-            }
-            Some(cut) => {
-                // The server's answers are dropped from here on; its side stays open, so
-                // its session lives on until someone ends it.
-                muted.store(true, Ordering::SeqCst);
-                if cut == Cut::AfterSending {
-                    let _ = server.write_all(chunk);
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                let _ = client.shutdown(Shutdown::Both);
+        let Some((cut, held, go)) = hit else {
+            if server.write_all(chunk).is_err() {
                 return;
             }
+            continue;
+        };
+        // The server's answers are dropped from here on; its side stays open, so its
+        // session lives on until someone ends it.
+        muted.store(true, Ordering::SeqCst);
+        match cut {
+            Cut::AfterSending => {
+                let _ = server.write_all(chunk);
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Cut::BeforeSending => {}
+            Cut::HeldThenDropped => {
+                if let Some(held) = held {
+                    let _ = held.send(());
+                }
+                if let Some(go) = go {
+                    let _ = go.recv();
+                }
+            }
         }
+        let _ = client.shutdown(Shutdown::Both);
+        return;
     }
 }
 
@@ -124,7 +155,7 @@ fn log_through_relay(
     let relay = Relay::start(upstream);
     let (_, proxied) = via(&url, &relay.addr);
     let tmp = tempfile::tempdir().unwrap();
-    let signer = Signer::generate(&format!("test.example/{writer}")).unwrap();
+    let signer = Signer::generate("test.example/lost-answer").unwrap();
     let cfg = PgConfig {
         writer: writer.into(),
         checkpoint_interval: Duration::from_millis(5),
@@ -200,5 +231,69 @@ fn an_unanswered_append_still_running_is_ended_before_the_log_is_searched() {
         "a refused append committed after all"
     );
     assert_eq!(log.append(b"after".to_vec(), None).unwrap().index(), 1);
+    log.close().unwrap();
+}
+
+/// Replicas sharing one config share a writer name, and two identical requests in the
+/// same millisecond make identical entries: a lost batch must be looked for by its own
+/// random id, never by its bytes, or it would be acknowledged with another's entry.
+#[test]
+fn a_lost_batch_is_never_taken_for_another_writers_batch_with_the_same_bytes() {
+    let writer = "gateway 0.0.0.0:8443";
+    let (a, relay, url, signer, _tmp) = log_through_relay(writer, Duration::from_secs(5));
+    let tmp_b = tempfile::tempdir().unwrap();
+    let cfg = PgConfig {
+        writer: writer.into(),
+        checkpoint_interval: Duration::from_millis(5),
+        ..PgConfig::default()
+    };
+    let b = PgLog::open(&url, tmp_b.path(), signer, cfg).unwrap();
+    let entry = br#"{"kind":"decision","time":"2026-12-02T01:00:00.000Z","same":"bytes"}"#.to_vec();
+    let (held, go) = relay.hold(&entry);
+    let pending = a.submit(entry.clone(), None);
+    held.recv_timeout(Duration::from_secs(10)).unwrap();
+    let theirs = b.append(entry.clone(), None).unwrap();
+    go.send(()).unwrap();
+    let ours = wait_at_most(pending, Duration::from_secs(20));
+    assert!(
+        ours.is_err(),
+        "a batch that never reached the server was acknowledged at {:?}, the other writer's index {}",
+        ours.map(|r| r.index()),
+        theirs.index()
+    );
+    assert_eq!(copies(&url, &entry), 1);
+    a.close().unwrap();
+    b.close().unwrap();
+}
+
+/// The unanswered session is named by its process id and start time; read as text, the
+/// start would follow each session's time zone, and a zone changed since the sequencer
+/// connected would make the still-running session look gone.
+#[test]
+fn a_changed_time_zone_does_not_hide_the_unanswered_session() {
+    let (log, relay, url, _, _tmp) = log_through_relay("lost-zone", Duration::from_secs(10));
+    let database = url.rsplit_once('/').unwrap().1.to_string();
+    let mut admin = connect(&url, "cordon test admin").unwrap();
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {database} SET TimeZone = 'Pacific/Chatham'"
+        ))
+        .unwrap();
+    let mut holder = connect(&url, "cordon test lock holder").unwrap();
+    let mut tx = holder.transaction().unwrap();
+    tx.execute("SELECT next FROM cordon_counter FOR UPDATE", &[])
+        .unwrap();
+    let entry = b"stuck-behind-a-lock-in-another-zone".to_vec();
+    relay.arm(&entry, Cut::AfterSending);
+    let err = wait_at_most(log.submit(entry.clone(), None), Duration::from_secs(20))
+        .expect_err("the append never committed, so it cannot be acknowledged");
+    assert!(err.to_string().contains("never committed"), "{err}");
+    tx.commit().unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        copies(&url, &entry),
+        0,
+        "a refused append committed after all"
+    );
     log.close().unwrap();
 }

@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS cordon_entries (
     entry bytea NOT NULL,
     writer text NOT NULL
 );
+-- Each batch's random id, on every entry it wrote: a batch whose append got no answer is
+-- looked for by it, so no other batch with the same bytes can be taken for it.
+ALTER TABLE cordon_entries ADD COLUMN IF NOT EXISTS batch bytea;
 CREATE TABLE IF NOT EXISTS cordon_decisions (
     idx bigint PRIMARY KEY,
     time timestamptz NOT NULL,

@@ -40,21 +40,22 @@ pub(super) struct Prepared {
 }
 
 /// One server backend, named so that it cannot be mistaken for a later one that reuses
-/// its process id.
+/// its process id. Its start is kept in microseconds since the epoch, not as text, which
+/// would follow each session's time zone.
 #[derive(Clone, Debug)]
 pub(super) struct Backend {
     pub(super) pid: i32,
-    pub(super) started: String,
+    pub(super) started_us: i64,
 }
 
 /// Takes the batch's indexes from the counter and inserts its entries and decision rows,
 /// in one statement: one round trip, and the counter's row lock held only while the
-/// server runs it. `$1` entries (`$2`, written by `$3`); `$4` is the offset in the batch
-/// of each decision row (`$5`..`$9`).
+/// server runs it. `$1` entries (`$2`, written by `$3`, in the batch named `$10`); `$4`
+/// is the offset in the batch of each decision row (`$5`..`$9`).
 const APPEND: &str = "\
     WITH c AS (UPDATE cordon_counter SET next = next + $1 RETURNING next - $1 AS first), \
-    e AS (INSERT INTO cordon_entries (idx, entry, writer) \
-        SELECT c.first + t.o - 1, t.e, $3 FROM c, unnest($2::bytea[]) WITH ORDINALITY AS t(e, o)), \
+    e AS (INSERT INTO cordon_entries (idx, entry, writer, batch) \
+        SELECT c.first + t.o - 1, t.e, $3, $10 FROM c, unnest($2::bytea[]) WITH ORDINALITY AS t(e, o)), \
     d AS (INSERT INTO cordon_decisions (idx, time, agency, principal, decision, dataset) \
         SELECT c.first + u.o, u.t::timestamptz, u.a, u.p, u.d, u.s FROM c, \
         unnest($4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) \
@@ -83,13 +84,14 @@ impl Prepared {
         let append = client.prepare(APPEND).map_err(db("prepare the append"))?;
         let me = client
             .query_one(
-                "SELECT pid, backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+                "SELECT pid, (extract(epoch FROM backend_start) * 1000000)::bigint \
+                 FROM pg_stat_activity WHERE pid = pg_backend_pid()",
                 &[],
             )
             .map_err(db("name the sequencer's backend"))?;
         let backend = Backend {
             pid: me.get(0),
-            started: me.get(1),
+            started_us: me.get(1),
         };
         Ok(Prepared {
             client,
@@ -201,11 +203,11 @@ fn commit_and_answer(
 ) {
     let outcome = match commit(shared, conn, &batch) {
         Ok(first) => Ok(first),
-        Err(Failed::Unflushed { first, why }) => {
+        Err(Failed::Unflushed { first, id, why }) => {
             // The connection may be broken; the next batch reconnects.
             *conn = None;
             tracing_free_warn(&why);
-            settle(shared, first, &batch)
+            settle(shared, first, &id, &batch)
         }
         Err(Failed::Before(e)) => {
             // Nothing was committed (the server refused the statement, or it was never
@@ -216,11 +218,12 @@ fn commit_and_answer(
         Err(Failed::AnswerLost {
             floor,
             backend,
+            id,
             why,
         }) => {
             *conn = None;
             tracing_free_warn(&why);
-            settle_lost_answer(shared, floor, &backend, &batch)
+            settle_lost_answer(shared, floor, &backend, &id, &batch)
         }
     };
     match outcome {
@@ -240,22 +243,41 @@ enum Failed {
     AnswerLost {
         floor: u64,
         backend: Backend,
+        id: BatchId,
         why: String,
     },
     Unflushed {
         first: u64,
+        id: BatchId,
         why: String,
     },
 }
 
+/// A batch's random name, written beside each of its entries (`cordon_entries.batch`), so
+/// that settling finds this batch and no other, whatever bytes other batches hold.
+pub(super) type BatchId = [u8; 16];
+
+fn new_batch_id() -> Result<BatchId, LogError> {
+    let mut id = [0u8; 16];
+    getrandom::getrandom(&mut id).map_err(|e| LogError::Database {
+        what: "name a batch".into(),
+        why: format!("the system's random source failed: {e}"),
+    })?;
+    Ok(id)
+}
+
 /// Whether an append that failed with `e` certainly did not commit: only an ERROR the
-/// server reported aborts the statement's transaction. A lost connection, a FATAL (an
-/// administrator ending the session, which can come after the commit) or a reply that
-/// could not be read leave it unknown.
+/// server itself reported aborts the statement's transaction. A lost connection, a FATAL
+/// (an administrator ending the session, which can come after the commit), a reply that
+/// could not be read, or an error without the untranslated severity (which a pooler
+/// such as pgbouncer sends, also when the server connection broke) leave it unknown; so
+/// do connection-exception and operator-intervention codes whatever their severity.
 fn certainly_not_committed(e: &postgres::Error) -> bool {
     e.as_db_error().is_some_and(|d| {
+        let code = d.code().code();
         d.parsed_severity() == Some(postgres::error::Severity::Error)
-            || (d.parsed_severity().is_none() && d.severity() == "ERROR")
+            && !code.starts_with("08")
+            && !code.starts_with("57P")
     })
 }
 
@@ -281,6 +303,7 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
     // Every batch acknowledged so far committed before this one is sent, so this one's
     // indexes, if it commits, come at or after this.
     let floor = shared.lock().durable;
+    let id = new_batch_id()?;
     let n = batch.len() as i64;
     let entries: Vec<&[u8]> = batch.iter().map(|r| r.entry.as_slice()).collect();
     let rows = DecisionRows::of(batch);
@@ -298,6 +321,7 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
                 &rows.principal,
                 &rows.decision,
                 &rows.dataset,
+                &id.as_slice(),
             ],
         )
         .map_err(|e| {
@@ -307,6 +331,7 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
                 Failed::AnswerLost {
                     floor,
                     backend: p.backend.clone(),
+                    id,
                     why: format!("a batch's append got no answer ({e}); settling it"),
                 }
             } else {
@@ -318,6 +343,7 @@ fn commit(shared: &Shared, conn: &mut Option<Prepared>, batch: &[Request]) -> Re
     // Committed, but perhaps not yet on disk: nothing is acknowledged before this returns.
     let unflushed = |why: String| Failed::Unflushed {
         first,
+        id,
         why: format!("a batch at {first} was committed but not flushed ({why}); settling it"),
     };
     shared.config.faults.wait_while_flushes_stalled();
