@@ -4,7 +4,7 @@
 //! reads the same watch to say whether the log is keeping up.
 use crate::entry::{now_rfc3339, NotServedEntry};
 use crate::logbackend::GatewayLog;
-use cordon_log::{AppendError, Receipt};
+use cordon_log::{AppendError, PendingAppend, Receipt};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -103,10 +103,11 @@ impl Watch {
     }
 }
 
-/// Submits `entry` and waits at most `deadline` for it to be durable. A deadline does not
-/// abandon the append: the wait goes on in a task of its own, and if it completes and
-/// `allowed`, a "not served" entry records that the allow was never acted on. The wait
-/// runs in the caller's task until then (no task per request).
+/// Submits `entry` and waits at most `deadline` for it to be durable. Neither a deadline
+/// nor the request going away (its client hung up, its HTTP/2 stream was reset, the drain
+/// at shutdown ran out) abandons the append: the wait goes on in a task of its own, and if
+/// it completes and `allowed`, a "not served" entry records that the allow was never acted
+/// on. The wait runs in the caller's task until then (no task per request).
 pub async fn append_within(
     log: &Arc<GatewayLog>,
     watch: &Arc<Watch>,
@@ -116,28 +117,79 @@ pub async fn append_within(
 ) -> Result<Receipt, WaitError> {
     // The receipt must be for these bytes: then it cannot be spent on another request.
     let leaf = cordon_log::hash::leaf_hash(&entry);
-    let mut pending = log.submit(entry).map_err(WaitError::Log)?;
-    let waiting = InFlight::enter(watch.clone());
-    match tokio::time::timeout(deadline, &mut pending).await {
-        Ok(r) => {
-            waiting.done(r.is_ok());
-            r.map_err(WaitError::Log).and_then(|r| signed_for(r, leaf))
-        }
-        Err(_) => {
+    let pending = log.submit(entry).map_err(WaitError::Log)?;
+    let mut wait = Wait {
+        pending: Some(pending),
+        in_flight: Some(InFlight::enter(watch.clone())),
+        log: log.clone(),
+        watch: watch.clone(),
+        allowed,
+        why: "the request was gone (its client hung up, or the gateway stopped) before the allow became durable; nothing was forwarded",
+    };
+    match wait.within(deadline).await {
+        Some(r) => r.map_err(WaitError::Log).and_then(|r| signed_for(r, leaf)),
+        None => {
             watch.deadline_misses.fetch_add(1, Ordering::SeqCst);
-            let (log, w) = (log.clone(), watch.clone());
-            watch.follow_up(async move {
-                let watch = w;
-                let r = pending.await;
-                waiting.done(r.is_ok());
-                if let (true, Ok(receipt)) = (allowed, r) {
-                    let why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
-                    if record_not_served(&log, receipt.index(), why).await {
-                        watch.not_served.fetch_add(1, Ordering::SeqCst);
-                    }
-                }
-            });
+            wait.why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
+            // Dropping the wait hands the append to a follow-up.
             Err(WaitError::Deadline)
+        }
+    }
+}
+
+/// An append someone is waiting for. Dropped before it completed (a deadline, or the
+/// request's future dropped), it hands the append to a follow-up task that waits on and,
+/// for an allow, records it as not served.
+struct Wait {
+    pending: Option<PendingAppend>,
+    in_flight: Option<InFlight>,
+    log: Arc<GatewayLog>,
+    watch: Arc<Watch>,
+    allowed: bool,
+    why: &'static str,
+}
+
+impl Wait {
+    /// The append's outcome, if it came within `deadline`.
+    async fn within(&mut self, deadline: Duration) -> Option<Result<Receipt, AppendError>> {
+        let pending = self.pending.as_mut()?;
+        let r = tokio::time::timeout(deadline, pending).await.ok()?;
+        self.pending = None;
+        if let Some(f) = self.in_flight.take() {
+            f.done(r.is_ok());
+        }
+        Some(r)
+    }
+}
+
+impl Drop for Wait {
+    fn drop(&mut self) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        // Outside any event loop (the loop itself is being torn down) nothing could run
+        // the follow-up; the late allow then stands without it, as after a crash.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (log, watch, in_flight) = (self.log.clone(), self.watch.clone(), self.in_flight.take());
+        let (allowed, why) = (self.allowed, self.why);
+        let follow_up = async move {
+            let r = pending.await;
+            if let Some(f) = in_flight {
+                f.done(r.is_ok());
+            }
+            if let (true, Ok(receipt)) = (allowed, r) {
+                if record_not_served(&log, receipt.index(), why).await {
+                    watch.not_served.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        };
+        // Only an allow needs its follow-up written before the gateway stops.
+        if allowed {
+            self.watch.follow_ups.spawn_on(follow_up, &handle);
+        } else {
+            handle.spawn(follow_up);
         }
     }
 }
@@ -252,8 +304,11 @@ mod tests {
         )
     }
 
+    /// A client that hung up drops the request's wait; the append it waited for is still
+    /// counted (the disk is still stalled) until it completes, then no longer: `/healthz`
+    /// neither forgets a stall nor counts a finished append for ever.
     #[tokio::test]
-    async fn a_wait_dropped_by_a_client_that_hung_up_is_not_counted_in_flight_for_ever() {
+    async fn a_wait_dropped_by_a_client_that_hung_up_is_counted_until_its_append_completes() {
         let (_tmp, log, watch, stalled) = stalled_log();
         let (l, w) = (log.clone(), watch.clone());
         let request = tokio::spawn(async move {
@@ -269,9 +324,15 @@ mod tests {
         }
         request.abort();
         assert!(request.await.unwrap_err().is_cancelled());
+        assert_eq!(watch.in_flight.load(Ordering::SeqCst), 1);
+        drop(stalled);
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while watch.not_served.load(Ordering::SeqCst) == 0 {
+            assert!(std::time::Instant::now() < until, "no not-served entry");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         assert_eq!(watch.in_flight.load(Ordering::SeqCst), 0);
         assert_eq!(watch.stalled(Duration::ZERO), None);
-        drop(stalled);
         let r = append_within(
             &log,
             &watch,
@@ -282,8 +343,8 @@ mod tests {
         .await;
         assert_eq!(
             r.unwrap().index(),
-            1,
-            "the abandoned append was still made durable first"
+            2,
+            "the abandoned append and its not-served entry came first"
         );
     }
 

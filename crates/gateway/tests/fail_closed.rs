@@ -1,8 +1,10 @@
 //! Fail closed: when the log cannot make a decision durable, no data moves.
 #![allow(clippy::unwrap_used)]
 mod common;
-use common::{Harness, CPD};
+use common::{frames, Harness, CPD};
 use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_log_cannot_be_written_clients_get_503_and_nothing_is_forwarded() {
@@ -170,4 +172,101 @@ async fn a_late_allow_is_marked_not_served_even_when_the_gateway_stops_before_it
         matches!(entries.get(1), Some(Entry::NotServed { of: 0, .. })),
         "the late allow has no \"not served\" entry: {entries:?}"
     );
+}
+
+/// Every allow in `entries` that no request was served under has its "not served" entry.
+fn every_allow_is_marked_not_served(entries: &[cordon_gateway::entry::Entry]) {
+    use cordon_gateway::entry::Entry;
+    let allows: Vec<u64> = (0..entries.len() as u64)
+        .filter(|&i| matches!(&entries[i as usize], Entry::Decision(d) if d.allowed()))
+        .collect();
+    assert!(!allows.is_empty(), "{entries:?}");
+    for i in allows {
+        assert!(
+            entries
+                .iter()
+                .any(|e| matches!(e, Entry::NotServed { of, .. } if *of == i)),
+            "the allow at {i} was never served and nothing says so: {entries:?}"
+        );
+    }
+}
+
+/// Waits until the gateway has written `n` "not served" entries.
+async fn until_not_served(h: &Harness, n: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while h.gw.watch().not_served.load(Ordering::SeqCst) < n {
+        assert!(std::time::Instant::now() < deadline, "no not-served entry");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A client that hangs up while its allow waits for the disk drops the request before
+/// any deadline: the allow, durable later, must still be marked as never served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allow_whose_client_hung_up_before_it_was_durable_is_marked_not_served() {
+    let h = Harness::start().await;
+    let stalled = h.faults.stall();
+    let raw = cordon_gateway::wire::request("GET", "/alpr/plates/FAKE123", &CPD);
+    let mut s = tokio::net::TcpStream::connect(h.addr).await.unwrap();
+    s.write_all(&raw).await.unwrap();
+    assert!(h.faults.wait_for_held_write(Duration::from_secs(10)));
+    drop(s);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stalled);
+    until_not_served(&h, 1).await;
+    assert_eq!(h.gw.watch().deadline_misses.load(Ordering::SeqCst), 0);
+    assert_eq!(h.upstream_hits(), 0);
+    let (dir, verifier, _) = h.stop().await;
+    every_allow_is_marked_not_served(&common::entries(&dir.path().join("log"), &verifier));
+}
+
+/// The same through HTTP/2: a reset stream drops the request while its connection lives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_allow_whose_http2_stream_was_reset_before_it_was_durable_is_marked_not_served() {
+    let h = Harness::start_tweaked(
+        common::DEV_IDENTITY,
+        "",
+        "nginx",
+        |_| {},
+        |c| {
+            c.http2.h2c = true;
+        },
+    )
+    .await;
+    let stalled = h.faults.stall();
+    let mut s = frames::open(h.addr).await;
+    let mut fields = frames::get("/alpr/plates/FAKE123");
+    for (k, v) in CPD {
+        fields.push((k, v));
+    }
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let block = frames::block(&fields);
+    let flags = frames::END_HEADERS | frames::END_STREAM;
+    s.write_all(&frames::frame(frames::HEADERS, flags, 1, &block))
+        .await
+        .unwrap();
+    assert!(h.faults.wait_for_held_write(Duration::from_secs(10)));
+    // CANCEL (8): the client no longer wants the answer.
+    s.write_all(&frames::frame(
+        frames::RST_STREAM,
+        0,
+        1,
+        &8u32.to_be_bytes(),
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(stalled);
+    until_not_served(&h, 1).await;
+    drop(s);
+    assert_eq!(h.upstream_hits(), 0);
+    let (dir, verifier, _) = h.stop().await;
+    every_allow_is_marked_not_served(&common::entries(&dir.path().join("log"), &verifier));
 }
