@@ -241,6 +241,26 @@ impl Resolved {
         }
     }
 
+    /// Finds each field's key in a JSON-lines record as [`Resolved::resolve`] finds a
+    /// column, then, for a field still unclaimed, the key Cordon's own JSON names it by
+    /// (`time`, `org`, `reason`: what a JSON-lines export was read by before).
+    pub fn resolve_keys(keys: &[String], map: &ColumnMap) -> Resolved {
+        let mut r = Resolved::resolve(keys, map);
+        let folded: Vec<String> = keys.iter().map(|k| fold_header(k)).collect();
+        for f in Field::ALL {
+            if r.has(f) || map.get(f).is_some() {
+                continue;
+            }
+            let own = fold_header(f.key());
+            if let Some(i) = (0..keys.len()).find(|&i| folded[i] == own && r.by_column[i].is_none())
+            {
+                r.fields[f as usize] = Some(i);
+                r.by_column[i] = Some(f);
+            }
+        }
+        r
+    }
+
     /// Resolves the fields of a JSON input: every field is a key (or dotted path).
     pub fn all_present() -> Resolved {
         Resolved {

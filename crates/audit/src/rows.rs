@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use crate::cells::{cell_state, cell_state_bytes, moderation, CellState};
 use crate::classify::{Classifier, RowFindings};
-use crate::columns::{Field, Resolved};
+use crate::columns::{ColumnMap, Field, Resolved};
 use crate::split::Record;
 use crate::summary::{RowFacts, Summary};
 use crate::time::{parse_time, parse_time_frame};
@@ -121,13 +121,7 @@ impl<'a> Fields<'a> {
         if required.is_some_and(|k| !obj.contains_key(k)) {
             return Ok(None);
         }
-        let get = |k: &str| -> Cow<'static, str> {
-            match lookup(obj, k) {
-                Some(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
-                Some(serde_json::Value::Null) | None => Cow::Borrowed(""),
-                Some(other) => Cow::Owned(other.to_string()),
-            }
-        };
+        let get = |k: &str| json_text(lookup(obj, k));
         Ok(Some(Fields(std::array::from_fn(|i| {
             keys.get(i).map_or(Cow::Borrowed(""), |k| get(k))
         }))))
@@ -135,6 +129,71 @@ impl<'a> Fields<'a> {
 
     pub fn get(&self, f: Field) -> &str {
         &self.0[f as usize]
+    }
+}
+
+/// The last JSON-lines key set seen and how it resolved: records of one export almost
+/// always share their keys, so each distinct set is matched once.
+pub type KeyCache = Option<(Vec<String>, Resolved)>;
+
+/// At most this many distinct unknown keys are listed per file.
+const MAX_UNKNOWN_KEYS: usize = 64;
+
+impl Fields<'static> {
+    /// The fields of one record of a JSON-lines export. Its keys are matched as a CSV
+    /// header's columns are (case, spaces, underscores and hyphens ignored; the names
+    /// every known layout uses; `--map`, where a dotted name reaches into a nested
+    /// object), and a key nothing claims is added to `unknown`, to be reported rather
+    /// than silently dropped.
+    pub fn from_json_export(
+        text: &str,
+        map: &ColumnMap,
+        cache: &mut KeyCache,
+        unknown: &mut Vec<String>,
+    ) -> Result<Fields<'static>, String> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let obj = v.as_object().ok_or("not a JSON object")?;
+        let known = cache
+            .as_ref()
+            .is_some_and(|(keys, _)| keys.len() == obj.len() && keys.iter().eq(obj.keys()));
+        if !known {
+            let keys: Vec<String> = obj.keys().cloned().collect();
+            let resolved = Resolved::resolve_keys(&keys, map);
+            for i in resolved.unmapped() {
+                let key = &keys[i];
+                let nested_root = Field::ALL.iter().any(|f| {
+                    map.get(*f)
+                        .and_then(|p| p.split_once('.'))
+                        .is_some_and(|(root, _)| root == key)
+                });
+                if !nested_root && unknown.len() < MAX_UNKNOWN_KEYS && !unknown.contains(key) {
+                    unknown.push(key.clone());
+                }
+            }
+            *cache = Some((keys, resolved));
+        }
+        let Some((keys, resolved)) = cache.as_ref() else {
+            return Err("not a JSON object".into());
+        };
+        Ok(Fields(std::array::from_fn(|i| {
+            let f = Field::ALL[i];
+            let value = match map.get(f).filter(|p| p.contains('.')) {
+                Some(path) => lookup(obj, path),
+                None => resolved.index(f).and_then(|c| obj.get(&keys[c])),
+            };
+            json_text(value)
+        })))
+    }
+}
+
+/// A JSON value as the text a CSV cell would hold: strings as they are, null or absent
+/// as empty, anything else as JSON.
+fn json_text(v: Option<&serde_json::Value>) -> Cow<'static, str> {
+    match v {
+        Some(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
+        Some(serde_json::Value::Null) | None => Cow::Borrowed(""),
+        Some(other) => Cow::Owned(other.to_string()),
     }
 }
 

@@ -209,6 +209,7 @@ pub fn audit(
             o,
             union.len(),
             opts.org.as_deref(),
+            &opts.map,
             &screener,
             opts.threads.max(1),
             &mut out,
@@ -394,6 +395,7 @@ fn audit_file(
     mut o: Opened,
     union_len: usize,
     org: Option<&str>,
+    map: &crate::columns::ColumnMap,
     screener: &Screener,
     threads: usize,
     out: &mut (impl Write + Send),
@@ -427,6 +429,7 @@ fn audit_file(
             .iter()
             .map(|f| format!("search.{}", f.key()))
             .collect(),
+        map,
     };
     let tally_width = if csv { o.width } else { Field::ALL.len() };
     std::thread::scope(|s| {
@@ -507,7 +510,13 @@ fn collect(
     let mut tally = vec![CellTally::default(); tally_width];
     for (i, r) in rx {
         pending.insert(i, r);
-        while let Some(r) = pending.remove(&next) {
+        while let Some(mut r) = pending.remove(&next) {
+            // A JSON export's unknown keys belong to this file's report.
+            for key in std::mem::take(&mut r.summary.unmapped_columns) {
+                if !report.unmapped_columns.contains(&key) {
+                    report.unmapped_columns.push(key);
+                }
+            }
             out.write_all(&r.flagged_csv)?;
             report.rows += r.summary.rows;
             report.flagged += r.flagged;
@@ -535,6 +544,8 @@ struct ChunkContext<'a> {
     decisions_only: Option<&'a str>,
     /// For a Cordon log: where an archive entry (`cordon audit archive`) keeps each field.
     archive_keys: Vec<String>,
+    /// For a JSON-lines export: the column map its keys are matched with.
+    map: &'a crate::columns::ColumnMap,
 }
 
 fn classify_chunk(
@@ -614,6 +625,7 @@ fn json_chunk(
     r: &mut ChunkResult,
     w: &mut csv::Writer<Vec<u8>>,
 ) {
+    let mut keys = None;
     for (k, raw) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
         let line = chunk.first_line + k as u64;
         let text = String::from_utf8_lossy(raw);
@@ -624,8 +636,11 @@ fn json_chunk(
         let archived = ctx.decisions_only.is_some() && text.starts_with(ARCHIVE_ENTRY);
         let read = if archived {
             Fields::from_json(&ctx.archive_keys, Some("search"), text)
-        } else {
+        } else if ctx.decisions_only.is_some() {
             Fields::from_json(ctx.rows.json_keys, ctx.decisions_only, text)
+        } else {
+            Fields::from_json_export(text, ctx.map, &mut keys, &mut r.summary.unmapped_columns)
+                .map(Some)
         };
         match read {
             Ok(None) => r.other_entries += 1,

@@ -152,6 +152,47 @@ fn binary_and_truncated_files_are_reported_with_file_and_line() {
     assert_eq!(s["rows"], 3, "rows before the damage were audited");
 }
 
+/// A JSON-lines export's keys are matched as a CSV header's are, and a key Cordon does
+/// not understand is listed, never silently dropped (an outside attack found "Reason",
+/// "purpose" and "notes" lost with exit 0 and no warning).
+#[test]
+fn a_jsonl_export_names_the_keys_it_does_not_read_and_matches_known_ones_in_any_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let j = tmp.path().join("unk.jsonl");
+    std::fs::write(
+        &j,
+        concat!(
+            "{\"id\":\"k1\",\"org\":\"X PD\",\"reason\":\"theft\",\"time\":\"2025-11-14T09:53:36Z\",\"notes\":\"for ERO\"}\n",
+            "{\"id\":\"k2\",\"Org_Name\":\"X PD\",\"Reason\":\"ICE ERO\",\"Search Time\":\"2025-11-14T09:53:36Z\"}\n",
+            "{\"id\":\"k3\",\"org\":\"X PD\",\"reason\":\"theft\",\"time\":\"2025-11-14T09:53:36Z\",\"extra\":{\"why\":\"immigration\"}}\n",
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[j.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(s["rows"], 3, "{}", text(&o));
+    assert_eq!(
+        s["flagged"]["immigration"],
+        1,
+        "\"Reason\" is the reason column in any case: {}",
+        text(&o)
+    );
+    let unmapped: Vec<&str> = s["unmapped_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(unmapped, ["notes", "extra"], "{s}");
+    assert!(
+        text(&o).contains("columns Cordon does not understand") && text(&o).contains("notes"),
+        "{}",
+        text(&o)
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("notes") && report.contains("extra"));
+}
+
 #[test]
 fn jsonl_and_generic_csv_with_a_column_map() {
     let tmp = tempfile::tempdir().unwrap();
