@@ -70,9 +70,10 @@ fn warnings_section(h: &mut String, s: &Summary) {
     let nothing = s.reason_says_nothing;
     let _ = writeln!(
         h,
-        "<p id=\"lower-bound\" class=\"note\"><strong>The immigration counts below are a lower bound.</strong> They count searches whose exported reason or searching agency says immigration. {} of {} searches ({}) give no checkable reason (blank, masked, a filler, a case number or generic words such as \"investigation\"); a search run for immigration under such a reason cannot be seen this way.</p>",
+        "<p id=\"lower-bound\" class=\"note\"><strong>The immigration counts below are a lower bound.</strong> They count searches whose exported reason or searching agency says immigration. {} of {} {} ({}) give no checkable reason (blank, masked, a filler, a case number or generic words such as \"investigation\"); a search run for immigration under such a reason cannot be seen this way.</p>",
         num(nothing),
         num(s.rows),
+        unit(s),
         pct(nothing, s.rows)
     );
 }
@@ -131,6 +132,16 @@ fn read_section(h: &mut String, s: &Summary) {
     h.push_str("</table>\n");
 }
 
+/// What a row-based figure counts: "searches" while every row is its own search, "rows"
+/// once some rows repeat a search (the tiles then give distinct searches).
+pub(crate) fn unit(s: &Summary) -> &'static str {
+    if s.searches.repeated_rows > 0 {
+        "rows"
+    } else {
+        "searches"
+    }
+}
+
 fn figure(h: &mut String, key: &str, value: u64, label: &str) {
     let _ = writeln!(
         h,
@@ -171,37 +182,43 @@ fn found_section(h: &mut String, s: &Summary) {
         s.rows,
         "rows read (a search can appear in several rows)",
     );
+    // Distinct searches, however many rows repeat one.
     figure(
         h,
         "immigration",
-        s.flagged.immigration,
+        d.immigration,
         "searches whose stated reason reads as immigration enforcement",
     );
     figure(
         h,
         "immigration_agency",
-        s.flagged.immigration_agency,
+        d.immigration_agency,
         "searches run by federal immigration agencies (ICE, HSI, ERO, CBP, Border Patrol, USCIS)",
     );
     figure(
         h,
         "side_door",
-        s.flagged.side_door,
+        d.side_door,
         "“side door” searches: another agency searching with an immigration reason",
     );
+    let summed = if d.repeated_rows > 0 {
+        ", summed over rows (a search in several rows counts in each)"
+    } else {
+        ""
+    };
     reach(
         h,
         "networks_flagged",
         s.reach.networks_known,
         s.reach.networks_flagged,
-        "camera networks reached by flagged searches",
+        &format!("camera networks reached by flagged searches{summed}"),
     );
     reach(
         h,
         "devices_flagged",
         s.reach.devices_known,
         s.reach.devices_flagged,
-        "cameras reached by flagged searches",
+        &format!("cameras reached by flagged searches{summed}"),
     );
     h.push_str("</div>\n");
 }
@@ -254,7 +271,8 @@ fn org_chart(h: &mut String, s: &Summary) {
         .take(CHART_ORGS)
         .map(|(o, c)| ((*o).clone(), c.flagged.any))
         .collect();
-    bar_chart(h, "by-org", "Flagged searches by agency", &bars);
+    let title = format!("Flagged {} by agency", unit(s));
+    bar_chart(h, "by-org", &title, &bars);
 }
 
 fn month_chart(h: &mut String, s: &Summary) {
@@ -264,7 +282,8 @@ fn month_chart(h: &mut String, s: &Summary) {
         .filter(|(_, c)| c.flagged.any > 0)
         .map(|(m, c)| (m.clone(), c.flagged.any))
         .collect();
-    bar_chart(h, "by-month", "Flagged searches by month", &bars);
+    let title = format!("Flagged {} by month", unit(s));
+    bar_chart(h, "by-month", &title, &bars);
 }
 
 fn highlighted(r: &TopReason) -> String {

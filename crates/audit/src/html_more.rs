@@ -4,22 +4,34 @@
 use std::fmt::Write as _;
 
 use crate::cells::ReasonState;
-use crate::html::{esc, num, pct};
+use crate::html::{esc, num, pct, unit};
 use crate::summary::{Counts, FileReport, Summary};
 
 /// Organizations listed in the per-organization table of vague reasons.
 const VAGUE_ORGS: usize = 30;
 
+fn capitalized(word: &str) -> String {
+    let mut c = word.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 pub fn vague_section(h: &mut String, s: &Summary) {
     h.push_str("<h2>Reasons that give no checkable purpose</h2>\n");
     let _ = writeln!(
         h,
-        "<p><span data-figure=\"reason_says_nothing\">{}</span> of {} searches ({}) give no checkable reason.</p>",
+        "<p><span data-figure=\"reason_says_nothing\">{}</span> of {} {} ({}) give no checkable reason.</p>",
         num(s.reason_says_nothing),
         num(s.rows),
+        unit(s),
         pct(s.reason_says_nothing, s.rows)
     );
-    h.push_str("<table id=\"reason-states\"><tr><th>The reason is</th><th>Searches</th><th>Share</th></tr>\n");
+    let _ = writeln!(
+        h,
+        "<table id=\"reason-states\"><tr><th>The reason is</th><th>{}</th><th>Share</th></tr>",
+        capitalized(unit(s))
+    );
     for st in ReasonState::ALL {
         let n = s.reason_states.get(st.key()).copied().unwrap_or(0);
         let _ = writeln!(
@@ -38,7 +50,12 @@ pub fn vague_section(h: &mut String, s: &Summary) {
             .cmp(&a.1.reason_says_nothing)
             .then_with(|| a.0.cmp(b.0))
     });
-    h.push_str("<h3>By organization (most searches without a checkable reason first)</h3>\n<table id=\"vague-by-org\"><tr><th>Organization</th><th>Searches</th><th>No checkable reason</th><th>Share</th></tr>\n");
+    let _ = writeln!(
+        h,
+        "<h3>By organization (most {u} without a checkable reason first)</h3>\n<table id=\"vague-by-org\"><tr><th>Organization</th><th>{}</th><th>No checkable reason</th><th>Share</th></tr>",
+        capitalized(unit(s)),
+        u = unit(s)
+    );
     for (org, c) in orgs.iter().take(VAGUE_ORGS) {
         let _ = writeln!(
             h,
@@ -61,8 +78,9 @@ pub fn moderation_section(h: &mut String, s: &Summary) {
     }
     let _ = writeln!(
         h,
-        "<p>Of {} searches in files with a Moderation column: <span data-figure=\"moderation_allowed\">{}</span> allowed, <span data-figure=\"moderation_warned\">{}</span> warned, <span data-figure=\"moderation_blocked\">{}</span> blocked, {} with no verdict{}.</p>",
+        "<p>Of {} {} in files with a Moderation column: <span data-figure=\"moderation_allowed\">{}</span> allowed, <span data-figure=\"moderation_warned\">{}</span> warned, <span data-figure=\"moderation_blocked\">{}</span> blocked, {} with no verdict{}.</p>",
         num(m.rows),
+        unit(s),
         num(m.allowed),
         num(m.warned),
         num(m.blocked),

@@ -193,6 +193,41 @@ fn a_jsonl_export_names_the_keys_it_does_not_read_and_matches_known_ones_in_any_
     assert!(report.contains("notes") && report.contains("extra"));
 }
 
+/// Network audits repeat one search in many agencies' files: every figure the reader is
+/// told is a count of searches must be one, and a figure of rows must say rows (an
+/// outside attack found the tiles, stdout and charts counting each copy as a search).
+#[test]
+fn searches_repeated_across_files_are_counted_once_wherever_a_figure_says_searches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("copies");
+    std::fs::create_dir(&dir).unwrap();
+    let export = concat!(
+        "ID,Name,Org Name,Reason,Search Time\n",
+        "s1,Officer 1,Metro PD,assist ICE ERO,\"07/16/2024, 11:14:52 PM UTC\"\n",
+        "s2,Officer 2,Metro PD,burglary,\"07/16/2024, 11:15:52 PM UTC\"\n",
+        "s3,Officer 3,Metro PD,immigration detainer,\"07/16/2024, 11:16:52 PM UTC\"\n",
+        "s4,Officer 4,Metro PD,investigation,\"07/16/2024, 11:17:52 PM UTC\"\n",
+    );
+    std::fs::write(dir.join("a.csv"), export).unwrap();
+    std::fs::write(dir.join("b.csv"), export).unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(s["rows"], 8);
+    assert_eq!(s["searches"]["distinct"], 4);
+    assert_eq!(s["searches"]["immigration"], 2);
+    let said = text(&o);
+    assert!(said.contains("8 rows read, 4 distinct searches"), "{said}");
+    assert!(said.contains("searches: 2 with an immigration reason"), "{said}");
+    assert!(said.contains("of 8 rows give no checkable reason"), "{said}");
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        report.contains("data-figure=\"immigration\">2<"),
+        "the tile counts distinct searches"
+    );
+    assert!(report.contains("Flagged rows by agency"));
+    assert!(!report.contains("of 8 searches"), "eight rows are four searches");
+}
+
 #[test]
 fn jsonl_and_generic_csv_with_a_column_map() {
     let tmp = tempfile::tempdir().unwrap();

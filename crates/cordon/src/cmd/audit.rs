@@ -175,12 +175,26 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     for w in &s.warnings {
         eprintln!("warning: {w}");
     }
+    let d = &s.searches;
+    let unit = if d.repeated_rows > 0 {
+        "rows"
+    } else {
+        "searches"
+    };
+    if d.repeated_rows > 0 {
+        println!(
+            "{} rows read, {} distinct searches (rows that share a search id are one search)",
+            s.rows, d.distinct
+        );
+    } else {
+        println!("{} searches read", s.rows);
+    }
     println!(
-        "{} searches read; {} with an immigration reason, {} by immigration agencies, {} side-door",
-        s.rows, s.flagged.immigration, s.flagged.immigration_agency, s.flagged.side_door
+        "searches: {} with an immigration reason, {} by immigration agencies, {} side-door",
+        d.immigration, d.immigration_agency, d.side_door
     );
     println!(
-        "these counts are a lower bound: {} of {} searches give no checkable reason (blank, masked, a case number, \"investigation\")",
+        "these counts are a lower bound: {} of {} {unit} give no checkable reason (blank, masked, a case number, \"investigation\")",
         s.reason_says_nothing, s.rows
     );
     if s.moderation.rows > 0 {
