@@ -217,15 +217,24 @@ fn searches_repeated_across_files_are_counted_once_wherever_a_figure_says_search
     assert_eq!(s["searches"]["immigration"], 2);
     let said = text(&o);
     assert!(said.contains("8 rows read, 4 distinct searches"), "{said}");
-    assert!(said.contains("searches: 2 with an immigration reason"), "{said}");
-    assert!(said.contains("of 8 rows give no checkable reason"), "{said}");
+    assert!(
+        said.contains("searches: 2 with an immigration reason"),
+        "{said}"
+    );
+    assert!(
+        said.contains("of 8 rows give no checkable reason"),
+        "{said}"
+    );
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(
         report.contains("data-figure=\"immigration\">2<"),
         "the tile counts distinct searches"
     );
     assert!(report.contains("Flagged rows by agency"));
-    assert!(!report.contains("of 8 searches"), "eight rows are four searches");
+    assert!(
+        !report.contains("of 8 searches"),
+        "eight rows are four searches"
+    );
 }
 
 #[test]

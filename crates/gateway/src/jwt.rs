@@ -61,6 +61,14 @@ impl JwtVerifier {
         let data = decode::<HashMap<String, serde_json::Value>>(token, &key.decoding, &v)
             .map_err(|e| self.explain(e.kind()))?;
         not_issued_in_future(&data.claims)?;
+        no_claim_twice(token)?;
+        if !data
+            .claims
+            .get("iss")
+            .is_some_and(serde_json::Value::is_string)
+        {
+            return Err("its issuer (iss) is not a single string".into());
+        }
         let claim = |name: &str| {
             data.claims
                 .get(name)
@@ -70,6 +78,9 @@ impl JwtVerifier {
         let principal = claim("sub").ok_or("it has no string `sub` claim")?;
         let agency = claim(&self.agency_claim)
             .ok_or_else(|| format!("it has no string `{}` claim", self.agency_claim))?;
+        for (name, value) in [("sub", &principal), (self.agency_claim.as_str(), &agency)] {
+            accountable(name, value)?;
+        }
         Ok(Identity {
             principal,
             agency,
@@ -87,6 +98,14 @@ impl JwtVerifier {
             .decode(head.trim_end_matches('='))
             .map_err(|_| malformed())?;
         let header: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+        // RFC 7515 4.1.11: a token that marks header parameters critical must be refused
+        // unless every one is understood, and this gateway understands none.
+        if header.get("crit").is_some() {
+            return Err(
+                "its header marks parameters as critical (crit), which this gateway does not understand"
+                    .into(),
+            );
+        }
         let name = header
             .get("alg")
             .and_then(|a| a.as_str())
@@ -161,6 +180,61 @@ impl JwtVerifier {
             ErrorKind::MissingRequiredClaim(c) => format!("it has no `{c}` claim"),
             other => format!("it cannot be read ({other:?})"),
         }
+    }
+}
+
+/// A claim that names who searched, or for which agency, must name someone: not empty,
+/// not only spaces, and without control characters (a line break in a name could forge
+/// a line wherever the log is shown line by line).
+fn accountable(name: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() || value.chars().any(char::is_control) {
+        return Err(format!(
+            "its `{name}` claim is empty or holds control characters: it names no one"
+        ));
+    }
+    Ok(())
+}
+
+/// A claim given twice (`"agency":"ice-ero","agency":"cpd"`, or once escaped) is read as
+/// whichever came last by one parser and first by another: the token is refused.
+fn no_claim_twice(token: &str) -> Result<(), String> {
+    let payload = token.split('.').nth(1).unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| "its claims are malformed (not base64url JSON)".to_owned())?;
+    serde_json::from_slice::<UniqueKeys>(&bytes)
+        .map(|_| ())
+        .map_err(|e| format!("its claims are ambiguous ({e})"))
+}
+
+/// A JSON object whose top-level keys are all different.
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(key) = m.next_key::<String>()? {
+                    m.next_value::<serde::de::IgnoredAny>()?;
+                    if !seen.insert(key.clone()) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the claim `{key}` is given twice"
+                        )));
+                    }
+                }
+                Ok(UniqueKeys)
+            }
+        }
+        d.deserialize_map(Keys)
     }
 }
 

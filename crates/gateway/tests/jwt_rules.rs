@@ -90,6 +90,16 @@ fn hs256_with_public_key(kid: &str) -> String {
     encode(&header, &claims(serde_json::json!({})), &secret).unwrap()
 }
 
+/// A token signed with the fixture key over raw header and claims text, for what a
+/// serializer would never write (a claim given twice, a `crit` header).
+fn raw_token(header: &str, claims: &str) -> String {
+    let signing_input = format!("{}.{}", b64(header.as_bytes()), b64(claims.as_bytes()));
+    let key = EncodingKey::from_rsa_pem(RSA_KEY.as_bytes()).unwrap();
+    let signature =
+        jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, Algorithm::RS256).unwrap();
+    format!("{signing_input}.{signature}")
+}
+
 fn alg_none(kid: &str) -> String {
     format!(
         "{}.{}.",
@@ -122,6 +132,82 @@ async fn assert_refused(h: &Harness, what: &str, token: &str, says: &str) {
     let (status, err) = ask(h, token).await;
     assert_eq!(status, 401, "{what} was accepted");
     assert!(err.contains(says), "{what}: {err}");
+}
+
+/// Validly signed tokens that still do not say who searched for whom: a claim given
+/// twice (read as the last by one parser, the first by another), an issuer list, a
+/// subject that is empty or forges a line, a header extension marked critical (found by
+/// an outside attack; each was accepted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
+    let h = start().await;
+    let head = r#"{"alg":"RS256","typ":"JWT","kid":"rsa1"}"#;
+    let body = |extra: &str| {
+        format!(
+            r#"{{"sub":"det-0417","iss":"{ISSUER}","aud":"{AUDIENCE}","exp":{}{extra}}}"#,
+            now() + 300
+        )
+    };
+    let (status, err) = ask(&h, &raw_token(head, &body(r#","agency":"cpd""#))).await;
+    assert_eq!(status, 200, "the control token: {err}");
+    for (what, token, says) in [
+        (
+            "a claim given twice",
+            raw_token(head, &body(r#","agency":"ice-ero","agency":"cpd""#)),
+            "given twice",
+        ),
+        (
+            "a claim given twice, once escaped",
+            raw_token(head, &body(r#","agency":"ice-ero","\u0061gency":"cpd""#)),
+            "given twice",
+        ),
+        (
+            "a critical header extension",
+            raw_token(
+                r#"{"alg":"RS256","typ":"JWT","kid":"rsa1","crit":["exp2"],"exp2":1}"#,
+                &body(r#","agency":"cpd""#),
+            ),
+            "critical",
+        ),
+        (
+            "an issuer list",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"iss": ["https://evil.example", ISSUER]})),
+            ),
+            "iss",
+        ),
+        (
+            "an empty subject",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": " "})),
+            ),
+            "names no one",
+        ),
+        (
+            "a subject with a line break",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": "a\nb"})),
+            ),
+            "names no one",
+        ),
+        (
+            "an agency with a control character",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"agency": "cpd\u{7}"})),
+            ),
+            "names no one",
+        ),
+    ] {
+        assert_refused(&h, what, &token, says).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
