@@ -27,7 +27,7 @@ const HOP_BY_HOP: [&str; 8] = [
 
 /// Identity headers that some upstreams trust from a front proxy. Only Cordon may set
 /// identity, so a client's copies are removed.
-const IDENTITY_HEADERS: [&str; 11] = [
+const IDENTITY_HEADERS: [&str; 20] = [
     "authorization",
     // A session the upstream keeps for its own users would choose what it answers, behind
     // the decision's back.
@@ -37,10 +37,29 @@ const IDENTITY_HEADERS: [&str; 11] = [
     "x-forwarded-email",
     "x-forwarded-groups",
     "x-remote-user",
+    "x-remote-group",
     "remote-user",
     "x-auth-request-user",
     "x-auth-request-email",
     "x-user",
+    // What other authenticating proxies tell a service (Grafana, Apache, Kong, Envoy,
+    // Kubernetes): a service once behind one of them may still believe them.
+    "x-authenticated-user",
+    "x-webauth-user",
+    "x-auth-user",
+    "x-consumer-username",
+    "x-userinfo",
+    "impersonate-user",
+    "impersonate-group",
+    "x-ms-client-principal-name",
+];
+
+/// Prefixes of identity headers cloud load balancers set (AWS ALB's OIDC, Google IAP,
+/// Azure App Service): a client's copies are removed.
+const IDENTITY_PREFIXES: [&str; 3] = [
+    "x-amzn-oidc-",
+    "x-goog-authenticated-",
+    "x-ms-client-principal",
 ];
 
 /// Request headers that make the upstream answer with a part of the body, a different
@@ -82,28 +101,37 @@ const CLIENT_BODY_HEADERS: [&str; 6] = [
 
 /// Headers that claim where the request came from: only Cordon (through its trusted
 /// proxies) says that, so a client's copies are removed.
-const ADDRESS_HEADERS: [&str; 6] = [
+const ADDRESS_HEADERS: [&str; 9] = [
     "forwarded",
+    "forwarded-for",
+    "x-forwarded",
     "x-real-ip",
     "true-client-ip",
     "x-client-ip",
     "x-cluster-client-ip",
     "client-ip",
+    "cf-connecting-ip",
 ];
 
 /// Headers that common frameworks read as the method or URL to act on instead of the
 /// request line's (method-override middleware, IIS/Symfony URL rewriting): what was
 /// decided is the request line, so a client's copies are removed.
-const OVERRIDE_HEADERS: [&str; 4] = [
+const OVERRIDE_HEADERS: [&str; 8] = [
     "x-http-method-override",
     "x-http-method",
     "x-method-override",
+    "x-method",
     "x-rewrite-url",
+    "x-rewrite-path",
+    "x-override-url",
+    "x-envoy-original-path",
 ];
 
 /// Removes every header a client may not send on: hop-by-hop headers and any header the
-/// client's `Connection` names (RFC 9110 §7.6.1), identity and address headers, and every
-/// `Cordon-*` header except the purpose inputs.
+/// client's `Connection` names (RFC 9110 §7.6.1), identity and address headers, every
+/// `Cordon-*` header except the purpose inputs, and every header with an underscore in
+/// its name (as NGINX drops them by default): CGI, WSGI and Rack servers read `Cordon_Agency`
+/// as the same variable as Cordon's own `Cordon-Agency`, and gave the client's first.
 pub fn strip_client_headers(h: &mut HeaderMap) {
     let named_by_connection: Vec<String> = h
         .get_all(hyper::header::CONNECTION)
@@ -120,6 +148,8 @@ pub fn strip_client_headers(h: &mut HeaderMap) {
                 || IDENTITY_HEADERS.contains(&n)
                 || ADDRESS_HEADERS.contains(&n)
                 || OVERRIDE_HEADERS.contains(&n)
+                || IDENTITY_PREFIXES.iter().any(|p| n.starts_with(p))
+                || n.contains('_')
                 || named_by_connection.iter().any(|c| c == n)
                 || n.starts_with("x-forwarded-")
                 || n.starts_with("x-original-")

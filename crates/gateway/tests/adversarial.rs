@@ -701,6 +701,21 @@ async fn client_address_override_session_and_connection_named_headers_never_reac
         ("Cookie", "session=another-officer"),
         ("Connection", "keep-alive, X-Foo"),
         ("X-Foo", "smuggled"),
+        // CGI, WSGI and Rack read these as HTTP_CORDON_AGENCY, HTTP_X_FORWARDED_FOR: the
+        // same variables as Cordon's own headers (an outside attack saw "ice-ero,cpd").
+        ("Cordon_Agency", "ice-ero"),
+        ("Cordon_Principal", "ice-agent-7"),
+        ("X_Forwarded_For", "6.6.6.6"),
+        // What other authenticating proxies and load balancers tell a service.
+        ("X-Authenticated-User", "ice-agent-7"),
+        ("X-WEBAUTH-USER", "ice-agent-7"),
+        ("X-Consumer-Username", "ice-agent-7"),
+        ("Impersonate-User", "ice-agent-7"),
+        ("X-Amzn-Oidc-Identity", "ice-agent-7"),
+        ("X-Goog-Authenticated-User-Email", "agent@ice.example"),
+        ("CF-Connecting-IP", "6.6.6.6"),
+        ("X-Envoy-Original-Path", "/records/people/P-999"),
+        ("X-Method", "DELETE"),
     ];
     let r = h.get("/alpr/plates/FAKE123", &with(&sent)).await;
     assert_eq!(r.status, 200, "{}", r.text());
