@@ -231,21 +231,55 @@ impl Cut {
     }
 }
 
-/// A response body that has started: the window's bytes, then the rest as it comes.
+/// The size of every piece of a redacted response but its last. Pieces cut where the
+/// upstream's reads ended would each be that read less what was removed from it, and
+/// their sizes (the chunk framing the client sees) would tell the length of each removed
+/// value.
+pub const REDACTED_PIECE: usize = 16 * 1024;
+
+/// A response body that has started: the window's bytes, then the rest as it comes; a
+/// redacted one in pieces of [`REDACTED_PIECE`] bytes.
 pub struct Streamed {
     first: Option<Bytes>,
     src: Source,
     sent: u64,
     cut: Cut,
+    /// Redacted bytes waiting to fill a piece; `None` when the body passes unchanged.
+    pieces: Option<bytes::BytesMut>,
 }
 
 impl Streamed {
     pub fn new(first: Bytes, src: Source, cut: Cut) -> Self {
+        let pieces = matches!(src.treatment, Treatment::Redact(_)).then(bytes::BytesMut::new);
         Streamed {
             first: Some(first),
             src,
             sent: 0,
             cut,
+            pieces,
+        }
+    }
+
+    /// The next thing to send: a whole piece, or (at the end) what is left, or a failure.
+    fn poll_piece(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, StreamError>>> {
+        loop {
+            if let Some(held) = self.pieces.as_mut().filter(|b| b.len() >= REDACTED_PIECE) {
+                return Poll::Ready(Some(Ok(held.split_to(REDACTED_PIECE).freeze())));
+            }
+            let next = match self.first.take() {
+                Some(first) => Some(Ok(first)),
+                None => match self.src.poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(next) => next,
+                },
+            };
+            match (next, self.pieces.as_mut()) {
+                (Some(Ok(piece)), Some(held)) => held.extend_from_slice(&piece),
+                (None, Some(held)) if !held.is_empty() => {
+                    return Poll::Ready(Some(Ok(held.split().freeze())))
+                }
+                (next, _) => return Poll::Ready(next),
+            }
         }
     }
 }
@@ -259,13 +293,10 @@ impl HttpBody for Streamed {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         let this = self.get_mut();
-        let next = match this.first.take() {
-            Some(first) => Ok(first),
-            None => match this.src.poll_next(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Ready(Some(r)) => r,
-            },
+        let next = match this.poll_piece(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(None) => return Poll::Ready(None),
+            Poll::Ready(Some(r)) => r,
         };
         match next {
             Ok(piece) => {
@@ -284,7 +315,7 @@ impl HttpBody for Streamed {
     }
 
     fn is_end_stream(&self) -> bool {
-        self.first.is_none() && self.src.ended
+        self.first.is_none() && self.src.ended && self.pieces.as_ref().is_none_or(|b| b.is_empty())
     }
 
     fn size_hint(&self) -> SizeHint {

@@ -160,6 +160,55 @@ fn records(n: usize, size: usize) -> Vec<Vec<u8>> {
     body.into_bytes().chunks(size).map(<[u8]>::to_vec).collect()
 }
 
+/// The sizes of the chunks of a raw chunked answer, the final empty one left out.
+fn chunk_sizes(raw: &[u8]) -> Vec<usize> {
+    let mut at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut sizes = Vec::new();
+    loop {
+        let line_end = at + raw[at..].windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&raw[at..line_end]).unwrap(), 16).unwrap();
+        if size == 0 {
+            return sizes;
+        }
+        sizes.push(size);
+        at = line_end + 2 + size + 2;
+    }
+}
+
+/// Chunks cut where the upstream's writes ended would each be that write less what was
+/// removed from it: their sizes would tell the length of each removed value (an outside
+/// attack saw 16 chunks of about 8.7 KB for 5-character values and 106 of about 1.1 KB
+/// for 500-character ones). Every chunk of a redacted answer but the last is one size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redacted_answers_chunk_sizes_say_nothing_of_what_was_removed() {
+    for status in ["x".repeat(5), "x".repeat(500)] {
+        let rows: Vec<String> = (0..600)
+            .map(|i| format!(r#"{{"id":{i},"immigration_status":"{status}","charge":"burglary"}}"#))
+            .collect();
+        let body = format!("[{}]", rows.join(","));
+        let pieces = body
+            .into_bytes()
+            .chunks(16 * 1024)
+            .map(<[u8]>::to_vec)
+            .collect();
+        let up = scripted("Content-Type: application/json\r\n", pieces).await;
+        let h = gateway(up, 16 * 1024).await;
+        let raw = raw_get(&h, "/records/people/P-1001").await;
+        assert_nothing_unredacted(&raw);
+        let sizes = chunk_sizes(&raw);
+        assert!(sizes.len() > 1, "{sizes:?}");
+        assert!(
+            sizes[..sizes.len() - 1]
+                .iter()
+                .all(|&n| n == cordon_gateway::redact::REDACTED_PIECE),
+            "with {} characters removed per record: {sizes:?}",
+            status.len()
+        );
+        h.stop().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_redacted_response_streams_chunked_with_every_named_field_removed() {
     let pieces = records(3000, 777);
