@@ -311,6 +311,12 @@ async fn attack(p: &Proxy, h: &Harness) {
             String::from_utf8_lossy(&seen.body)
         );
         for (k, v) in &seen.headers {
+            // The client's Host (every request here says cordon.test) would pick one of a
+            // virtual-hosted service's sites, which Cordon never decided.
+            assert!(
+                !(k == "host" && v == "cordon.test"),
+                "{name}: the upstream received the client's Host"
+            );
             // Go's HTTP transport (Traefik's and Caddy's) adds its own
             // `Accept-Encoding: gzip` upstream; in forward-auth mode the upstream redacts
             // before it compresses, so that is not a way around redaction.
