@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use crate::error::AuditError;
 use crate::split::{count_byte, count_two_bytes};
 
+/// The longest record read: memory stays bounded whatever a file holds.
+pub const MAX_RECORD_BYTES: usize = 64 << 20;
+
 /// Bytes read per block; a chunk is at least this large unless the file ends.
 const BLOCK: usize = 4 << 20;
 
@@ -251,6 +254,18 @@ impl Source {
         loop {
             if let Some(end) = self.boundary() {
                 return Ok(Some(self.take(end)));
+            }
+            if self.buf.len() > MAX_RECORD_BYTES {
+                // One record this long is no export's (an unclosed quote, or not text):
+                // held whole it would cost several times its size in memory.
+                return Err(AuditError::BadRow {
+                    path: self.path.clone(),
+                    line: self.next_line,
+                    why: format!(
+                        "a record runs past {} MiB without ending (an unclosed quote, or not an export); the rest of the file is not read",
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                });
             }
             // Reading into spare capacity (not a zero-filled slice) saves a pass over
             // every block.

@@ -237,6 +237,28 @@ fn searches_repeated_across_files_are_counted_once_wherever_a_figure_says_search
     );
 }
 
+/// A record that never ends (an unclosed quote, then tens of megabytes) was held whole,
+/// at several times its size in memory (an outside attack: 5.3 GB for a 1 GiB field).
+/// Reading stops at the cap, naming the line; what came before is audited.
+#[test]
+fn a_record_that_never_ends_stops_the_file_at_the_cap_instead_of_filling_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("endless.csv");
+    let mut bytes = b"ID,Name,Org Name,Reason,Search Time\ns1,Officer 1,Metro PD,assist ICE ERO,\"07/16/2024, 11:14:52 PM UTC\"\ns2,Officer 2,Metro PD,\"".to_vec();
+    bytes.resize(bytes.len() + (70 << 20), b'x');
+    std::fs::write(&f, bytes).unwrap();
+    let out = tmp.path().join("out");
+    let (o, s) = audit(&[f.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("line 3") && text(&o).contains("runs past 64 MiB"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(s["rows"], 1, "the row before it is audited");
+    assert_eq!(s["flagged"]["immigration"], 1);
+}
+
 #[test]
 fn jsonl_and_generic_csv_with_a_column_map() {
     let tmp = tempfile::tempdir().unwrap();
