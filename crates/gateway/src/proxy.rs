@@ -195,6 +195,16 @@ impl Gateway {
             );
         };
         strip_client_headers(&mut headers);
+        // A claimed authority is the requester's word, honoured or not by the decision
+        // (a warrant no register vouches for is decided as none): the service learns the
+        // authority from the logged entry its receipt names, never from these.
+        for h in [
+            crate::purpose::AUTHORITY,
+            crate::purpose::AUTHORITY_REF,
+            crate::purpose::AUTHORITY_RECORD,
+        ] {
+            headers.remove(h);
+        }
         let redacting = !admitted.decision.obligations.redact.is_empty();
         if redacting {
             for h in UNREDACTABLE_REQUEST {

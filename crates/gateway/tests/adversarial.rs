@@ -716,6 +716,10 @@ async fn client_address_override_session_and_connection_named_headers_never_reac
         ("CF-Connecting-IP", "6.6.6.6"),
         ("X-Envoy-Original-Path", "/records/people/P-999"),
         ("X-Method", "DELETE"),
+        // A warrant no register vouches for: decided as no authority, so the claim must
+        // not reach the service as if honoured.
+        ("Cordon-Authority", "judicial_warrant"),
+        ("Cordon-Authority-Ref", "FAKE-123"),
     ];
     let r = h.get("/alpr/plates/FAKE123", &with(&sent)).await;
     assert_eq!(r.status, 200, "{}", r.text());

@@ -286,6 +286,15 @@ async fn attack(p: &Proxy, h: &Harness) {
     ]);
     assert_eq!(h.get("/_cordon/auth", &direct).await.status, 401, "{name}");
 
+    // A warrant no register vouches for is decided as no authority; the claim must not
+    // reach the service as if it had been honoured.
+    let claimed = with(&[
+        ("Cordon-Authority", "judicial_warrant"),
+        ("Cordon-Authority-Ref", "FAKE-123"),
+    ]);
+    let r = p.get("/alpr/plates/FAKE123", &claimed).await;
+    assert!(matches!(r.status, 200 | 403), "{name}: {}", r.text());
+
     // A body on a request Cordon decides without one: forward-auth never shows Cordon a
     // body, so none may reach the service, whatever its framing or method.
     for method in ["GET", "HEAD", "POST"] {
@@ -334,6 +343,8 @@ async fn attack(p: &Proxy, h: &Harness) {
                         | "x-original-uri"
                         | "x-forwarded-uri"
                         | "cordon-proxy-secret"
+                        | "cordon-authority"
+                        | "cordon-authority-ref"
                 ),
                 "{name}: the upstream received {k}: {v}"
             );
