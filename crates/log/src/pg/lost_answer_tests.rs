@@ -207,29 +207,34 @@ fn a_batch_whose_append_never_reached_the_server_is_refused_and_its_index_reused
     log.close().unwrap();
 }
 
-/// The append reached the server but waits there for the counter's lock when its answer
-/// is lost. Searching while it waits would find nothing, and it would commit after the
-/// refusal; the sequencer must end that session before it looks.
-#[test]
-fn an_unanswered_append_still_running_is_ended_before_the_log_is_searched() {
-    let (log, relay, url, _, _tmp) = log_through_relay("lost-waiting", Duration::from_secs(10));
-    let mut holder = connect(&url, "cordon test lock holder").unwrap();
+/// Sends `entry` while another session holds the counter's lock, loses the append's
+/// answer, and checks the batch is refused and never commits once the lock is free.
+fn lost_while_waiting_for_the_lock(log: &PgLog, relay: &Relay, url: &str, entry: &[u8]) {
+    let mut holder = connect(url, "cordon test lock holder").unwrap();
     let mut tx = holder.transaction().unwrap();
     tx.execute("SELECT next FROM cordon_counter FOR UPDATE", &[])
         .unwrap();
-    let entry = b"stuck-behind-a-lock".to_vec();
-    relay.arm(&entry, Cut::AfterSending);
-    let err = wait_at_most(log.submit(entry.clone(), None), Duration::from_secs(20))
+    relay.arm(entry, Cut::AfterSending);
+    let err = wait_at_most(log.submit(entry.to_vec(), None), Duration::from_secs(20))
         .expect_err("the append never committed, so it cannot be acknowledged");
     assert!(err.to_string().contains("never committed"), "{err}");
     tx.commit().unwrap();
     // Were the session still there, its append would take the lock now and commit.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
-        copies(&url, &entry),
+        copies(url, entry),
         0,
         "a refused append committed after all"
     );
+}
+
+/// The append reached the server but waits there for the counter's lock when its answer
+/// is lost. Searching while it waits would find nothing, and it would commit after the
+/// refusal; the sequencer must end that session before it looks.
+#[test]
+fn an_unanswered_append_still_running_is_ended_before_the_log_is_searched() {
+    let (log, relay, url, _, _tmp) = log_through_relay("lost-waiting", Duration::from_secs(10));
+    lost_while_waiting_for_the_lock(&log, &relay, &url, b"stuck-behind-a-lock");
     assert_eq!(log.append(b"after".to_vec(), None).unwrap().index(), 1);
     log.close().unwrap();
 }
@@ -279,21 +284,6 @@ fn a_changed_time_zone_does_not_hide_the_unanswered_session() {
             "ALTER DATABASE {database} SET TimeZone = 'Pacific/Chatham'"
         ))
         .unwrap();
-    let mut holder = connect(&url, "cordon test lock holder").unwrap();
-    let mut tx = holder.transaction().unwrap();
-    tx.execute("SELECT next FROM cordon_counter FOR UPDATE", &[])
-        .unwrap();
-    let entry = b"stuck-behind-a-lock-in-another-zone".to_vec();
-    relay.arm(&entry, Cut::AfterSending);
-    let err = wait_at_most(log.submit(entry.clone(), None), Duration::from_secs(20))
-        .expect_err("the append never committed, so it cannot be acknowledged");
-    assert!(err.to_string().contains("never committed"), "{err}");
-    tx.commit().unwrap();
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(
-        copies(&url, &entry),
-        0,
-        "a refused append committed after all"
-    );
+    lost_while_waiting_for_the_lock(&log, &relay, &url, b"stuck-behind-a-lock-in-another-zone");
     log.close().unwrap();
 }
