@@ -8,6 +8,7 @@
 //! 3.7.15; `.ci/run` installs all three.
 #![allow(clippy::unwrap_used)]
 mod common;
+use cordon_gateway::sample::Hits;
 use common::{
     assert_nothing_redacted_leaks, assert_served_as_logged, Harness, CPD, ICE, METRICS_TOKEN,
     PROXY_SECRET,
@@ -381,6 +382,29 @@ async fn keeps_connections_to_cordon_open(p: &Proxy, h: &Harness) {
     );
 }
 
+/// The converse of `assert_served_as_logged`: every allow in the log was acted on, so the
+/// log never shows a search allowed that the proxy then refused (Caddy once asked Cordon
+/// before refusing a request with a body).
+fn every_allow_was_served(dialect: &str, entries: &[cordon_gateway::entry::Entry], hits: &Hits) {
+    use cordon_gateway::entry::Entry;
+    let served: std::collections::HashSet<u64> = hits
+        .seen()
+        .iter()
+        .filter_map(|s| s.headers.iter().find(|(k, _)| k == "cordon-receipt"))
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    for (i, e) in entries.iter().enumerate() {
+        if let Entry::Decision(d) = e {
+            assert!(
+                !d.allowed() || served.contains(&(i as u64)),
+                "{dialect}: the log allows {} {} at {i}, but the service never received it",
+                d.method,
+                d.target()
+            );
+        }
+    }
+}
+
 /// A client address the attacker claims; the proxies run on loopback, which Cordon is told
 /// to trust for client addresses, so only the proxy's own header can put it in the log.
 const SPOOFED_CLIENT: &str = "203.0.113.9";
@@ -410,6 +434,7 @@ async fn run(dialect: &str, start: fn(&Harness) -> Proxy) {
     let (dir, verifier, hits) = h.stop().await;
     assert!(hits.total.load(std::sync::atomic::Ordering::SeqCst) >= 3);
     assert_served_as_logged(&dir.path().join("log"), &verifier, &hits);
+    every_allow_was_served(dialect, &common::entries(&dir.path().join("log"), &verifier), &hits);
     let mut clients = 0;
     for e in common::entries(&dir.path().join("log"), &verifier) {
         if let cordon_gateway::entry::Entry::Decision(e) = e {
