@@ -8,11 +8,11 @@
 //! 3.7.15; `.ci/run` installs all three.
 #![allow(clippy::unwrap_used)]
 mod common;
-use cordon_gateway::sample::Hits;
 use common::{
     assert_nothing_redacted_leaks, assert_served_as_logged, Harness, CPD, ICE, METRICS_TOKEN,
     PROXY_SECRET,
 };
+use cordon_gateway::sample::Hits;
 use cordon_gateway::wire::{self, Reply};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -434,7 +434,11 @@ async fn run(dialect: &str, start: fn(&Harness) -> Proxy) {
     let (dir, verifier, hits) = h.stop().await;
     assert!(hits.total.load(std::sync::atomic::Ordering::SeqCst) >= 3);
     assert_served_as_logged(&dir.path().join("log"), &verifier, &hits);
-    every_allow_was_served(dialect, &common::entries(&dir.path().join("log"), &verifier), &hits);
+    every_allow_was_served(
+        dialect,
+        &common::entries(&dir.path().join("log"), &verifier),
+        &hits,
+    );
     let mut clients = 0;
     for e in common::entries(&dir.path().join("log"), &verifier) {
         if let cordon_gateway::entry::Entry::Decision(e) = e {

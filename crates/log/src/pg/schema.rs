@@ -34,8 +34,16 @@ CREATE TABLE IF NOT EXISTS cordon_entries (
     writer text NOT NULL
 );
 -- Each batch's random id, on every entry it wrote: a batch whose append got no answer is
--- looked for by it, so no other batch with the same bytes can be taken for it.
-ALTER TABLE cordon_entries ADD COLUMN IF NOT EXISTS batch bytea;
+-- looked for by it, so no other batch with the same bytes can be taken for it. Added only
+-- when missing: ALTER TABLE takes an exclusive lock even when there is nothing to add,
+-- and every replica's appends would wait behind it at each start.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                   WHERE attrelid = 'cordon_entries'::regclass AND attname = 'batch'
+                   AND NOT attisdropped) THEN
+        ALTER TABLE cordon_entries ADD COLUMN batch bytea;
+    END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS cordon_decisions (
     idx bigint PRIMARY KEY,
     time timestamptz NOT NULL,

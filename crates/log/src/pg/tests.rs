@@ -347,3 +347,30 @@ fn a_role_that_may_not_emit_the_flush_message_is_refused_at_open_with_the_reason
     assert_eq!(log.append(b"granted".to_vec(), None).unwrap().index(), 0);
     log.close().unwrap();
 }
+
+/// A gateway opening the log re-runs the schema; were that to take an exclusive lock on
+/// the entries (an `ALTER TABLE` that finds nothing to add still does), one auditor's long
+/// query would hold up the start, and every replica's appends would queue behind it.
+#[test]
+fn opening_the_log_does_not_wait_for_a_reader_of_the_entries() {
+    let url = fresh_database();
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/shared").unwrap();
+    let first = PgLog::open(&url, tmp.path(), signer.clone(), config("first")).unwrap();
+    first.append(b"one".to_vec(), None).unwrap();
+    let mut reader = connect(&url, "cordon test auditor").unwrap();
+    let mut tx = reader.transaction().unwrap();
+    tx.query("SELECT idx FROM cordon_entries", &[]).unwrap();
+    let (done, opened) = std::sync::mpsc::channel();
+    let (u, d, s) = (url.clone(), tmp.path().join("second"), signer.clone());
+    std::thread::spawn(move || {
+        let _ = done.send(PgLog::open(&u, &d, s, config("second")).map(|l| l.close()));
+    });
+    let r = opened.recv_timeout(Duration::from_secs(5));
+    tx.rollback().unwrap();
+    assert!(
+        r.is_ok(),
+        "a gateway waited for a reader of the entries before it could open the log"
+    );
+    first.close().unwrap();
+}
