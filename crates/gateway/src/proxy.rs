@@ -54,12 +54,22 @@ const IDENTITY_HEADERS: [&str; 20] = [
     "x-ms-client-principal-name",
 ];
 
-/// Prefixes of identity headers cloud load balancers set (AWS ALB's OIDC, Google IAP,
-/// Azure App Service): a client's copies are removed.
-const IDENTITY_PREFIXES: [&str; 3] = [
+/// Prefixes of identity headers that authenticating proxies and load balancers set
+/// (Authelia, oauth2-proxy, Kubernetes impersonation, AWS ALB's OIDC, Google IAP, Azure,
+/// Cloudflare Access, Pomerium, authentik, Tailscale): a client's copies are removed.
+const IDENTITY_PREFIXES: [&str; 12] = [
+    "remote-",
+    "x-remote-",
+    "x-auth-request-",
+    "impersonate-",
     "x-amzn-oidc-",
     "x-goog-authenticated-",
     "x-ms-client-principal",
+    "cf-access-",
+    "x-pomerium-",
+    "x-authentik-",
+    "tailscale-",
+    "x-forwarded-",
 ];
 
 /// Request headers that make the upstream answer with a part of the body, a different
@@ -101,7 +111,7 @@ const CLIENT_BODY_HEADERS: [&str; 6] = [
 
 /// Headers that claim where the request came from: only Cordon (through its trusted
 /// proxies) says that, so a client's copies are removed.
-const ADDRESS_HEADERS: [&str; 9] = [
+const ADDRESS_HEADERS: [&str; 13] = [
     "forwarded",
     "forwarded-for",
     "x-forwarded",
@@ -111,6 +121,10 @@ const ADDRESS_HEADERS: [&str; 9] = [
     "x-cluster-client-ip",
     "client-ip",
     "cf-connecting-ip",
+    "x-originating-ip",
+    "fastly-client-ip",
+    "x-envoy-external-address",
+    "x-proxyuser-ip",
 ];
 
 /// Headers that common frameworks read as the method or URL to act on instead of the
@@ -129,9 +143,10 @@ const OVERRIDE_HEADERS: [&str; 8] = [
 
 /// Removes every header a client may not send on: hop-by-hop headers and any header the
 /// client's `Connection` names (RFC 9110 §7.6.1), identity and address headers, every
-/// `Cordon-*` header except the purpose inputs, and every header with an underscore in
-/// its name (as NGINX drops them by default): CGI, WSGI and Rack servers read `Cordon_Agency`
-/// as the same variable as Cordon's own `Cordon-Agency`, and gave the client's first.
+/// `Cordon-*` header except the purpose inputs, and every header whose name holds anything
+/// but letters, digits and hyphens (as NGINX ignores them by default): CGI, WSGI and Rack
+/// read `Cordon_Agency`, and PHP `Cordon.Agency`, as the same variable as Cordon's own
+/// `Cordon-Agency`, and gave the client's first.
 pub fn strip_client_headers(h: &mut HeaderMap) {
     let named_by_connection: Vec<String> = h
         .get_all(hyper::header::CONNECTION)
@@ -149,9 +164,8 @@ pub fn strip_client_headers(h: &mut HeaderMap) {
                 || ADDRESS_HEADERS.contains(&n)
                 || OVERRIDE_HEADERS.contains(&n)
                 || IDENTITY_PREFIXES.iter().any(|p| n.starts_with(p))
-                || n.contains('_')
+                || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 || named_by_connection.iter().any(|c| c == n)
-                || n.starts_with("x-forwarded-")
                 || n.starts_with("x-original-")
                 || (n.starts_with("cordon-") && !crate::purpose::INPUT_HEADERS.contains(&n))
         })

@@ -716,6 +716,17 @@ async fn client_address_override_session_and_connection_named_headers_never_reac
         ("CF-Connecting-IP", "6.6.6.6"),
         ("X-Envoy-Original-Path", "/records/people/P-999"),
         ("X-Method", "DELETE"),
+        // PHP reads a dot as an underscore; other proxies' identity and address headers.
+        ("Cordon.Agency", "ice-ero"),
+        ("Cordon~Agency", "ice-ero"),
+        ("Remote-Groups", "admins"),
+        ("X-Auth-Request-Preferred-Username", "ice-agent-7"),
+        ("Cf-Access-Authenticated-User-Email", "agent@ice.example"),
+        ("Impersonate-Uid", "7"),
+        ("Tailscale-User-Login", "agent@ice.example"),
+        ("X-Pomerium-Claim-Email", "agent@ice.example"),
+        ("X-Originating-IP", "6.6.6.6"),
+        ("Fastly-Client-IP", "6.6.6.6"),
         // A warrant no register vouches for: decided as no authority, so the claim must
         // not reach the service as if honoured.
         ("Cordon-Authority", "judicial_warrant"),
