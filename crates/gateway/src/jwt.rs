@@ -183,16 +183,36 @@ impl JwtVerifier {
     }
 }
 
-/// A claim that names who searched, or for which agency, must name someone: not empty,
-/// not only spaces, and without control characters (a line break in a name could forge
-/// a line wherever the log is shown line by line).
+/// A claim that names who searched, or for which agency, must name someone: something
+/// visible, and no control, format, separator or private-use character (a line break
+/// could forge a line wherever the log is shown line by line; a zero-width or
+/// direction-changing character could make one name look like another).
 fn accountable(name: &str, value: &str) -> Result<(), String> {
-    if value.trim().is_empty() || value.chars().any(char::is_control) {
+    if !value.chars().any(|c| !c.is_whitespace() && !hidden(c)) || value.chars().any(hidden) {
         return Err(format!(
             "its `{name}` claim is empty or holds control characters: it names no one"
         ));
     }
     Ok(())
+}
+
+/// Characters that show nothing, or change how the text around them shows: controls
+/// (Cc), the format characters of names (Cf: zero-width, bidirectional, word joiners, the
+/// byte-order mark, the soft hyphen), line and paragraph separators (Zl, Zp), fillers that
+/// render blank, and private use (Co).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}'
+            | '\u{e000}'..='\u{f8ff}'
+            | '\u{f0000}'..='\u{10ffff}'
+            | '\u{e0000}'..='\u{e007f}')
 }
 
 /// A claim given twice (`"agency":"ice-ero","agency":"cpd"`, or once escaped) is read as

@@ -197,6 +197,42 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
             "names no one",
         ),
         (
+            "a subject that is only a zero-width space",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": "\u{200b}"})),
+            ),
+            "names no one",
+        ),
+        (
+            "a subject that forges a line with a line separator",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": "alice\u{2028}agency: ice-ero"})),
+            ),
+            "names no one",
+        ),
+        (
+            "an agency written backwards by a direction override",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"agency": "cpd\u{202e}ore-eci"})),
+            ),
+            "names no one",
+        ),
+        (
+            "a subject of a blank filler character",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": "\u{3164}"})),
+            ),
+            "names no one",
+        ),
+        (
             "an agency with a control character",
             rsa_token(
                 Algorithm::RS256,
