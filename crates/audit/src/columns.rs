@@ -183,6 +183,18 @@ impl ColumnMap {
     pub fn get(&self, f: Field) -> Option<&str> {
         self.0.get(&f).map(String::as_str)
     }
+
+    /// The map without its dotted names, which in JSON reach into nested objects and so
+    /// name no top-level key.
+    pub fn top_level(&self) -> ColumnMap {
+        ColumnMap(
+            self.0
+                .iter()
+                .filter(|(_, v)| !v.contains('.'))
+                .map(|(k, v)| (*k, v.clone()))
+                .collect(),
+        )
+    }
 }
 
 /// Folds a header cell for matching: drops a byte-order mark, case, spaces, underscores,
@@ -245,7 +257,7 @@ impl Resolved {
     /// column, then, for a field still unclaimed, the key Cordon's own JSON names it by
     /// (`time`, `org`, `reason`: what a JSON-lines export was read by before).
     pub fn resolve_keys(keys: &[String], map: &ColumnMap) -> Resolved {
-        let mut r = Resolved::resolve(keys, map);
+        let mut r = Resolved::resolve(keys, &map.top_level());
         let folded: Vec<String> = keys.iter().map(|k| fold_header(k)).collect();
         for f in Field::ALL {
             if r.has(f) || map.get(f).is_some() {

@@ -132,9 +132,12 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// The last JSON-lines key set seen and how it resolved: records of one export almost
-/// always share their keys, so each distinct set is matched once.
-pub type KeyCache = Option<(Vec<String>, Resolved)>;
+/// The JSON-lines key sets seen in a chunk and how each resolved: records of one export
+/// share a few key sets (some leave out their null keys), so each is matched once.
+pub type KeyCache = Vec<(Vec<String>, Resolved)>;
+
+/// Key sets remembered per chunk; past this, new ones are matched afresh each time.
+const KEY_SETS: usize = 16;
 
 /// At most this many distinct unknown keys are listed per file.
 const MAX_UNKNOWN_KEYS: usize = 64;
@@ -154,28 +157,23 @@ impl Fields<'static> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let obj = v.as_object().ok_or("not a JSON object")?;
-        let known = cache
-            .as_ref()
-            .is_some_and(|(keys, _)| keys.len() == obj.len() && keys.iter().eq(obj.keys()));
-        if !known {
-            let keys: Vec<String> = obj.keys().cloned().collect();
-            let resolved = Resolved::resolve_keys(&keys, map);
-            for i in resolved.unmapped() {
-                let key = &keys[i];
-                let nested_root = Field::ALL.iter().any(|f| {
-                    map.get(*f)
-                        .and_then(|p| p.split_once('.'))
-                        .is_some_and(|(root, _)| root == key)
-                });
-                if !nested_root && unknown.len() < MAX_UNKNOWN_KEYS && !unknown.contains(key) {
-                    unknown.push(key.clone());
+        let at = match cache
+            .iter()
+            .position(|(keys, _)| keys.len() == obj.len() && keys.iter().eq(obj.keys()))
+        {
+            Some(at) => at,
+            None => {
+                let keys: Vec<String> = obj.keys().cloned().collect();
+                let resolved = Resolved::resolve_keys(&keys, map);
+                note_unknown(obj, &keys, &resolved, map, unknown);
+                if cache.len() == KEY_SETS {
+                    cache.remove(0);
                 }
+                cache.push((keys, resolved));
+                cache.len() - 1
             }
-            *cache = Some((keys, resolved));
-        }
-        let Some((keys, resolved)) = cache.as_ref() else {
-            return Err("not a JSON object".into());
         };
+        let (keys, resolved) = &cache[at];
         Ok(Fields(std::array::from_fn(|i| {
             let f = Field::ALL[i];
             let value = match map.get(f).filter(|p| p.contains('.')) {
@@ -184,6 +182,51 @@ impl Fields<'static> {
             };
             json_text(value)
         })))
+    }
+}
+
+/// Adds to `unknown` the keys of a record nothing reads: top-level keys no field claims
+/// (a dotted `--map` name's first part excepted), and the other keys of each object a
+/// dotted name reaches into (`details.purpose` beside a mapped `details.reason`).
+fn note_unknown(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    keys: &[String],
+    resolved: &Resolved,
+    map: &ColumnMap,
+    unknown: &mut Vec<String>,
+) {
+    let paths: Vec<&str> = Field::ALL
+        .iter()
+        .filter_map(|f| map.get(*f))
+        .filter(|p| p.contains('.'))
+        .collect();
+    let mut note = |key: String| {
+        if unknown.len() < MAX_UNKNOWN_KEYS && !unknown.contains(&key) {
+            unknown.push(key);
+        }
+    };
+    for i in resolved.unmapped() {
+        let key = &keys[i];
+        if !paths
+            .iter()
+            .any(|p| p.split('.').next() == Some(key.as_str()))
+        {
+            note(key.clone());
+        }
+    }
+    for path in &paths {
+        let Some((parent, leaf)) = path.rsplit_once('.') else {
+            continue;
+        };
+        let Some(serde_json::Value::Object(inner)) = lookup(obj, parent) else {
+            continue;
+        };
+        for k in inner.keys() {
+            let full = format!("{parent}.{k}");
+            if k != leaf && !paths.iter().any(|p| p.starts_with(&full)) {
+                note(full);
+            }
+        }
     }
 }
 

@@ -625,7 +625,7 @@ fn json_chunk(
     r: &mut ChunkResult,
     w: &mut csv::Writer<Vec<u8>>,
 ) {
-    let mut keys = None;
+    let mut keys = Vec::new();
     for (k, raw) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
         let line = chunk.first_line + k as u64;
         let text = String::from_utf8_lossy(raw);

@@ -191,6 +191,39 @@ fn a_jsonl_export_names_the_keys_it_does_not_read_and_matches_known_ones_in_any_
     );
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("notes") && report.contains("extra"));
+
+    // A dotted --map name reads one key of a nested object; the object's other keys are
+    // listed, and the name claims no top-level key whose folded spelling matches it.
+    let nested = tmp.path().join("nested.jsonl");
+    std::fs::write(
+        &nested,
+        "{\"time\":\"2025-11-14T09:53:36Z\",\"org\":\"Metro PD\",\"detailsReason\":\"x\",\"details\":{\"reason\":\"assist ICE removal\",\"purpose\":\"burglary\"}}\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out-nested");
+    let (o, s) = audit(&[
+        nested.to_str().unwrap(),
+        "--map",
+        "reason=details.reason",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let unmapped: Vec<&str> = s["unmapped_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unmapped,
+        ["detailsReason", "details.purpose"],
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        s["flagged"]["immigration"], 1,
+        "the reason read is details.reason, not detailsReason"
+    );
 }
 
 /// Network audits repeat one search in many agencies' files: every figure the reader is
