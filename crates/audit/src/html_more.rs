@@ -91,24 +91,18 @@ pub fn moderation_section(h: &mut String, s: &Summary) {
             String::new()
         }
     );
-    for (title, list, id) in [
-        (
-            "Reasons of blocked searches",
-            &m.blocked_reasons,
-            "blocked-reasons",
-        ),
-        (
-            "Reasons of warned searches",
-            &m.warned_reasons,
-            "warned-reasons",
-        ),
+    let u = unit(s);
+    for (verdict, list, id) in [
+        ("blocked", &m.blocked_reasons, "blocked-reasons"),
+        ("warned", &m.warned_reasons, "warned-reasons"),
     ] {
         if list.is_empty() {
             continue;
         }
         let _ = writeln!(
             h,
-            "<h3>{title}</h3>\n<table id=\"{id}\"><tr><th>Searches</th><th>Stated reason</th></tr>"
+            "<h3>Reasons of {verdict} {u}</h3>\n<table id=\"{id}\"><tr><th>{}</th><th>Stated reason</th></tr>",
+            capitalized(u)
         );
         for (reason, n) in list {
             let _ = writeln!(h, "<tr><td>{}</td><td>{}</td></tr>", num(*n), esc(reason));

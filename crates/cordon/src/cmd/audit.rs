@@ -197,7 +197,8 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
         "these counts are a lower bound: {} of {} {unit} give no checkable reason (blank, masked, a case number, \"investigation\")",
         s.reason_says_nothing, s.rows
     );
-    if s.moderation.rows > 0 {
+    // Only when some row has a verdict: a JSON-lines export without the key reads blank.
+    if s.moderation.rows > s.moderation.blank {
         println!(
             "Flock's moderation: {} allowed, {} warned, {} blocked",
             s.moderation.allowed, s.moderation.warned, s.moderation.blocked
