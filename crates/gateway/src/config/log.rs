@@ -50,6 +50,15 @@ pub enum LogBackendKind {
 /// A commit delay that eats most of the durable deadline turns every decision into a 503:
 /// a decision that waits for its batch must still have time to be written.
 pub(super) fn check(section: &LogSection) -> Result<(), String> {
+    // A request still waiting for the log when the drain at shutdown ends is dropped with
+    // its event loop, and its late allow could then stand without its "not served" entry.
+    let drain_ms = crate::server::DRAIN_TIMEOUT.as_millis() as u64;
+    if section.durable_deadline_ms >= drain_ms {
+        return Err(format!(
+            "log.durable_deadline_ms ({} ms) must be under the {drain_ms} ms a shutdown waits for              requests in flight: a decision still waiting when that ends could be allowed after              its client was dropped, with nothing in the log to say so; use a few seconds at most",
+            section.durable_deadline_ms
+        ));
+    }
     let deadline_us = section.durable_deadline_ms.saturating_mul(1000);
     if section.commit_delay_us > 0 && section.commit_delay_us.saturating_mul(2) > deadline_us {
         return Err(format!(
@@ -69,6 +78,13 @@ mod tests {
 
     fn parse(extra: &str) -> LogSection {
         toml::from_str(&format!("dir = \"log\"\nkey = \"log.key\"\n{extra}")).unwrap()
+    }
+
+    #[test]
+    fn the_durable_deadline_must_end_before_the_drain_at_shutdown_does() {
+        assert!(check(&parse("durable_deadline_ms = 9999")).is_ok());
+        let e = check(&parse("durable_deadline_ms = 10000")).unwrap_err();
+        assert!(e.contains("must be under the 10000 ms"), "{e}");
     }
 
     #[test]
