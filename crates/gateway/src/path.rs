@@ -26,6 +26,8 @@ pub enum PathError {
     NotUtf8,
     #[error("the path contains a control character")]
     Control,
+    #[error("the path contains '*': name one record (a wildcard would be a bulk search the decision never saw)")]
+    Wildcard,
 }
 
 /// A normalized path: decoded segments with no empty, `.` or `..` segment.
@@ -120,6 +122,11 @@ fn decode_segment(raw: &str) -> Result<String, PathError> {
     if seg.chars().any(char::is_control) {
         return Err(PathError::Control);
     }
+    // A record named `*` is decided as one record and may be served as all of them, as
+    // `?id=*` and a body's `"plate":"*"` already are not.
+    if seg.contains('*') {
+        return Err(PathError::Wildcard);
+    }
     Ok(seg)
 }
 
@@ -175,6 +182,18 @@ mod tests {
         assert_eq!(normalize_path("/alpr/%zz"), Err(PathError::BadEscape));
         assert_eq!(normalize_path("/alpr/%ff"), Err(PathError::NotUtf8));
         assert_eq!(normalize_path("/alpr/%00"), Err(PathError::Control));
+    }
+
+    #[test]
+    fn a_wildcard_in_any_spelling_is_refused() {
+        for raw in [
+            "/records/people/*",
+            "/records/people/%2A",
+            "/records/people/P-*",
+            "/alpr/*/X",
+        ] {
+            assert_eq!(normalize_path(raw), Err(PathError::Wildcard), "{raw}");
+        }
     }
 
     #[test]

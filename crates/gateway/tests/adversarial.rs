@@ -165,6 +165,9 @@ async fn smuggling_framing_and_encoding_tricks_never_reach_the_upstream_undecide
         ("obs-fold", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Cordon-Case: JD-1\r\n civil_immigration_enforcement\r\n\r\n")),
         ("NUL in path", format!("GET /records/people/P-1001%00/../P-1002 HTTP/1.1\r\nHost: x\r\n{head}\r\n")),
         ("overlong UTF-8 dot", format!("GET /records/people/%C0%AE%C0%AE/P-1002 HTTP/1.1\r\nHost: x\r\n{head}\r\n")),
+        // A record named `*` would be decided as one record and served as every one.
+        ("wildcard record", format!("GET /records/people/* HTTP/1.1\r\nHost: x\r\n{head}\r\n")),
+        ("encoded wildcard record", format!("GET /records/people/%2A HTTP/1.1\r\nHost: x\r\n{head}\r\n")),
         ("raw NUL in header", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Cordon-Case: a\0b\r\n\r\n")),
         ("double CL", format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Content-Length: 0\r\nContent-Length: 5\r\n\r\nhello")),
     ];
