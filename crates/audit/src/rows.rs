@@ -165,7 +165,7 @@ impl Fields<'static> {
             None => {
                 let keys: Vec<String> = obj.keys().cloned().collect();
                 let resolved = Resolved::resolve_keys(&keys, map);
-                note_unknown(obj, &keys, &resolved, map, unknown);
+                note_unknown_top(&keys, &resolved, map, unknown);
                 if cache.len() == KEY_SETS {
                     cache.remove(0);
                 }
@@ -174,6 +174,7 @@ impl Fields<'static> {
             }
         };
         let (keys, resolved) = &cache[at];
+        note_unknown_nested(obj, map, unknown);
         Ok(Fields(std::array::from_fn(|i| {
             let f = Field::ALL[i];
             let value = match map.get(f).filter(|p| p.contains('.')) {
@@ -185,48 +186,69 @@ impl Fields<'static> {
     }
 }
 
-/// Adds to `unknown` the keys of a record nothing reads: top-level keys no field claims
-/// (a dotted `--map` name's first part excepted), and the other keys of each object a
-/// dotted name reaches into (`details.purpose` beside a mapped `details.reason`).
-fn note_unknown(
-    obj: &serde_json::Map<String, serde_json::Value>,
+/// Adds to `unknown` the top-level keys of a new key set that no field claims (the first
+/// part of a dotted `--map` name excepted).
+fn note_unknown_top(
     keys: &[String],
     resolved: &Resolved,
     map: &ColumnMap,
     unknown: &mut Vec<String>,
 ) {
-    let paths: Vec<&str> = Field::ALL
-        .iter()
-        .filter_map(|f| map.get(*f))
-        .filter(|p| p.contains('.'))
-        .collect();
-    let mut note = |key: String| {
-        if unknown.len() < MAX_UNKNOWN_KEYS && !unknown.contains(&key) {
-            unknown.push(key);
-        }
-    };
+    let paths = dotted_paths(map);
     for i in resolved.unmapped() {
         let key = &keys[i];
         if !paths
             .iter()
             .any(|p| p.split('.').next() == Some(key.as_str()))
         {
-            note(key.clone());
+            note(unknown, key.clone());
         }
     }
+}
+
+/// Adds to `unknown` every key, at every level, of the objects a dotted `--map` name
+/// reaches into that no dotted name reads (`details.purpose` beside a mapped
+/// `details.reason`). Checked on every record: nested keys vary where top-level ones do not.
+fn note_unknown_nested(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    map: &ColumnMap,
+    unknown: &mut Vec<String>,
+) {
+    let paths = dotted_paths(map);
     for path in &paths {
-        let Some((parent, leaf)) = path.rsplit_once('.') else {
-            continue;
-        };
-        let Some(serde_json::Value::Object(inner)) = lookup(obj, parent) else {
-            continue;
-        };
-        for k in inner.keys() {
-            let full = format!("{parent}.{k}");
-            if k != leaf && !paths.iter().any(|p| p.starts_with(&full)) {
-                note(full);
+        let parts: Vec<&str> = path.split('.').collect();
+        let mut inner = obj;
+        for depth in 0..parts.len() - 1 {
+            let Some(serde_json::Value::Object(next)) = inner.get(parts[depth]) else {
+                break;
+            };
+            inner = next;
+            let parent = parts[..=depth].join(".");
+            for k in inner.keys() {
+                let full = format!("{parent}.{k}");
+                let read = paths
+                    .iter()
+                    .any(|p| *p == full || p.starts_with(&format!("{full}.")));
+                if !read {
+                    note(unknown, full);
+                }
             }
         }
+    }
+}
+
+/// The `--map` names that reach into nested objects.
+fn dotted_paths(map: &ColumnMap) -> Vec<&str> {
+    Field::ALL
+        .iter()
+        .filter_map(|f| map.get(*f))
+        .filter(|p| p.contains('.'))
+        .collect()
+}
+
+fn note(unknown: &mut Vec<String>, key: String) {
+    if unknown.len() < MAX_UNKNOWN_KEYS && !unknown.contains(&key) {
+        unknown.push(key);
     }
 }
 

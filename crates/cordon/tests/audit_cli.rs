@@ -220,6 +220,38 @@ fn a_jsonl_export_names_the_keys_it_does_not_read_and_matches_known_ones_in_any_
         "{}",
         text(&o)
     );
+
+    // Nested keys vary where top-level ones do not: the second record's purpose, two
+    // levels down, and a key that merely starts like the mapped one are listed too.
+    let varied = tmp.path().join("varied.jsonl");
+    std::fs::write(
+        &varied,
+        concat!(
+            "{\"time\":\"2025-11-14T09:53:36Z\",\"org\":\"Metro PD\",\"details\":{\"reason\":{\"text\":\"burglary\"}}}\n",
+            "{\"time\":\"2025-11-14T09:54:36Z\",\"org\":\"Metro PD\",\"details\":{\"reason\":{\"text\":\"investigation\",\"code\":\"ICE\"},\"purpose\":\"assist ICE removal\",\"rea\":\"x\"}}\n",
+        ),
+    )
+    .unwrap();
+    let out_varied = tmp.path().join("out-varied");
+    let (ov, sv) = audit(&[
+        varied.to_str().unwrap(),
+        "--map",
+        "reason=details.reason.text",
+        "--out",
+        out_varied.to_str().unwrap(),
+    ]);
+    let listed: Vec<&str> = sv["unmapped_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        ["details.purpose", "details.rea", "details.reason.code"],
+        "{}",
+        text(&ov)
+    );
     assert_eq!(
         s["flagged"]["immigration"], 1,
         "the reason read is details.reason, not detailsReason"
