@@ -188,31 +188,43 @@ impl JwtVerifier {
 /// could forge a line wherever the log is shown line by line; a zero-width or
 /// direction-changing character could make one name look like another).
 fn accountable(name: &str, value: &str) -> Result<(), String> {
-    if !value.chars().any(|c| !c.is_whitespace() && !hidden(c)) || value.chars().any(hidden) {
+    let edged = value.trim() != value;
+    if edged
+        || !value.chars().any(|c| !c.is_whitespace() && !hidden(c))
+        || value.chars().any(hidden)
+    {
         return Err(format!(
-            "its `{name}` claim is empty or holds control characters: it names no one"
+            "its `{name}` claim is empty, starts or ends with a space, or holds an invisible or text-reordering character: it names no one unambiguously"
         ));
     }
     Ok(())
 }
 
 /// Characters that show nothing, or change how the text around them shows: controls
-/// (Cc), the format characters of names (Cf: zero-width, bidirectional, word joiners, the
-/// byte-order mark, the soft hyphen), line and paragraph separators (Zl, Zp), fillers that
-/// render blank, and private use (Co).
+/// (Cc), format characters that reorder or hide text (bidirectional embeddings, overrides
+/// and isolates, word joiners and invisible operators, the byte-order mark, the soft
+/// hyphen, interlinear annotation), line and paragraph separators (Zl, Zp), fillers and
+/// blanks that render as nothing, variation selectors, tags and private use (Co). The
+/// joiners and direction marks that Persian, Indic and mixed right-to-left names need
+/// (U+200C to U+200F, U+061C) are allowed.
 fn hidden(c: char) -> bool {
     c.is_control()
         || matches!(c,
-            '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            '\u{ad}' | '\u{34f}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{600}'..='\u{605}' | '\u{6dd}' | '\u{70f}' | '\u{8e2}' | '\u{110bd}' | '\u{110cd}'
             | '\u{180b}'..='\u{180f}'
-            | '\u{200b}'..='\u{200f}'
+            | '\u{200b}'
             | '\u{2028}'..='\u{202e}'
             | '\u{2060}'..='\u{206f}'
-            | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+            | '\u{2800}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+            | '\u{fe00}'..='\u{fe0f}'
             | '\u{fff9}'..='\u{fffb}'
+            | '\u{13430}'..='\u{1343f}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
             | '\u{e000}'..='\u{f8ff}'
-            | '\u{f0000}'..='\u{10ffff}'
-            | '\u{e0000}'..='\u{e007f}')
+            | '\u{e0000}'..='\u{e0fff}'
+            | '\u{f0000}'..='\u{10ffff}')
 }
 
 /// A claim given twice (`"agency":"ice-ero","agency":"cpd"`, or once escaped) is read as

@@ -150,6 +150,22 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
     };
     let (status, err) = ask(&h, &raw_token(head, &body(r#","agency":"cpd""#))).await;
     assert_eq!(status, 200, "the control token: {err}");
+    // Names in scripts that need joiners or direction marks are names.
+    for sub in [
+        "علی\u{200c}اکبر",
+        "അവന്\u{200d}",
+        "José O'Brien",
+        "王小明",
+        "דוד\u{200f} 7",
+    ] {
+        let token = rsa_token(
+            Algorithm::RS256,
+            "rsa1",
+            &claims(serde_json::json!({"sub": sub})),
+        );
+        let (status, err) = ask(&h, &token).await;
+        assert_eq!(status, 200, "{sub:?} was refused: {err}");
+    }
     for (what, token, says) in [
         (
             "a claim given twice",
@@ -185,7 +201,7 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
                 "rsa1",
                 &claims(serde_json::json!({"sub": " "})),
             ),
-            "names no one",
+            "names no one unambiguously",
         ),
         (
             "a subject with a line break",
@@ -194,7 +210,7 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
                 "rsa1",
                 &claims(serde_json::json!({"sub": "a\nb"})),
             ),
-            "names no one",
+            "names no one unambiguously",
         ),
         (
             "a subject that is only a zero-width space",
@@ -203,7 +219,7 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
                 "rsa1",
                 &claims(serde_json::json!({"sub": "\u{200b}"})),
             ),
-            "names no one",
+            "names no one unambiguously",
         ),
         (
             "a subject that forges a line with a line separator",
@@ -212,7 +228,7 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
                 "rsa1",
                 &claims(serde_json::json!({"sub": "alice\u{2028}agency: ice-ero"})),
             ),
-            "names no one",
+            "names no one unambiguously",
         ),
         (
             "an agency written backwards by a direction override",
@@ -221,7 +237,7 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
                 "rsa1",
                 &claims(serde_json::json!({"agency": "cpd\u{202e}ore-eci"})),
             ),
-            "names no one",
+            "names no one unambiguously",
         ),
         (
             "a subject of a blank filler character",
@@ -229,6 +245,33 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
                 Algorithm::RS256,
                 "rsa1",
                 &claims(serde_json::json!({"sub": "\u{3164}"})),
+            ),
+            "names no one unambiguously",
+        ),
+        (
+            "a subject of a Braille blank",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": "\u{2800}"})),
+            ),
+            "names no one",
+        ),
+        (
+            "a subject with a variation selector",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": "alice\u{fe0f}"})),
+            ),
+            "names no one",
+        ),
+        (
+            "a subject with a trailing space",
+            rsa_token(
+                Algorithm::RS256,
+                "rsa1",
+                &claims(serde_json::json!({"sub": "alice "})),
             ),
             "names no one",
         ),
@@ -239,7 +282,7 @@ async fn a_signed_token_that_names_no_one_unambiguously_is_refused() {
                 "rsa1",
                 &claims(serde_json::json!({"agency": "cpd\u{7}"})),
             ),
-            "names no one",
+            "names no one unambiguously",
         ),
     ] {
         assert_refused(&h, what, &token, says).await;
