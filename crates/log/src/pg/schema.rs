@@ -52,9 +52,19 @@ CREATE TABLE IF NOT EXISTS cordon_decisions (
     decision text NOT NULL,
     dataset text
 );
-CREATE INDEX IF NOT EXISTS cordon_decisions_time ON cordon_decisions (time);
-CREATE INDEX IF NOT EXISTS cordon_decisions_agency ON cordon_decisions (agency, time);
-CREATE INDEX IF NOT EXISTS cordon_decisions_decision ON cordon_decisions (decision, time);
+-- Created only when missing, for the same reason: CREATE INDEX takes a lock on the
+-- table that blocks appends before it looks whether the index exists.
+DO $$ BEGIN
+    IF to_regclass('cordon_decisions_time') IS NULL THEN
+        CREATE INDEX cordon_decisions_time ON cordon_decisions (time);
+    END IF;
+    IF to_regclass('cordon_decisions_agency') IS NULL THEN
+        CREATE INDEX cordon_decisions_agency ON cordon_decisions (agency, time);
+    END IF;
+    IF to_regclass('cordon_decisions_decision') IS NULL THEN
+        CREATE INDEX cordon_decisions_decision ON cordon_decisions (decision, time);
+    END IF;
+END $$;
 ";
 
 /// Creates the tables if missing and, for a new log, records `first` (the signed empty

@@ -352,7 +352,7 @@ fn a_role_that_may_not_emit_the_flush_message_is_refused_at_open_with_the_reason
 /// the entries (an `ALTER TABLE` that finds nothing to add still does), one auditor's long
 /// query would hold up the start, and every replica's appends would queue behind it.
 #[test]
-fn opening_the_log_does_not_wait_for_a_reader_of_the_entries() {
+fn opening_the_log_does_not_wait_for_readers_or_writers_of_its_tables() {
     let url = fresh_database();
     let tmp = tempfile::tempdir().unwrap();
     let signer = Signer::generate("test.example/shared").unwrap();
@@ -361,6 +361,12 @@ fn opening_the_log_does_not_wait_for_a_reader_of_the_entries() {
     let mut reader = connect(&url, "cordon test auditor").unwrap();
     let mut tx = reader.transaction().unwrap();
     tx.query("SELECT idx FROM cordon_entries", &[]).unwrap();
+    // And a writer of the decision index, as an append is until it commits.
+    tx.execute(
+        "INSERT INTO cordon_decisions (idx, time, decision) VALUES (1000000, now(), 'allow')",
+        &[],
+    )
+    .unwrap();
     let (done, opened) = std::sync::mpsc::channel();
     let (u, d, s) = (url.clone(), tmp.path().join("second"), signer.clone());
     std::thread::spawn(move || {
@@ -370,7 +376,7 @@ fn opening_the_log_does_not_wait_for_a_reader_of_the_entries() {
     tx.rollback().unwrap();
     assert!(
         r.is_ok(),
-        "a gateway waited for a reader of the entries before it could open the log"
+        "a gateway waited for a reader of the entries or a writer of the decisions before it could open the log"
     );
     first.close().unwrap();
 }
