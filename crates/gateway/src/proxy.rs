@@ -55,21 +55,36 @@ const IDENTITY_HEADERS: [&str; 20] = [
 ];
 
 /// Prefixes of identity headers that authenticating proxies and load balancers set
-/// (Authelia, oauth2-proxy, Kubernetes impersonation, AWS ALB's OIDC, Google IAP, Azure,
-/// Cloudflare Access, Pomerium, authentik, Tailscale): a client's copies are removed.
-const IDENTITY_PREFIXES: [&str; 12] = [
+/// (Authelia, oauth2-proxy, Keycloak gatekeeper, Kubernetes impersonation, AWS ALB, Google
+/// IAP, Azure, Cloudflare Access, Pomerium, authentik, Vouch, Tailscale, TLS fronts, API
+/// gateways): a client's copies are removed.
+const IDENTITY_PREFIXES: [&str; 24] = [
     "remote-",
     "x-remote-",
-    "x-auth-request-",
+    "x-auth-",
     "impersonate-",
     "x-amzn-oidc-",
+    "x-amzn-mtls-",
     "x-goog-authenticated-",
+    "x-goog-iap-",
     "x-ms-client-principal",
+    "x-ms-token-",
+    "x-arr-clientcert",
     "cf-access-",
     "x-pomerium-",
     "x-authentik-",
+    "x-vouch-",
     "tailscale-",
     "x-forwarded-",
+    // Client certificates that a TLS-terminating front passes on.
+    "x-ssl-client",
+    "ssl-client",
+    "x-client-cert",
+    "x-client-verify",
+    // Verified token claims that API gateways and meshes pass on.
+    "x-jwt-",
+    "x-apigateway-api-userinfo",
+    "x-endpoint-api-userinfo",
 ];
 
 /// Request headers that make the upstream answer with a part of the body, a different

@@ -730,6 +730,15 @@ async fn client_address_override_session_and_connection_named_headers_never_reac
         ("X-Pomerium-Claim-Email", "agent@ice.example"),
         ("X-Originating-IP", "6.6.6.6"),
         ("Fastly-Client-IP", "6.6.6.6"),
+        ("X-Auth-Username", "ice-agent-7"),
+        ("X-Vouch-User", "agent@ice.example"),
+        ("X-SSL-Client-S-DN", "CN=ice-agent-7"),
+        ("X-Client-Cert", "forged"),
+        ("X-Amzn-Mtls-Clientcert", "forged"),
+        ("X-MS-TOKEN-AAD-ID-TOKEN", "forged"),
+        ("X-Goog-IAP-JWT-Assertion", "forged"),
+        ("X-Jwt-Payload", "e30"),
+        ("X-Endpoint-API-Userinfo", "e30"),
         // A warrant no register vouches for: decided as no authority, so the claim must
         // not reach the service as if honoured.
         ("Cordon-Authority", "judicial_warrant"),
