@@ -177,13 +177,7 @@ fn a_jsonl_export_names_the_keys_it_does_not_read_and_matches_known_ones_in_any_
         "\"Reason\" is the reason column in any case: {}",
         text(&o)
     );
-    let unmapped: Vec<&str> = s["unmapped_columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert_eq!(unmapped, ["notes", "extra"], "{s}");
+    assert_eq!(unmapped(&s), ["notes", "extra"], "{s}");
     assert!(
         text(&o).contains("columns Cordon does not understand") && text(&o).contains("notes"),
         "{}",
@@ -194,68 +188,65 @@ fn a_jsonl_export_names_the_keys_it_does_not_read_and_matches_known_ones_in_any_
 
     // A dotted --map name reads one key of a nested object; the object's other keys are
     // listed, and the name claims no top-level key whose folded spelling matches it.
-    let nested = tmp.path().join("nested.jsonl");
-    std::fs::write(
-        &nested,
+    let (o, s, listed) = audit_jsonl(
+        tmp.path(),
         "{\"time\":\"2025-11-14T09:53:36Z\",\"org\":\"Metro PD\",\"detailsReason\":\"x\",\"details\":{\"reason\":\"assist ICE removal\",\"purpose\":\"burglary\"}}\n",
-    )
-    .unwrap();
-    let out = tmp.path().join("out-nested");
-    let (o, s) = audit(&[
-        nested.to_str().unwrap(),
-        "--map",
         "reason=details.reason",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let unmapped: Vec<&str> = s["unmapped_columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        unmapped,
-        ["detailsReason", "details.purpose"],
-        "{}",
-        text(&o)
     );
-
-    // Nested keys vary where top-level ones do not: the second record's purpose, two
-    // levels down, and a key that merely starts like the mapped one are listed too.
-    let varied = tmp.path().join("varied.jsonl");
-    std::fs::write(
-        &varied,
-        concat!(
-            "{\"time\":\"2025-11-14T09:53:36Z\",\"org\":\"Metro PD\",\"details\":{\"reason\":{\"text\":\"burglary\"}}}\n",
-            "{\"time\":\"2025-11-14T09:54:36Z\",\"org\":\"Metro PD\",\"details\":{\"reason\":{\"text\":\"investigation\",\"code\":\"ICE\"},\"purpose\":\"assist ICE removal\",\"rea\":\"x\"}}\n",
-        ),
-    )
-    .unwrap();
-    let out_varied = tmp.path().join("out-varied");
-    let (ov, sv) = audit(&[
-        varied.to_str().unwrap(),
-        "--map",
-        "reason=details.reason.text",
-        "--out",
-        out_varied.to_str().unwrap(),
-    ]);
-    let listed: Vec<&str> = sv["unmapped_columns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        listed,
-        ["details.purpose", "details.rea", "details.reason.code"],
-        "{}",
-        text(&ov)
-    );
+    assert_eq!(listed, ["detailsReason", "details.purpose"], "{}", text(&o));
     assert_eq!(
         s["flagged"]["immigration"], 1,
         "the reason read is details.reason, not detailsReason"
     );
+
+    // Nested keys vary where top-level ones do not: the second record's purpose, two
+    // levels down, and a key that merely starts like the mapped one are listed too.
+    let (o, _, listed) = audit_jsonl(
+        tmp.path(),
+        concat!(
+            "{\"time\":\"2025-11-14T09:53:36Z\",\"org\":\"Metro PD\",\"details\":{\"reason\":{\"text\":\"burglary\"}}}\n",
+            "{\"time\":\"2025-11-14T09:54:36Z\",\"org\":\"Metro PD\",\"details\":{\"reason\":{\"text\":\"investigation\",\"code\":\"ICE\"},\"purpose\":\"assist ICE removal\",\"rea\":\"x\"}}\n",
+        ),
+        "reason=details.reason.text",
+    );
+    assert_eq!(
+        listed,
+        ["details.purpose", "details.rea", "details.reason.code"],
+        "{}",
+        text(&o)
+    );
+}
+
+/// Audits `lines` as a JSON-lines export with `--map map`, in a folder of its own under
+/// `dir`; returns the output, summary.json and the keys it lists as unread.
+fn audit_jsonl(
+    dir: &Path,
+    lines: &str,
+    map: &str,
+) -> (std::process::Output, serde_json::Value, Vec<String>) {
+    let case = tempfile::tempdir_in(dir).unwrap();
+    let f = case.path().join("export.jsonl");
+    std::fs::write(&f, lines).unwrap();
+    let out = case.path().join("out");
+    let (o, s) = audit(&[
+        f.to_str().unwrap(),
+        "--map",
+        map,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let listed = unmapped(&s);
+    (o, s, listed)
+}
+
+/// The keys or columns a summary.json lists as unread.
+fn unmapped(s: &serde_json::Value) -> Vec<String> {
+    s["unmapped_columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Network audits repeat one search in many agencies' files: every figure the reader is
