@@ -346,5 +346,6 @@ const METHOD: &str = r#"<h2>How this was done, and its limits</h2>
 <li>A reason "gives no checkable purpose" when it is blank, masked, a filler ("n/a", "-", "test"), only a case number, or only generic words ("investigation", "inv", "criminal investigation", "other - not applicable", "agency assist"). One specific word ("stolen", "warrant", "missing") makes it a stated purpose, true or not.</li>
 <li>Times are read as UTC, as Flock writes them. "Usual hours" and bursts compare an organization or user with itself, so they do not depend on its time zone.</li>
 <li>The machine-readable findings are in summary.json; every flagged row, with all its original columns, is in flagged.csv.</li>
+<li id="flagged-csv-warning">flagged.csv keeps every cell exactly as the export had it, so it stays evidence. A spreadsheet may run a cell that begins with =, +, - or @ as a formula: open it as text (in a spreadsheet, import it with every column set to Text) rather than by double-clicking.</li>
 </ul>
 "#;

@@ -287,6 +287,9 @@ fn searches_repeated_across_files_are_counted_once_wherever_a_figure_says_search
         "the tile counts distinct searches"
     );
     assert!(report.contains("Flagged rows by agency"));
+    // flagged.csv keeps cells verbatim, formula-like ones too: the reader is told how to
+    // open it safely.
+    assert!(report.contains("id=\"flagged-csv-warning\""));
     assert!(
         !report.contains("of 8 searches"),
         "eight rows are four searches"
