@@ -218,10 +218,19 @@ async fn handle(
                 &serde_json::json!({"status": "unhealthy", "log": gw.origin, "why": format!("the log is not keeping up: {why}"), "log_size": gw.log.durable_size()}),
             );
         }
-        return respond::json(
-            StatusCode::OK,
-            &serde_json::json!({"status": "ok", "log": gw.origin, "log_size": gw.log.durable_size()}),
-        );
+        let mut health = serde_json::json!({"status": "ok", "log": gw.origin, "log_size": gw.log.durable_size()});
+        // Decisions are still durable, so the gateway stays in service; but nothing newer
+        // is being published under a signed checkpoint, which whoever watches must hear.
+        if let Some(why) = gw.log.integration_error() {
+            health["status"] = "degraded".into();
+            health["publication"] = serde_json::json!({
+                "stalled": true,
+                "why": why,
+                "checkpoint_size": gw.log.checkpoint().checkpoint.size,
+                "what_to_do": "free disk space or fix the log directory's tiles; durable entries are published once the next round succeeds",
+            });
+        }
+        return respond::json(StatusCode::OK, &health);
     }
     if path == "/metrics" {
         return crate::ops::on_data_listener(gw, req.headers());

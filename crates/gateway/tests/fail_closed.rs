@@ -270,3 +270,39 @@ async fn an_allow_whose_http2_stream_was_reset_before_it_was_durable_is_marked_n
     let (dir, verifier, _) = h.stop().await;
     every_allow_is_marked_not_served(&common::entries(&dir.path().join("log"), &verifier));
 }
+
+/// A disk that takes appends but not tiles (full, or damaged) stops publication while
+/// decisions stay durable: `/healthz` keeps the gateway in service and says publication
+/// has stalled, and why (an outside attack saw checkpoints stop with nothing said).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_says_when_publication_has_stalled() {
+    let h = Harness::start().await;
+    assert_eq!(h.get("/alpr/plates/FAKE123", &CPD).await.status, 200);
+    let tiles = h.dir.path().join("log/tile");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !tiles.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no tiles were written"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    std::fs::remove_dir_all(&tiles).unwrap();
+    std::fs::write(&tiles, b"not a directory").unwrap();
+    assert_eq!(h.get("/alpr/plates/FAKE123", &CPD).await.status, 200);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let health = loop {
+        let r = h.get("/healthz", &[]).await;
+        assert_eq!(r.status, 200, "decisions are still durable: {}", r.text());
+        if r.json()["status"] == "degraded" {
+            break r.json();
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", r.text());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(health["publication"]["stalled"], true, "{health}");
+    assert!(health["publication"]["why"]
+        .as_str()
+        .is_some_and(|w| !w.is_empty()));
+    std::fs::remove_file(&tiles).unwrap();
+}
