@@ -62,7 +62,7 @@ impl Watch {
     pub fn render(&self, s: &mut String) {
         use std::fmt::Write as _;
         let _ = writeln!(s, "# HELP cordon_log_deadline_misses_total Decisions refused with 503 because the log did not make them durable within log.durable_deadline_ms.\n# TYPE cordon_log_deadline_misses_total counter\ncordon_log_deadline_misses_total {}", self.deadline_misses.load(Ordering::Relaxed));
-        let _ = writeln!(s, "# HELP cordon_log_not_served_total Allows that became durable after their deadline and were recorded as not served.\n# TYPE cordon_log_not_served_total counter\ncordon_log_not_served_total {}", self.not_served.load(Ordering::Relaxed));
+        let _ = writeln!(s, "# HELP cordon_log_not_served_total Allows that became durable after their deadline or after their request went away, and were recorded as not served.\n# TYPE cordon_log_not_served_total counter\ncordon_log_not_served_total {}", self.not_served.load(Ordering::Relaxed));
     }
 
     /// Runs `record` (a follow-up that appends to the log) on this thread's event loop,
@@ -194,8 +194,10 @@ impl Drop for Wait {
     }
 }
 
-/// One append counted in flight until it is done, or until whoever waited for it is gone
-/// (a client that hung up drops the request's future): `/healthz` must not count it for ever.
+/// One append counted in flight until it is done: a wait that is given up hands this to
+/// its follow-up, which ends it when the append completes. Dropped unended (no event loop
+/// was left to run the follow-up), it stops counting, so `/healthz` never counts an append
+/// for ever.
 struct InFlight(Option<Arc<Watch>>);
 
 impl InFlight {

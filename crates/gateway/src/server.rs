@@ -423,7 +423,7 @@ async fn forward_auth(
     let problem = problem.or_else(|| {
         (hyper::body::Body::size_hint(req.body()).exact() != Some(0)).then(|| Problem {
             error: "the original request carries a body, and forward-auth decides without one".into(),
-            fix: "send the request without a body; operators: the shipped proxy configs refuse such requests before they reach the service",
+            fix: "send the request without a body; operators: the proxy must refuse such requests or pass the body here (Traefik forwardBody) to be refused, as the shipped configs do",
         })
     });
     let ask = Ask {
