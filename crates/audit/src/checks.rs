@@ -2,7 +2,7 @@
 //! figures: a key column (time, organization, reason) that is absent or unreadable, values
 //! of a known column that do not parse, columns Cordon does not understand, fields the
 //! export withheld.
-use crate::columns::{Field, Resolved};
+use crate::columns::{fold_header, Field, Resolved};
 use crate::rows::CellTally;
 use crate::summary::{ColumnReport, FileReport};
 
@@ -68,7 +68,10 @@ pub fn check_file(report: &mut FileReport, l: &Layout<'_>, tally: &[CellTally]) 
         report.unmapped_columns = l.columns.unmapped().map(|i| l.names[i].clone()).collect();
     }
     let mut key_unread = false;
-    for w in key_warnings(l, tally, rows) {
+    for w in key_warnings(l, tally, rows)
+        .into_iter()
+        .chain(twin_key_columns(l))
+    {
         key_unread = true;
         report.warnings.push(w);
     }
@@ -115,6 +118,42 @@ fn column_reports(
             unreadable: t.unreadable,
         };
         out.push((report, t.sample.clone()));
+    }
+    out
+}
+
+/// A warning for each key column whose name the header gives twice: only the first is
+/// read, and the other may hold what the audit is for (a second reason column went
+/// unscreened before this check, with exit status 0).
+fn twin_key_columns(l: &Layout<'_>) -> Vec<String> {
+    if l.json {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for f in [Field::Reason, Field::Offense, Field::Org, Field::Time] {
+        let Some(read) = l.columns.index(f) else {
+            continue;
+        };
+        let Some(name) = l.names.get(read) else {
+            continue;
+        };
+        let folded = fold_header(name);
+        let twins: Vec<String> = (0..l.names.len())
+            .filter(|&j| j != read && fold_header(&l.names[j]) == folded)
+            .map(|j| (j + 1).to_string())
+            .collect();
+        if !twins.is_empty() {
+            out.push(format!(
+                "the header names the {} column {name:?} more than once (columns {} and {}): only column {} was read, the other{} not; if another holds the {}, rename the columns in the header so each name is used once and choose one with --map {}=NAME",
+                f.label(),
+                read + 1,
+                twins.join(", "),
+                read + 1,
+                if twins.len() == 1 { " was" } else { "s were" },
+                f.label(),
+                f.key(),
+            ));
+        }
     }
     out
 }

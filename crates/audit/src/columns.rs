@@ -149,6 +149,11 @@ impl Field {
         }
     }
 
+    /// Whether a folded header name is a known name of any field.
+    pub fn names_a_field(folded: &str) -> bool {
+        Field::ALL.iter().any(|f| f.synonyms().contains(&folded))
+    }
+
     fn from_key(k: &str) -> Option<Field> {
         let k = fold_header(k);
         Field::ALL
@@ -182,6 +187,11 @@ impl ColumnMap {
 
     pub fn get(&self, f: Field) -> Option<&str> {
         self.0.get(&f).map(String::as_str)
+    }
+
+    /// The column names the map gives.
+    pub fn names(&self) -> Vec<String> {
+        self.0.values().cloned().collect()
     }
 
     /// The map without its dotted names, which in JSON reach into nested objects and so

@@ -27,7 +27,7 @@ pub struct CoreCount {
 
 /// Runs the core over one CSV export on `threads` workers.
 pub fn scan(path: &Path, threads: usize) -> Result<CoreCount, AuditError> {
-    let mut source = Source::open_csv(path)?;
+    let mut source = Source::open_csv(path, &[])?;
     let columns = Resolved::resolve(source.header().unwrap_or_default(), &ColumnMap::default());
     let (reason, org) = (columns.index(Field::Reason), columns.index(Field::Org));
     let screener = Screener::new();
@@ -91,7 +91,7 @@ fn screen_chunk(
     count: &mut CoreCount,
 ) {
     let text = std::str::from_utf8(&chunk.bytes).ok();
-    let mut split = Splitter::new(&chunk.bytes);
+    let mut split = Splitter::with_delimiter(&chunk.bytes, chunk.delimiter);
     let mut record = Record::new(&chunk.bytes);
     while split.next_record(&mut record) {
         count.rows += 1;

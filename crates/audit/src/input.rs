@@ -15,6 +15,9 @@ pub const MAX_RECORD_BYTES: usize = 64 << 20;
 /// Bytes read per block; a chunk is at least this large unless the file ends.
 const BLOCK: usize = 4 << 20;
 
+/// How much of a file's start is read to find the byte between its fields.
+const HEAD_BYTES: u64 = 64 << 10;
+
 /// Buffers kept for reuse; more are freed.
 const MAX_SPARE: usize = 8;
 
@@ -25,6 +28,8 @@ pub struct Chunk {
     pub bytes: Vec<u8>,
     /// Rows are numbered by record (a workbook's rows), not by line of text.
     pub records: bool,
+    /// The byte between fields (see [`crate::delimiter`]).
+    pub delimiter: u8,
 }
 
 impl Chunk {
@@ -50,6 +55,8 @@ pub struct Source {
     _converted: Option<tempfile::TempPath>,
     /// The CSV header, or `None` for JSONL.
     header: Option<Vec<String>>,
+    /// The byte between a CSV's fields, read off its header.
+    delimiter: u8,
     origin: Origin,
     buf: Vec<u8>,
     /// Buffers of chunks already audited, given back to be read into again: a fresh
@@ -105,11 +112,20 @@ pub fn refuse_binary(path: &Path) -> Result<(), AuditError> {
 }
 
 impl Source {
-    /// Opens a CSV export and reads its header.
-    pub fn open_csv(path: &Path) -> Result<Source, AuditError> {
+    /// Opens a CSV export and reads its header, finding the byte between its fields
+    /// from it (`names`: the column names a user's map gives, which count as known).
+    pub fn open_csv(path: &Path, names: &[String]) -> Result<Source, AuditError> {
         refuse_binary(path)?;
-        let file = File::open(path).map_err(io(path))?;
+        let mut file = File::open(path).map_err(io(path))?;
+        let mut head = Vec::new();
+        (&mut file)
+            .take(HEAD_BYTES)
+            .read_to_end(&mut head)
+            .map_err(io(path))?;
+        let delimiter = crate::delimiter::sniff(&head, names);
+        file.seek(SeekFrom::Start(0)).map_err(io(path))?;
         let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
             .flexible(true)
             .from_reader(BufReader::new(file));
         let header: Vec<String> = reader
@@ -131,6 +147,7 @@ impl Source {
             records: false,
             _converted: None,
             header: Some(header),
+            delimiter,
             origin: Origin::File(file),
             buf: Vec::new(),
             spare: Vec::new(),
@@ -153,6 +170,7 @@ impl Source {
             records: false,
             _converted: None,
             header: None,
+            delimiter: b',',
             origin: Origin::File(file),
             buf: Vec::new(),
             spare: Vec::new(),
@@ -175,6 +193,7 @@ impl Source {
             records: false,
             _converted: None,
             header: None,
+            delimiter: b',',
             origin: Origin::Log(cursor),
             buf: Vec::new(),
             spare: Vec::new(),
@@ -193,6 +212,11 @@ impl Source {
             Origin::Log(l) => Some(l.size()),
             Origin::File(_) => None,
         }
+    }
+
+    /// The byte between a CSV's fields (a comma for other formats).
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
     }
 
     pub fn header(&self) -> Option<&[String]> {
@@ -216,7 +240,7 @@ impl Source {
         converted: tempfile::TempPath,
         first_row: u64,
     ) -> Result<Source, AuditError> {
-        let mut s = Source::open_csv(&converted)?;
+        let mut s = Source::open_csv(&converted, &[])?;
         s.path = workbook.to_path_buf();
         s.label = label;
         s.records = true;
@@ -249,6 +273,7 @@ impl Source {
                 first_line,
                 bytes,
                 records: false,
+                delimiter: self.delimiter,
             }));
         }
         loop {
@@ -345,6 +370,7 @@ impl Source {
             first_line,
             bytes,
             records: self.records,
+            delimiter: self.delimiter,
         }
     }
 }
@@ -389,7 +415,7 @@ mod tests {
     fn a_short_read_does_not_count_the_lines_it_rescans_twice() {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), "h1,h2\n").unwrap();
-        let mut source = Source::open_csv(file.path()).unwrap();
+        let mut source = Source::open_csv(file.path(), &[]).unwrap();
         source.block = 64;
         // A read that returned less than a block (a pipe, a file still being written):
         // too small for a chunk, so its records are scanned again once more arrives.
@@ -456,13 +482,13 @@ mod tests {
                 let line = rec.position().unwrap().line();
                 want.push((rec.iter().map(<[u8]>::to_vec).collect::<Vec<_>>(), line));
             }
-            let mut source = Source::open_csv(file.path()).unwrap();
+            let mut source = Source::open_csv(file.path(), &[]).unwrap();
             source.block = block;
             let mut got = Vec::new();
             let mut joined = Vec::new();
             while let Some(chunk) = source.next_chunk().unwrap() {
                 joined.extend_from_slice(&chunk.bytes);
-                let mut split = Splitter::new(&chunk.bytes);
+                let mut split = Splitter::with_delimiter(&chunk.bytes, chunk.delimiter);
                 let mut lines = Lines::default();
                 let mut record = Record::new(&chunk.bytes);
                 let mut k = 0;

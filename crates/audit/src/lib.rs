@@ -11,6 +11,7 @@ pub mod checks;
 pub mod classify;
 pub mod columns;
 pub mod core_scan;
+pub mod delimiter;
 pub mod distinct;
 pub mod error;
 pub mod fetch;

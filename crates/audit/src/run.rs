@@ -275,7 +275,7 @@ fn open(
 ) -> Result<Vec<Opened>, AuditError> {
     let sources = match format {
         Format::Jsonl => vec![Source::open_jsonl(path)?],
-        Format::Flock | Format::Csv => vec![Source::open_csv(path)?],
+        Format::Flock | Format::Csv => vec![Source::open_csv(path, &opts.map.names())?],
         Format::Xlsx => crate::xlsx::open_workbook_sheets(path)?,
         Format::Cordon => vec![match &opts.log_key {
             Some(key) => Source::open_log(path, key)?,
@@ -412,6 +412,7 @@ fn audit_file(
     let (done_tx, done_rx) = sync_channel::<(u64, ChunkResult)>(threads * 2);
     let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(threads * 2);
     let csv = o.source.header().is_some();
+    let delimiter = o.source.delimiter();
     let rows = RowContext {
         label: &label,
         columns: &o.columns,
@@ -481,7 +482,13 @@ fn audit_file(
         })?;
         report.path.clone_from(&label);
         report.format = o.format.name().into();
-        report.layout = if csv {
+        report.layout = if csv && delimiter != b',' {
+            format!(
+                "{}, separated by {}",
+                layout_name(&o.columns),
+                crate::delimiter::name(delimiter)
+            )
+        } else if csv {
             layout_name(&o.columns).to_string()
         } else {
             format!("{} records", o.format.name())
@@ -582,7 +589,7 @@ fn csv_chunk(
     r: &mut ChunkResult,
     w: &mut csv::Writer<Vec<u8>>,
 ) {
-    let mut split = crate::split::Splitter::new(&chunk.bytes);
+    let mut split = crate::split::Splitter::with_delimiter(&chunk.bytes, chunk.delimiter);
     let mut lines = crate::split::Lines::default();
     let mut record = crate::split::Record::new(&chunk.bytes);
     // Checked once per chunk, so that fields can be read as text without checking each.

@@ -1,6 +1,6 @@
 //! Splitting a chunk of CSV text into records, for the per-row path: the same fields and
-//! the same line numbers as the `csv` crate's reader with its default settings (comma,
-//! double quote, doubled quotes as escapes, CR, LF or CRLF ending a record, blank lines
+//! the same line numbers as the `csv` crate's reader with its default settings (a comma,
+//! or the delimiter the header showed; double quote, doubled quotes as escapes, CR, LF or CRLF ending a record, blank lines
 //! skipped, a leading byte-order mark dropped), but reading a field at a time rather
 //! than a byte at a time through a state machine: quoted fields are searched for their
 //! closing quote with `memchr`, and line numbers are counted only for the rows that need
@@ -104,12 +104,15 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 pub struct Splitter<'a> {
     input: &'a [u8],
     pos: usize,
+    /// The byte between fields: a comma, or what the header showed (see
+    /// [`crate::input::Source::delimiter`]).
+    delim: u8,
 }
 
 /// Where a field stopped.
 enum Stop {
-    /// At a comma: another field follows.
-    Comma,
+    /// At the delimiter: another field follows.
+    Delimiter,
     /// At a line break or the end of the input: the record is complete.
     EndOfRecord,
 }
@@ -118,12 +121,18 @@ impl<'a> Splitter<'a> {
     /// A splitter over `input`, dropping a byte-order mark at its very start as the
     /// `csv` reader does.
     pub fn new(input: &'a [u8]) -> Splitter<'a> {
+        Splitter::with_delimiter(input, b',')
+    }
+
+    /// A splitter whose fields are separated by `delim` (a semicolon, tab or bar in
+    /// exports saved by spreadsheets set to other locales) instead of a comma.
+    pub fn with_delimiter(input: &'a [u8], delim: u8) -> Splitter<'a> {
         let pos = if input.len() >= BOM.len() && input.starts_with(BOM) {
             BOM.len()
         } else {
             0
         };
-        Splitter { input, pos }
+        Splitter { input, pos, delim }
     }
 
     /// Reads the next record into `rec` (made for this splitter's input); false at the
@@ -139,7 +148,7 @@ impl<'a> Splitter<'a> {
             return false;
         }
         loop {
-            // At the end of the input after a comma, the unquoted branch reads the last,
+            // At the end of the input after a delimiter, the unquoted branch reads the last,
             // empty field.
             let stop = if input.get(self.pos) == Some(&b'"') {
                 self.quoted(rec)
@@ -150,7 +159,7 @@ impl<'a> Splitter<'a> {
                 stop
             };
             match stop {
-                Stop::Comma => self.pos += 1,
+                Stop::Delimiter => self.pos += 1,
                 Stop::EndOfRecord => break,
             }
         }
@@ -161,14 +170,14 @@ impl<'a> Splitter<'a> {
     /// Steps over an unquoted field (or the rest of one after a closing quote), up to a
     /// comma, a line break or the end.
     fn unquoted(&mut self) -> Stop {
-        let input = self.input;
+        let (input, delim) = (self.input, self.delim);
         let len = input[self.pos..]
             .iter()
-            .position(|&b| matches!(b, b',' | b'\r' | b'\n'))
+            .position(|&b| b == delim || matches!(b, b'\r' | b'\n'))
             .unwrap_or(input.len() - self.pos);
         self.pos += len;
         match input.get(self.pos) {
-            Some(b',') => Stop::Comma,
+            Some(&b) if b == delim => Stop::Delimiter,
             _ => Stop::EndOfRecord,
         }
     }
@@ -187,10 +196,10 @@ impl<'a> Splitter<'a> {
         };
         let to = from + q;
         match input.get(to + 1) {
-            Some(b',') => {
+            Some(&b) if b == self.delim => {
                 rec.borrowed(from, to);
                 self.pos = to + 1;
-                return Stop::Comma;
+                return Stop::Delimiter;
             }
             None | Some(b'\r' | b'\n') => {
                 rec.borrowed(from, to);
@@ -224,7 +233,7 @@ impl<'a> Splitter<'a> {
                     rec.data.push(b'"');
                     self.pos += 1;
                 }
-                Some(b',') => return Stop::Comma,
+                Some(&b) if b == self.delim => return Stop::Delimiter,
                 None | Some(b'\r' | b'\n') => return Stop::EndOfRecord,
                 Some(_) => {
                     let from = self.pos;
@@ -314,8 +323,9 @@ mod tests {
     }
 
     /// Every record of `input` as the `csv` crate reads it: its fields and its line.
-    fn by_csv(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
+    fn by_csv(input: &[u8], delim: u8) -> Vec<(Vec<Vec<u8>>, u64)> {
         let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delim)
             .has_headers(false)
             .flexible(true)
             .from_reader(input);
@@ -328,8 +338,8 @@ mod tests {
         out
     }
 
-    fn by_splitter(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
-        let mut split = Splitter::new(input);
+    fn by_splitter(input: &[u8], delim: u8) -> Vec<(Vec<Vec<u8>>, u64)> {
+        let mut split = Splitter::with_delimiter(input, delim);
         let mut lines = Lines::default();
         let mut rec = Record::new(input);
         let mut out = Vec::new();
@@ -369,11 +379,31 @@ mod tests {
         ];
         for input in cases {
             assert_eq!(
-                by_splitter(input),
-                by_csv(input),
+                by_splitter(input, b','),
+                by_csv(input, b','),
                 "{:?}",
                 String::from_utf8_lossy(input)
             );
+        }
+    }
+
+    #[test]
+    fn semicolon_and_tab_separated_text_splits_as_the_csv_crate_does() {
+        let cases: &[&[u8]] = &[
+            b"a;b\nc;\"d;e\"\n",
+            b"a,b;c\n\"x\"\"y\";z\r\n",
+            b"\xef\xbb\xbfID\tReason\n1\t\"ICE\tERO\"\n",
+            b"a\t\n\t\t",
+        ];
+        for input in cases {
+            for delim in [b';', b'\t', b'|'] {
+                assert_eq!(
+                    by_splitter(input, delim),
+                    by_csv(input, delim),
+                    "{:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
         }
     }
 
@@ -389,7 +419,19 @@ mod tests {
                 0..80,
             )
         ) {
-            prop_assert_eq!(by_splitter(&input), by_csv(&input));
+            prop_assert_eq!(by_splitter(&input, b','), by_csv(&input, b','));
+        }
+
+        #[test]
+        fn any_semicolon_separated_text_splits_as_the_csv_crate_does(
+            input in proptest::collection::vec(
+                prop_oneof![
+                    Just(b'a'), Just(b','), Just(b';'), Just(b'"'), Just(b'\r'), Just(b'\n'),
+                ],
+                0..80,
+            )
+        ) {
+            prop_assert_eq!(by_splitter(&input, b';'), by_csv(&input, b';'));
         }
     }
 }

@@ -50,7 +50,7 @@ pub fn read_file(path: &Path, map: &ColumnMap) -> Result<Vec<Table>, AuditError>
     let sources = if is_xlsx {
         crate::xlsx::open_workbook_sheets(path)?
     } else {
-        vec![Source::open_csv(path)?]
+        vec![Source::open_csv(path, &map.names())?]
     };
     sources.into_iter().map(|s| from_source(s, map)).collect()
 }
@@ -61,7 +61,11 @@ pub fn read_csv_text(label: &str, text: &[u8], map: &ColumnMap) -> Result<Table,
         path: label.into(),
         why,
     };
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text);
+    let delimiter = crate::delimiter::sniff(text, &map.names());
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text);
     let header: Vec<String> = reader
         .byte_headers()
         .map_err(|e| not_csv(format!("cannot read a CSV header: {e}")))?
@@ -85,6 +89,7 @@ fn from_source(mut source: Source, map: &ColumnMap) -> Result<Table, AuditError>
     let mut table = new_table(source.label(), header, map)?;
     while let Some(chunk) = source.next_chunk()? {
         let mut reader = csv::ReaderBuilder::new()
+            .delimiter(chunk.delimiter)
             .has_headers(false)
             .flexible(true)
             .from_reader(chunk.bytes.as_slice());

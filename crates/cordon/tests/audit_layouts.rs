@@ -452,3 +452,73 @@ fn searches_far_outside_an_agencys_habits_are_signalled() {
     assert_eq!(of("reach")["searches"], 1);
     assert!(a.report.contains("id=\"anomalies\""));
 }
+
+/// The sheriff's export as a spreadsheet set to a locale whose decimal mark is a comma
+/// saves it: the same cells, separated by `sep`, quoted where a cell holds `sep`.
+fn resaved_with(sep: u8, dir: &Path, name: &str) -> PathBuf {
+    let mut r = csv::Reader::from_path(fixture("okaloosa-2025-agency-export.csv")).unwrap();
+    let to = dir.join(name);
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(sep)
+        .from_path(&to)
+        .unwrap();
+    w.write_record(r.headers().unwrap()).unwrap();
+    for rec in r.records() {
+        w.write_record(&rec.unwrap()).unwrap();
+    }
+    w.flush().unwrap();
+    to
+}
+
+#[test]
+fn semicolon_and_tab_separated_exports_are_audited_as_the_comma_one_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let comma = audit(&[&fixture("okaloosa-2025-agency-export.csv")], &[]);
+    for (sep, name, said) in [
+        (b';', "export-semicolons.csv", "separated by semicolons"),
+        (b'\t', "export-tabs.tsv", "separated by tabs"),
+    ] {
+        let a = audit(&[&resaved_with(sep, dir.path(), name)], &[]);
+        assert!(a.out.status.success(), "{name}: {}", text(&a.out));
+        for figure in [
+            "rows",
+            "searches",
+            "flagged",
+            "reason_states",
+            "moderation",
+            "by_org",
+            "by_month",
+            "reach",
+            "unmapped_columns",
+        ] {
+            assert_eq!(a.summary[figure], comma.summary[figure], "{name}: {figure}");
+        }
+        let layout = a.summary["files"][0]["layout"].as_str().unwrap();
+        assert!(layout.contains(said), "{name}: {layout}");
+        assert_eq!(a.flagged.len(), comma.flagged.len(), "{name}");
+    }
+}
+
+#[test]
+fn a_second_reason_column_is_not_left_unscreened_in_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("two-reasons.csv");
+    std::fs::write(
+        &f,
+        "ID,Org Name,Reason,Reason,Search Time\n\
+         1,Metro PD,theft,ICE ERO,\"03/05/2025, 03:40:00 PM UTC\"\n",
+    )
+    .unwrap();
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(INCOMPLETE), "{}", text(&a.out));
+    let t = text(&a.out);
+    assert!(
+        t.contains("reason column \"Reason\" more than once (columns 3 and 4)"),
+        "{t}"
+    );
+    assert!(
+        a.first_lines().contains("more than once"),
+        "{}",
+        a.first_lines()
+    );
+}
