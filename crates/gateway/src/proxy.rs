@@ -156,13 +156,57 @@ const OVERRIDE_HEADERS: [&str; 8] = [
     "x-envoy-original-path",
 ];
 
-/// Removes every header a client may not send on: hop-by-hop headers and any header the
-/// client's `Connection` names (RFC 9110 §7.6.1), identity and address headers, every
-/// `Cordon-*` header except the purpose inputs, and every header whose name holds anything
-/// but letters, digits and hyphens (as NGINX ignores them by default): CGI, WSGI and Rack
-/// read `Cordon_Agency`, and PHP `Cordon.Agency`, as the same variable as Cordon's own
-/// `Cordon-Agency`, and gave the client's first.
-pub fn strip_client_headers(h: &mut HeaderMap) {
+/// Request headers a client's request carries on to the service by default: content
+/// negotiation, caching validators (dropped again when the answer must be redacted),
+/// the client's name for itself and the trace context. Anything else the service is to
+/// see must be named in `upstream.forward_headers`; a list of what is dropped could never
+/// be complete (every authenticating proxy and framework adds names a service may trust).
+const FORWARDED: [&str; 15] = [
+    "accept",
+    "accept-language",
+    "user-agent",
+    "cache-control",
+    "pragma",
+    "range",
+    "if-range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "traceparent",
+    "tracestate",
+    "x-request-id",
+    "x-correlation-id",
+];
+
+/// Why a header may never be forwarded, even when an operator lists it in
+/// `upstream.forward_headers`; `None` for a header that may be. `name` is lowercase.
+pub fn never_forwarded(name: &str) -> Option<&'static str> {
+    if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') || name.is_empty() {
+        Some("a header name is letters, digits and hyphens (CGI, WSGI, Rack and PHP read `_` and `.` as `-`)")
+    } else if HOP_BY_HOP.contains(&name) {
+        Some("it is hop-by-hop (RFC 9110 §7.6.1)")
+    } else if IDENTITY_HEADERS.contains(&name)
+        || IDENTITY_PREFIXES.iter().any(|p| name.starts_with(p))
+    {
+        Some("services trust it as the user's identity, which only Cordon establishes")
+    } else if ADDRESS_HEADERS.contains(&name) {
+        Some("it claims the client's address, which only Cordon establishes")
+    } else if OVERRIDE_HEADERS.contains(&name) || name.starts_with("x-original-") {
+        Some("frameworks read it as the method or URL, which would not be the one decided")
+    } else if name.starts_with("cordon-") {
+        Some("Cordon's own headers are set by Cordon")
+    } else if name == "host" || CLIENT_BODY_HEADERS.contains(&name) || name == "accept-encoding" {
+        Some("Cordon sets it for the request it sends")
+    } else {
+        None
+    }
+}
+
+/// Keeps only the headers a client may send on ([`FORWARDED`], the purpose inputs the
+/// decision read, and the operator's `extra`), less any the client's `Connection` names
+/// (RFC 9110 §7.6.1). Everything else is dropped, whatever its name.
+pub fn strip_client_headers(h: &mut HeaderMap, extra: &[HeaderName]) {
     let named_by_connection: Vec<String> = h
         .get_all(hyper::header::CONNECTION)
         .iter()
@@ -174,15 +218,10 @@ pub fn strip_client_headers(h: &mut HeaderMap) {
         .keys()
         .filter(|k| {
             let n = k.as_str();
-            HOP_BY_HOP.contains(&n)
-                || IDENTITY_HEADERS.contains(&n)
-                || ADDRESS_HEADERS.contains(&n)
-                || OVERRIDE_HEADERS.contains(&n)
-                || IDENTITY_PREFIXES.iter().any(|p| n.starts_with(p))
-                || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                || named_by_connection.iter().any(|c| c == n)
-                || n.starts_with("x-original-")
-                || (n.starts_with("cordon-") && !crate::purpose::INPUT_HEADERS.contains(&n))
+            let allowed = FORWARDED.contains(&n)
+                || crate::purpose::INPUT_HEADERS.contains(&n)
+                || extra.contains(k);
+            !allowed || named_by_connection.iter().any(|c| c == n)
         })
         .cloned()
         .collect();
@@ -223,7 +262,7 @@ impl Gateway {
                 "use the forward-auth endpoint",
             );
         };
-        strip_client_headers(&mut headers);
+        strip_client_headers(&mut headers, &up.forward_headers);
         // A claimed authority is the requester's word, honoured or not by the decision
         // (a warrant no register vouches for is decided as none): the service learns the
         // authority from the logged entry its receipt names, never from these.

@@ -9,6 +9,7 @@ use crate::tls::{read_certs, read_key, TlsError};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
+use hyper::header::HeaderName;
 use hyper::{Request, Response, StatusCode, Uri};
 use hyper_rustls::{FixedServerNameResolver, HttpsConnector};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -45,6 +46,8 @@ pub struct Upstream {
     connect_timeout: Duration,
     header_timeout: Duration,
     body_timeout: Duration,
+    /// Request headers passed on beside the default ones (`upstream.forward_headers`).
+    pub(crate) forward_headers: Box<[HeaderName]>,
 }
 
 /// Why the upstream could not be set up.
@@ -170,6 +173,12 @@ impl Upstream {
             connect_timeout,
             header_timeout: Duration::from_millis(cfg.header_timeout_ms),
             body_timeout: Duration::from_millis(cfg.body_timeout_ms),
+            // Checked by `config::upstream::check`: each name is valid and forwardable.
+            forward_headers: cfg
+                .forward_headers
+                .iter()
+                .filter_map(|n| HeaderName::from_bytes(n.to_ascii_lowercase().as_bytes()).ok())
+                .collect(),
         })
     }
 

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 use common::{
-    assert_nothing_redacted_leaks, assert_served_as_logged, entries, Harness, CPD, ICE,
-    PROXY_SECRET,
+    assert_nothing_redacted_leaks, assert_served_as_logged, entries, Harness, CPD, DEV_IDENTITY,
+    ICE, PROXY_SECRET,
 };
 use cordon_gateway::entry::Entry;
 use cordon_gateway::wire::{self, Reply};
@@ -754,6 +754,62 @@ async fn client_address_override_session_and_connection_named_headers_never_reac
     for seen in h.hits.seen() {
         for (k, _) in &seen.headers {
             assert!(!banned.contains(k), "{k} reached the upstream: {seen:?}");
+        }
+    }
+    finish(h).await;
+}
+
+/// THREAT-MODEL promise 1: what reaches the service is an allow-list, so a header no list
+/// of identity headers foresaw (a new proxy's, a framework's, a made-up one a service
+/// happens to trust) is dropped too; the operator names any other the service needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_listed_headers_reach_the_upstream_whatever_their_names() {
+    let h = Harness::start_tweaked(
+        DEV_IDENTITY,
+        "",
+        "nginx",
+        |_| {},
+        |c| {
+            if let Some(u) = c.upstream.as_mut() {
+                u.forward_headers = vec!["X-Tenant".into()];
+            }
+        },
+    )
+    .await;
+    let unforeseen = [
+        ("X-Officer-Badge", "7"),
+        ("X-Department", "ice-ero"),
+        ("Oidc-Claim-Sub", "ice-agent-7"),
+        ("X-Agency-Override", "cpd"),
+        ("Sec-Purpose", "prefetch"),
+    ];
+    let passed = [
+        ("Accept", "application/json"),
+        (
+            "Traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ),
+        ("X-Tenant", "chicago"),
+    ];
+    let sent: Vec<_> = unforeseen.iter().chain(&passed).copied().collect();
+    let r = h.get("/alpr/plates/FAKE123", &with(&sent)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = h.hits.seen();
+    assert!(!seen.is_empty());
+    for s in &seen {
+        for (k, _) in &unforeseen {
+            let k = k.to_ascii_lowercase();
+            assert!(
+                !s.headers.iter().any(|(n, _)| *n == k),
+                "{k} reached the upstream: {s:?}"
+            );
+        }
+        for (k, v) in &passed {
+            let k = k.to_ascii_lowercase();
+            assert!(
+                s.headers.iter().any(|(n, got)| *n == k && got == v),
+                "{k} did not reach the upstream: {s:?}"
+            );
         }
     }
     finish(h).await;

@@ -48,6 +48,12 @@ pub struct UpstreamSection {
     /// an `https://` upstream and never spoken in the clear.
     #[serde(default)]
     pub http2: Option<UpstreamHttp2>,
+    /// Request headers the service needs beyond those always passed on (content
+    /// negotiation, caching validators, user agent, trace context): every other header a
+    /// client sends is dropped. Identity, address, hop-by-hop and Cordon's own headers
+    /// cannot be listed.
+    #[serde(default)]
+    pub forward_headers: Vec<String>,
 }
 
 /// `upstream.http2`: how HTTP/2 to the upstream is chosen.
@@ -95,6 +101,7 @@ impl UpstreamSection {
             idle_timeout_ms: default_idle(),
             max_idle_connections: default_max_idle(),
             http2: None,
+            forward_headers: Vec::new(),
         }
     }
 
@@ -213,6 +220,13 @@ pub fn check(u: &UpstreamSection) -> Result<(), String> {
             ));
         }
     }
+    for name in &u.forward_headers {
+        if let Some(why) = crate::proxy::never_forwarded(&name.to_ascii_lowercase()) {
+            return Err(format!(
+                "upstream.forward_headers: {name:?} cannot be passed on to the service: {why}; remove it from the list"
+            ));
+        }
+    }
     for (key, v) in [
         ("connect_timeout_ms", u.connect_timeout_ms),
         ("header_timeout_ms", u.header_timeout_ms),
@@ -241,6 +255,34 @@ mod tests {
         let u = h.upstream.unwrap();
         check(&u)?;
         Ok(u)
+    }
+
+    #[test]
+    fn forward_headers_refuses_identity_address_and_cordon_headers_by_name() {
+        let with = |names: &str| {
+            parse(&format!(
+                "[upstream]\nurl = \"http://127.0.0.1:9000\"\nforward_headers = [{names}]"
+            ))
+        };
+        assert_eq!(
+            with("\"X-Tenant\", \"Accept-Datetime\"")
+                .unwrap()
+                .forward_headers,
+            ["X-Tenant", "Accept-Datetime"]
+        );
+        for (name, says) in [
+            ("Authorization", "identity"),
+            ("X-Forwarded-User", "identity"),
+            ("X-Real-IP", "address"),
+            ("Cordon-Agency", "Cordon's own"),
+            ("X-HTTP-Method-Override", "method or URL"),
+            ("X_Tenant", "letters, digits and hyphens"),
+            ("Connection", "hop-by-hop"),
+            ("Host", "Cordon sets it"),
+        ] {
+            let e = with(&format!("\"{name}\"")).unwrap_err();
+            assert!(e.contains(name) && e.contains(says), "{name}: {e}");
+        }
     }
 
     #[test]
