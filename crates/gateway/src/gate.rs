@@ -332,9 +332,15 @@ impl Gateway {
             .record
             .as_ref()
             .or(body.as_ref().and_then(|b| b.record.as_ref()));
-        if let (Some(record), None) = (named, &target.path_record) {
+        match (named, &target.path_record) {
             // A collection path whose query or body names a record is decided as that record.
-            target.record = format!("{}/{record}", target.record);
+            (Some(record), None) => target.record = format!("{}/{record}", target.record),
+            // A read route asked for its collection with no record named would answer with
+            // the whole collection: that is a bulk copy, and is decided as one.
+            (None, None) if target.action == cordon_policy::Action::Read => {
+                target.action = cordon_policy::Action::Bulk;
+            }
+            _ => {}
         }
         let query = (!bound.canonical.is_empty()).then_some(bound.canonical);
         let canonical_uri = match &query {

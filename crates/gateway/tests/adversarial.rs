@@ -814,3 +814,27 @@ async fn only_listed_headers_reach_the_upstream_whatever_their_names() {
     }
     finish(h).await;
 }
+
+/// THREAT-MODEL promise 1: a read route asked for its collection, with no record named
+/// in the path, the query or a body, answers with every record; it is decided as the bulk
+/// copy it is, which the pack refuses without court process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_route_asked_for_its_whole_collection_is_decided_as_bulk() {
+    let h = Harness::start().await;
+    for target in ["/records/people", "/records/people/", "/RECORDS/people"] {
+        let r = h.get(target, &CPD).await;
+        assert_eq!(r.status, 403, "{target}: {}", r.text());
+    }
+    // Naming the record still reads it.
+    let r = h.get("/records/people?id=P-1001", &CPD).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let entries = finish(h).await;
+    let actions: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Decision(d) => d.request.as_ref().map(|r| r.action.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(actions, ["bulk", "bulk", "bulk", "read"]);
+}
