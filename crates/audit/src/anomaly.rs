@@ -124,11 +124,13 @@ pub struct Anomaly {
     pub detail: String,
 }
 
-/// Every signal in one entity's activity.
-pub fn detect(who: &str, a: &Activity, out: &mut Vec<Anomaly>) {
-    out.extend(off_hours(who, a));
-    out.extend(reach(who, a));
-    bursts(who, a, out);
+/// Every signal in one entity's activity. `unit` names what was counted: "searches", or
+/// "rows" once some rows repeat a search (overlapping files), when a count of rows is not
+/// a count of searches.
+pub fn detect(who: &str, a: &Activity, unit: &str, out: &mut Vec<Anomaly>) {
+    out.extend(off_hours(who, a, unit));
+    out.extend(reach(who, a, unit));
+    bursts(who, a, unit, out);
 }
 
 fn hours_list(hours: &[usize]) -> String {
@@ -139,7 +141,7 @@ fn hours_list(hours: &[usize]) -> String {
         .join(", ")
 }
 
-fn off_hours(who: &str, a: &Activity) -> Option<Anomaly> {
+fn off_hours(who: &str, a: &Activity, unit: &str) -> Option<Anomaly> {
     if a.timed < MIN_TIMED_FOR_HOURS {
         return None;
     }
@@ -167,7 +169,7 @@ fn off_hours(who: &str, a: &Activity) -> Option<Anomaly> {
         who: who.to_string(),
         searches,
         detail: format!(
-            "{searches} searches in hours (UTC) in which it runs under 1% of its {} timed searches: {}; 80% of its searches start in the hours {}",
+            "{searches} {unit} in hours (UTC) in which it runs under 1% of its {} timed {unit}: {}; 80% of its {unit} start in the hours {}",
             a.timed,
             hours_list(&rare),
             hours_list(&usual)
@@ -175,7 +177,7 @@ fn off_hours(who: &str, a: &Activity) -> Option<Anomaly> {
     })
 }
 
-fn reach(who: &str, a: &Activity) -> Option<Anomaly> {
+fn reach(who: &str, a: &Activity, unit: &str) -> Option<Anomaly> {
     if a.reach_known < MIN_FOR_REACH {
         return None;
     }
@@ -202,13 +204,14 @@ fn reach(who: &str, a: &Activity) -> Option<Anomaly> {
         who: who.to_string(),
         searches,
         detail: format!(
-            "{searches} searches reached {} or more networks; its median search reaches {typical}",
-            bucket_floor(from)
+            "{searches} {unit} reached {} or more networks; its median {} reaches {typical}",
+            bucket_floor(from),
+            if unit == "rows" { "row" } else { "search" }
         ),
     })
 }
 
-fn bursts(who: &str, a: &Activity, out: &mut Vec<Anomaly>) {
+fn bursts(who: &str, a: &Activity, unit: &str, out: &mut Vec<Anomaly>) {
     if a.hourly.len() < 2 {
         return;
     }
@@ -229,7 +232,7 @@ fn bursts(who: &str, a: &Activity, out: &mut Vec<Anomaly>) {
             who: who.to_string(),
             searches: u64::from(n),
             detail: format!(
-                "{n} searches in the hour from {}; its median active hour has {median}",
+                "{n} {unit} in the hour from {}; its median active hour has {median}",
                 format_utc(i64::from(hour) * 3600)
             ),
         });
@@ -282,7 +285,7 @@ mod tests {
         a.add(Some(BASE + 3 * 3600), Some(3), true);
         a.add(Some(BASE + DAY + 3 * 3600 + 60), Some(3), true);
         let mut out = Vec::new();
-        detect("Example PD", &a, &mut out);
+        detect("Example PD", &a, "searches", &mut out);
         let off: Vec<_> = out.iter().filter(|x| x.kind == "off_hours").collect();
         assert_eq!(off.len(), 1, "{out:?}");
         assert_eq!(off[0].searches, 2);
@@ -297,7 +300,7 @@ mod tests {
         }
         a.add(Some(BASE), Some(6674), true);
         let mut out = Vec::new();
-        detect("Example PD", &a, &mut out);
+        detect("Example PD", &a, "searches", &mut out);
         let r: Vec<_> = out.iter().filter(|x| x.kind == "reach").collect();
         assert_eq!(r.len(), 1, "{out:?}");
         assert_eq!(r[0].searches, 1);
@@ -314,7 +317,7 @@ mod tests {
             a.add(Some(BASE + 7 * DAY + k * 60), None, true);
         }
         let mut out = Vec::new();
-        detect("Example PD", &a, &mut out);
+        detect("Example PD", &a, "searches", &mut out);
         let b: Vec<_> = out.iter().filter(|x| x.kind == "burst").collect();
         assert_eq!(b.len(), 1, "{out:?}");
         assert_eq!(b[0].searches, 25);
@@ -332,7 +335,7 @@ mod tests {
             a.add(Some(BASE + i * 3600), Some(5 + (i as u64 % 3)), true);
         }
         let mut out = Vec::new();
-        detect("Example PD", &a, &mut out);
+        detect("Example PD", &a, "searches", &mut out);
         assert!(out.is_empty(), "{out:?}");
     }
 }

@@ -151,7 +151,11 @@ pub fn anomalies_section(h: &mut String, s: &Summary) {
         h.push_str("<p>No signals.</p>\n");
         return;
     }
-    h.push_str("<table id=\"anomalies\"><tr><th>Signal</th><th>Who</th><th>Searches</th><th>What is unusual</th></tr>\n");
+    let _ = writeln!(
+        h,
+        "<table id=\"anomalies\"><tr><th>Signal</th><th>Who</th><th>{}</th><th>What is unusual</th></tr>",
+        if unit(s) == "rows" { "Rows" } else { "Searches" }
+    );
     for a in &s.anomalies {
         let kind = match a.kind {
             "off_hours" => "off hours",

@@ -540,16 +540,22 @@ impl Summary {
         self.moderation.finish();
         self.bursts_complete = self.hourly_room.is_none_or(|r| r > 0);
         let mut signals = Vec::new();
+        let unit = crate::html::unit(self);
         let mut orgs: Vec<(&String, &Counts)> = self.by_org.iter().collect();
         orgs.sort_by_key(|(org, _)| *org);
         for (org, c) in orgs {
             if org != "(no organization)" {
-                crate::anomaly::detect(&format!("organization {org}"), &c.activity, &mut signals);
+                crate::anomaly::detect(
+                    &format!("organization {org}"),
+                    &c.activity,
+                    unit,
+                    &mut signals,
+                );
             }
         }
         for (org, users) in &self.users {
             for (user, a) in users {
-                crate::anomaly::detect(&format!("user {user} ({org})"), a, &mut signals);
+                crate::anomaly::detect(&format!("user {user} ({org})"), a, unit, &mut signals);
             }
         }
         self.anomalies = crate::anomaly::rank(signals);

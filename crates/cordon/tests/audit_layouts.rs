@@ -418,10 +418,9 @@ fn a_search_flagged_in_one_copy_is_one_flagged_search() {
         .all(|f| f.ends_with("b.csv")));
 }
 
-#[test]
-fn searches_far_outside_an_agencys_habits_are_signalled() {
-    let dir = tempfile::tempdir().unwrap();
-    let f = dir.path().join("habits.csv");
+/// An agency's habits (150 daytime searches of two or three networks) and two searches
+/// far outside them: one at night, one reaching 6,674 networks.
+fn habits_export() -> String {
     let mut csv = String::from("ID,Org Name,Total Networks Searched,Reason,Search Time\n");
     for i in 0..150 {
         // Daytime, two or three networks, a few a day.
@@ -433,24 +432,57 @@ fn searches_far_outside_an_agencys_habits_are_signalled() {
     }
     csv += "n1,Metro PD,2,Investigation,\"03/05/2025, 03:40:00 AM UTC\"\n";
     csv += "w1,Metro PD,6674,Investigation,\"03/06/2025, 02:10:00 PM UTC\"\n";
-    std::fs::write(&f, csv).unwrap();
+    csv
+}
+
+fn org_signal(a: &Audit, kind: &str) -> serde_json::Value {
+    let anomalies = a.summary["anomalies"].as_array().unwrap();
+    anomalies
+        .iter()
+        .find(|x| x["kind"] == kind && x["who"] == "organization Metro PD")
+        .unwrap_or_else(|| panic!("no {kind} in {anomalies:?}"))
+        .clone()
+}
+
+#[test]
+fn searches_far_outside_an_agencys_habits_are_signalled() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("habits.csv");
+    std::fs::write(&f, habits_export()).unwrap();
     let a = audit(&[&f], &[]);
     assert!(a.out.status.success(), "{}", text(&a.out));
-    let anomalies = a.summary["anomalies"].as_array().unwrap();
-    let of = |kind: &str| {
-        anomalies
-            .iter()
-            .find(|x| x["kind"] == kind && x["who"] == "organization Metro PD")
-            .unwrap_or_else(|| panic!("no {kind} in {anomalies:?}"))
-            .clone()
-    };
-    assert_eq!(of("off_hours")["searches"], 1);
-    assert!(of("off_hours")["detail"]
-        .as_str()
-        .unwrap()
-        .contains("03:00"));
-    assert_eq!(of("reach")["searches"], 1);
+    assert_eq!(org_signal(&a, "off_hours")["searches"], 1);
+    let detail = org_signal(&a, "off_hours")["detail"].to_string();
+    assert!(
+        detail.contains("03:00") && detail.contains("1 searches"),
+        "{detail}"
+    );
+    assert_eq!(org_signal(&a, "reach")["searches"], 1);
     assert!(a.report.contains("id=\"anomalies\""));
+}
+
+#[test]
+fn signals_over_overlapping_files_say_they_count_rows_not_searches() {
+    // The same export twice (two overlapping scrapes): each search is two rows, and a
+    // signal's count is of rows, which its text must say.
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.csv", "b.csv"] {
+        std::fs::write(dir.path().join(name), habits_export()).unwrap();
+    }
+    let a = audit(&[dir.path()], &[]);
+    assert!(a.out.status.success(), "{}", text(&a.out));
+    assert_eq!(a.summary["searches"]["repeated_rows"], 152);
+    assert!(
+        a.report.contains("<th>Who</th><th>Rows</th>"),
+        "the table says what it counts"
+    );
+    for kind in ["off_hours", "reach"] {
+        let detail = org_signal(&a, kind)["detail"].to_string();
+        assert!(
+            detail.contains("2 rows") && !detail.contains("searches"),
+            "{kind}: {detail}"
+        );
+    }
 }
 
 /// The sheriff's export as a spreadsheet set to a locale whose decimal mark is a comma
