@@ -70,6 +70,12 @@ END $$;
 /// Creates the tables if missing and, for a new log, records `first` (the signed empty
 /// checkpoint). Returns the recorded checkpoint's origin, which must be the signer's.
 pub(crate) fn init(client: &mut Client, first: &SignedCheckpoint) -> Result<String, LogError> {
+    // A log already made needs nothing created, and gateways may run as a role that can
+    // read and write these tables but not create in the schema (least privilege; the
+    // default since PostgreSQL 15), so look before taking any step that needs more.
+    if let Some(origin) = existing_origin(client)? {
+        return Ok(origin);
+    }
     let mut tx = client.transaction().map_err(db("begin"))?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&INIT_LOCK])
         .map_err(db("take the schema lock"))?;
@@ -91,6 +97,40 @@ pub(crate) fn init(client: &mut Client, first: &SignedCheckpoint) -> Result<Stri
         .get(0);
     tx.commit().map_err(db("commit the schema"))?;
     Ok(origin)
+}
+
+/// The recorded origin, when every table, column, index and row that `init` makes is
+/// already there; `None` when anything is missing and `init` must create it.
+fn existing_origin(client: &mut Client) -> Result<Option<String>, LogError> {
+    let complete: bool = client
+        .query_one(
+            "SELECT to_regclass('cordon_counter') IS NOT NULL
+                AND to_regclass('cordon_checkpoint') IS NOT NULL
+                AND to_regclass('cordon_entries') IS NOT NULL
+                AND to_regclass('cordon_decisions') IS NOT NULL
+                AND to_regclass('cordon_decisions_time') IS NOT NULL
+                AND to_regclass('cordon_decisions_agency') IS NOT NULL
+                AND to_regclass('cordon_decisions_decision') IS NOT NULL
+                AND EXISTS (SELECT 1 FROM pg_attribute
+                            WHERE attrelid = to_regclass('cordon_entries')
+                            AND attname = 'batch' AND NOT attisdropped)",
+            &[],
+        )
+        .map_err(db("look for the log's tables"))?
+        .get(0);
+    if !complete {
+        return Ok(None);
+    }
+    let counter = client
+        .query_opt("SELECT 1 FROM cordon_counter", &[])
+        .map_err(db("read the counter"))?;
+    let origin = client
+        .query_opt("SELECT origin FROM cordon_checkpoint", &[])
+        .map_err(db("read the origin"))?;
+    Ok(match (counter, origin) {
+        (Some(_), Some(row)) => Some(row.get(0)),
+        _ => None,
+    })
 }
 
 /// The recorded checkpoint: the newest one signed, whichever gateway signed it.

@@ -380,3 +380,48 @@ fn opening_the_log_does_not_wait_for_readers_or_writers_of_its_tables() {
     );
     first.close().unwrap();
 }
+
+/// A database administrator creates the tables once (by opening the log as their owner);
+/// gateways then run as a role that may read and write those tables and nothing more, no
+/// CREATE on the schema (PostgreSQL 15 no longer grants it to every role). Opening the
+/// log must not try to create what exists.
+#[test]
+fn a_role_with_only_table_privileges_opens_an_existing_log_and_appends() {
+    let url = fresh_database();
+    let (base, database) = url.rsplit_once('/').unwrap();
+    let role = format!("{database}_app");
+    let tmp = tempfile::tempdir().unwrap();
+    let signer = Signer::generate("test.example/least").unwrap();
+    let owner = PgLog::open(&url, &tmp.path().join("owner"), signer.clone(), config("o")).unwrap();
+    owner.append(b"by the owner".to_vec(), None).unwrap();
+    owner.close().unwrap();
+    let mut admin = connect(&url, "cordon test").unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE {role} LOGIN; \
+             REVOKE CREATE ON SCHEMA public FROM PUBLIC; \
+             GRANT USAGE ON SCHEMA public TO {role}; \
+             GRANT SELECT, INSERT ON cordon_entries, cordon_decisions TO {role}; \
+             GRANT SELECT, UPDATE ON cordon_counter, cordon_checkpoint TO {role}"
+        ))
+        .unwrap();
+    let (scheme, host) = base.rsplit_once('@').unwrap();
+    let (scheme, _) = scheme.rsplit_once("//").unwrap();
+    let as_role = format!("{scheme}//{role}@{host}/{database}");
+    let log = PgLog::open(&as_role, &tmp.path().join("app"), signer, config("app"))
+        .unwrap_or_else(|e| panic!("a role with table privileges could not open the log: {e}"));
+    assert_eq!(log.append(b"by the app".to_vec(), None).unwrap().index(), 1);
+    log.close().unwrap();
+    let mut app = connect(&as_role, "cordon test").unwrap();
+    for rewrite in [
+        "DELETE FROM cordon_entries",
+        "UPDATE cordon_entries SET entry = 'x'",
+    ] {
+        let refused = app.batch_execute(rewrite).unwrap_err();
+        assert_eq!(
+            refused.code(),
+            Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{rewrite}: {refused:?}"
+        );
+    }
+}
