@@ -66,7 +66,7 @@ pub enum BodyError {
     TooLong(String),
     #[error("body field {0:?} contains a control character")]
     Control(String),
-    #[error("body field {0:?} must name one record: no '/', '*' or empty value")]
+    #[error("body field {0:?} must name one record: not empty, '.' or '..', no '/' or '*', no spaces at either end or invisible characters")]
     BadRecord(String),
     #[error("body field {name:?} names record {value:?}, but the request already names {other:?}: name one record")]
     RecordMismatch {
@@ -255,7 +255,7 @@ fn bind_one(
         }
         Binding::Record => {
             let v = string(name, value, "a string naming one record")?;
-            if v.is_empty() || v.contains('/') || v.contains('*') {
+            if !crate::path::names_one_record(&v) {
                 return Err(BodyError::BadRecord(name.to_owned()));
             }
             if let Some(other) = path_record.or(query.record.as_deref()).filter(|o| *o != v) {

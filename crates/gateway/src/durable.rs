@@ -15,6 +15,11 @@ use tokio_util::task::TaskTracker;
 /// allow stands without its follow-up, as after a crash.
 pub const FOLLOW_UP_GRACE: Duration = Duration::from_secs(5);
 
+/// How long `/healthz` reports a failed append when no append has succeeded since. Not for
+/// ever: a load balancer that stops sending traffic would then never see the gateway
+/// recover, since only an append clears it; after this the next request tries again.
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(30);
+
 /// Why an append did not yield a receipt in time.
 #[derive(Debug)]
 pub enum WaitError {
@@ -31,6 +36,11 @@ pub struct Watch {
     in_flight: AtomicU64,
     /// Milliseconds since `started` of the last completed append.
     last_durable_ms: AtomicU64,
+    /// Milliseconds since `started`, plus one, of the last failed append when none has
+    /// succeeded since; 0 otherwise.
+    failed_ms: AtomicU64,
+    /// Why the last append failed.
+    failure: std::sync::Mutex<String>,
     /// Decisions refused because the log was not durable in time.
     pub deadline_misses: AtomicU64,
     /// "Not served" follow-ups written for allows that became durable too late.
@@ -46,6 +56,8 @@ impl Default for Watch {
             started: Instant::now(),
             in_flight: AtomicU64::new(0),
             last_durable_ms: AtomicU64::new(0),
+            failed_ms: AtomicU64::new(0),
+            failure: std::sync::Mutex::new(String::new()),
             deadline_misses: AtomicU64::new(0),
             not_served: AtomicU64::new(0),
             follow_ups: TaskTracker::new(),
@@ -88,9 +100,25 @@ impl Watch {
         }
     }
 
-    /// Why the log is not keeping up, if it is not: appends have waited longer than
-    /// `deadline` with none completing.
+    /// Records an append the log refused or failed (a full disk, an I/O error).
+    fn failed(&self, e: &AppendError) {
+        if let Ok(mut why) = self.failure.lock() {
+            *why = e.to_string();
+        }
+        self.failed_ms.store(self.now_ms() + 1, Ordering::SeqCst);
+    }
+
+    /// Why the log is not keeping up, if it is not: the last append failed within
+    /// [`FAILURE_MEMORY`] and none has succeeded since, or appends have waited longer
+    /// than `deadline` with none completing.
     pub fn stalled(&self, deadline: Duration) -> Option<String> {
+        let failed = self.failed_ms.load(Ordering::SeqCst);
+        let recent = failed != 0
+            && self.now_ms().saturating_sub(failed - 1) < FAILURE_MEMORY.as_millis() as u64;
+        if recent {
+            let why = self.failure.lock().map(|w| w.clone()).unwrap_or_default();
+            return Some(format!("appends are failing: {why}"));
+        }
         let waiting = self.in_flight.load(Ordering::SeqCst);
         if waiting == 0 {
             return None;
@@ -117,7 +145,10 @@ pub async fn append_within(
 ) -> Result<Receipt, WaitError> {
     // The receipt must be for these bytes: then it cannot be spent on another request.
     let leaf = cordon_log::hash::leaf_hash(&entry);
-    let pending = log.submit(entry).map_err(WaitError::Log)?;
+    let pending = log.submit(entry).map_err(|e| {
+        watch.failed(&e);
+        WaitError::Log(e)
+    })?;
     let mut wait = Wait {
         pending: Some(pending),
         in_flight: Some(InFlight::enter(watch.clone())),
@@ -127,7 +158,12 @@ pub async fn append_within(
         why: "the request was gone (its client hung up, or the gateway stopped) before the allow became durable; nothing was forwarded",
     };
     match wait.within(deadline).await {
-        Some(r) => r.map_err(WaitError::Log).and_then(|r| signed_for(r, leaf)),
+        Some(r) => r
+            .map_err(|e| {
+                watch.failed(&e);
+                WaitError::Log(e)
+            })
+            .and_then(|r| signed_for(r, leaf)),
         None => {
             watch.deadline_misses.fetch_add(1, Ordering::SeqCst);
             wait.why = "the allow became durable after its deadline; the client was answered 503 and nothing was forwarded";
@@ -216,6 +252,7 @@ impl InFlight {
             w.in_flight.fetch_sub(1, Ordering::SeqCst);
             if durable {
                 w.last_durable_ms.store(w.now_ms(), Ordering::SeqCst);
+                w.failed_ms.store(0, Ordering::SeqCst);
             }
         }
     }

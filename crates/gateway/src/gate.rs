@@ -336,8 +336,10 @@ impl Gateway {
             // A collection path whose query or body names a record is decided as that record.
             (Some(record), None) => target.record = format!("{}/{record}", target.record),
             // A read route asked for its collection with no record named would answer with
-            // the whole collection: that is a bulk copy, and is decided as one.
-            (None, None) if target.action == cordon_policy::Action::Read => {
+            // the whole collection, and so would a search that names neither a record nor
+            // a time range (a limit only caps how much of everything comes back): that is
+            // a bulk copy, and is decided as one.
+            (None, None) if asks_for_everything(&target, &bound, body.as_ref())? => {
                 target.action = cordon_policy::Action::Bulk;
             }
             _ => {}
@@ -580,6 +582,45 @@ fn refuse_duplicates(h: &HeaderMap) -> Result<(), Early> {
         }
     }
     Ok(())
+}
+
+/// Whether a request that names no record would be answered with the whole collection: a
+/// read always; a search unless its time range is closed and no wider than the route's
+/// `max_window_hours` (an open end, or a range of decades, bounds nothing).
+fn asks_for_everything(
+    target: &Target,
+    query: &crate::query::BoundQuery,
+    body: Option<&BoundBody>,
+) -> Result<bool, Early> {
+    match target.action {
+        cordon_policy::Action::Read => Ok(true),
+        cordon_policy::Action::Search => {
+            let Some(max_hours) = target.route.max_window_hours else {
+                return Ok(true);
+            };
+            let from = query
+                .time_from
+                .as_deref()
+                .or(body.and_then(|b| b.time_from.as_deref()));
+            let to = query
+                .time_to
+                .as_deref()
+                .or(body.and_then(|b| b.time_to.as_deref()));
+            let (Some(from), Some(to)) = (from, to) else {
+                return Ok(true);
+            };
+            let seconds = crate::query::seconds_between(from, to).map_err(|why| {
+                early(
+                    StatusCode::BAD_REQUEST,
+                    Outcome::BadRequest,
+                    why,
+                    "send a time range whose end is after its start",
+                )
+            })?;
+            Ok(seconds > max_hours.saturating_mul(3600))
+        }
+        _ => Ok(false),
+    }
 }
 
 fn split_target(path_and_query: &str) -> (&str, Option<&str>) {

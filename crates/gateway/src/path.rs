@@ -28,6 +28,34 @@ pub enum PathError {
     Control,
     #[error("the path contains '*': name one record (a wildcard would be a bulk search the decision never saw)")]
     Wildcard,
+    #[error("the path contains an encoded slash (%2F), which a service reads as two segments: send '/' between segments")]
+    EncodedSlash,
+    #[error("a path segment is blank, has spaces at an end, or holds an invisible character (zero-width space, soft hyphen, direction mark): send the record's name as printed")]
+    Invisible,
+}
+
+/// Whether `value` can only name one record, the same for Cordon and for any service:
+/// not empty, `.` or `..`, no `/` or `*`, no spaces at either end (a service that trims
+/// would read another record) and no invisible character.
+pub fn names_one_record(value: &str) -> bool {
+    !matches!(value, "" | "." | "..") && !value.contains(['/', '*']) && is_visible_name(value)
+}
+
+/// No spaces at either end, and no character that prints as nothing: a name a person reads
+/// as one thing must not be decided as another.
+pub fn is_visible_name(value: &str) -> bool {
+    value.trim() == value && !value.is_empty() && !value.chars().any(is_invisible)
+}
+
+/// Format characters that render as nothing (Unicode category Cf, as used to split or
+/// disguise words) and the byte-order mark.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
 }
 
 /// A normalized path: decoded segments with no empty, `.` or `..` segment.
@@ -117,7 +145,7 @@ fn decode_segment(raw: &str) -> Result<String, PathError> {
     }
     // An encoded slash would split one segment into two at the upstream.
     if seg.contains('/') {
-        return Err(PathError::DotDot);
+        return Err(PathError::EncodedSlash);
     }
     if seg.chars().any(char::is_control) {
         return Err(PathError::Control);
@@ -126,6 +154,9 @@ fn decode_segment(raw: &str) -> Result<String, PathError> {
     // `?id=*` and a body's `"plate":"*"` already are not.
     if seg.contains('*') {
         return Err(PathError::Wildcard);
+    }
+    if !seg.is_empty() && !is_visible_name(&seg) {
+        return Err(PathError::Invisible);
     }
     Ok(seg)
 }

@@ -53,7 +53,7 @@ pub enum QueryError {
         value: String,
         path: String,
     },
-    #[error("query parameter {0:?} must name one record: no '/', '*' or empty value")]
+    #[error("query parameter {0:?} must name one record: not empty, '.' or '..', no '/' or '*', no spaces at either end or invisible characters")]
     BadRecord(String),
     #[error("query parameter {name:?} must be a whole number from 0 to {max}")]
     BadLimit { name: String, max: u64 },
@@ -125,7 +125,7 @@ fn bind_one(
 ) -> Result<String, QueryError> {
     match param.bind {
         Binding::Record => {
-            if value.is_empty() || value.contains('/') || value.contains('*') {
+            if !crate::path::names_one_record(value) {
                 return Err(QueryError::BadRecord(name.to_owned()));
             }
             if let Some(p) = path_record.filter(|p| *p != value) {
@@ -239,6 +239,40 @@ pub(crate) fn is_rfc3339(s: &str) -> bool {
     }
 }
 
+/// The seconds from `from` to `to`, two values [`is_rfc3339`] accepted; the error says
+/// what is wrong with the range.
+pub(crate) fn seconds_between(from: &str, to: &str) -> Result<u64, String> {
+    let at =
+        |s: &str| instant(s).ok_or_else(|| format!("{s:?} is not a calendar date from 1970 on"));
+    let (a, b) = (at(from)?, at(to)?);
+    u64::try_from(b - a)
+        .map_err(|_| format!("the time range ends ({to}) before it begins ({from})"))
+}
+
+/// Seconds since 1970 of an RFC 3339 date (midnight UTC) or date-time (its fraction
+/// dropped, its offset applied).
+fn instant(s: &str) -> Option<i64> {
+    let days = cordon_register::when::When::parse(s.get(..10)?)
+        .ok()?
+        .days();
+    let field = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
+    let mut seconds = days * 86_400;
+    if s.len() > 10 {
+        seconds += field(11..13)? * 3600 + field(14..16)? * 60 + field(17..19)?;
+        let offset = s.rfind(['+', '-']).filter(|&i| i >= 19);
+        if let Some(i) = offset {
+            let minutes = field(i + 1..i + 3)? * 60 + field(i + 4..i + 6)?;
+            // 08:00+02:00 is 06:00Z.
+            seconds -= if &s[i..=i] == "+" {
+                minutes * 60
+            } else {
+                -minutes * 60
+            };
+        }
+    }
+    Some(seconds)
+}
+
 fn in_range(s: &str, lo: u32, hi: u32) -> bool {
     s.parse::<u32>().is_ok_and(|n| (lo..=hi).contains(&n))
 }
@@ -248,6 +282,25 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_time_range_is_measured_in_seconds_across_offsets_and_dates() {
+        assert_eq!(seconds_between("2026-11-01", "2026-11-02"), Ok(86_400));
+        assert_eq!(
+            seconds_between("2026-11-01T08:00:00+02:00", "2026-11-01T06:30:00.5Z"),
+            Ok(1800)
+        );
+        assert_eq!(
+            seconds_between("2026-12-31T23:00:00-01:00", "2027-01-01T00:00:00Z"),
+            Ok(0)
+        );
+        assert!(seconds_between("2026-11-02", "2026-11-01")
+            .unwrap_err()
+            .contains("ends"));
+        assert!(seconds_between("1960-01-01", "2026-11-01")
+            .unwrap_err()
+            .contains("1970"));
+    }
 
     fn decl() -> BTreeMap<String, QueryParam> {
         let p = |bind, max| QueryParam { bind, max };

@@ -109,6 +109,7 @@ mod tests {
             query: Default::default(),
             body: Default::default(),
             upstream_redacts: false,
+            max_window_hours: None,
         }
     }
 

@@ -75,6 +75,33 @@ async fn a_query_naming_another_record_or_undeclared_fields_is_refused_and_logge
     assert_eq!(refusals(&entries).len(), 8);
 }
 
+/// A record named `..`, `.`, blank, padded or with an invisible character would be
+/// decided as one record and could be read by a service that trims it, or builds a path
+/// from it, as the collection or another record: refused wherever it is named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_names_a_service_could_read_as_another_record_are_refused() {
+    let h = Harness::start().await;
+    for target in [
+        "/records/people?id=..",
+        "/records/people?id=.",
+        "/records/people?id=%20",
+        "/records/people?id=P-1001%20",
+        "/records/people?id=%C2%A0",
+        "/records/people?id=P-10%E2%80%8B01",
+        "/records/people?id=P-10%C2%AD01",
+        "/records/people/%20",
+        "/records/people/P-1001%E2%80%8B",
+        "/records/people/%E2%80%8E",
+    ] {
+        let r = h.get(target, &CPD).await;
+        assert_eq!(r.status, 400, "{target}: {}", r.text());
+    }
+    let r = h.get("/records/people/P-1001%2FP-1002", &CPD).await;
+    assert!(r.text().contains("encoded slash"), "{}", r.text());
+    assert_eq!(h.upstream_hits(), 0);
+    finish(h).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upstream_receives_the_canonical_query_that_was_decided_and_logged() {
     let h = Harness::start().await;
@@ -837,4 +864,48 @@ async fn a_read_route_asked_for_its_whole_collection_is_decided_as_bulk() {
         })
         .collect();
     assert_eq!(actions, ["bulk", "bulk", "bulk", "read"]);
+}
+
+/// A search route asked with no record answers with every record in its time range: with
+/// no range, an open one, or one wider than the route's `max_window_hours`, that is every
+/// record it holds, however few a limit lets through at once, and it is decided as bulk.
+/// A record, or a closed range within the window, keeps it a search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_naming_no_record_and_no_time_range_is_decided_as_bulk() {
+    let h = Harness::start().await;
+    for target in [
+        "/alpr/plates",
+        "/alpr/plates?limit=100",
+        "/ALPR/plates/",
+        "/alpr/plates?since=1970-01-01T00:00:00Z",
+        "/alpr/plates?until=2100-01-01",
+        "/alpr/plates?since=2026-01-01&until=2026-11-01",
+    ] {
+        let r = h.get(target, &CPD).await;
+        assert_eq!(r.status, 403, "{target}: {}", r.text());
+    }
+    let inverted = h
+        .get("/alpr/plates?since=2026-11-02&until=2026-11-01", &CPD)
+        .await;
+    assert_eq!(inverted.status, 400, "{}", inverted.text());
+    assert_eq!(h.upstream_hits(), 0);
+    for target in [
+        "/alpr/plates?since=2026-11-01T08:00:00Z&until=2026-11-01T20:00:00Z",
+        "/alpr/plates/FAKE123",
+    ] {
+        let r = h.get(target, &CPD).await;
+        assert_ne!(r.status, 403, "{target}: {}", r.text());
+    }
+    let entries = finish(h).await;
+    let actions: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Decision(d) => d.request.as_ref().map(|r| r.action.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        actions,
+        ["bulk", "bulk", "bulk", "bulk", "bulk", "bulk", "search", "search"]
+    );
 }

@@ -20,6 +20,7 @@ prefix = "/alpr/search"
 dataset = "alpr"
 action = "search"
 methods = ["GET", "HEAD", "POST", "QUERY"]
+max_window_hours = 24
 [routes.query]
 limit = { bind = "limit", max = 100 }
 [routes.body]
@@ -369,4 +370,38 @@ async fn forward_auth_refuses_a_search_with_a_body_it_cannot_see() {
     assert_eq!(r.header("cordon-status"), Some("400"));
     assert!(r.json()["error"].as_str().unwrap().contains("forward-auth"));
     finish(h).await;
+}
+
+/// A search body that names no plate asks for every plate read in its time range; with no
+/// range, an open one or one wider than the route's `max_window_hours` (a limit only caps
+/// how many come back), it is decided as the bulk copy it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_body_naming_no_record_and_no_time_range_is_decided_as_bulk() {
+    let h = start().await;
+    for body in [
+        "{}",
+        r#"{"limit": 100}"#,
+        r#"{"since": "1970-01-01", "limit": 5}"#,
+        r#"{"since": "2026-01-01", "until": "2026-11-01"}"#,
+    ] {
+        let r = post(&h, body).await;
+        assert_eq!(r.status, 403, "{body}: {}", r.text());
+    }
+    let inverted = post(&h, r#"{"since": "2026-11-02", "until": "2026-11-01"}"#).await;
+    assert_eq!(inverted.status, 400, "{}", inverted.text());
+    let windowed = post(
+        &h,
+        r#"{"since": "2026-11-01", "until": "2026-11-02", "limit": 5}"#,
+    )
+    .await;
+    assert_ne!(windowed.status, 403, "{}", windowed.text());
+    let entries = finish(h).await;
+    let actions: Vec<String> = entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Decision(d) => d.request.as_ref().map(|r| r.action.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(actions, ["bulk", "bulk", "bulk", "bulk", "search"]);
 }

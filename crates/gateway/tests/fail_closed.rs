@@ -28,12 +28,23 @@ async fn when_the_log_cannot_be_written_clients_get_503_and_nothing_is_forwarded
     assert_eq!(h.upstream_hits(), 0);
     let m = h.metrics().await.text();
     assert!(m.contains("cordon_fail_closed_total 20"), "{m}");
+    // A load balancer must stop sending traffic to a gateway that refuses all of it (a
+    // full disk fails at once, with no append left waiting for the stall check to see).
+    let health = h.get("/healthz", &[]).await;
+    assert_eq!(health.status, 503, "{}", health.text());
+    assert_eq!(health.json()["status"], "unhealthy");
+    assert!(
+        health.json()["why"].as_str().unwrap().contains("failing"),
+        "{}",
+        health.text()
+    );
     h.faults.fail_writes(false);
     let r = h.get("/alpr/plates/FAKE123", &CPD).await;
     assert_eq!(
         r.status, 200,
         "the gateway serves again once the log can be written"
     );
+    assert_eq!(h.get("/healthz", &[]).await.status, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,12 @@ pub struct Route {
     /// the fields named in `Cordon-Redact` itself.
     #[serde(default)]
     pub upstream_redacts: bool,
+    /// A search that names no record is a copy of the whole collection (decided as
+    /// `bulk`) unless its time range is closed (both ends) and spans at most this many
+    /// hours. Without it, every such search is bulk. Left out of the routes' hash when
+    /// not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_window_hours: Option<u64>,
 }
 
 /// One declared query parameter or body field.
@@ -75,12 +81,22 @@ pub fn check(r: &Route) -> Result<(), String> {
     }
     check_params("query parameter", &r.query).map_err(at)?;
     check_params("body field", &r.body).map_err(at)?;
+    if r.max_window_hours.is_some() && !binds_a_closed_range(r) {
+        return Err(at(
+            "max_window_hours needs a time_from and a time_to parameter (or body field) to bound the window".into(),
+        ));
+    }
     if !r.body.is_empty() && !r.methods.iter().any(|m| carries_search_body(m)) {
         return Err(at(
             "[routes.body] declares search fields, but methods has neither POST nor QUERY".into(),
         ));
     }
     Ok(())
+}
+
+fn binds_a_closed_range(r: &Route) -> bool {
+    let binds = |b: Binding| r.query.values().chain(r.body.values()).any(|p| p.bind == b);
+    binds(Binding::TimeFrom) && binds(Binding::TimeTo)
 }
 
 /// Whether requests with this method carry a search body that is decided.

@@ -85,6 +85,7 @@ dataset = "alpr"
 action = "search"
 # The sample service removes the fields named in Cordon-Redact itself.
 upstream_redacts = true
+max_window_hours = 24
 [routes.query]
 since = {{ bind = "time_from" }}
 until = {{ bind = "time_to" }}
