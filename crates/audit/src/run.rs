@@ -78,39 +78,90 @@ fn is_cordon_log(path: &Path) -> bool {
 const EXPORT_EXTENSIONS: [&str; 5] = ["csv", "xlsx", "xlsm", "jsonl", "ndjson"];
 
 /// The inputs with every directory that is not a Cordon log replaced by the export files
-/// in it (sorted by name, not recursing). Other files in it are named in the warnings.
-fn expand(inputs: &[PathBuf], summary: &mut Summary) -> Vec<PathBuf> {
+/// in it and in the folders below it (sorted by name). Other files in them are named in
+/// the warnings; a file named twice (or reached twice) is read once and said; a folder
+/// with no export in it is an error, since an audit of nothing looks like a clean one.
+fn expand(inputs: &[PathBuf], summary: &mut Summary) -> (Vec<PathBuf>, usize) {
     let mut out = Vec::new();
+    let mut errors = 0;
+    let mut visited = std::collections::HashSet::new();
     for p in inputs {
         if !p.is_dir() || is_cordon_log(p) {
             out.push(p.clone());
             continue;
         }
-        let mut found: Vec<PathBuf> = match std::fs::read_dir(p) {
-            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(_) => {
-                out.push(p.clone());
-                continue;
-            }
-        };
-        found.sort();
-        for f in found.into_iter().filter(|f| f.is_file()) {
-            let ext = f
-                .extension()
-                .and_then(|e| e.to_str())
-                .map(str::to_ascii_lowercase)
-                .unwrap_or_default();
-            if EXPORT_EXTENSIONS.contains(&ext.as_str()) {
-                out.push(f);
-            } else {
-                summary.warnings.push(format!(
-                    "{}: not read (not a .csv, .xlsx, .jsonl or .ndjson file)",
-                    f.display()
-                ));
-            }
+        let before = out.len();
+        walk(p, &mut out, &mut visited, summary);
+        if out.len() == before {
+            errors += 1;
+            summary.files.push(FileReport {
+                path: p.display().to_string(),
+                format: "folder".into(),
+                errors: vec![
+                    "no .csv, .xlsx, .jsonl or .ndjson file in this folder or the folders in it: nothing was audited".into(),
+                ],
+                ..FileReport::default()
+            });
         }
     }
-    out
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|f| {
+        let first = seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+        if !first {
+            summary.warnings.push(format!(
+                "{}: named more than once; read once, so its rows are not counted twice",
+                f.display()
+            ));
+        }
+        first
+    });
+    (out, errors)
+}
+
+/// Adds the exports in `dir` and its folders to `out`, in name order; `visited` keeps a
+/// folder reached again through a link from being read forever.
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    visited: &mut std::collections::HashSet<PathBuf>,
+    summary: &mut Summary,
+) {
+    if !visited.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())) {
+        return;
+    }
+    let mut found: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => {
+            summary
+                .warnings
+                .push(format!("{}: not read ({e})", dir.display()));
+            return;
+        }
+    };
+    found.sort();
+    for f in found {
+        if f.is_dir() {
+            if is_cordon_log(&f) {
+                out.push(f);
+            } else {
+                walk(&f, out, visited, summary);
+            }
+            continue;
+        }
+        let ext = f
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_default();
+        if EXPORT_EXTENSIONS.contains(&ext.as_str()) {
+            out.push(f);
+        } else {
+            summary.warnings.push(format!(
+                "{}: not read (not a .csv, .xlsx, .jsonl or .ndjson file)",
+                f.display()
+            ));
+        }
+    }
 }
 
 pub struct AuditOptions {
@@ -163,7 +214,9 @@ pub fn audit(
     let mut incomplete = 0;
     let mut union: Vec<String> = Vec::new();
     let mut opened = Vec::new();
-    for path in &expand(&opts.files, &mut summary) {
+    let (paths, unreadable_folders) = expand(&opts.files, &mut summary);
+    errors += unreadable_folders;
+    for path in &paths {
         let format = opts.format.unwrap_or_else(|| Format::guess(path));
         match open(path, format, opts, &mut union) {
             Ok(o) => opened.extend(o),

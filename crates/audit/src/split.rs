@@ -255,8 +255,10 @@ impl<'a> Splitter<'a> {
     }
 }
 
-/// Line numbers of records, counted on demand: the `csv` reader's line of a record is one
-/// more than the line feeds before the point where it began reading it.
+/// Line numbers of records, counted on demand: the line a record's first byte is on, one
+/// more than the line feeds before it. Not the `csv` reader's own count, which begins a
+/// record where it began reading it, before the LF of a CRLF and any blank lines, and so
+/// numbers every record of a CRLF file (most exports from Windows) one line too early.
 #[derive(Debug, Default)]
 pub struct Lines {
     upto: usize,
@@ -264,16 +266,26 @@ pub struct Lines {
 }
 
 impl Lines {
-    /// The 1-based line (within `input`) of the record that began at `start`.
+    /// The 1-based line (within `input`) of the record the reader began at `start`.
     pub fn line_of(&mut self, input: &[u8], start: usize) -> u64 {
+        let start = first_content(input, start);
         if start < self.upto {
             *self = Lines::default();
         }
-        let start = start.min(input.len());
         self.feeds += count_byte(&input[self.upto..start], b'\n');
         self.upto = start;
         self.feeds + 1
     }
+}
+
+/// Where the record begun at `start` has its first byte: past the line break the reader
+/// had not yet stepped over and any blank lines.
+pub fn first_content(input: &[u8], start: usize) -> usize {
+    let start = start.min(input.len());
+    input[start..]
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .map_or(input.len(), |n| start + n)
 }
 
 /// Occurrences of `a` and of `b` in `bytes`, in one pass: counting both where two passes
@@ -332,10 +344,25 @@ mod tests {
         let mut record = csv::ByteRecord::new();
         let mut out = Vec::new();
         while reader.read_byte_record(&mut record).unwrap() {
-            let line = record.position().map_or(1, |p| p.line());
+            // The line a text editor shows the record's first byte on: the csv crate's
+            // position is where it began reading, before a CRLF's LF and blank lines.
+            let at = record.position().map_or(0, |p| p.byte() as usize);
+            let first = at
+                + input[at..]
+                    .iter()
+                    .take_while(|b| **b == b'\r' || **b == b'\n')
+                    .count();
+            let line = 1 + input[..first].iter().filter(|b| **b == b'\n').count() as u64;
             out.push((record.iter().map(<[u8]>::to_vec).collect(), line));
         }
         out
+    }
+
+    #[test]
+    fn records_of_a_crlf_file_are_numbered_by_the_line_they_are_on() {
+        let input = b"a,b\r\nc,d\r\n\r\n\"e\r\nf\",g\r\nh,i\r\n";
+        let lines: Vec<u64> = by_splitter(input, b',').iter().map(|r| r.1).collect();
+        assert_eq!(lines, [1, 2, 4, 6]);
     }
 
     fn by_splitter(input: &[u8], delim: u8) -> Vec<(Vec<Vec<u8>>, u64)> {

@@ -74,11 +74,13 @@ pub fn read_csv_text(label: &str, text: &[u8], map: &ColumnMap) -> Result<Table,
         .collect();
     let mut table = new_table(label.to_string(), header, map)?;
     let mut record = csv::ByteRecord::new();
+    let mut lines = crate::split::Lines::default();
     while reader
         .read_byte_record(&mut record)
         .map_err(|e| not_csv(format!("not a readable CSV: {e}")))?
     {
-        let line = record.position().map_or(0, |p| p.line());
+        let start = record.position().map_or(0, |p| p.byte());
+        let line = lines.line_of(text, usize::try_from(start).unwrap_or(usize::MAX));
         push(&mut table, line, &record);
     }
     Ok(table)
@@ -95,8 +97,11 @@ fn from_source(mut source: Source, map: &ColumnMap) -> Result<Table, AuditError>
             .from_reader(chunk.bytes.as_slice());
         let mut record = csv::ByteRecord::new();
         let mut k = 0;
+        let mut lines = crate::split::Lines::default();
         while let Ok(true) = reader.read_byte_record(&mut record) {
-            let line = chunk.line_of(k, record.position().map_or(1, |p| p.line()));
+            let start = record.position().map_or(0, |p| p.byte());
+            let start = usize::try_from(start).unwrap_or(usize::MAX);
+            let line = chunk.line_of(k, lines.line_of(&chunk.bytes, start));
             k += 1;
             push(&mut table, line, &record);
         }

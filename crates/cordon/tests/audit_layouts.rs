@@ -16,60 +16,6 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-struct Audit {
-    out: std::process::Output,
-    summary: serde_json::Value,
-    report: String,
-    flagged: Vec<csv::StringRecord>,
-    flagged_header: csv::StringRecord,
-    _dir: tempfile::TempDir,
-}
-
-fn audit(files: &[&Path], extra: &[&str]) -> Audit {
-    let dir = tempfile::tempdir().unwrap();
-    let out_dir = dir.path().join("out");
-    let mut args = vec!["audit".to_string()];
-    args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.extend(["--out".to_string(), out_dir.to_str().unwrap().to_string()]);
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&argv, b"");
-    let summary = std::fs::read(out_dir.join("summary.json"))
-        .map(|b| serde_json::from_slice(&b).unwrap())
-        .unwrap_or(serde_json::Value::Null);
-    let report = std::fs::read_to_string(out_dir.join("report.html")).unwrap_or_default();
-    let flagged_text = std::fs::read_to_string(out_dir.join("flagged.csv")).unwrap_or_default();
-    let mut r = csv::Reader::from_reader(flagged_text.as_bytes());
-    let flagged_header = r.headers().cloned().unwrap_or_default();
-    let flagged = r.records().map(Result::unwrap).collect();
-    Audit {
-        out,
-        summary,
-        report,
-        flagged,
-        flagged_header,
-        _dir: dir,
-    }
-}
-
-impl Audit {
-    fn flagged_col(&self, name: &str) -> Vec<String> {
-        let i = self
-            .flagged_header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no {name} in {:?}", self.flagged_header));
-        self.flagged.iter().map(|r| r[i].to_string()).collect()
-    }
-
-    /// The report's text before its first section heading after the title.
-    fn first_lines(&self) -> &str {
-        let start = self.report.find("<h1>").unwrap();
-        let end = self.report[start..].find("<h2>").unwrap() + start;
-        &self.report[start..end]
-    }
-}
-
 #[test]
 fn the_2025_sheriffs_export_keeps_organization_months_reach_and_moderation() {
     let a = audit(&[&fixture("okaloosa-2025-agency-export.csv")], &[]);

@@ -104,3 +104,59 @@ pub fn shown_figure(dom: &str, key: &str) -> Option<u64> {
     let end = rest[start..].find('<')? + start;
     rest[start..end].replace(',', "").trim().parse().ok()
 }
+
+/// One `cordon audit` run: its process output and the three files it wrote.
+pub struct Audit {
+    pub out: std::process::Output,
+    pub summary: serde_json::Value,
+    pub report: String,
+    pub flagged: Vec<csv::StringRecord>,
+    pub flagged_header: csv::StringRecord,
+    pub _dir: tempfile::TempDir,
+}
+
+/// Runs `cordon audit FILES... EXTRA... --out DIR` and reads what it wrote.
+pub fn audit(files: &[&Path], extra: &[&str]) -> Audit {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let mut args = vec!["audit".to_string()];
+    args.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--out".to_string(), out_dir.to_str().unwrap().to_string()]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&argv, b"");
+    let summary = std::fs::read(out_dir.join("summary.json"))
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .unwrap_or(serde_json::Value::Null);
+    let report = std::fs::read_to_string(out_dir.join("report.html")).unwrap_or_default();
+    let flagged_text = std::fs::read_to_string(out_dir.join("flagged.csv")).unwrap_or_default();
+    let mut r = csv::Reader::from_reader(flagged_text.as_bytes());
+    let flagged_header = r.headers().cloned().unwrap_or_default();
+    let flagged = r.records().map(Result::unwrap).collect();
+    Audit {
+        out,
+        summary,
+        report,
+        flagged,
+        flagged_header,
+        _dir: dir,
+    }
+}
+
+impl Audit {
+    pub fn flagged_col(&self, name: &str) -> Vec<String> {
+        let i = self
+            .flagged_header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no {name} in {:?}", self.flagged_header));
+        self.flagged.iter().map(|r| r[i].to_string()).collect()
+    }
+
+    /// The report's text before its first section heading after the title.
+    pub fn first_lines(&self) -> &str {
+        let start = self.report.find("<h1>").unwrap();
+        let end = self.report[start..].find("<h2>").unwrap() + start;
+        &self.report[start..end]
+    }
+}

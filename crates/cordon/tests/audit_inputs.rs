@@ -1,0 +1,111 @@
+//! `cordon audit` on inputs as agencies hand them over rather than as tools write them:
+//! Windows line endings, folders of folders, workbooks with a notes sheet, text saved in
+//! Windows-1252, one file named twice. Each test is a way an outside reviewer found the
+//! audit losing or misplacing what an export says.
+#![allow(clippy::unwrap_used)] // a failed unwrap in a test is a failed test, with its message
+mod common;
+use common::*;
+use std::path::Path;
+
+const HEADER: &str = "Name,Org Name,Total Networks Searched,Total Devices Searched,Time Frame,License Plate,Reason,Case #,Filters,Search Time,Search Type";
+
+fn row(reason: &str) -> String {
+    format!("jsmith,Springfield IL PD,12,340,11/01/2025 12:00 AM - 11/14/2025 11:59 PM,ABC123,{reason},25-1,,\"11/14/2025, 09:53:36 AM UTC\",search")
+}
+
+/// An export whose `n` rows have reason "investigation" except those at the given
+/// positions (1-based data rows), which read "ICE ERO"; lines end with `end`.
+fn export(n: usize, flagged: &[usize], end: &str) -> String {
+    let mut s = format!("{HEADER}{end}");
+    for i in 1..=n {
+        let reason = if flagged.contains(&i) {
+            "ICE ERO"
+        } else {
+            "investigation"
+        };
+        s.push_str(&row(reason));
+        s.push_str(end);
+    }
+    s
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+/// flagged.csv's `line` is evidence a reader checks against the file: it must be the line
+/// the row is on in any editor, whatever ends the lines (CRLF before this was fixed gave
+/// every row the line before it, the first row the header's).
+#[test]
+fn flagged_rows_keep_the_line_they_are_on_whatever_ends_the_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, end) in [("lf.csv", "\n"), ("crlf.csv", "\r\n"), ("cr.csv", "\r")] {
+        let f = write(
+            dir.path(),
+            name,
+            export(1000, &[1, 10, 500, 999], end).as_bytes(),
+        );
+        let a = audit(&[&f], &[]);
+        assert_eq!(a.out.status.code(), Some(0), "{name}: {}", text(&a.out));
+        assert_eq!(
+            a.flagged_col("line"),
+            ["2", "11", "501", "1000"],
+            "{name}: the header is line 1, the first row line 2"
+        );
+    }
+}
+
+/// A release unpacked from a zip is folders of folders: every export in them is read, and
+/// a folder with none is an error, not a clean audit of nothing.
+#[test]
+fn exports_in_folders_below_the_one_named_are_read_and_an_empty_folder_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let release = dir.path().join("release");
+    write(&release, "top.csv", export(8, &[1], "\n").as_bytes());
+    write(
+        &release,
+        "2025/q4/nested.csv",
+        export(8, &[2, 3], "\n").as_bytes(),
+    );
+    write(&release, "2025/readme.txt", b"not an export");
+    let a = audit(&[&release], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.summary["rows"], 16, "{}", a.summary);
+    assert_eq!(a.flagged.len(), 3);
+    let warnings = a.summary["warnings"].to_string();
+    assert!(warnings.contains("readme.txt"), "{warnings}");
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    let a = audit(&[&empty], &[]);
+    assert_eq!(a.out.status.code(), Some(1), "{}", text(&a.out));
+    assert!(
+        text(&a.out).contains("nothing was audited"),
+        "{}",
+        text(&a.out)
+    );
+}
+
+/// The same file named twice (or a folder and a file in it) is one file: its searches are
+/// not counted twice, and the reader is told.
+#[test]
+fn a_file_named_twice_is_read_once_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "base.csv", export(2, &[1, 2], "\n").as_bytes());
+    let a = audit(&[&f, &f, dir.path()], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.summary["rows"], 2, "{}", a.summary);
+    assert_eq!(a.flagged.len(), 2);
+    assert!(
+        a.summary["warnings"]
+            .to_string()
+            .contains("named more than once"),
+        "{}",
+        a.summary["warnings"]
+    );
+}
