@@ -3,7 +3,7 @@
 //! words that triggered them highlighted, and the method with its limits.
 use std::fmt::Write as _;
 
-use crate::summary::{Counts, FileReport, Summary, TopReason};
+use crate::summary::{Counts, Summary, TopReason};
 
 /// Organizations shown in the by-agency chart.
 const CHART_ORGS: usize = 15;
@@ -57,13 +57,12 @@ pub(crate) fn num(n: u64) -> String {
 /// The first thing a reader sees: whether the audit understood the files, and that the
 /// counts are a lower bound.
 fn warnings_section(h: &mut String, s: &Summary) {
-    let incomplete: Vec<&FileReport> = s.files.iter().filter(|f| !f.warnings.is_empty()).collect();
-    if !incomplete.is_empty() {
-        h.push_str("<div id=\"warnings\" class=\"warn\"><strong>Read this first: Cordon did not fully understand these files, so some figures below are incomplete.</strong><ul>\n");
-        for f in incomplete {
-            for w in &f.warnings {
-                let _ = writeln!(h, "<li>{}: {}</li>", esc(&f.path), esc(w));
-            }
+    // Every file's warnings, each already prefixed with its file, and those of no one
+    // file (a folder's other files, a sheet not read, a file named twice).
+    if !s.warnings.is_empty() {
+        h.push_str("<div id=\"warnings\" class=\"warn\"><strong>Read this first: Cordon did not fully understand or did not read all of what it was given, so some figures below are incomplete.</strong><ul>\n");
+        for w in &s.warnings {
+            let _ = writeln!(h, "<li>{}</li>", esc(w));
         }
         h.push_str("</ul></div>\n");
     }

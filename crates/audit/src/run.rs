@@ -218,7 +218,7 @@ pub fn audit(
     errors += unreadable_folders;
     for path in &paths {
         let format = opts.format.unwrap_or_else(|| Format::guess(path));
-        match open(path, format, opts, &mut union) {
+        match open(path, format, opts, &mut union, &mut summary.warnings) {
             Ok(o) => opened.extend(o),
             Err(e) => {
                 errors += 1;
@@ -325,11 +325,16 @@ fn open(
     format: Format,
     opts: &AuditOptions,
     union: &mut Vec<String>,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<Opened>, AuditError> {
     let sources = match format {
         Format::Jsonl => vec![Source::open_jsonl(path)?],
         Format::Flock | Format::Csv => vec![Source::open_csv(path, &opts.map.names())?],
-        Format::Xlsx => crate::xlsx::open_workbook_sheets(path)?,
+        Format::Xlsx => {
+            let book = crate::xlsx::open_workbook_sheets(path, &opts.map)?;
+            warnings.extend(book.notes);
+            book.sheets
+        }
         Format::Cordon => vec![match &opts.log_key {
             Some(key) => Source::open_log(path, key)?,
             None => Source::open_log(path, &recorded_key(path)?)?,

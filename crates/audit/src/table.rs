@@ -48,7 +48,8 @@ pub fn read_file(path: &Path, map: &ColumnMap) -> Result<Vec<Table>, AuditError>
         .and_then(|e| e.to_str())
         .is_some_and(|e| e.eq_ignore_ascii_case("xlsx") || e.eq_ignore_ascii_case("xlsm"));
     let sources = if is_xlsx {
-        crate::xlsx::open_workbook_sheets(path)?
+        // Sheets with no audit header are not searches to reconcile; they are left out.
+        crate::xlsx::open_workbook_sheets(path, map)?.sheets
     } else {
         vec![Source::open_csv(path, &map.names())?]
     };

@@ -109,3 +109,36 @@ fn a_file_named_twice_is_read_once_and_said() {
         a.summary["warnings"]
     );
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/exports")
+        .join(name)
+}
+
+/// A workbook whose first sheet is a note on what was withheld, and whose audit sheet has
+/// a title above its header: the audit sheet is read from its header on (rows keep their
+/// sheet numbers), and the note sheet and the title are named, not taken for the export.
+#[test]
+fn a_workbook_with_a_notes_sheet_and_a_title_row_is_audited_from_its_header() {
+    let a = audit(&[&fixture("notes-sheet-and-title-rows.xlsx")], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.summary["rows"], 4, "{}", a.summary);
+    assert_eq!(a.flagged.len(), 2);
+    assert_eq!(
+        a.flagged_col("line"),
+        ["5", "7"],
+        "the sheet's own row numbers"
+    );
+    assert!(a.flagged_col("source_file")[0].ends_with("[Audit]"));
+    let warnings = a.summary["warnings"].to_string();
+    assert!(warnings.contains("[Notes]: not read"), "{warnings}");
+    assert!(
+        warnings.contains("Flock Safety Network Audit"),
+        "{warnings}"
+    );
+    assert!(
+        a.report.contains("[Notes]: not read"),
+        "the report says it too"
+    );
+}
