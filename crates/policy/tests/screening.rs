@@ -163,6 +163,32 @@ fn separators_and_dots_do_not_hide_an_agency() {
     }
 }
 
+/// A reason that reads "ICE" to a person must read so to the screener: characters that
+/// print as nothing inside the word, fullwidth letters and Cyrillic or Greek look-alikes
+/// were each a way around it (found by an outside attack on the gateway's reason header).
+#[test]
+fn invisible_characters_fullwidth_and_look_alike_letters_do_not_hide_an_agency() {
+    for text in [
+        "assist I\u{200B}CE",
+        "assist I\u{00AD}CE",
+        "assist I\u{200D}C\u{2060}E E\u{200B}RO",
+        "assist \u{0406}\u{0421}\u{0415}",
+        "assist \u{FF29}\u{FF23}\u{FF25}",
+        "\u{FF29}\u{FF4D}\u{FF4D}\u{FF49}\u{FF47}\u{FF52}\u{FF41}\u{FF54}\u{FF49}\u{FF4F}\u{FF4E}",
+        "I\u{0307}CE",
+        "deportacio\u{0301}n",
+        "\u{FEFF}ICE ERO",
+    ] {
+        assert!(flagged(text), "{text:?}");
+    }
+    for text in [
+        "ice\u{200B} cream truck",
+        "\u{0411}\u{043B}\u{0430}\u{0433}\u{043E}",
+    ] {
+        assert!(!flagged(text), "{text:?}");
+    }
+}
+
 #[test]
 fn form_numbers_and_287g_are_read_in_any_spelling() {
     for text in [

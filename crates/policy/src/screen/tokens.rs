@@ -30,6 +30,11 @@ pub(crate) fn tokenize(text: &str, lexicon: &Lexicon, out: &mut Vec<Token>) {
     let mut start = 0usize;
     let mut in_word = false;
     for (at, ch) in text.char_indices() {
+        if is_ignorable(ch) {
+            // Inside a word it is part of the word ("I\u{200B}CE" is "ICE"); between words
+            // it separates nothing.
+            continue;
+        }
         match fold(ch) {
             Some(byte) => {
                 if !in_word {
@@ -81,11 +86,32 @@ fn offset(at: usize) -> u32 {
     u32::try_from(at).unwrap_or(u32::MAX)
 }
 
-/// Lower-cases ASCII letters and digits and folds the accented letters Spanish uses; every
-/// other character separates words.
+/// Characters that print as nothing or only mark the letter before them: format
+/// characters (zero-width space and joiners, soft hyphen, direction marks, the byte-order
+/// mark, variation selectors) and combining marks (a decomposed accent, the dot of
+/// "I\u{307}"). Read as if absent, so they cannot split a word a reader sees whole.
+fn is_ignorable(ch: char) -> bool {
+    matches!(ch,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0000}'..='\u{E0FFF}'
+        | '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
+        | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+}
+
+/// Lower-cases ASCII letters and digits, reads fullwidth forms ("ＩＣＥ") as ASCII and the
+/// Cyrillic and Greek capitals and small letters that look like Latin ones ("ІСЕ") as
+/// those, and folds the accented letters Spanish uses; every other character separates
+/// words.
 fn fold(ch: char) -> Option<u8> {
     if ch.is_ascii_alphanumeric() {
         return Some(ch.to_ascii_lowercase() as u8);
+    }
+    if let Some(ascii) = fullwidth(ch) {
+        return Some(ascii);
+    }
+    if let Some(latin) = look_alike(ch) {
+        return Some(latin);
     }
     let folded = match ch {
         'á' | 'à' | 'â' | 'ä' | 'Á' | 'À' | 'Â' | 'Ä' => b'a',
@@ -98,6 +124,43 @@ fn fold(ch: char) -> Option<u8> {
         _ => return None,
     };
     Some(folded)
+}
+
+/// A fullwidth letter or digit (U+FF10–U+FF5A) as its lower-case ASCII.
+fn fullwidth(ch: char) -> Option<u8> {
+    let c = u32::from(ch);
+    if !(0xFF10..=0xFF5A).contains(&c) {
+        return None;
+    }
+    let ascii = u8::try_from(c - 0xFEE0).ok()?;
+    ascii
+        .is_ascii_alphanumeric()
+        .then(|| ascii.to_ascii_lowercase())
+}
+
+/// Cyrillic and Greek letters drawn like a Latin letter in common fonts (Unicode's
+/// confusables for these scripts), as that letter.
+fn look_alike(ch: char) -> Option<u8> {
+    Some(match ch {
+        'А' | 'а' | 'Α' | 'α' => b'a',
+        'В' | 'Β' | 'в' => b'b',
+        'С' | 'с' | 'Ϲ' | 'ϲ' => b'c',
+        'Е' | 'е' | 'Ε' | 'Ѐ' | 'ѐ' | 'Ё' | 'ё' => b'e',
+        'Н' | 'Η' | 'н' => b'h',
+        'І' | 'і' | 'Ι' | 'ι' | 'Ї' | 'ї' | 'Ӏ' | 'ӏ' => b'i',
+        'Ј' | 'ј' => b'j',
+        'К' | 'Κ' | 'к' | 'κ' => b'k',
+        'М' | 'Μ' | 'м' => b'm',
+        'Ν' => b'n',
+        'О' | 'о' | 'Ο' | 'ο' => b'o',
+        'Р' | 'р' | 'Ρ' | 'ρ' => b'p',
+        'Ѕ' | 'ѕ' => b's',
+        'Т' | 'Τ' | 'т' => b't',
+        'Х' | 'х' | 'Χ' | 'χ' => b'x',
+        'У' | 'у' | 'Υ' | 'Ү' | 'ү' => b'y',
+        'Ζ' => b'z',
+        _ => return None,
+    })
 }
 
 /// Joins runs like `I.C.E.`, `H.S.I` or `I C E` (single letters separated by single dots
