@@ -78,6 +78,9 @@ pub struct Admitted {
     /// The canonical search body that was decided and logged, if any: the only body the
     /// upstream gets.
     pub body: Option<bytes::Bytes>,
+    /// The purpose as decided and logged: the upstream gets it re-encoded from this, never
+    /// the client's spelling of it.
+    pub purpose: cordon_policy::Purpose,
 }
 
 /// A request that was refused, with the response to send and the outcome to count.
@@ -165,6 +168,7 @@ impl Gateway {
             identity,
             query: decided.query,
             body: decided.body.map(|b| bytes::Bytes::from(b.canonical)),
+            purpose: decided.request.purpose,
         })
     }
 

@@ -230,6 +230,37 @@ pub fn strip_client_headers(h: &mut HeaderMap, extra: &[HeaderName]) {
     }
 }
 
+/// Bytes a purpose value is percent-encoded in on its way upstream: controls, `%` and
+/// (always, by `utf8_percent_encode`) everything outside ASCII.
+const PURPOSE_VALUE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+
+/// Replaces the client's purpose headers with the purpose as decided and logged, in one
+/// encoding: `criminal%5Finvestigation` or `Cordon-Case: %43-1` reach the service as
+/// `criminal_investigation` and `C-1`, what the log says, not as the client spelled them.
+fn set_decided_purpose(h: &mut HeaderMap, purpose: &cordon_policy::Purpose) {
+    use crate::purpose::{CASE, PURPOSE, REASON};
+    for name in [PURPOSE, REASON, CASE] {
+        h.remove(name);
+    }
+    let encoded = |v: &str| percent_encoding::utf8_percent_encode(v, PURPOSE_VALUE).to_string();
+    let values = [
+        (PURPOSE, purpose.code.as_ref().map(|c| c.as_sent())),
+        (
+            REASON,
+            Some(purpose.reason.as_str()).filter(|r| !r.is_empty()),
+        ),
+        (CASE, purpose.case.as_deref()),
+    ];
+    for (name, value) in values {
+        let Some(value) = value else {
+            continue;
+        };
+        if let Ok(v) = HeaderValue::from_str(&encoded(value)) {
+            h.insert(name, v);
+        }
+    }
+}
+
 impl Gateway {
     /// Forwards an admitted request to the upstream.
     ///
@@ -303,6 +334,7 @@ impl Gateway {
             &admitted.identity.principal,
         );
         set(&mut headers, "cordon-agency", &admitted.identity.agency);
+        set_decided_purpose(&mut headers, &admitted.purpose);
         let mut target = admitted.target.upstream_path.clone();
         if let Some(q) = &admitted.query {
             target.push('?');

@@ -50,6 +50,8 @@ pub enum PurposeError {
     Control { header: &'static str },
     #[error("header {header} has a malformed percent escape: use %XX with two hex digits")]
     BadEscape { header: &'static str },
+    #[error("header {header} is percent-encoded twice (a %XX escape remains after decoding, which would hide the words from screening): encode it once")]
+    EncodedTwice { header: &'static str },
 }
 
 impl PurposeError {
@@ -60,7 +62,8 @@ impl PurposeError {
             PurposeError::NotUtf8 { header }
             | PurposeError::TooLong { header }
             | PurposeError::Control { header }
-            | PurposeError::BadEscape { header } => header,
+            | PurposeError::BadEscape { header }
+            | PurposeError::EncodedTwice { header } => header,
         }
     }
 }
@@ -105,7 +108,16 @@ fn text(raw: Option<&[u8]>, header: &'static str) -> Result<Option<String>, Purp
     if s.chars().any(char::is_control) {
         return Err(PurposeError::Control { header });
     }
+    if has_escape(s.as_bytes()) {
+        return Err(PurposeError::EncodedTwice { header });
+    }
     Ok(Some(s))
+}
+
+/// A well-formed `%XX` anywhere in `b`.
+fn has_escape(b: &[u8]) -> bool {
+    b.windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
 fn has_bad_escape(b: &[u8]) -> bool {
@@ -120,6 +132,18 @@ fn has_bad_escape(b: &[u8]) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_reason_encoded_twice_is_refused_since_screening_would_read_the_escapes() {
+        let f = PurposeFields {
+            purpose: Some(b"criminal_investigation"),
+            reason: Some(b"assist %2549CE"),
+            ..PurposeFields::default()
+        };
+        let err = parse_purpose(f).unwrap_err();
+        assert_eq!(err.header(), "Cordon-Reason");
+        assert!(err.to_string().contains("twice"), "{err}");
+    }
 
     #[test]
     fn a_missing_purpose_names_the_header_and_the_accepted_words() {

@@ -102,6 +102,51 @@ async fn record_names_a_service_could_read_as_another_record_are_refused() {
     finish(h).await;
 }
 
+/// The service reads the purpose the log records, in one spelling, not the client's: an
+/// escaped `_` or letter reaches it decoded, as it was decided. A reason encoded twice is
+/// refused, since screening would have read the escapes instead of the words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_receives_the_purpose_as_decided_not_as_the_client_spelled_it() {
+    let h = Harness::start().await;
+    let spelled = [
+        ("Authorization", "Bearer demo-cpd"),
+        ("Cordon-Purpose", "criminal%5Finvestigation"),
+        (
+            "Cordon-Reason",
+            "burglary%20suspect%20vehicle%20%E2%80%93%20caf%C3%A9",
+        ),
+        ("Cordon-Case", "%4aD-1"),
+    ];
+    let r = h.get("/records/people/P-1001", &spelled).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = h.hits.seen();
+    let header = |n: &str| {
+        seen[0]
+            .headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(
+        header("cordon-purpose").as_deref(),
+        Some("criminal_investigation")
+    );
+    assert_eq!(
+        header("cordon-reason").as_deref(),
+        Some("burglary suspect vehicle %E2%80%93 caf%C3%A9")
+    );
+    assert_eq!(header("cordon-case").as_deref(), Some("JD-1"));
+    let twice = [
+        ("Authorization", "Bearer demo-cpd"),
+        ("Cordon-Purpose", "criminal_investigation"),
+        ("Cordon-Reason", "assist%20%2549CE"),
+    ];
+    let r = h.get("/records/people/P-1001", &twice).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(h.upstream_hits(), 1);
+    finish(h).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upstream_receives_the_canonical_query_that_was_decided_and_logged() {
     let h = Harness::start().await;
