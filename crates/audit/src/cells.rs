@@ -298,6 +298,21 @@ pub fn moderation(cell: &str) -> Moderation {
 }
 
 #[cfg(test)]
+mod windows_1252_tests {
+    use super::windows_1252;
+
+    #[test]
+    fn windows_1252_reads_spanish_and_the_windows_punctuation() {
+        assert_eq!(windows_1252(b"deportaci\xF3n"), "deportación");
+        assert_eq!(
+            windows_1252(b"MIGRACI\xD3N \x93ICE\x94 \x80"),
+            "MIGRACIÓN “ICE” €"
+        );
+        assert_eq!(windows_1252(b"plain"), "plain");
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -386,4 +401,24 @@ mod tests {
         assert_eq!(moderation(""), Moderation::Blank);
         assert_eq!(moderation("maybe"), Moderation::Other);
     }
+}
+
+/// Bytes as Windows-1252 text (the WHATWG encoding standard's `windows-1252`: Latin-1,
+/// with 0x80–0x9F the punctuation and letters Windows put there). Every byte is a
+/// character, so nothing is lost; ASCII is unchanged.
+pub fn windows_1252(bytes: &[u8]) -> String {
+    // 0x80..=0x9F; the five bytes Windows leaves undefined map to the C1 control of the
+    // same number, as the standard says.
+    const HIGH: [char; 32] = [
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž',
+        '\u{8F}', '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}',
+        'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => HIGH[usize::from(b - 0x80)],
+            _ => char::from(b),
+        })
+        .collect()
 }

@@ -47,6 +47,8 @@ impl CellTally {
 /// What a chunk's rows add up to.
 pub struct ChunkResult {
     pub summary: Summary,
+    /// Some of the chunk's text is not UTF-8 (and was read as Windows-1252).
+    pub not_utf8: bool,
     /// The rows' search-id hashes and flag bits, sorted by the worker, to unite rows.
     pub ids: crate::distinct::ChunkIds,
     pub flagged_csv: Vec<u8>,
@@ -101,7 +103,10 @@ impl<'a> Fields<'a> {
             } else if let Some(b) = record.get(c) {
                 fields.0[f as usize] = match std::str::from_utf8(b) {
                     Ok(s) => Cow::Borrowed(s),
-                    Err(_) => String::from_utf8_lossy(b),
+                    // Not UTF-8: most likely Windows-1252, what Excel on Windows saves a
+                    // CSV in; read so, "deportaci\xF3n" is "deportación", not a
+                    // replacement character that hides the word from screening.
+                    Err(_) => Cow::Owned(crate::cells::windows_1252(b)),
                 };
             }
         }
@@ -419,7 +424,12 @@ pub fn write_flagged(
         Cells::Csv(record) => {
             for (i, field) in record.iter().enumerate() {
                 if let Some(&pos) = ctx.placement.get(i) {
-                    cells[4 + pos] = field.to_vec();
+                    // flagged.csv is UTF-8 throughout: a cell that is not is written as
+                    // it was read (Windows-1252), as the report shows it.
+                    cells[4 + pos] = match std::str::from_utf8(field) {
+                        Ok(_) => field.to_vec(),
+                        Err(_) => crate::cells::windows_1252(field).into_bytes(),
+                    };
                 }
             }
         }

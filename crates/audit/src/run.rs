@@ -20,6 +20,9 @@ use crate::rows::{
 };
 use crate::summary::{FileReport, Summary};
 
+/// How the warning for a file that is not all UTF-8 begins.
+const NOT_UTF8: &str = "some of this file's text is not UTF-8 and was read as Windows-1252";
+
 /// Row errors listed per file before the rest are only counted.
 const MAX_ERRORS_LISTED: usize = 50;
 
@@ -586,6 +589,9 @@ fn collect(
             report.rows += r.summary.rows;
             report.flagged += r.flagged;
             report.other_entries += r.other_entries;
+            if r.not_utf8 && !report.warnings.iter().any(|w| w.starts_with(NOT_UTF8)) {
+                report.warnings.push(format!("{NOT_UTF8} (what Excel on Windows saves): accented words and names were read so, and may be misspelled if it is another encoding; save the export as CSV UTF-8 to be sure"));
+            }
             let room = MAX_ERRORS_LISTED.saturating_sub(report.errors.len());
             report.errors.extend(r.errors.into_iter().take(room));
             for (a, b) in tally.iter_mut().zip(r.tally.iter()) {
@@ -621,6 +627,7 @@ fn classify_chunk(
 ) -> ChunkResult {
     let mut r = ChunkResult {
         summary: Summary::default(),
+        not_utf8: false,
         ids: Default::default(),
         flagged_csv: Vec::new(),
         flagged: 0,
@@ -652,6 +659,7 @@ fn csv_chunk(
     let mut record = crate::split::Record::new(&chunk.bytes);
     // Checked once per chunk, so that fields can be read as text without checking each.
     let text = std::str::from_utf8(&chunk.bytes).ok();
+    r.not_utf8 = text.is_none();
     let mut k = 0u64;
     while split.next_record(&mut record) {
         let line = |lines: &mut crate::split::Lines| {

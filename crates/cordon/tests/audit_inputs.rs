@@ -142,3 +142,38 @@ fn a_workbook_with_a_notes_sheet_and_a_title_row_is_audited_from_its_header() {
         "the report says it too"
     );
 }
+
+/// Excel on Windows saves "CSV" in Windows-1252: "deportación" is then the byte 0xF3, not
+/// UTF-8. Read as a replacement character it hid the word from screening in silence; it is
+/// now read as Windows-1252, and the report says so.
+#[test]
+fn a_windows_1252_export_is_screened_as_written_and_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = format!("{HEADER}\r\n").into_bytes();
+    for reason in [
+        &b"deportaci\xF3n"[..],
+        b"DEPORTACI\xD3N",
+        b"migraci\xF3n",
+        b"robo de veh\xEDculo",
+    ] {
+        let line = row("REASON");
+        let (before, after) = line.split_once("REASON").unwrap();
+        bytes.extend_from_slice(before.as_bytes());
+        bytes.extend_from_slice(reason);
+        bytes.extend_from_slice(after.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+    }
+    let f = write(dir.path(), "cp1252.csv", &bytes);
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.flagged.len(), 3, "{}", a.summary);
+    assert_eq!(a.flagged_col("line"), ["2", "3", "4"]);
+    assert_eq!(
+        a.flagged_col("Reason")[0],
+        "deportación",
+        "flagged.csv is UTF-8"
+    );
+    let warnings = a.summary["warnings"].to_string();
+    assert!(warnings.contains("Windows-1252"), "{warnings}");
+    assert!(a.report.contains("Windows-1252"));
+}
