@@ -25,7 +25,20 @@ pub fn cell_state_bytes(cell: &[u8]) -> CellState {
         // Most cells: no space to trim, and a first byte no mask starts with.
         Some(b)
             if !b.is_ascii_whitespace()
-                && !matches!(b, b'*' | b'#' | b'[' | b'r' | b'R' | 0xE2) =>
+                && !matches!(
+                    b,
+                    b'*' | b'#'
+                        | b'['
+                        | b'<'
+                        | b'('
+                        | b'b'
+                        | b'B'
+                        | b'r'
+                        | b'R'
+                        | b'x'
+                        | b'X'
+                        | 0xE2
+                ) =>
         {
             return CellState::Value
         }
@@ -34,7 +47,11 @@ pub fn cell_state_bytes(cell: &[u8]) -> CellState {
     let t = cell.trim_ascii();
     match t.first() {
         None => CellState::Empty,
-        Some(b'*' | b'#' | b'[' | b'r' | b'R' | 0xE2) if is_mask(t) => CellState::Redacted,
+        Some(b'*' | b'#' | b'[' | b'<' | b'(' | b'b' | b'B' | b'r' | b'R' | b'x' | b'X' | 0xE2)
+            if is_mask(t) =>
+        {
+            CellState::Redacted
+        }
         Some(_) => CellState::Value,
     }
 }
@@ -56,9 +73,46 @@ fn is_mask(t: &[u8]) -> bool {
         }
         return true;
     }
-    let inner = t.strip_prefix(b"[").unwrap_or(t);
-    let inner = inner.strip_suffix(b"]").unwrap_or(inner);
+    // XXXX: a value overwritten letter by letter (three x's and fewer are a filler).
+    if t.len() >= 4 && t.iter().all(|b| matches!(b, b'x' | b'X')) {
+        return true;
+    }
+    if is_foia_exemption(t) {
+        return true;
+    }
+    let inner = t
+        .strip_prefix(b"[")
+        .or_else(|| t.strip_prefix(b"<"))
+        .unwrap_or(t);
+    let inner = inner
+        .strip_suffix(b"]")
+        .or_else(|| inner.strip_suffix(b">"))
+        .unwrap_or(inner);
     inner.eq_ignore_ascii_case(b"redacted")
+}
+
+/// A FOIA exemption cited in place of the value, as federal releases do: `(b)(6)`,
+/// `(b)(7)(C)`, `b7c`, or several with commas or spaces (`(b)(6), (b)(7)(C)`).
+fn is_foia_exemption(t: &[u8]) -> bool {
+    // Without the brackets, spaces and commas: "b6", "b7c" or "b6b7c", each a b, a digit
+    // 1 to 9, and after a 7 a letter a to f. Read without copying: this runs on every
+    // cell that starts with a b.
+    let mut rest = t
+        .iter()
+        .filter(|b| !matches!(b, b'(' | b')' | b' ' | b','))
+        .map(u8::to_ascii_lowercase)
+        .peekable();
+    let mut any = false;
+    while let Some(b) = rest.next() {
+        let Some(d @ b'1'..=b'9') = (b == b'b').then(|| rest.next()).flatten() else {
+            return false;
+        };
+        if d == b'7' && rest.peek().is_some_and(|c| (b'a'..=b'f').contains(c)) {
+            rest.next();
+        }
+        any = true;
+    }
+    any
 }
 
 /// Why a reason tells a reader nothing, or that it does.
@@ -119,8 +173,25 @@ impl ReasonState {
 }
 
 const PLACEHOLDERS: &[&str] = &[
-    "none", "n/a", "na", "-", "--", "xxx", "x", "*", ".", "0", "test", "null", "nil", "n.a.",
-    "tbd", "unknown", "?",
+    "none",
+    "n/a",
+    "na",
+    "-",
+    "--",
+    "xxx",
+    "x",
+    "*",
+    ".",
+    "0",
+    "test",
+    "null",
+    "nil",
+    "n.a.",
+    "tbd",
+    "unknown",
+    "?",
+    "undefined",
+    "nan",
 ];
 
 /// Words that name no purpose on their own (sorted, for a binary search). A reason made only of these (and of case
@@ -318,11 +389,36 @@ mod tests {
 
     #[test]
     fn masks_are_told_from_blanks_and_values() {
-        for masked in ["***", " * * * ", "###", "REDACTED", "[Redacted]", "█████"] {
+        for masked in [
+            "***",
+            " * * * ",
+            "###",
+            "REDACTED",
+            "[Redacted]",
+            "█████",
+            "<redacted>",
+            "XXXX",
+            "xxxxxxx",
+            "(b)(6)",
+            "(b)(7)(C)",
+            "(b)(6), (b)(7)(C)",
+            "b7c",
+        ] {
             assert_eq!(cell_state(masked), CellState::Redacted, "{masked}");
         }
         assert_eq!(cell_state("  "), CellState::Empty);
-        for value in ["*ABC123", "9***999", "Redacted plate follow-up", "ICE"] {
+        for value in [
+            "*ABC123",
+            "9***999",
+            "Redacted plate follow-up",
+            "ICE",
+            "XXX123",
+            "(b)(7)(C) withheld? no: burglary",
+            "b7 road",
+            "bb",
+            "robbery",
+            "x",
+        ] {
             assert_eq!(cell_state(value), CellState::Value, "{value}");
         }
     }
@@ -349,6 +445,10 @@ mod tests {
             ("Warrant", Stated),
             ("ICE+ERO", Stated),
             ("narcotics investigation", Stated),
+            ("undefined", Placeholder),
+            ("NaN", Placeholder),
+            ("(b)(7)(C)", Redacted),
+            ("XXXX", Redacted),
         ];
         for (reason, want) in cases {
             assert_eq!(reason_state(reason), want, "{reason:?}");

@@ -110,7 +110,14 @@ impl<'s> Classifier<'s> {
         let (terms, state) = match known {
             Some(Some(found)) => found,
             collided => {
-                let (terms, state) = (self.screen(reason), reason_state(reason));
+                let terms = self.screen(reason);
+                // A reason screening reads as immigration states a purpose, whatever its
+                // words look like ("287g" is not a case number).
+                let state = if terms.is_empty() {
+                    reason_state(reason)
+                } else {
+                    ReasonState::Stated
+                };
                 if collided.is_none()
                     && self.reasons.len() < MAX_CACHED_REASONS
                     && self.seen_before(h)
@@ -178,6 +185,8 @@ const AGENCY_PHRASES: [&str; 6] = [
 /// Whether an organization name (as a Flock export writes it, e.g. "[Federal] U.S.
 /// Immigration and Customs Enforcement (ICE)") is a federal immigration agency.
 pub fn is_immigration_agency(org: &str) -> bool {
+    // "Immigration & Customs Enforcement" is the same name.
+    let org = org.replace('&', " and ");
     let words: Vec<String> = org
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -205,6 +214,9 @@ mod tests {
             "U.S. Border Patrol",
             "Customs and Border Protection",
             "USCIS Fraud Detection",
+            "Immigration & Customs Enforcement",
+            "U.S. Customs&Border Protection",
+            "Enforcement & Removal Operations - Chicago",
         ] {
             assert!(is_immigration_agency(org), "{org}");
         }
@@ -216,6 +228,17 @@ mod tests {
             "Danville PD",
         ] {
             assert!(!is_immigration_agency(org), "{org}");
+        }
+    }
+
+    #[test]
+    fn a_reason_screening_reads_as_immigration_is_not_also_counted_as_saying_nothing() {
+        let s = Screener::new();
+        let mut c = Classifier::new(&s);
+        for reason in ["287g", "I-247A", "ICE"] {
+            let (findings, state) = c.classify_with_state(reason, "Dallas PD");
+            assert!(findings.flagged(), "{reason}");
+            assert_eq!(state, ReasonState::Stated, "{reason}");
         }
     }
 

@@ -666,9 +666,18 @@ fn csv_chunk(
             chunk.line_of(k, lines.line_of(&chunk.bytes, record.start()))
         };
         if record.len() != ctx.width {
+            let first = line(&mut lines);
+            let spans = lines_spanned(&chunk.bytes, record.start(), split.position());
+            let over = if spans > 0 {
+                format!(
+                    "; it runs over lines {first}–{}: a quote in it that never closes took in the {spans} line(s) after it, whose rows are lost with it",
+                    first + spans
+                )
+            } else {
+                String::new()
+            };
             r.errors.push(format!(
-                "line {}: has {} fields where the header has {} (a truncated or damaged row); skipped",
-                line(&mut lines),
+                "line {first}: has {} fields where the header has {} (a truncated or damaged row){over}; skipped",
                 record.len(),
                 ctx.width
             ));
@@ -686,6 +695,16 @@ fn csv_chunk(
         }
         k += 1;
     }
+}
+
+/// Line breaks inside the record read from `start` to `end` (its own final one not
+/// counted): more than none only when a quoted field holds them.
+fn lines_spanned(bytes: &[u8], start: usize, end: usize) -> u64 {
+    let from = crate::split::first_content(bytes, start);
+    let body = bytes.get(from..end).unwrap_or_default();
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    let body = body.strip_suffix(b"\r").unwrap_or(body);
+    crate::split::count_byte(body, b'\n')
 }
 
 /// How every archive entry begins (its first field is `archive`, the format version).

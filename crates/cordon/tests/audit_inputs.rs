@@ -177,3 +177,29 @@ fn a_windows_1252_export_is_screened_as_written_and_said() {
     assert!(warnings.contains("Windows-1252"), "{warnings}");
     assert!(a.report.contains("Windows-1252"));
 }
+
+/// One stray quote makes the rest of the file one damaged record (Python's csv module
+/// reads it so too); the error named only its first line, so 998 lost rows looked like one.
+#[test]
+fn a_quote_that_never_closes_says_how_many_lines_it_took_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // ISO times, so that no quoted cell after the stray quote closes it.
+    let iso = |t: String| t.replace("\"11/14/2025, 09:53:36 AM UTC\"", "2025-11-14T09:53:36Z");
+    let csv = iso(export(1000, &[1, 3, 999], "\n")).replacen(
+        &iso(row("investigation")),
+        &iso(row("\"per agent")),
+        1,
+    );
+    let f = write(dir.path(), "stray.csv", csv.as_bytes());
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(1), "{}", text(&a.out));
+    let err = a.summary["files"][0]["errors"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(err.starts_with("line 3:"), "{err}");
+    assert!(
+        err.contains("lines 3–1001") && err.contains("998 line(s)"),
+        "{err}"
+    );
+}
