@@ -17,7 +17,7 @@ pub fn render(s: &Summary) -> String {
     found_section(&mut h, s);
     org_chart(&mut h, s);
     month_chart(&mut h, s);
-    reasons_section(&mut h, &s.top_reasons);
+    reasons_section(&mut h, &s.top_reasons, unit(s));
     crate::html_more::vague_section(&mut h, s);
     crate::html_more::moderation_section(&mut h, s);
     crate::html_more::columns_section(&mut h, &s.files);
@@ -150,6 +150,19 @@ fn figure(h: &mut String, key: &str, value: u64, label: &str) {
 }
 
 /// A reach figure, or a plain statement that the export does not say.
+/// Said when some flagged rows gave no count, so the sum leaves them out.
+fn lower_bound(known: u64, flagged: u64, unit: &str) -> String {
+    if known < flagged {
+        format!(
+            "; at least this many: only {} of the {} flagged {unit} gave a readable count",
+            num(known),
+            num(flagged)
+        )
+    } else {
+        String::new()
+    }
+}
+
 fn reach(h: &mut String, key: &str, known: u64, value: u64, label: &str) {
     if known == 0 {
         let _ = writeln!(h, "<div class=\"fig\"><span class=\"n\">—</span><span>{label}: not in these exports</span></div>");
@@ -201,23 +214,31 @@ fn found_section(h: &mut String, s: &Summary) {
         "“side door” searches: another agency searching with an immigration reason",
     );
     let summed = if d.repeated_rows > 0 {
-        ", summed over rows (a search in several rows counts in each)"
+        ", summed over rows (a search in several rows counts in each; a network two searches reached counts twice)"
     } else {
-        ""
+        ", summed over searches (a network two searches reached counts twice)"
     };
+    let r = &s.reach;
+    let unit = unit(s);
     reach(
         h,
         "networks_flagged",
-        s.reach.networks_known,
-        s.reach.networks_flagged,
-        &format!("camera networks reached by flagged searches{summed}"),
+        r.networks_known,
+        r.networks_flagged,
+        &format!(
+            "camera networks reached by flagged searches{summed}{}",
+            lower_bound(r.networks_known_flagged, r.flagged_rows, unit)
+        ),
     );
     reach(
         h,
         "devices_flagged",
-        s.reach.devices_known,
-        s.reach.devices_flagged,
-        &format!("cameras reached by flagged searches{summed}"),
+        r.devices_known,
+        r.devices_flagged,
+        &format!(
+            "cameras reached by flagged searches{summed}{}",
+            lower_bound(r.devices_known_flagged, r.flagged_rows, unit)
+        ),
     );
     h.push_str("</div>\n");
 }
@@ -307,8 +328,10 @@ fn highlighted(r: &TopReason) -> String {
     out
 }
 
-fn reasons_section(h: &mut String, reasons: &[TopReason]) {
-    h.push_str("<h2>Most frequent flagged reasons</h2>\n<p>The highlighted words are what the screening read as immigration enforcement.</p>\n<table id=\"reasons\"><tr><th>Searches</th><th>Stated reason</th></tr>\n");
+fn reasons_section(h: &mut String, reasons: &[TopReason], unit: &str) {
+    // Counted per row: where rows repeat a search, the column says so.
+    let heading = if unit == "rows" { "Rows" } else { "Searches" };
+    let _ = writeln!(h, "<h2>Most frequent flagged reasons</h2>\n<p>The highlighted words are what the screening read as immigration enforcement.</p>\n<table id=\"reasons\"><tr><th>{heading}</th><th>Stated reason</th></tr>");
     for r in reasons {
         let _ = writeln!(
             h,

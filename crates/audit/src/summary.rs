@@ -83,10 +83,18 @@ pub struct Reach {
     pub networks_flagged: u64,
     pub devices_all: u64,
     pub devices_flagged: u64,
+    /// Flagged rows, and those of them whose export gave a count: the flagged sums are a
+    /// lower bound when fewer gave one.
+    pub flagged_rows: u64,
+    pub networks_known_flagged: u64,
+    pub devices_known_flagged: u64,
 }
 
 impl Reach {
     fn merge(&mut self, o: &Reach) {
+        self.flagged_rows += o.flagged_rows;
+        self.networks_known_flagged += o.networks_known_flagged;
+        self.devices_known_flagged += o.devices_known_flagged;
         self.networks_known += o.networks_known;
         self.devices_known += o.devices_known;
         self.networks_all += o.networks_all;
@@ -439,6 +447,9 @@ impl Summary {
         if f.flagged() {
             self.reach.networks_flagged += n;
             self.reach.devices_flagged += d;
+            self.reach.flagged_rows += 1;
+            self.reach.networks_known_flagged += u64::from(row.networks.is_some());
+            self.reach.devices_known_flagged += u64::from(row.devices.is_some());
         }
         if f.immigration_reason() {
             self.tally_reason(row.reason, &f.immigration_terms, 1);

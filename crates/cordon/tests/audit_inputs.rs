@@ -203,3 +203,51 @@ fn a_quote_that_never_closes_says_how_many_lines_it_took_in() {
         "{err}"
     );
 }
+
+/// A sum of networks over flagged searches that some gave no count for is a lower bound,
+/// and says so; and where files repeat searches, the reasons table counts rows and is
+/// headed so (it said "Searches" over row counts).
+#[test]
+fn reach_says_when_it_is_a_lower_bound_and_repeated_rows_are_counted_as_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = format!("{HEADER}\n");
+    for networks in ["12", "N/A", "***"] {
+        csv.push_str(&row("ICE ERO").replacen(",12,", &format!(",{networks},"), 1));
+        csv.push('\n');
+    }
+    let f = write(dir.path(), "reach.csv", csv.as_bytes());
+    let a = audit(&[&f], &[]);
+    assert!(
+        a.report
+            .contains("only 1 of the 3 flagged searches gave a readable count"),
+        "{}",
+        a.report
+    );
+
+    let portal = |ids: &[&str]| {
+        let mut s = String::from("\"id\",\"userId\",\"searchDate\",\"networkCount\",\"reason\"\n");
+        for id in ids {
+            s.push_str(&format!(
+                "\"{id}\",\"***\",\"2026-03-20T17:05:11Z\",\"3\",\"ICE ERO\"\n"
+            ));
+        }
+        s
+    };
+    let one = write(
+        dir.path(),
+        "p/a.csv",
+        portal(&["S1", "S2", "S3"]).as_bytes(),
+    );
+    let two = write(
+        dir.path(),
+        "p/b.csv",
+        portal(&["S2", "S3", "S4"]).as_bytes(),
+    );
+    let a = audit(&[&one, &two], &["--org", "Example CA PD"]);
+    assert_eq!(a.summary["searches"]["immigration"], 4, "{}", a.summary);
+    assert!(
+        a.report.contains("<th>Rows</th><th>Stated reason</th>"),
+        "{}",
+        a.report
+    );
+}
