@@ -115,6 +115,14 @@ impl Source {
     /// Opens a CSV export and reads its header, finding the byte between its fields
     /// from it (`names`: the column names a user's map gives, which count as known).
     pub fn open_csv(path: &Path, names: &[String]) -> Result<Source, AuditError> {
+        if let Some(utf8) = crate::utf16::to_utf8_if_utf16(path)? {
+            // Excel's "Unicode Text": read from a UTF-8 copy, named as the original.
+            let mut s = Source::open_csv(&utf8, names)?;
+            s.path = path.to_path_buf();
+            s.label = path.display().to_string();
+            s._converted = Some(utf8);
+            return Ok(s);
+        }
         refuse_binary(path)?;
         let mut file = File::open(path).map_err(io(path))?;
         let mut head = Vec::new();

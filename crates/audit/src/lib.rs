@@ -30,6 +30,7 @@ pub mod split;
 pub mod summary;
 pub mod table;
 pub mod time;
+pub mod utf16;
 pub mod xlsx;
 
 pub use error::AuditError;

@@ -78,7 +78,7 @@ fn is_cordon_log(path: &Path) -> bool {
 }
 
 /// Extensions of the export files read from a directory.
-const EXPORT_EXTENSIONS: [&str; 5] = ["csv", "xlsx", "xlsm", "jsonl", "ndjson"];
+const EXPORT_EXTENSIONS: [&str; 6] = ["csv", "tsv", "xlsx", "xlsm", "jsonl", "ndjson"];
 
 /// The inputs with every directory that is not a Cordon log replaced by the export files
 /// in it and in the folders below it (sorted by name). Other files in them are named in
@@ -101,7 +101,7 @@ fn expand(inputs: &[PathBuf], summary: &mut Summary) -> (Vec<PathBuf>, usize) {
                 path: p.display().to_string(),
                 format: "folder".into(),
                 errors: vec![
-                    "no .csv, .xlsx, .jsonl or .ndjson file in this folder or the folders in it: nothing was audited".into(),
+                    "no .csv, .tsv, .xlsx, .jsonl or .ndjson file in this folder or the folders in it: nothing was audited".into(),
                 ],
                 ..FileReport::default()
             });
@@ -160,7 +160,7 @@ fn walk(
             out.push(f);
         } else {
             summary.warnings.push(format!(
-                "{}: not read (not a .csv, .xlsx, .jsonl or .ndjson file)",
+                "{}: not read (not a .csv, .tsv, .xlsx, .jsonl or .ndjson file; name it on the command line to read it)",
                 f.display()
             ));
         }

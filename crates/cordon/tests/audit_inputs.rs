@@ -251,3 +251,33 @@ fn reach_says_when_it_is_a_lower_bound_and_repeated_rows_are_counted_as_rows() {
         a.report
     );
 }
+
+/// Excel's "Unicode Text" is UTF-16 with a byte-order mark, tab-separated, CRLF: it was
+/// refused as "a binary file". It is read as the same export saved as CSV UTF-8 is.
+#[test]
+fn an_excel_unicode_text_export_is_read_as_its_utf8_twin() {
+    let dir = tempfile::tempdir().unwrap();
+    let tsv = export(6, &[2, 5], "\r\n")
+        .lines()
+        .map(|l| {
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(l.as_bytes());
+            let rec = r.records().next().unwrap().unwrap();
+            rec.iter().collect::<Vec<_>>().join("\t")
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        .replace("ICE ERO", "ICE ERO – deportación");
+    let mut bytes = vec![0xFF, 0xFE];
+    for u in format!("{tsv}\r\n").encode_utf16() {
+        bytes.extend(u.to_le_bytes());
+    }
+    let f = write(dir.path(), "unicode.txt.csv", &bytes);
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.summary["rows"], 6, "{}", a.summary);
+    assert_eq!(a.flagged_col("line"), ["3", "6"]);
+    assert_eq!(a.flagged_col("Reason")[0], "ICE ERO – deportación");
+    assert!(a.flagged_col("source_file")[0].ends_with("unicode.txt.csv"));
+}
