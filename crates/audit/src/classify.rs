@@ -96,11 +96,19 @@ impl<'s> Classifier<'s> {
     /// The findings and what the reason says (see [`reason_state`]).
     pub fn classify_with_state(&mut self, reason: &str, org: &str) -> (RowFindings, ReasonState) {
         let agency = self.agency(org);
-        self.classify_reason(reason, agency)
+        self.classify_reason(reason, reason.len(), agency)
     }
 
     /// As [`Classifier::classify_with_state`], for an organization already looked up.
-    pub fn classify_reason(&mut self, reason: &str, agency: bool) -> (RowFindings, ReasonState) {
+    /// `reason` is everything screened; its first `stated` bytes are what the requester
+    /// gave as the reason, which alone say whether a purpose was stated (a search prompt
+    /// or filters after them are screened, not read as a reason).
+    pub fn classify_reason(
+        &mut self,
+        reason: &str,
+        stated: usize,
+        agency: bool,
+    ) -> (RowFindings, ReasonState) {
         let h = FxBuild::default().hash_one(reason);
         // `None`: never remembered; `Some(None)`: another reason with the same hash was.
         let known = self
@@ -114,7 +122,7 @@ impl<'s> Classifier<'s> {
                 // A reason screening reads as immigration states a purpose, whatever its
                 // words look like ("287g" is not a case number).
                 let state = if terms.is_empty() {
-                    reason_state(reason)
+                    reason_state(reason.get(..stated).unwrap_or(reason))
                 } else {
                     ReasonState::Stated
                 };
@@ -228,6 +236,27 @@ mod tests {
             "Danville PD",
         ] {
             assert!(!is_immigration_agency(org), "{org}");
+        }
+    }
+
+    /// Filters and prompts are screened too: what they say about vehicles must not read
+    /// as immigration.
+    #[test]
+    fn vehicle_filters_and_prompts_are_not_immigration() {
+        let s = Screener::new();
+        let mut c = Classifier::new(&s);
+        for text in [
+            "Vehicle Color: Ice Blue",
+            "Color: ice white; Make: Toyota",
+            "Hotlist: Stolen Vehicles",
+            "Body Type: SUV, Color: Silver",
+            "white pickup with ladder rack near Ice House Rd",
+            "Out of State plates",
+        ] {
+            assert!(
+                !c.classify_with_state(text, "Dallas PD").0.flagged(),
+                "{text}"
+            );
         }
     }
 

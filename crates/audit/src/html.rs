@@ -199,7 +199,7 @@ fn found_section(h: &mut String, s: &Summary) {
         h,
         "immigration",
         d.immigration,
-        "searches whose stated reason reads as immigration enforcement",
+        "searches whose stated reason (or search prompt or filters, where exported) reads as immigration enforcement",
     );
     figure(
         h,

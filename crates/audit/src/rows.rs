@@ -72,7 +72,7 @@ pub struct RowContext<'a> {
 }
 
 /// The fields a row is read for; the rest are counted per column and carried through.
-const READ: [Field; 12] = [
+const READ: [Field; 14] = [
     Field::Id,
     Field::User,
     Field::Org,
@@ -85,6 +85,8 @@ const READ: [Field; 12] = [
     Field::Reason,
     Field::Offense,
     Field::Moderation,
+    Field::TextPrompt,
+    Field::Filters,
 ];
 
 /// A row's fields, indexed by `Field as usize`; absent fields are empty.
@@ -293,13 +295,31 @@ pub fn count(s: &str) -> Option<u64> {
 }
 
 /// The text screened: the reason, the offense type, or both.
-fn screened_text<'f>(fields: &'f Fields<'_>) -> Cow<'f, str> {
+/// The text screened, and how many of its bytes are the stated reason: the reason and
+/// offense type, then a search's free-text prompt and filters when the export has them
+/// (an officer's "silver sedan for ICE target" or a hotlist named "NCIC Immigration
+/// Violator" says as much as a reason does).
+fn screened_text<'f>(fields: &'f Fields<'_>) -> (Cow<'f, str>, usize) {
     let (reason, offense) = (fields.get(Field::Reason), fields.get(Field::Offense));
-    match (reason.trim().is_empty(), offense.trim().is_empty()) {
+    let stated = match (reason.trim().is_empty(), offense.trim().is_empty()) {
         (_, true) => Cow::Borrowed(reason),
         (true, false) => Cow::Borrowed(offense),
         (false, false) => Cow::Owned(format!("{reason} | {offense}")),
+    };
+    let (prompt, filters) = (fields.get(Field::TextPrompt), fields.get(Field::Filters));
+    let said = |s: &str| cell_state(s) == CellState::Value;
+    if !said(prompt) && !said(filters) {
+        let n = stated.len();
+        return (stated, n);
     }
+    let n = stated.len();
+    let mut text = stated.into_owned();
+    for (label, value) in [("prompt", prompt), ("filters", filters)] {
+        if said(value) {
+            text.push_str(&format!(" | {label}: {value}"));
+        }
+    }
+    (Cow::Owned(text), n)
 }
 
 /// Bits (one per `Field`) of fields whose value is present but cannot be read.
@@ -335,13 +355,13 @@ pub fn classify_row(
     fields: &Fields<'_>,
 ) -> (Unreadable, RowFindings, String) {
     let cols = ctx.columns;
-    let reason = screened_text(fields);
+    let (reason, stated) = screened_text(fields);
     let org = match (cols.has(Field::Org), ctx.org) {
         (false, Some(org)) => org,
         _ => fields.get(Field::Org),
     };
     let (org, agency) = summary.org(org, |o| classifier.agency(o));
-    let (findings, state) = classifier.classify_reason(&reason, agency);
+    let (findings, state) = classifier.classify_reason(&reason, stated, agency);
     let mut bad = 0;
     let time = typed(fields, Field::Time, parse_time, &mut bad);
     for f in [Field::TimeFrameStart, Field::TimeFrameEnd] {

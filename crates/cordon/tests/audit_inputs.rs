@@ -281,3 +281,24 @@ fn an_excel_unicode_text_export_is_read_as_its_utf8_twin() {
     assert_eq!(a.flagged_col("Reason")[0], "ICE ERO – deportación");
     assert!(a.flagged_col("source_file")[0].ends_with("unicode.txt.csv"));
 }
+
+/// A search's filters (and a 13-column export's text prompt) can say immigration where its
+/// reason says only "investigation": screened too, without making a vague reason count as
+/// a stated one.
+#[test]
+fn filters_that_name_an_immigration_hotlist_are_screened_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_filters =
+        |filters: &str| row("investigation").replacen(",25-1,,", &format!(",25-1,{filters},"), 1);
+    let csv = format!(
+        "{HEADER}\n{}\n{}\n",
+        with_filters("Hotlist: NCIC Immigration Violator"),
+        with_filters("Color: Ice White")
+    );
+    let f = write(dir.path(), "filters.csv", csv.as_bytes());
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.flagged_col("line"), ["2"], "{}", a.summary);
+    assert_eq!(a.summary["reason_states"]["vague"], 1, "{}", a.summary);
+    assert!(a.flagged_col("matched_terms")[0].contains("Immigration"));
+}

@@ -440,6 +440,10 @@ const TABLE: &[(&str, Roles)] = &[
     ("skates", ICE_THING),
     ("mountain", ICE_THING),
     ("water", ICE_THING),
+    // A vehicle's colour ("Color: Ice White"), as search filters and prompts name it.
+    ("color", ICE_THING),
+    ("colour", ICE_THING),
+    ("paint", ICE_THING),
     ("house", ICE_THING.or(PREMISES)),
     ("black", ICE_FROZEN_BEFORE),
     ("dry", ICE_FROZEN_BEFORE),
