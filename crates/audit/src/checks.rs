@@ -27,6 +27,8 @@ pub struct Layout<'a> {
     pub json: bool,
     /// `--org`: the organization of every row of a file without an organization column.
     pub org_given: bool,
+    /// `--map`: the columns the user named, checked against this file's header.
+    pub map: &'a crate::columns::ColumnMap,
 }
 
 impl Layout<'_> {
@@ -67,6 +69,7 @@ pub fn check_file(report: &mut FileReport, l: &Layout<'_>, tally: &[CellTally]) 
     if !l.json {
         report.unmapped_columns = l.columns.unmapped().map(|i| l.names[i].clone()).collect();
     }
+    report.warnings.extend(map_misses(l));
     let mut key_unread = false;
     for w in key_warnings(l, tally, rows)
         .into_iter()
@@ -156,6 +159,28 @@ fn twin_key_columns(l: &Layout<'_>) -> Vec<String> {
         }
     }
     out
+}
+
+/// A warning for each `--map` name no column of a CSV file is called (a typo would
+/// otherwise leave the field unread, and the column it meant read as nothing): the
+/// message names the map and the file's columns.
+fn map_misses(l: &Layout<'_>) -> Vec<String> {
+    if l.json {
+        return Vec::new();
+    }
+    Field::ALL
+        .iter()
+        .filter(|f| !l.columns.has(**f))
+        .filter_map(|f| l.map.get(*f).map(|name| (f, name)))
+        .map(|(f, name)| {
+            format!(
+                "--map {}={name}: no column of this file is named {name:?}, so {} was not read from it; its columns are: {}",
+                f.key(),
+                f.label(),
+                l.names.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// A warning for each key column that is absent or holds nothing readable.

@@ -161,9 +161,8 @@ impl Fields<'static> {
         cache: &mut KeyCache,
         unknown: &mut Vec<String>,
     ) -> Result<Fields<'static>, String> {
-        let v: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-        let obj = v.as_object().ok_or("not a JSON object")?;
+        let obj = unique_keys(text)?;
+        let obj = &obj;
         let at = match cache
             .iter()
             .position(|(keys, _)| keys.len() == obj.len() && keys.iter().eq(obj.keys()))
@@ -190,6 +189,50 @@ impl Fields<'static> {
             };
             json_text(value)
         })))
+    }
+}
+
+/// A JSON-lines record as an object whose keys each appear once: serde_json keeps the
+/// last of two, so `{"reason":"ICE ERO","reason":"investigation"}` would be screened as
+/// "investigation" in silence (a CSV header naming a key column twice is said too).
+fn unique_keys(text: &str) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+    if !text.starts_with('{') {
+        return Err("not a JSON object".into());
+    }
+    serde_json::from_str::<UniqueKeys>(text)
+        .map(|u| u.0)
+        .map_err(|e| format!("not JSON: {e}"))
+}
+
+struct UniqueKeys(serde_json::Map<String, serde_json::Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<UniqueKeys, M::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = m.next_key::<String>()? {
+            let value = m.next_value()?;
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "key {key:?} appears more than once in the record, so which value is meant cannot be told"
+                )));
+            }
+            out.insert(key, value);
+        }
+        Ok(UniqueKeys(out))
     }
 }
 

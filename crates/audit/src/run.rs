@@ -280,6 +280,7 @@ pub fn audit(
             names: &names,
             json,
             org_given: opts.org.is_some(),
+            map: &opts.map,
         };
         if check_file(&mut report, &layout, &tally) {
             incomplete += 1;

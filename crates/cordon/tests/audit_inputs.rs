@@ -302,3 +302,42 @@ fn filters_that_name_an_immigration_hotlist_are_screened_with_the_reason() {
     assert_eq!(a.summary["reason_states"]["vague"], 1, "{}", a.summary);
     assert!(a.flagged_col("matched_terms")[0].contains("Immigration"));
 }
+
+/// A `--map` name that matches no column (a typo) is said, with the file's columns, rather
+/// than leaving the real column unread under a message that only says to use --map.
+#[test]
+fn a_map_naming_no_column_says_so_and_lists_the_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "base.csv", export(2, &[1], "\n").as_bytes());
+    let a = audit(&[&f], &["--map", "reason=Nonexistent"]);
+    let warnings = a.summary["warnings"].to_string();
+    assert!(
+        warnings.contains("--map reason=Nonexistent: no column of this file is named")
+            && warnings.contains("Org Name"),
+        "{warnings}"
+    );
+}
+
+/// A JSON-lines record with a key twice was screened on the last value in silence (JSON
+/// parsers keep the last): the record is now refused, named by its line.
+#[test]
+fn a_json_record_with_a_key_twice_is_an_error_not_the_last_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "dup.jsonl",
+        concat!(
+            "{\"id\":\"d0\",\"org_name\":\"X\",\"search_time\":\"2025-11-14T09:53:36Z\",\"reason\":\"theft\"}\n",
+            "{\"id\":\"d1\",\"org_name\":\"X\",\"search_time\":\"2025-11-14T09:53:36Z\",\"reason\":\"ICE ERO\",\"reason\":\"investigation\"}\n",
+        )
+        .as_bytes(),
+    );
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(1), "{}", text(&a.out));
+    let t = text(&a.out);
+    assert!(
+        t.contains("line 2") && t.contains(r#""reason" appears more than once"#),
+        "{t}"
+    );
+    assert_eq!(a.summary["rows"], 1, "{}", a.summary);
+}
