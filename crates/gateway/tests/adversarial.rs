@@ -255,6 +255,24 @@ async fn smuggling_framing_and_encoding_tricks_never_reach_the_upstream_undecide
     finish(h).await;
 }
 
+/// Two identical `Content-Length`s are one length (RFC 9112 §6.3): the request is decided
+/// as sent and the upstream gets Cordon's framing, never the client's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_identical_content_lengths_are_one_and_never_reach_the_upstream() {
+    let h = Harness::start().await;
+    let head = "Authorization: Bearer demo-cpd\r\nCordon-Purpose: criminal_investigation\r\nCordon-Reason: burglary\r\n";
+    let req = format!("GET /alpr/plates/FAKE123 HTTP/1.1\r\nHost: x\r\n{head}Content-Length: 0\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let r = raw(&h, req.as_bytes()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let seen = h.hits.seen();
+    assert!(
+        !seen[0].headers.iter().any(|(k, _)| k == "content-length"),
+        "{:?}",
+        seen[0].headers
+    );
+    finish(h).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn absolute_form_http10_and_pipelining_are_each_decided_on_what_is_served() {
     let h = Harness::start().await;
