@@ -20,39 +20,32 @@ pub fn cell_state(cell: &str) -> CellState {
 
 /// [`cell_state`] on a cell's bytes, valid UTF-8 or not (the per-cell path).
 pub fn cell_state_bytes(cell: &[u8]) -> CellState {
-    match cell.first() {
-        None => return CellState::Empty,
-        // Most cells: no space to trim, and a first byte no mask starts with.
-        Some(b)
-            if !b.is_ascii_whitespace()
-                && !matches!(
-                    b,
-                    b'*' | b'#'
-                        | b'['
-                        | b'<'
-                        | b'('
-                        | b'b'
-                        | b'B'
-                        | b'r'
-                        | b'R'
-                        | b'x'
-                        | b'X'
-                        | 0xE2
-                ) =>
-        {
-            return CellState::Value
-        }
-        Some(_) => {}
+    if cannot_be_a_mask(cell) {
+        return CellState::Value;
+    }
+    if cell.is_empty() {
+        return CellState::Empty;
     }
     let t = cell.trim_ascii();
     match t.first() {
         None => CellState::Empty,
-        Some(b'*' | b'#' | b'[' | b'<' | b'(' | b'b' | b'B' | b'r' | b'R' | b'x' | b'X' | 0xE2)
-            if is_mask(t) =>
-        {
-            CellState::Redacted
-        }
+        Some(_) if is_mask(t) => CellState::Redacted,
         Some(_) => CellState::Value,
+    }
+}
+
+/// Most cells, told from their first two bytes: not blank, no space to trim, and no mask
+/// starts so (`b7c` needs a digit after its b, `XXXX` a second x).
+fn cannot_be_a_mask(cell: &[u8]) -> bool {
+    let Some(&b) = cell.first() else {
+        return false;
+    };
+    let second = cell.get(1).copied().unwrap_or(0);
+    match b {
+        b'*' | b'#' | b'[' | b'<' | b'(' | b'r' | b'R' | 0xE2 => false,
+        b'b' | b'B' => !second.is_ascii_digit(),
+        b'x' | b'X' => !matches!(second, b'x' | b'X'),
+        _ => !b.is_ascii_whitespace(),
     }
 }
 

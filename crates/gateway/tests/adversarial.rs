@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 use common::{
-    assert_nothing_redacted_leaks, assert_served_as_logged, entries, Harness, CPD, DEV_IDENTITY,
-    ICE, PROXY_SECRET,
+    assert_nothing_redacted_leaks, assert_served_as_logged, decided_actions, entries, Harness, CPD,
+    DEV_IDENTITY, ICE, PROXY_SECRET,
 };
 use cordon_gateway::entry::Entry;
 use cordon_gateway::wire::{self, Reply};
@@ -919,13 +919,7 @@ async fn a_read_route_asked_for_its_whole_collection_is_decided_as_bulk() {
     let r = h.get("/records/people?id=P-1001", &CPD).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let entries = finish(h).await;
-    let actions: Vec<String> = entries
-        .iter()
-        .filter_map(|e| match e {
-            Entry::Decision(d) => d.request.as_ref().map(|r| r.action.to_string()),
-            _ => None,
-        })
-        .collect();
+    let actions = decided_actions(&entries);
     assert_eq!(actions, ["bulk", "bulk", "bulk", "read"]);
 }
 
@@ -960,13 +954,7 @@ async fn a_search_naming_no_record_and_no_time_range_is_decided_as_bulk() {
         assert_ne!(r.status, 403, "{target}: {}", r.text());
     }
     let entries = finish(h).await;
-    let actions: Vec<String> = entries
-        .iter()
-        .filter_map(|e| match e {
-            Entry::Decision(d) => d.request.as_ref().map(|r| r.action.to_string()),
-            _ => None,
-        })
-        .collect();
+    let actions = decided_actions(&entries);
     assert_eq!(
         actions,
         ["bulk", "bulk", "bulk", "bulk", "bulk", "bulk", "search", "search"]

@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used)]
 mod common;
 use common::{
-    assert_nothing_redacted_leaks, assert_served_as_logged, entries, Harness, CPD, DEV_IDENTITY,
-    ICE, PROXY_SECRET,
+    assert_nothing_redacted_leaks, assert_served_as_logged, decided_actions, entries, Harness, CPD,
+    DEV_IDENTITY, ICE, PROXY_SECRET,
 };
 use cordon_gateway::entry::{sha256_hex, Entry, Recorded};
 use cordon_gateway::wire::{self, Reply};
@@ -396,12 +396,6 @@ async fn a_search_body_naming_no_record_and_no_time_range_is_decided_as_bulk() {
     .await;
     assert_ne!(windowed.status, 403, "{}", windowed.text());
     let entries = finish(h).await;
-    let actions: Vec<String> = entries
-        .iter()
-        .filter_map(|e| match e {
-            Entry::Decision(d) => d.request.as_ref().map(|r| r.action.to_string()),
-            _ => None,
-        })
-        .collect();
+    let actions = decided_actions(&entries);
     assert_eq!(actions, ["bulk", "bulk", "bulk", "bulk", "search"]);
 }

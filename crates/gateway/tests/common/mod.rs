@@ -359,3 +359,17 @@ pub fn assert_served_as_logged(dir: &Path, verifier: &cordon_log::Verifier, hits
         );
     }
 }
+
+/// The action each decision entry was decided as, in log order (refusals made before a
+/// decision have none and are left out).
+pub fn decided_actions(entries: &[cordon_gateway::entry::Entry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            cordon_gateway::entry::Entry::Decision(d) => {
+                d.request.as_ref().map(|r| r.action.to_string())
+            }
+            _ => None,
+        })
+        .collect()
+}
