@@ -311,6 +311,20 @@ impl Gateway {
         refuse_duplicates(ask.headers)?;
         let (raw_path, raw_query) = split_target(ask.path_and_query);
         let mut target = self.locate(live, ask, raw_path)?;
+        if let Some(below) = target.path_record.as_deref().filter(|r| r.contains('/')) {
+            // `/records/people/P-1/associates` or `/P-1/export` would be decided as a read
+            // of P-1 and answered with whatever the service keeps below it (other people,
+            // a bulk file): no route decides that, so it is not served.
+            return Err(early(
+                StatusCode::NOT_FOUND,
+                Outcome::NoRoute,
+                format!(
+                    "{below:?} is a path below a record of {}, not one record: no route decides what a service answers there",
+                    target.route.prefix
+                ),
+                "request the record itself (one segment after the route's prefix), or ask the operator to configure a route for this path",
+            ));
+        }
         let bound = bind_query(
             raw_query,
             &target.route.query,

@@ -75,6 +75,24 @@ async fn a_query_naming_another_record_or_undeclared_fields_is_refused_and_logge
     assert_eq!(refusals(&entries).len(), 8);
 }
 
+/// A path below a record (an export, a list of associates) would be decided as a read of
+/// that record and answered with whatever the service keeps there: not served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_below_a_record_is_not_decided_as_a_read_of_the_record() {
+    let h = Harness::start().await;
+    for target in [
+        "/records/people/P-1001/export",
+        "/records/people/P-1001/associates/all",
+        "/alpr/plates/FAKE123/history",
+    ] {
+        let r = h.get(target, &CPD).await;
+        assert_eq!(r.status, 404, "{target}: {}", r.text());
+        assert!(r.text().contains("below a record"), "{}", r.text());
+    }
+    assert_eq!(h.upstream_hits(), 0);
+    finish(h).await;
+}
+
 /// A record named `..`, `.`, blank, padded or with an invisible character would be
 /// decided as one record and could be read by a service that trims it, or builds a path
 /// from it, as the collection or another record: refused wherever it is named.
