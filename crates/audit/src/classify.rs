@@ -193,20 +193,21 @@ const AGENCY_PHRASES: [&str; 6] = [
 /// Whether an organization name (as a Flock export writes it, e.g. "[Federal] U.S.
 /// Immigration and Customs Enforcement (ICE)") is a federal immigration agency.
 pub fn is_immigration_agency(org: &str) -> bool {
-    // "Immigration & Customs Enforcement" is the same name.
-    let org = org.replace('&', " and ");
-    let words: Vec<String> = org
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+    // Read as reasons are (look-alike letters, invisible characters), and with "and" left
+    // out: "Immigration & Customs Enforcement", "Immigration &amp; Customs Enforcement"
+    // and "Immigration/Customs Enforcement" are one name.
+    let folded = cordon_policy::screen::fold_words(org);
+    let words: Vec<&str> = folded
+        .split(' ')
+        .filter(|w| !matches!(*w, "and" | "amp" | ""))
         .collect();
-    if words.iter().any(|w| AGENCY_WORDS.contains(&w.as_str())) {
+    if words.iter().any(|w| AGENCY_WORDS.contains(w)) {
         return true;
     }
     let joined = format!(" {} ", words.join(" "));
     AGENCY_PHRASES
         .iter()
-        .any(|p| joined.contains(&format!(" {p} ")))
+        .any(|p| joined.contains(&format!(" {} ", p.replace(" and ", " "))))
 }
 
 #[cfg(test)]
@@ -225,6 +226,12 @@ mod tests {
             "Immigration & Customs Enforcement",
             "U.S. Customs&Border Protection",
             "Enforcement & Removal Operations - Chicago",
+            "Immigration &amp; Customs Enforcement",
+            "Immigration/Customs Enforcement",
+            "\u{0406}\u{0421}\u{0415} Chicago",
+            "I\u{200B}CE",
+            "\u{FF29}\u{FF23}\u{FF25}",
+            "Immigration and Customs Enforce\u{00AD}ment",
         ] {
             assert!(is_immigration_agency(org), "{org}");
         }

@@ -178,6 +178,22 @@ fn invisible_characters_fullwidth_and_look_alike_letters_do_not_hide_an_agency()
         "I\u{0307}CE",
         "deportacio\u{0301}n",
         "\u{FEFF}ICE ERO",
+        // Found by a second outside attack.
+        "search for \u{1D408}\u{1D402}\u{1D404}",
+        "search for \u{24BE}\u{24B8}\u{24BA}",
+        "search for \u{2160}CE",
+        "search for \u{026A}\u{1D04}\u{1D07}",
+        "search for I\u{3164}CE",
+        "search for I\u{2800}CE",
+        "search for I\u{0600}CE",
+        "search for I-C-E",
+        "search for I/C/E",
+        "search for I\u{A0}C\u{A0}E",
+        "search for I  C  E",
+        "search for I_C_E",
+        "imm\u{0131}grat\u{0131}on status",
+        "\u{0130}CE",
+        "search for \u{13A5}CE",
     ] {
         assert!(flagged(text), "{text:?}");
     }

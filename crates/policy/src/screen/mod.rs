@@ -8,6 +8,7 @@ mod lexicon;
 pub use lexicon::FxHasher;
 mod rules;
 mod tokens;
+pub use tokens::fold_words;
 
 use serde::{Deserialize, Serialize};
 

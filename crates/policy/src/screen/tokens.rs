@@ -86,6 +86,30 @@ fn offset(at: usize) -> u32 {
     u32::try_from(at).unwrap_or(u32::MAX)
 }
 
+/// `text` as screening reads its letters: lower-case ASCII words (look-alike, fullwidth
+/// and compatibility letters folded, characters that print as nothing dropped) separated
+/// by single spaces. For matching names (an organization) the way reasons are matched.
+pub fn fold_words(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut gap = false;
+    for ch in text.chars() {
+        if is_ignorable(ch) {
+            continue;
+        }
+        match fold(ch) {
+            Some(b) => {
+                if gap && !out.is_empty() {
+                    out.push(' ');
+                }
+                gap = false;
+                out.push(char::from(b));
+            }
+            None => gap = true,
+        }
+    }
+    out
+}
+
 /// Characters that print as nothing or only mark the letter before them: format
 /// characters (zero-width space and joiners, soft hyphen, direction marks, the byte-order
 /// mark, variation selectors) and combining marks (a decomposed accent, the dot of
@@ -95,6 +119,8 @@ fn is_ignorable(ch: char) -> bool {
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180B}'..='\u{180F}'
         | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
         | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0000}'..='\u{E0FFF}'
+        | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
+        | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}' | '\u{08E2}'
         | '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
         | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
 }
@@ -112,6 +138,9 @@ fn fold(ch: char) -> Option<u8> {
     }
     if let Some(latin) = look_alike(ch) {
         return Some(latin);
+    }
+    if let Some(ascii) = compatible(ch) {
+        return Some(ascii);
     }
     let folded = match ch {
         'á' | 'à' | 'â' | 'ä' | 'Á' | 'À' | 'Â' | 'Ä' => b'a',
@@ -138,6 +167,22 @@ fn fullwidth(ch: char) -> Option<u8> {
         .then(|| ascii.to_ascii_lowercase())
 }
 
+/// A letter whose Unicode compatibility form is a Latin one (𝐈 mathematical bold, Ⓘ
+/// circled, ᴵ superscript, Ⅰ the Roman numeral, ℐ script): that letter. Accented letters
+/// are folded before this (their form starts with the letter too).
+fn compatible(ch: char) -> Option<u8> {
+    if ch.is_ascii() {
+        return None;
+    }
+    let mut first = None;
+    unicode_normalization::char::decompose_compatible(ch, |d| {
+        first.get_or_insert(d);
+    });
+    first
+        .filter(char::is_ascii_alphanumeric)
+        .map(|d| d.to_ascii_lowercase() as u8)
+}
+
 /// Cyrillic and Greek letters drawn like a Latin letter in common fonts (Unicode's
 /// confusables for these scripts), as that letter.
 fn look_alike(ch: char) -> Option<u8> {
@@ -159,6 +204,47 @@ fn look_alike(ch: char) -> Option<u8> {
         'Х' | 'х' | 'Χ' | 'χ' => b'x',
         'У' | 'у' | 'Υ' | 'Ү' | 'ү' => b'y',
         'Ζ' => b'z',
+        // Dotless i, and the small capitals (ɪᴄᴇ) no compatibility form makes Latin.
+        'ı' => b'i',
+        'ᴀ' => b'a',
+        'ʙ' => b'b',
+        'ᴄ' => b'c',
+        'ᴅ' => b'd',
+        'ᴇ' => b'e',
+        'ɢ' => b'g',
+        'ʜ' => b'h',
+        'ɪ' => b'i',
+        'ᴊ' => b'j',
+        'ᴋ' => b'k',
+        'ʟ' => b'l',
+        'ᴍ' => b'm',
+        'ɴ' => b'n',
+        'ᴏ' => b'o',
+        'ᴘ' => b'p',
+        'ʀ' => b'r',
+        'ꜱ' => b's',
+        'ᴛ' => b't',
+        'ᴜ' => b'u',
+        'ᴠ' => b'v',
+        'ᴡ' => b'w',
+        'ʏ' => b'y',
+        'ᴢ' => b'z',
+        // Cherokee letters drawn as Latin capitals.
+        'Ꭺ' => b'a',
+        'Ᏼ' => b'b',
+        'Ꮯ' => b'c',
+        'Ꭼ' => b'e',
+        'Ꮋ' => b'h',
+        'Ꭵ' => b'i',
+        'Ꮶ' => b'k',
+        'Ꮮ' => b'l',
+        'Ꮇ' => b'm',
+        'Ꮲ' => b'p',
+        'Ꮪ' => b's',
+        'Ꭲ' => b't',
+        'Ꮩ' => b'v',
+        'Ꮃ' => b'w',
+        'Ꮓ' => b'z',
         _ => return None,
     })
 }
@@ -202,15 +288,38 @@ fn dotted_run_len(text: &[u8], tokens: &[Token]) -> (usize, bool) {
     let mut spaced = false;
     for pair in tokens.windows(2) {
         let (a, b) = (&pair[0], &pair[1]);
-        let sep = byte_at(text, a.end);
-        let one_between = b.start == a.end + 1 && (sep == b'.' || sep == b' ');
-        if !(single_letter(a) && single_letter(b) && one_between) {
+        let gap = text
+            .get(a.end as usize..b.start as usize)
+            .and_then(|g| std::str::from_utf8(g).ok())
+            .unwrap_or("");
+        let Some(dotted) = letter_gap(gap) else {
+            break;
+        };
+        if !(single_letter(a) && single_letter(b)) {
             break;
         }
-        spaced |= sep == b' ';
+        spaced |= !dotted;
         run = if run == 0 { 2 } else { run + 1 };
     }
     (run, spaced)
+}
+
+/// What may stand between the letters of an abbreviation written letter by letter: one
+/// dot (`Some(true)`), or one or two of a space, no-break space, hyphen, slash,
+/// underscore, plus or middle dot (`Some(false)`: such runs join only into an agency or a
+/// term of art, as spaced letters do).
+fn letter_gap(gap: &str) -> Option<bool> {
+    if gap == "." {
+        return Some(true);
+    }
+    let n = gap.chars().count();
+    let separators = gap.chars().all(|c| {
+        matches!(
+            c,
+            ' ' | '\u{A0}' | '-' | '\u{2010}' | '\u{2011}' | '/' | '_' | '+' | '·' | '\u{2022}'
+        )
+    });
+    ((1..=2).contains(&n) && separators).then_some(false)
 }
 
 fn byte_at(text: &[u8], at: u32) -> u8 {
