@@ -66,7 +66,7 @@ pub enum BodyError {
     TooLong(String),
     #[error("body field {0:?} contains a control character")]
     Control(String),
-    #[error("body field {0:?} must name one record: not empty, '.' or '..', no '/' or '*', no spaces at either end or invisible characters")]
+    #[error("body field {0:?} must name one record: not empty, '.', '..' or only '_', none of / * % ? [ ] , ; \\ (a service may read them as a wildcard, a list or a path), no spaces at either end or invisible characters")]
     BadRecord(String),
     #[error("body field {name:?} names record {value:?}, but the request already names {other:?}: name one record")]
     RecordMismatch {

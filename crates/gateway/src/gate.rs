@@ -311,6 +311,18 @@ impl Gateway {
         refuse_duplicates(ask.headers)?;
         let (raw_path, raw_query) = split_target(ask.path_and_query);
         let mut target = self.locate(live, ask, raw_path)?;
+        if let Some(record) = target
+            .path_record
+            .as_deref()
+            .filter(|r| !r.contains('/') && !crate::path::names_one_record(r))
+        {
+            return Err(early(
+                StatusCode::BAD_REQUEST,
+                Outcome::BadRequest,
+                format!("the path's record {record:?} could name more than one record to a service (a wildcard such as % or ?, a list, or only underscores)"),
+                "name one record, as it is written in the records system",
+            ));
+        }
         if let Some(below) = target.path_record.as_deref().filter(|r| r.contains('/')) {
             // `/records/people/P-1/associates` or `/P-1/export` would be decided as a read
             // of P-1 and answered with whatever the service keeps below it (other people,
@@ -346,7 +358,12 @@ impl Gateway {
                 "send a JSON object (Content-Type: application/json) of only the fields the route declares, each once",
             )
         })?;
-        let named = bound
+        // A search sent with a body is scoped by its body alone: a service's POST handler
+        // commonly reads only the body, so a record or time range in the query would be
+        // decided and then not obeyed.
+        let no_query = crate::query::BoundQuery::default();
+        let scoping = if body.is_some() { &no_query } else { &bound };
+        let named = scoping
             .record
             .as_ref()
             .or(body.as_ref().and_then(|b| b.record.as_ref()));
@@ -357,7 +374,7 @@ impl Gateway {
             // the whole collection, and so would a search that names neither a record nor
             // a time range (a limit only caps how much of everything comes back): that is
             // a bulk copy, and is decided as one.
-            (None, None) if asks_for_everything(&target, &bound, body.as_ref())? => {
+            (None, None) if asks_for_everything(&target, scoping, body.as_ref())? => {
                 target.action = cordon_policy::Action::Bulk;
             }
             _ => {}

@@ -35,10 +35,15 @@ pub enum PathError {
 }
 
 /// Whether `value` can only name one record, the same for Cordon and for any service:
-/// not empty, `.` or `..`, no `/` or `*`, no spaces at either end (a service that trims
-/// would read another record) and no invisible character.
+/// not empty, `.`, `..` or only underscores; none of the characters a service may read as
+/// a wildcard, a list, a path or an escape (`*` `%` `?` `[` `]` `,` `;` `/` `\`: SQL `LIKE`
+/// reads `%` as all records, a comma list as several); no spaces at either end (a service
+/// that trims would read another record) and no invisible character.
 pub fn names_one_record(value: &str) -> bool {
-    !matches!(value, "" | "." | "..") && !value.contains(['/', '*']) && is_visible_name(value)
+    !matches!(value, "" | "." | "..")
+        && !value.chars().all(|c| c == '_')
+        && !value.contains(['/', '*', '%', '?', '[', ']', ',', ';', '\\'])
+        && is_visible_name(value)
 }
 
 /// No spaces at either end, and no character that prints as nothing: a name a person reads
@@ -55,7 +60,8 @@ pub fn is_invisible(c: char) -> bool {
         | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
         | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
         | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1D173}'..='\u{1D17A}'
-        | '\u{E0000}'..='\u{E0FFF}')
+        | '\u{E0000}'..='\u{E0FFF}' | '\u{2800}' | '\u{0600}'..='\u{0605}' | '\u{06DD}'
+        | '\u{070F}' | '\u{08E2}' | '\u{110BD}' | '\u{110CD}')
 }
 
 /// A normalized path: decoded segments with no empty, `.` or `..` segment.

@@ -53,7 +53,7 @@ pub enum QueryError {
         value: String,
         path: String,
     },
-    #[error("query parameter {0:?} must name one record: not empty, '.' or '..', no '/' or '*', no spaces at either end or invisible characters")]
+    #[error("query parameter {0:?} must name one record: not empty, '.', '..' or only '_', none of / * % ? [ ] , ; \\ (a service may read them as a wildcard, a list or a path), no spaces at either end or invisible characters")]
     BadRecord(String),
     #[error("query parameter {name:?} must be a whole number from 0 to {max}")]
     BadLimit { name: String, max: u64 },

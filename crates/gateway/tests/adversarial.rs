@@ -110,6 +110,19 @@ async fn record_names_a_service_could_read_as_another_record_are_refused() {
         "/records/people/%20",
         "/records/people/P-1001%E2%80%8B",
         "/records/people/%E2%80%8E",
+        // What SQL LIKE, a list or a path reads as more than one record.
+        "/records/people?id=%25",
+        "/records/people?id=P-10%25",
+        "/records/people?id=_",
+        "/records/people?id=%3F",
+        "/records/people?id=%5B%5D",
+        "/records/people?id=P-1001,P-1002",
+        "/records/people?id=..%252F..%252Fexport",
+        "/records/people?id=..%5C..%5Call",
+        "/records/people/_",
+        "/records/people/%3F",
+        "/records/people/P-1001,P-1002",
+        "/records/people?id=%E2%A0%80",
     ] {
         let r = h.get(target, &CPD).await;
         assert_eq!(r.status, 400, "{target}: {}", r.text());

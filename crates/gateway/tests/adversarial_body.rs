@@ -23,6 +23,8 @@ methods = ["GET", "HEAD", "POST", "QUERY"]
 max_window_hours = 24
 [routes.query]
 limit = { bind = "limit", max = 100 }
+since = { bind = "time_from" }
+until = { bind = "time_to" }
 [routes.body]
 plate = { bind = "record" }
 since = { bind = "time_from" }
@@ -248,6 +250,10 @@ async fn extra_fields_and_nested_tricks_are_refused_naming_the_field() {
         (r#"{"plate": ["FAKE123", "TEST456"]}"#, "\"plate\""),
         (r#"{"plate": "*"}"#, "\"plate\""),
         (r#"{"plate": "FAKE123/../TEST456"}"#, "\"plate\""),
+        (r#"{"plate": "%"}"#, "\"plate\""),
+        (r#"{"plate": "FAKE%"}"#, "\"plate\""),
+        (r#"{"plate": "..%2F..%2Fall"}"#, "\"plate\""),
+        (r#"{"plate": "FAKE123,TEST456"}"#, "\"plate\""),
         (r#"{"plate": 123}"#, "\"plate\""),
         (r#"{"limit": 1000}"#, "\"limit\""),
         (r#"{"limit": "5"}"#, "\"limit\""),
@@ -387,6 +393,18 @@ async fn a_search_body_naming_no_record_and_no_time_range_is_decided_as_bulk() {
         let r = post(&h, body).await;
         assert_eq!(r.status, 403, "{body}: {}", r.text());
     }
+    // A range in the query does not scope a search whose body the service reads.
+    let queried = send(
+        &h,
+        &request(
+            "POST",
+            "/alpr/search?since=2026-01-01T00:00:00Z&until=2026-01-01T01:00:00Z",
+            &[JSON],
+            b"{}",
+        ),
+    )
+    .await;
+    assert_eq!(queried.status, 403, "{}", queried.text());
     let inverted = post(&h, r#"{"since": "2026-11-02", "until": "2026-11-01"}"#).await;
     assert_eq!(inverted.status, 400, "{}", inverted.text());
     let windowed = post(
@@ -397,5 +415,5 @@ async fn a_search_body_naming_no_record_and_no_time_range_is_decided_as_bulk() {
     assert_ne!(windowed.status, 403, "{}", windowed.text());
     let entries = finish(h).await;
     let actions = decided_actions(&entries);
-    assert_eq!(actions, ["bulk", "bulk", "bulk", "bulk", "search"]);
+    assert_eq!(actions, ["bulk", "bulk", "bulk", "bulk", "bulk", "search"]);
 }
