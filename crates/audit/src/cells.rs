@@ -42,9 +42,10 @@ fn cannot_be_a_mask(cell: &[u8]) -> bool {
     };
     let second = cell.get(1).copied().unwrap_or(0);
     match b {
-        b'*' | b'#' | b'[' | b'<' | b'(' | b'r' | b'R' | 0xE2 => false,
+        b'*' | b'#' | b'[' | b'<' | b'(' | b'{' | b'-' | b'r' | b'R' | 0xE2 => false,
         b'b' | b'B' => !second.is_ascii_digit(),
         b'x' | b'X' => !matches!(second, b'x' | b'X'),
+        b'w' | b'W' => !matches!(second, b'i' | b'I'),
         _ => !b.is_ascii_whitespace(),
     }
 }
@@ -66,22 +67,25 @@ fn is_mask(t: &[u8]) -> bool {
         }
         return true;
     }
-    // XXXX: a value overwritten letter by letter (three x's and fewer are a filler).
-    if t.len() >= 4 && t.iter().all(|b| matches!(b, b'x' | b'X')) {
+    // XXXX or XX-XXXX: a value overwritten letter by letter (three x's and fewer are a
+    // filler).
+    let xs = t.iter().filter(|b| matches!(b, b'x' | b'X')).count();
+    if xs >= 4 && t.iter().all(|b| matches!(b, b'x' | b'X' | b'-' | b' ')) {
         return true;
     }
     if is_foia_exemption(t) {
         return true;
     }
-    let inner = t
-        .strip_prefix(b"[")
-        .or_else(|| t.strip_prefix(b"<"))
-        .unwrap_or(t);
-    let inner = inner
-        .strip_suffix(b"]")
-        .or_else(|| inner.strip_suffix(b">"))
-        .unwrap_or(inner);
-    inner.eq_ignore_ascii_case(b"redacted")
+    // REDACTED or WITHHELD, bracketed or set off by dashes: [..], <..>, (..), {..}, — .. —.
+    let inner = std::str::from_utf8(t)
+        .unwrap_or("")
+        .trim_matches(|c: char| {
+            matches!(
+                c,
+                '[' | ']' | '<' | '>' | '(' | ')' | '{' | '}' | '-' | '—' | '–' | ' '
+            )
+        });
+    inner.eq_ignore_ascii_case("redacted") || inner.eq_ignore_ascii_case("withheld")
 }
 
 /// A FOIA exemption cited in place of the value, as federal releases do: `(b)(6)`,
@@ -185,6 +189,14 @@ const PLACEHOLDERS: &[&str] = &[
     "?",
     "undefined",
     "nan",
+    "#n/a",
+    "#value!",
+    "#ref!",
+    "#name?",
+    "none given",
+    "no reason",
+    "same",
+    "various",
 ];
 
 /// Words that name no purpose on their own (sorted, for a binary search). A reason made only of these (and of case
@@ -396,6 +408,12 @@ mod tests {
             "(b)(7)(C)",
             "(b)(6), (b)(7)(C)",
             "b7c",
+            "(REDACTED)",
+            "{redacted}",
+            "— redacted —",
+            "Withheld",
+            "[withheld]",
+            "XX-XXXX",
         ] {
             assert_eq!(cell_state(masked), CellState::Redacted, "{masked}");
         }
@@ -440,6 +458,10 @@ mod tests {
             ("narcotics investigation", Stated),
             ("undefined", Placeholder),
             ("NaN", Placeholder),
+            ("#N/A", Placeholder),
+            ("None given", Placeholder),
+            ("various", Placeholder),
+            ("withheld per 7(c)", Stated),
             ("(b)(7)(C)", Redacted),
             ("XXXX", Redacted),
         ];

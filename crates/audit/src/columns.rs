@@ -180,7 +180,13 @@ impl ColumnMap {
                 .split_once('=')
                 .ok_or_else(|| AuditError::BadMap(item.to_string()))?;
             let field = Field::from_key(k).ok_or_else(|| AuditError::BadMap(item.to_string()))?;
-            map.insert(field, v.trim().to_string());
+            if let Some(first) = map.insert(field, v.trim().to_string()) {
+                return Err(AuditError::MapTwice {
+                    key: field.key().to_string(),
+                    first,
+                    second: v.trim().to_string(),
+                });
+            }
         }
         Ok(ColumnMap(map))
     }

@@ -59,9 +59,23 @@ pub(crate) fn num(n: u64) -> String {
 fn warnings_section(h: &mut String, s: &Summary) {
     // Every file's warnings, each already prefixed with its file, and those of no one
     // file (a folder's other files, a sheet not read, a file named twice).
-    if !s.warnings.is_empty() {
+    // And rows that could not be read at all: they are not in any figure below.
+    let unread: Vec<String> = s
+        .files
+        .iter()
+        .filter(|f| !f.errors.is_empty())
+        .map(|f| {
+            format!(
+                "{}: {} problem(s) reading it, and the rows involved are in no figure below; the first: {}",
+                f.path,
+                f.errors.len(),
+                f.errors[0]
+            )
+        })
+        .collect();
+    if !s.warnings.is_empty() || !unread.is_empty() {
         h.push_str("<div id=\"warnings\" class=\"warn\"><strong>Read this first: Cordon did not fully understand or did not read all of what it was given, so some figures below are incomplete.</strong><ul>\n");
-        for w in &s.warnings {
+        for w in unread.iter().chain(&s.warnings) {
             let _ = writeln!(h, "<li>{}</li>", esc(w));
         }
         h.push_str("</ul></div>\n");

@@ -117,7 +117,7 @@ impl Source {
     pub fn open_csv(path: &Path, names: &[String]) -> Result<Source, AuditError> {
         if let Some(utf8) = crate::utf16::to_utf8_if_utf16(path)? {
             // Excel's "Unicode Text": read from a UTF-8 copy, named as the original.
-            let mut s = Source::open_csv(&utf8, names)?;
+            let mut s = Source::open_csv(&utf8, names).map_err(|e| e.for_path(path))?;
             s.path = path.to_path_buf();
             s.label = path.display().to_string();
             s._converted = Some(utf8);
@@ -174,8 +174,20 @@ impl Source {
 
     /// Opens a JSONL export (one object per line).
     pub fn open_jsonl(path: &Path) -> Result<Source, AuditError> {
+        if let Some(utf8) = crate::utf16::to_utf8_if_utf16(path)? {
+            let mut s = Source::open_jsonl(&utf8).map_err(|e| e.for_path(path))?;
+            s.path = path.to_path_buf();
+            s.label = path.display().to_string();
+            s._converted = Some(utf8);
+            return Ok(s);
+        }
         refuse_binary(path)?;
-        let file = File::open(path).map_err(io(path))?;
+        let mut file = File::open(path).map_err(io(path))?;
+        // A byte-order mark (Notepad, PowerShell) is not part of the first record.
+        let mut bom = [0u8; 3];
+        let n = file.read(&mut bom).map_err(io(path))?;
+        let skip = if bom[..n] == *b"\xEF\xBB\xBF" { 3 } else { 0 };
+        file.seek(SeekFrom::Start(skip)).map_err(io(path))?;
         Ok(Source {
             path: path.to_path_buf(),
             label: path.display().to_string(),

@@ -49,6 +49,10 @@ pub struct ChunkResult {
     pub summary: Summary,
     /// Some of the chunk's text is not UTF-8 (and was read as Windows-1252).
     pub not_utf8: bool,
+    /// Rows with no search in them (blank, or a lone "Total" cell), not counted.
+    pub not_searches: u64,
+    /// Lines that repeat the header, not counted.
+    pub header_lines: Vec<u64>,
     /// The rows' search-id hashes and flag bits, sorted by the worker, to unite rows.
     pub ids: crate::distinct::ChunkIds,
     pub flagged_csv: Vec<u8>,
@@ -201,7 +205,14 @@ fn unique_keys(text: &str) -> Result<serde_json::Map<String, serde_json::Value>,
     }
     serde_json::from_str::<UniqueKeys>(text)
         .map(|u| u.0)
-        .map_err(|e| format!("not JSON: {e}"))
+        .map_err(|e| {
+            // The record is one line: its column says where, "line 1" would only mislead.
+            let msg = e.to_string();
+            let msg = msg
+                .rsplit_once(" at line ")
+                .map_or(msg.as_str(), |(m, _)| m);
+            format!("not JSON: {msg} (at column {})", e.column())
+        })
 }
 
 struct UniqueKeys(serde_json::Map<String, serde_json::Value>);

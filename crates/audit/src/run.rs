@@ -94,14 +94,20 @@ fn expand(inputs: &[PathBuf], summary: &mut Summary) -> (Vec<PathBuf>, usize) {
             continue;
         }
         let before = out.len();
-        walk(p, &mut out, &mut visited, summary);
+        if !walk(p, &mut out, &mut visited, summary) {
+            summary.warnings.push(format!(
+                "{}: already read as part of a folder named before it; read once",
+                p.display()
+            ));
+            continue;
+        }
         if out.len() == before {
             errors += 1;
             summary.files.push(FileReport {
                 path: p.display().to_string(),
                 format: "folder".into(),
                 errors: vec![
-                    "no .csv, .tsv, .xlsx, .jsonl or .ndjson file in this folder or the folders in it: nothing was audited".into(),
+                    "no .csv, .tsv, .xlsx, .xlsm, .jsonl or .ndjson file in this folder or the folders in it: nothing was audited".into(),
                 ],
                 ..FileReport::default()
             });
@@ -109,28 +115,88 @@ fn expand(inputs: &[PathBuf], summary: &mut Summary) -> (Vec<PathBuf>, usize) {
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|f| {
-        let first = seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone()));
+        let first = seen.insert(file_identity(f));
         if !first {
             summary.warnings.push(format!(
-                "{}: named more than once; read once, so its rows are not counted twice",
+                "{}: named more than once (or a link to a file named before); read once, so its rows are not counted twice",
                 f.display()
             ));
         }
         first
     });
+    drop_identical_copies(&mut out, summary);
     (out, errors)
 }
 
+/// What makes two names one file: its device and inode (a hard link, a symbolic link or
+/// another spelling of the path are all the same file), or its path when that cannot be
+/// read.
+fn file_identity(f: &Path) -> (u64, u64, PathBuf) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(f) {
+        Ok(m) => (m.dev(), m.ino(), PathBuf::new()),
+        Err(_) => (0, 0, f.to_path_buf()),
+    }
+}
+
+/// Drops a file whose bytes are those of one before it (`export (1).csv`, a copy saved
+/// twice): in a layout without a search id its searches would be counted twice. Only files
+/// of equal size are hashed.
+fn drop_identical_copies(files: &mut Vec<PathBuf>, summary: &mut Summary) {
+    use sha2::{Digest, Sha256};
+    let size = |f: &PathBuf| {
+        std::fs::metadata(f)
+            .ok()
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+    };
+    let mut by_size: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    for f in files.iter() {
+        if let Some(n) = size(f) {
+            *by_size.entry(n).or_default() += 1;
+        }
+    }
+    let mut hashes: std::collections::HashMap<[u8; 32], PathBuf> = std::collections::HashMap::new();
+    files.retain(|f| {
+        let Some(n) = size(f).filter(|n| by_size.get(n).is_some_and(|c| *c > 1)) else {
+            return true;
+        };
+        let Ok(mut file) = File::open(f) else {
+            return true;
+        };
+        let mut h = Sha256::new();
+        if std::io::copy(&mut file, &mut h).is_err() {
+            return true;
+        }
+        let digest: [u8; 32] = h.finalize().into();
+        match hashes.get(&digest) {
+            Some(earlier) => {
+                summary.warnings.push(format!(
+                    "{}: the same {n} bytes as {}, so a copy of it; read once, so its rows are not counted twice",
+                    f.display(),
+                    earlier.display()
+                ));
+                false
+            }
+            None => {
+                hashes.insert(digest, f.clone());
+                true
+            }
+        }
+    });
+}
+
 /// Adds the exports in `dir` and its folders to `out`, in name order; `visited` keeps a
-/// folder reached again through a link from being read forever.
+/// folder reached again through a link from being read forever. False when `dir` was
+/// read already.
 fn walk(
     dir: &Path,
     out: &mut Vec<PathBuf>,
     visited: &mut std::collections::HashSet<PathBuf>,
     summary: &mut Summary,
-) {
+) -> bool {
     if !visited.insert(std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())) {
-        return;
+        return false;
     }
     let mut found: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
@@ -138,7 +204,7 @@ fn walk(
             summary
                 .warnings
                 .push(format!("{}: not read ({e})", dir.display()));
-            return;
+            return true;
         }
     };
     found.sort();
@@ -160,11 +226,12 @@ fn walk(
             out.push(f);
         } else {
             summary.warnings.push(format!(
-                "{}: not read (not a .csv, .tsv, .xlsx, .jsonl or .ndjson file; name it on the command line to read it)",
+                "{}: not read (not a .csv, .tsv, .xlsx, .xlsm, .jsonl or .ndjson file; name it on the command line to read it)",
                 f.display()
             ));
         }
     }
+    true
 }
 
 pub struct AuditOptions {
@@ -493,6 +560,7 @@ fn audit_file(
             .map(|f| format!("search.{}", f.key()))
             .collect(),
         map,
+        header: if csv { &o.names } else { &[] },
     };
     let tally_width = if csv { o.width } else { Field::ALL.len() };
     std::thread::scope(|s| {
@@ -577,6 +645,7 @@ fn collect(
     let mut next = 0u64;
     let mut report = FileReport::default();
     let mut tally = vec![CellTally::default(); tally_width];
+    let (mut not_searches, mut header_lines) = (0u64, Vec::new());
     for (i, r) in rx {
         pending.insert(i, r);
         while let Some(mut r) = pending.remove(&next) {
@@ -590,6 +659,8 @@ fn collect(
             report.rows += r.summary.rows;
             report.flagged += r.flagged;
             report.other_entries += r.other_entries;
+            not_searches += r.not_searches;
+            header_lines.extend(r.header_lines.iter().copied());
             if r.not_utf8 && !report.warnings.iter().any(|w| w.starts_with(NOT_UTF8)) {
                 report.warnings.push(format!("{NOT_UTF8} (what Excel on Windows saves): accented words and names were read so, and may be misspelled if it is another encoding; save the export as CSV UTF-8 to be sure"));
             }
@@ -602,6 +673,19 @@ fn collect(
             summary.merge(r.summary);
             next += 1;
         }
+    }
+    if not_searches > 0 {
+        report.warnings.push(format!(
+            "{not_searches} row(s) held no search (blank, or one cell such as a \"Total\" or \"Exported by\" line) and were not counted"
+        ));
+    }
+    if !header_lines.is_empty() {
+        let shown: Vec<String> = header_lines.iter().take(10).map(u64::to_string).collect();
+        report.warnings.push(format!(
+            "{} row(s) repeat the header (files joined into one, or a second table) and were not counted: line(s) {}",
+            header_lines.len(),
+            shown.join(", ")
+        ));
     }
     Ok((tally, report))
 }
@@ -618,6 +702,8 @@ struct ChunkContext<'a> {
     archive_keys: Vec<String>,
     /// For a JSON-lines export: the column map its keys are matched with.
     map: &'a crate::columns::ColumnMap,
+    /// For a CSV: its header, to know a row that repeats it.
+    header: &'a [String],
 }
 
 fn classify_chunk(
@@ -629,6 +715,8 @@ fn classify_chunk(
     let mut r = ChunkResult {
         summary: Summary::default(),
         not_utf8: false,
+        not_searches: 0,
+        header_lines: Vec::new(),
         ids: Default::default(),
         flagged_csv: Vec::new(),
         flagged: 0,
@@ -666,26 +754,47 @@ fn csv_chunk(
         let line = |lines: &mut crate::split::Lines| {
             chunk.line_of(k, lines.line_of(&chunk.bytes, record.start()))
         };
-        if record.len() != ctx.width {
+        // A stray quote joins the lines after it into one record; when the fields still
+        // number the header's, the joined rows would be read as one row in silence.
+        let joined = record.has_stray_quote()
+            && lines_spanned(&chunk.bytes, record.start(), split.position()) > 0;
+        if record.len() != ctx.width || joined {
             let first = line(&mut lines);
             let spans = lines_spanned(&chunk.bytes, record.start(), split.position());
             let over = if spans > 0 {
                 format!(
-                    "; it runs over lines {first}–{}: a quote in it that never closes took in the {spans} line(s) after it, whose rows are lost with it",
+                    "; it runs over lines {first}–{}: a stray quote in it took in the {spans} line(s) after it, whose rows are lost with it",
                     first + spans
                 )
             } else {
                 String::new()
             };
-            r.errors.push(format!(
-                "line {first}: has {} fields where the header has {} (a truncated or damaged row){over}; skipped",
-                record.len(),
-                ctx.width
-            ));
+            let what = if record.len() == ctx.width {
+                "a quote in it is not closed where a field ends, so lines were joined".to_string()
+            } else {
+                format!(
+                    "has {} fields where the header has {} (a truncated or damaged row)",
+                    record.len(),
+                    ctx.width
+                )
+            };
+            r.errors
+                .push(format!("line {first}: {what}{over}; skipped"));
             k += 1;
             continue;
         }
         let fields = Fields::from_csv(ctx.rows.columns, &record, text);
+        if holds_no_search(&fields, &record) {
+            r.not_searches += 1;
+            k += 1;
+            continue;
+        }
+        if repeats_header(ctx, &fields, &record) {
+            let line = line(&mut lines);
+            r.header_lines.push(line);
+            k += 1;
+            continue;
+        }
         let (bad, findings, reason) =
             classify_row(&ctx.rows, classifier, &mut r.summary, &mut r.ids, &fields);
         tally_csv(ctx.rows.columns, &record, bad, &mut r.tally);
@@ -698,14 +807,49 @@ fn csv_chunk(
     }
 }
 
-/// Line breaks inside the record read from `start` to `end` (its own final one not
-/// counted): more than none only when a quoted field holds them.
+/// A row with no search in it: no reason, organization, time or id, and at most one cell
+/// of anything (a blank row a workbook kept, a "Total: 2" or "Exported by" line, which
+/// often stands in the first column, the user's).
+fn holds_no_search(fields: &Fields<'_>, record: &crate::split::Record<'_>) -> bool {
+    let key_blank = [Field::Reason, Field::Org, Field::Time, Field::Id]
+        .iter()
+        .all(|f| fields.get(*f).trim().is_empty());
+    key_blank && record.iter().filter(|c| !c.trim_ascii().is_empty()).count() <= 1
+}
+
+/// A row that spells the header again (exports joined one after another, or a second
+/// table on a sheet): checked in full only when its reason or time cell names its column.
+fn repeats_header(
+    ctx: &ChunkContext<'_>,
+    fields: &Fields<'_>,
+    record: &crate::split::Record<'_>,
+) -> bool {
+    let names_its_column = [Field::Reason, Field::Time].iter().any(|f| {
+        ctx.rows.columns.index(*f).is_some_and(|c| {
+            ctx.header.get(c).is_some_and(|h| {
+                crate::columns::fold_header(h) == crate::columns::fold_header(fields.get(*f))
+            })
+        })
+    });
+    names_its_column
+        && record.len() == ctx.header.len()
+        && record.iter().zip(ctx.header).all(|(cell, h)| {
+            crate::columns::fold_header(&String::from_utf8_lossy(cell))
+                == crate::columns::fold_header(h)
+        })
+}
+
+/// Line breaks (LF, CRLF or a lone CR) inside the record read from `start` to `end`, its
+/// own final one not counted: more than none only when a quoted field holds them.
 fn lines_spanned(bytes: &[u8], start: usize, end: usize) -> u64 {
     let from = crate::split::first_content(bytes, start);
     let body = bytes.get(from..end).unwrap_or_default();
     let body = body.strip_suffix(b"\n").unwrap_or(body);
     let body = body.strip_suffix(b"\r").unwrap_or(body);
-    crate::split::count_byte(body, b'\n')
+    let lone_crs = memchr::memchr_iter(b'\r', body)
+        .filter(|&i| body.get(i + 1) != Some(&b'\n'))
+        .count();
+    crate::split::count_byte(body, b'\n') + lone_crs as u64
 }
 
 /// How every archive entry begins (its first field is `archive`, the format version).
@@ -721,7 +865,14 @@ fn json_chunk(
     let mut keys = Vec::new();
     for (k, raw) in chunk.bytes.split(|&b| b == b'\n').enumerate() {
         let line = chunk.first_line + k as u64;
-        let text = String::from_utf8_lossy(raw);
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            // As for a CSV: Windows-1252, said once per file.
+            Err(_) => {
+                r.not_utf8 = true;
+                std::borrow::Cow::Owned(crate::cells::windows_1252(raw))
+            }
+        };
         let text = text.trim();
         if text.is_empty() {
             continue;

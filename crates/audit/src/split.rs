@@ -17,6 +17,9 @@ pub struct Record<'a> {
     /// Where in the chunk the reader stood when it began this record (before skipping
     /// blank lines), which is what the record's line is counted from.
     start: usize,
+    /// A quoted field was never closed, or had text after its closing quote: read as the
+    /// `csv` crate reads it, but likely a stray quote that joined lines into one record.
+    stray_quote: bool,
 }
 
 /// Where a field's bytes are: `from..to` of the chunk, or of the record's copies.
@@ -35,6 +38,7 @@ impl<'a> Record<'a> {
             data: Vec::new(),
             spans: Vec::new(),
             start: 0,
+            stray_quote: false,
         }
     }
 
@@ -78,6 +82,12 @@ impl<'a> Record<'a> {
     fn clear(&mut self) {
         self.data.clear();
         self.spans.clear();
+        self.stray_quote = false;
+    }
+
+    /// Whether a quote in the record was not closed as CSV closes one (see `stray_quote`).
+    pub fn has_stray_quote(&self) -> bool {
+        self.stray_quote
     }
 
     fn borrowed(&mut self, from: usize, to: usize) {
@@ -195,6 +205,7 @@ impl<'a> Splitter<'a> {
         let from = self.pos + 1;
         let Some(q) = memchr::memchr(b'"', &input[from..]) else {
             // Never closed: the field runs to the end of the input.
+            rec.stray_quote = true;
             rec.borrowed(from, input.len());
             self.pos = input.len();
             return Stop::EndOfRecord;
@@ -227,6 +238,7 @@ impl<'a> Splitter<'a> {
         loop {
             let rest = &input[self.pos..];
             let Some(q) = memchr::memchr(b'"', rest) else {
+                rec.stray_quote = true;
                 rec.data.extend_from_slice(rest);
                 self.pos = input.len();
                 return Stop::EndOfRecord;
@@ -241,6 +253,7 @@ impl<'a> Splitter<'a> {
                 Some(&b) if b == self.delim => return Stop::Delimiter,
                 None | Some(b'\r' | b'\n') => return Stop::EndOfRecord,
                 Some(_) => {
+                    rec.stray_quote = true;
                     let from = self.pos;
                     let stop = self.unquoted();
                     rec.data.extend_from_slice(&input[from..self.pos]);

@@ -2,7 +2,7 @@
 //! mark) are copied to UTF-8 before they are read, a block at a time, so memory stays
 //! bounded; the copy lives as long as the source reading it.
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Seek, Write};
 use std::path::Path;
 
 use crate::error::AuditError;
@@ -24,6 +24,17 @@ pub fn to_utf8_if_utf16(path: &Path) -> Result<Option<tempfile::TempPath>, Audit
         (2, [0xFE, 0xFF]) => false,
         _ => return Ok(None),
     };
+    let mut next = [0u8; 2];
+    let m = read_full(&mut file, &mut next).map_err(io)?;
+    if little && m == 2 && next == [0, 0] {
+        return Err(AuditError::NotThisFormat {
+            path: path.to_path_buf(),
+            why:
+                "this is UTF-32 text, which Cordon does not read: save it as CSV UTF-8 (or UTF-16)"
+                    .into(),
+        });
+    }
+    file.seek(std::io::SeekFrom::Start(2)).map_err(io)?;
     let tmp = tempfile::NamedTempFile::new().map_err(io)?;
     let mut out = BufWriter::new(tmp.as_file());
     let mut buf = vec![0u8; BLOCK];

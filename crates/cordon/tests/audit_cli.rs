@@ -265,7 +265,16 @@ fn searches_repeated_across_files_are_counted_once_wherever_a_figure_says_search
         "s4,Officer 4,Metro PD,investigation,\"07/16/2024, 11:17:52 PM UTC\"\n",
     );
     std::fs::write(dir.join("a.csv"), export).unwrap();
-    std::fs::write(dir.join("b.csv"), export).unwrap();
+    // Another agency's audit lists the same searches, in its own order (a byte-for-byte
+    // copy would be read once).
+    let (header, rows) = export.split_once('\n').unwrap();
+    let mut reordered: Vec<&str> = rows.lines().collect();
+    reordered.reverse();
+    std::fs::write(
+        dir.join("b.csv"),
+        format!("{header}\n{}\n", reordered.join("\n")),
+    )
+    .unwrap();
     let out = tmp.path().join("out");
     let (o, s) = audit(&[dir.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(s["rows"], 8);

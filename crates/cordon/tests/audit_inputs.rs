@@ -341,3 +341,148 @@ fn a_json_record_with_a_key_twice_is_an_error_not_the_last_value() {
     );
     assert_eq!(a.summary["rows"], 1, "{}", a.summary);
 }
+
+/// A stray quote closed by a later quoted cell joins the lines between into one row whose
+/// fields still number the header's: read as one search in silence before. Now an error
+/// naming the lines, in a CR-only file as in an LF one, and in the report's first box.
+#[test]
+fn a_stray_quote_that_joins_rows_is_an_error_naming_the_lines_it_took() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, end) in [("joined.csv", "\n"), ("joined-cr.csv", "\r")] {
+        let rows = [
+            "Name,Org Name,Reason,Search Time",
+            "a,Springfield PD,stolen,2025-11-14T09:53:36Z",
+            "b,Springfield PD,\"unclosed ICE,2025-11-14T09:53:36Z",
+            "c0,Springfield PD,immigration 0,2025-11-14T09:53:36Z",
+            "c1,Springfield PD,immigration 1,2025-11-14T09:53:36Z",
+            "d,Springfield PD,\"ICE ERO\",2025-11-14T09:53:36Z",
+            "e,Springfield PD,deportation,2025-11-14T09:53:36Z",
+        ];
+        let f = write(
+            dir.path(),
+            name,
+            format!("{}{end}", rows.join(end)).as_bytes(),
+        );
+        let a = audit(&[&f], &[]);
+        assert_eq!(a.out.status.code(), Some(1), "{name}: {}", text(&a.out));
+        let err = a.summary["files"][0]["errors"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            err.starts_with("line 3:") && err.contains("lines 3–6"),
+            "{name}: {err}"
+        );
+        assert!(
+            a.first_lines().contains("lines 3–6"),
+            "{name}: the report says it first"
+        );
+    }
+}
+
+/// Rows with no search in them (a workbook's blank row, a "Total" line, a row of commas)
+/// and a header repeated where exports were joined are not searches: not counted, said.
+#[test]
+fn blank_total_and_repeated_header_rows_are_not_counted_as_searches() {
+    let dir = tempfile::tempdir().unwrap();
+    let one = export(2, &[1], "\n");
+    let joined = format!(
+        "{one}{},,,,,,,,,,\nTotal,,,,,,,,,,\n",
+        one.split_once('\n').unwrap().1
+    ) + &one;
+    let f = write(dir.path(), "joined.csv", joined.as_bytes());
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.summary["rows"], 6, "{}", a.summary);
+    let warnings = a.summary["warnings"].to_string();
+    assert!(warnings.contains("2 row(s) held no search"), "{warnings}");
+    assert!(
+        warnings.contains("repeat the header") && warnings.contains("line(s) 8"),
+        "{warnings}"
+    );
+}
+
+/// JSON lines as Windows tools write them: a byte-order mark, UTF-16, Windows-1252.
+#[test]
+fn json_lines_from_windows_tools_are_read_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |reason: &str| {
+        format!("{{\"id\":\"1\",\"org_name\":\"X PD\",\"search_time\":\"2025-11-14T09:53:36Z\",\"reason\":\"{reason}\"}}\n")
+    };
+    let bom = write(
+        dir.path(),
+        "bom.jsonl",
+        format!("\u{feff}{}", record("ICE ERO")).as_bytes(),
+    );
+    let mut utf16 = vec![0xFF, 0xFE];
+    for u in record("ICE ERO").encode_utf16() {
+        utf16.extend(u.to_le_bytes());
+    }
+    let u16 = write(dir.path(), "u16.jsonl", &utf16);
+    let mut cp = record("deportaci").into_bytes();
+    cp.splice(cp.len() - 3..cp.len() - 3, [0xF3, b'n']);
+    let cp1252 = write(dir.path(), "cp1252.jsonl", &cp);
+    for f in [&bom, &u16, &cp1252] {
+        let a = audit(&[f], &[]);
+        assert_eq!(
+            a.out.status.code(),
+            Some(0),
+            "{}: {}",
+            f.display(),
+            text(&a.out)
+        );
+        assert_eq!(a.flagged.len(), 1, "{}: {}", f.display(), a.summary);
+    }
+    let mut utf32 = vec![0xFF, 0xFE, 0, 0];
+    utf32.extend(b"R\0\0\0");
+    let u32 = write(dir.path(), "u32.csv", &utf32);
+    let a = audit(&[&u32], &[]);
+    assert!(
+        text(&a.out).contains("UTF-32") && text(&a.out).contains("u32.csv"),
+        "{}",
+        text(&a.out)
+    );
+}
+
+/// A folder inside a folder already named, a hard link to a file named, and a byte-for-byte
+/// copy are each one file: read once, said, and not an error.
+#[test]
+fn a_nested_folder_a_hard_link_and_a_copy_are_read_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = dir.path().join("top");
+    let f = write(&top, "sub/a.csv", export(3, &[1], "\n").as_bytes());
+    std::fs::hard_link(&f, dir.path().join("link.csv")).unwrap();
+    std::fs::copy(&f, dir.path().join("a (1).csv")).unwrap();
+    let a = audit(
+        &[
+            &top,
+            &top.join("sub"),
+            &dir.path().join("link.csv"),
+            &dir.path().join("a (1).csv"),
+        ],
+        &[],
+    );
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.summary["rows"], 3, "{}", a.summary);
+    let warnings = a.summary["warnings"].to_string();
+    assert!(
+        warnings.contains("already read as part of a folder"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("named more than once"), "{warnings}");
+    assert!(warnings.contains("a copy of it"), "{warnings}");
+}
+
+/// `--map reason=Reason,reason=Name` kept the second in silence.
+#[test]
+fn a_field_mapped_twice_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(dir.path(), "a.csv", export(1, &[], "\n").as_bytes());
+    let a = audit(&[&f], &["--map", "reason=Reason,reason=Name"]);
+    assert_ne!(a.out.status.code(), Some(0));
+    assert!(
+        text(&a.out).contains("--map names reason twice"),
+        "{}",
+        text(&a.out)
+    );
+}

@@ -409,12 +409,13 @@ fn searches_far_outside_an_agencys_habits_are_signalled() {
 
 #[test]
 fn signals_over_overlapping_files_say_they_count_rows_not_searches() {
-    // The same export twice (two overlapping scrapes): each search is two rows, and a
-    // signal's count is of rows, which its text must say.
+    // The same searches in two files (two overlapping scrapes, one spelling a column
+    // another way, so not byte-for-byte copies, which are read once): each search is two
+    // rows, and a signal's count is of rows, which its text must say.
     let dir = tempfile::tempdir().unwrap();
-    for name in ["a.csv", "b.csv"] {
-        std::fs::write(dir.path().join(name), habits_export()).unwrap();
-    }
+    std::fs::write(dir.path().join("a.csv"), habits_export()).unwrap();
+    let respelled = habits_export().replacen("Org Name", "Org_Name", 1);
+    std::fs::write(dir.path().join("b.csv"), respelled).unwrap();
     let a = audit(&[dir.path()], &[]);
     assert!(a.out.status.success(), "{}", text(&a.out));
     assert_eq!(a.summary["searches"]["repeated_rows"], 152);
