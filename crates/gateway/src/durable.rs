@@ -39,6 +39,10 @@ pub struct Watch {
     /// Milliseconds since `started`, plus one, of the last failed append when none has
     /// succeeded since; 0 otherwise.
     failed_ms: AtomicU64,
+    /// The smallest entry that failed since then: only an entry at least as large
+    /// succeeding shows the log writes again (on a nearly full disk a small refusal entry
+    /// can still fit while every decision fails).
+    failed_len: AtomicU64,
     /// Why the last append failed.
     failure: std::sync::Mutex<String>,
     /// Decisions refused because the log was not durable in time.
@@ -57,6 +61,7 @@ impl Default for Watch {
             in_flight: AtomicU64::new(0),
             last_durable_ms: AtomicU64::new(0),
             failed_ms: AtomicU64::new(0),
+            failed_len: AtomicU64::new(u64::MAX),
             failure: std::sync::Mutex::new(String::new()),
             deadline_misses: AtomicU64::new(0),
             not_served: AtomicU64::new(0),
@@ -101,7 +106,8 @@ impl Watch {
     }
 
     /// Records an append the log refused or failed (a full disk, an I/O error).
-    fn failed(&self, e: &AppendError) {
+    fn failed(&self, e: &AppendError, len: u64) {
+        self.failed_len.fetch_min(len, Ordering::SeqCst);
         if let Ok(mut why) = self.failure.lock() {
             *why = e.to_string();
         }
@@ -145,13 +151,14 @@ pub async fn append_within(
 ) -> Result<Receipt, WaitError> {
     // The receipt must be for these bytes: then it cannot be spent on another request.
     let leaf = cordon_log::hash::leaf_hash(&entry);
+    let len = entry.len() as u64;
     let pending = log.submit(entry).map_err(|e| {
-        watch.failed(&e);
+        watch.failed(&e, len);
         WaitError::Log(e)
     })?;
     let mut wait = Wait {
         pending: Some(pending),
-        in_flight: Some(InFlight::enter(watch.clone())),
+        in_flight: Some(InFlight::enter(watch.clone(), len)),
         log: log.clone(),
         watch: watch.clone(),
         allowed,
@@ -160,7 +167,7 @@ pub async fn append_within(
     match wait.within(deadline).await {
         Some(r) => r
             .map_err(|e| {
-                watch.failed(&e);
+                watch.failed(&e, len);
                 WaitError::Log(e)
             })
             .and_then(|r| signed_for(r, leaf)),
@@ -234,17 +241,18 @@ impl Drop for Wait {
 /// its follow-up, which ends it when the append completes. Dropped unended (no event loop
 /// was left to run the follow-up), it stops counting, so `/healthz` never counts an append
 /// for ever.
-struct InFlight(Option<Arc<Watch>>);
+struct InFlight(Option<Arc<Watch>>, u64);
 
 impl InFlight {
-    fn enter(watch: Arc<Watch>) -> InFlight {
+    /// `len`: the entry's size, which decides whether its success clears a failure.
+    fn enter(watch: Arc<Watch>, len: u64) -> InFlight {
         if watch.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
             // The wait starts now, not at the last append an idle hour ago.
             watch
                 .last_durable_ms
                 .store(watch.now_ms(), Ordering::SeqCst);
         }
-        InFlight(Some(watch))
+        InFlight(Some(watch), len)
     }
 
     fn done(mut self, durable: bool) {
@@ -252,7 +260,10 @@ impl InFlight {
             w.in_flight.fetch_sub(1, Ordering::SeqCst);
             if durable {
                 w.last_durable_ms.store(w.now_ms(), Ordering::SeqCst);
-                w.failed_ms.store(0, Ordering::SeqCst);
+                if self.1 >= w.failed_len.load(Ordering::SeqCst) {
+                    w.failed_ms.store(0, Ordering::SeqCst);
+                    w.failed_len.store(u64::MAX, Ordering::SeqCst);
+                }
             }
         }
     }
@@ -341,6 +352,26 @@ mod tests {
             Arc::new(Watch::default()),
             stalled,
         )
+    }
+
+    /// On a nearly full disk a small refusal entry can still be written while every
+    /// decision fails: its success must not tell `/healthz` the log writes again (an
+    /// outside attack flipped health to 200 that way); an entry as large as the one that
+    /// failed does.
+    #[test]
+    fn only_an_entry_as_large_as_the_failed_one_clears_the_failure() {
+        let watch = Arc::new(Watch::default());
+        let full = AppendError::Storage("No space left on device".into());
+        watch.failed(&full, 2_000);
+        let deadline = Duration::from_secs(2);
+        assert!(watch.stalled(deadline).unwrap().contains("failing"));
+        InFlight::enter(watch.clone(), 300).done(true);
+        assert!(
+            watch.stalled(deadline).is_some(),
+            "a small entry cleared the failure"
+        );
+        InFlight::enter(watch.clone(), 2_800).done(true);
+        assert!(watch.stalled(deadline).is_none());
     }
 
     /// A client that hung up drops the request's wait; the append it waited for is still

@@ -244,9 +244,18 @@ pub(crate) fn is_rfc3339(s: &str) -> bool {
 pub(crate) fn seconds_between(from: &str, to: &str) -> Result<u64, String> {
     let at =
         |s: &str| instant(s).ok_or_else(|| format!("{s:?} is not a calendar date from 1970 on"));
-    let (a, b) = (at(from)?, at(to)?);
+    // An end with a fraction of a second ends after its whole second: rounded up, so
+    // 24 h and 0.999 s is not taken for 24 h.
+    let (a, b) = (at(from)?, at(to)? + i64::from(has_fraction(to)));
     u64::try_from(b - a)
         .map_err(|_| format!("the time range ends ({to}) before it begins ({from})"))
+}
+
+/// Whether a date-time has a fraction of a second other than zero.
+fn has_fraction(s: &str) -> bool {
+    s.get(19..)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .is_some_and(|f| f.bytes().take_while(u8::is_ascii_digit).any(|d| d != b'0'))
 }
 
 /// Seconds since 1970 of an RFC 3339 date (midnight UTC) or date-time (its fraction
@@ -288,11 +297,20 @@ mod tests {
         assert_eq!(seconds_between("2026-11-01", "2026-11-02"), Ok(86_400));
         assert_eq!(
             seconds_between("2026-11-01T08:00:00+02:00", "2026-11-01T06:30:00.5Z"),
-            Ok(1800)
+            Ok(1801)
         );
         assert_eq!(
             seconds_between("2026-12-31T23:00:00-01:00", "2027-01-01T00:00:00Z"),
             Ok(0)
+        );
+        assert_eq!(
+            seconds_between("2026-11-01T00:00:00Z", "2026-11-02T00:00:00.999Z"),
+            Ok(86_401),
+            "a fraction past the window is past it"
+        );
+        assert_eq!(
+            seconds_between("2026-11-01T00:00:00Z", "2026-11-02T00:00:00.000Z"),
+            Ok(86_400)
         );
         assert!(seconds_between("2026-11-02", "2026-11-01")
             .unwrap_err()
