@@ -40,6 +40,16 @@ pub struct Seen {
     pub version: String,
 }
 
+impl Seen {
+    /// The first value of a header, by its lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl Hits {
     /// The requests received so far.
     pub fn seen(&self) -> Vec<Seen> {

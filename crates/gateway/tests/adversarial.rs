@@ -151,13 +151,7 @@ async fn the_upstream_receives_the_purpose_as_decided_not_as_the_client_spelled_
     let r = h.get("/records/people/P-1001", &spelled).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let seen = h.hits.seen();
-    let header = |n: &str| {
-        seen[0]
-            .headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.clone())
-    };
+    let header = |n: &str| seen[0].header(n).map(str::to_owned);
     assert_eq!(
         header("cordon-purpose").as_deref(),
         Some("criminal_investigation")

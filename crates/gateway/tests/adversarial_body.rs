@@ -139,13 +139,7 @@ async fn a_post_search_is_decided_on_its_body_and_the_upstream_gets_cordons_seri
     );
     assert_nothing_redacted_leaks(&r);
     let seen = h.hits.seen();
-    let header = |n: &str| {
-        seen[0]
-            .headers
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.clone())
-    };
+    let header = |n: &str| seen[0].header(n).map(str::to_owned);
     assert_eq!(header("content-type").as_deref(), Some("application/json"));
     assert_eq!(header("content-length"), Some(canonical.len().to_string()));
     // QUERY is the same search.
