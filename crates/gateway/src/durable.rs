@@ -105,9 +105,24 @@ impl Watch {
         }
     }
 
+    /// Why the last append failed, if it did within [`FAILURE_MEMORY`] and nothing as
+    /// large has succeeded since.
+    fn recent_failure(&self) -> Option<String> {
+        let failed = self.failed_ms.load(Ordering::SeqCst);
+        let recent = failed != 0
+            && self.now_ms().saturating_sub(failed - 1) < FAILURE_MEMORY.as_millis() as u64;
+        recent.then(|| self.failure.lock().map(|w| w.clone()).unwrap_or_default())
+    }
+
     /// Records an append the log refused or failed (a full disk, an I/O error).
     fn failed(&self, e: &AppendError, len: u64) {
-        self.failed_len.fetch_min(len, Ordering::SeqCst);
+        // A failure the health check has forgotten (or none) starts a new one; within
+        // one, the smallest entry that failed is what a success must match.
+        if self.recent_failure().is_some() {
+            self.failed_len.fetch_min(len, Ordering::SeqCst);
+        } else {
+            self.failed_len.store(len, Ordering::SeqCst);
+        }
         if let Ok(mut why) = self.failure.lock() {
             *why = e.to_string();
         }
@@ -118,11 +133,7 @@ impl Watch {
     /// [`FAILURE_MEMORY`] and none has succeeded since, or appends have waited longer
     /// than `deadline` with none completing.
     pub fn stalled(&self, deadline: Duration) -> Option<String> {
-        let failed = self.failed_ms.load(Ordering::SeqCst);
-        let recent = failed != 0
-            && self.now_ms().saturating_sub(failed - 1) < FAILURE_MEMORY.as_millis() as u64;
-        if recent {
-            let why = self.failure.lock().map(|w| w.clone()).unwrap_or_default();
+        if let Some(why) = self.recent_failure() {
             return Some(format!("appends are failing: {why}"));
         }
         let waiting = self.in_flight.load(Ordering::SeqCst);

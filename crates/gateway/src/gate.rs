@@ -371,9 +371,9 @@ impl Gateway {
             // A collection path whose query or body names a record is decided as that record.
             (Some(record), None) => target.record = format!("{}/{record}", target.record),
             // A read route asked for its collection with no record named would answer with
-            // the whole collection, and so would a search that names neither a record nor
-            // a time range (a limit only caps how much of everything comes back): that is
-            // a bulk copy, and is decided as one.
+            // the whole collection, and so would a search naming no record whose time range
+            // is open or wider than the route allows (a limit only caps how much of
+            // everything comes back): that is a bulk copy, and is decided as one.
             (None, None) if asks_for_everything(&target, scoping, body.as_ref())? => {
                 target.action = cordon_policy::Action::Bulk;
             }
