@@ -826,17 +826,17 @@ fn repeats_header(
 ) -> bool {
     let names_its_column = [Field::Reason, Field::Time].iter().any(|f| {
         ctx.rows.columns.index(*f).is_some_and(|c| {
-            ctx.header.get(c).is_some_and(|h| {
-                crate::columns::fold_header(h) == crate::columns::fold_header(fields.get(*f))
-            })
+            ctx.header
+                .get(c)
+                .is_some_and(|h| crate::columns::folds_alike(fields.get(*f), h))
         })
     });
     names_its_column
         && record.len() == ctx.header.len()
-        && record.iter().zip(ctx.header).all(|(cell, h)| {
-            crate::columns::fold_header(&String::from_utf8_lossy(cell))
-                == crate::columns::fold_header(h)
-        })
+        && record
+            .iter()
+            .zip(ctx.header)
+            .all(|(cell, h)| crate::columns::folds_alike(&String::from_utf8_lossy(cell), h))
 }
 
 /// Line breaks (LF, CRLF or a lone CR) inside the record read from `start` to `end`, its
