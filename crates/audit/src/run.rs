@@ -560,7 +560,14 @@ fn audit_file(
             .map(|f| format!("search.{}", f.key()))
             .collect(),
         map,
-        header: if csv { &o.names } else { &[] },
+        header: if csv {
+            o.names
+                .iter()
+                .map(|h| crate::columns::fold_header(h))
+                .collect()
+        } else {
+            Vec::new()
+        },
     };
     let tally_width = if csv { o.width } else { Field::ALL.len() };
     std::thread::scope(|s| {
@@ -702,8 +709,8 @@ struct ChunkContext<'a> {
     archive_keys: Vec<String>,
     /// For a JSON-lines export: the column map its keys are matched with.
     map: &'a crate::columns::ColumnMap,
-    /// For a CSV: its header, to know a row that repeats it.
-    header: &'a [String],
+    /// For a CSV: its header's names folded by `fold_header`, to know a row that repeats it.
+    header: Vec<String>,
 }
 
 fn classify_chunk(
@@ -828,15 +835,15 @@ fn repeats_header(
         ctx.rows.columns.index(*f).is_some_and(|c| {
             ctx.header
                 .get(c)
-                .is_some_and(|h| crate::columns::folds_alike(fields.get(*f), h))
+                .is_some_and(|h| crate::columns::folds_to(fields.get(*f), h))
         })
     });
     names_its_column
         && record.len() == ctx.header.len()
         && record
             .iter()
-            .zip(ctx.header)
-            .all(|(cell, h)| crate::columns::folds_alike(&String::from_utf8_lossy(cell), h))
+            .zip(&ctx.header)
+            .all(|(cell, h)| crate::columns::folds_to(&String::from_utf8_lossy(cell), h))
 }
 
 /// Line breaks (LF, CRLF or a lone CR) inside the record read from `start` to `end`, its
