@@ -133,6 +133,25 @@ async fn record_names_a_service_could_read_as_another_record_are_refused() {
     finish(h).await;
 }
 
+/// The case number is free text a requester writes, so it is screened as the reason is:
+/// "investigation" with the case "ICE ERO 4471" is the side door, refused and never
+/// forwarded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn immigration_words_written_in_the_case_number_are_refused_as_in_the_reason() {
+    let h = Harness::start().await;
+    let in_case = [
+        ("Authorization", "Bearer demo-cpd"),
+        ("Cordon-Purpose", "criminal_investigation"),
+        ("Cordon-Reason", "investigation"),
+        ("Cordon-Case", "ICE%20ERO%204471"),
+    ];
+    let r = h.get("/alpr/plates/FAKE123", &in_case).await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("ICE"), "{}", r.text());
+    assert_eq!(h.upstream_hits(), 0);
+    finish(h).await;
+}
+
 /// The service reads the purpose the log records, in one spelling, not the client's: an
 /// escaped `_` or letter reaches it decoded, as it was decided. A reason encoded twice is
 /// refused, since screening would have read the escapes instead of the words.

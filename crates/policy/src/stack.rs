@@ -151,10 +151,28 @@ impl Stack {
         &self.screener
     }
 
-    /// Decides one request: screens its reason, looks up the agency and dataset, asks Cedar.
+    /// Screens what a requester wrote: the reason, and the case number, which is free text
+    /// too ("ICE-ERO 4471" in the case with "investigation" as the reason says as much).
+    /// A flag found in the case is placed as if the case followed the reason after
+    /// [`CASE_SEPARATOR`], so its span never points into the reason.
+    pub fn screen_purpose(&self, purpose: &crate::request::Purpose) -> Screening {
+        let mut screening = self.screener.screen(&purpose.reason);
+        let Some(case) = purpose.case.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return screening;
+        };
+        let shift = purpose.reason.len() + CASE_SEPARATOR.len();
+        for mut f in self.screener.screen(case).flags {
+            f.start += shift;
+            f.end += shift;
+            screening.flags.push(f);
+        }
+        screening
+    }
+
+    /// Decides one request: screens its reason and case, looks up the agency and dataset, asks Cedar.
     /// Never panics; anything unknown or any evaluation error is a deny.
     pub fn decide(&self, request: &AccessRequest) -> Decision {
-        let screening = self.screener.screen(&request.purpose.reason);
+        let screening = self.screen_purpose(&request.purpose);
         self.decide_screened(request, screening)
     }
 
@@ -166,14 +184,14 @@ impl Stack {
     /// As [`Stack::decide`], always asking Cedar: the baseline the table is measured and
     /// tested against.
     pub fn decide_uncached(&self, request: &AccessRequest) -> Decision {
-        let screening = self.screener.screen(&request.purpose.reason);
+        let screening = self.screen_purpose(&request.purpose);
         self.decide_with(request, screening, Via::Cedar(&Memo::default()))
     }
 
     /// As [`Stack::decide`], through the memo in front of Cedar even when the stack has a
     /// table: how stacks the table refuses are decided, and the benchmark's comparison.
     pub fn decide_memoized(&self, request: &AccessRequest) -> Decision {
-        let screening = self.screener.screen(&request.purpose.reason);
+        let screening = self.screen_purpose(&request.purpose);
         self.decide_with(request, screening, Via::Cedar(&self.memo))
     }
 
@@ -513,6 +531,10 @@ fn conflict(what: &str, id: &str, first: &str, second: &str) -> PolicyError {
         ),
     }
 }
+
+/// What stands between a reason and its case number in the text a screening's spans
+/// count in (see [`Stack::screen_purpose`]).
+pub const CASE_SEPARATOR: &str = " | case: ";
 
 /// The distinct flag words of a screening, in a fixed order.
 pub(crate) fn flag_words(screening: &Screening) -> Vec<&'static str> {

@@ -83,6 +83,28 @@ fn a_side_door_denial_cites_every_pack_that_denied_and_the_words_that_triggered_
 }
 
 #[test]
+fn immigration_words_in_the_case_number_are_screened_as_the_reason_is() {
+    let stack = chicago();
+    let ask = |case: &str| {
+        stack.decide(&request(&format!(
+            r#"{{"principal":{{"id":"po-1","agency":"cpd"}},"action":"search","resource":{{"dataset":"alpr"}},
+                "purpose":{{"code":"criminal_investigation","reason":"investigation","case":"{case}"}}}}"#
+        )))
+    };
+    assert_eq!(ask("RD-2024-1187").decision, Effect::Allow);
+    let side_door = ask("ICE ERO 4471");
+    assert_eq!(side_door.decision, Effect::Deny, "{side_door:?}");
+    let flag = &side_door.screen.flags[0];
+    let shift = "investigation".len() + cordon_policy::stack::CASE_SEPARATOR.len();
+    assert_eq!(
+        (flag.start, flag.term.as_str()),
+        (shift, "ICE"),
+        "the span counts past the reason"
+    );
+    assert_eq!(ask("deportation hold").decision, Effect::Deny);
+}
+
+#[test]
 fn a_refusal_by_local_choice_says_so_and_a_refusal_by_law_says_that() {
     let california = common::stack(common::STACKS[2].1);
     let ice = california.decide(&request(
