@@ -154,6 +154,12 @@ impl<'s> Classifier<'s> {
         !self.seen_once.insert(h)
     }
 
+    /// The spans of `text` that screen as civil immigration enforcement, not remembered
+    /// (for text that rarely repeats, such as a case number).
+    pub fn screen_words(&mut self, text: &str) -> Vec<(u32, u32)> {
+        self.screen(text)
+    }
+
     fn screen(&mut self, reason: &str) -> Vec<(u32, u32)> {
         self.hits.clear();
         self.screener

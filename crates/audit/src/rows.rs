@@ -76,7 +76,7 @@ pub struct RowContext<'a> {
 }
 
 /// The fields a row is read for; the rest are counted per column and carried through.
-const READ: [Field; 14] = [
+const READ: [Field; 15] = [
     Field::Id,
     Field::User,
     Field::Org,
@@ -91,6 +91,7 @@ const READ: [Field; 14] = [
     Field::Moderation,
     Field::TextPrompt,
     Field::Filters,
+    Field::Case,
 ];
 
 /// A row's fields, indexed by `Field as usize`; absent fields are empty.
@@ -376,6 +377,33 @@ fn screened_text<'f>(fields: &'f Fields<'_>) -> (Cow<'f, str>, usize) {
     (Cow::Owned(text), n)
 }
 
+/// What stands between the screened text and a case number that screened as immigration.
+pub const CASE_SEPARATOR: &str = " | case: ";
+
+/// Screens the case number, which is free text too ("ICE ERO 4471" beside the reason
+/// "investigation"). Most case numbers are one of a kind, so it is screened on its own
+/// rather than joined to the reason, whose answers are remembered; only when it screens
+/// as immigration is it appended to the text reported, its spans counted past the end.
+fn screen_case<'f>(
+    classifier: &mut Classifier<'_>,
+    case: &str,
+    screened: Cow<'f, str>,
+    findings: &mut RowFindings,
+) -> Cow<'f, str> {
+    if cell_state(case) != CellState::Value {
+        return screened;
+    }
+    let terms = classifier.screen_words(case);
+    if terms.is_empty() {
+        return screened;
+    }
+    let shift = (screened.len() + CASE_SEPARATOR.len()) as u32;
+    findings
+        .immigration_terms
+        .extend(terms.iter().map(|(a, b)| (a + shift, b + shift)));
+    Cow::Owned(format!("{screened}{CASE_SEPARATOR}{case}"))
+}
+
 /// Bits (one per `Field`) of fields whose value is present but cannot be read.
 pub type Unreadable = u32;
 
@@ -415,7 +443,8 @@ pub fn classify_row(
         _ => fields.get(Field::Org),
     };
     let (org, agency) = summary.org(org, |o| classifier.agency(o));
-    let (findings, state) = classifier.classify_reason(&reason, stated, agency);
+    let (mut findings, state) = classifier.classify_reason(&reason, stated, agency);
+    let reason = screen_case(classifier, fields.get(Field::Case), reason, &mut findings);
     let mut bad = 0;
     let time = typed(fields, Field::Time, parse_time, &mut bad);
     for f in [Field::TimeFrameStart, Field::TimeFrameEnd] {

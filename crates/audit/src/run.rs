@@ -480,6 +480,7 @@ fn json_default(format: Format, f: Field) -> &'static str {
         (Format::Cordon, Field::Reason) => "request.purpose.reason",
         (Format::Cordon, Field::Org) => "request.principal.agency",
         (Format::Cordon, Field::User) => "request.principal.id",
+        (Format::Cordon, Field::Case) => "request.purpose.case",
         (Format::Cordon, Field::Time) => "time",
         (Format::Cordon, _) => "",
         _ => f.key(),

@@ -303,6 +303,37 @@ fn filters_that_name_an_immigration_hotlist_are_screened_with_the_reason() {
     assert!(a.flagged_col("matched_terms")[0].contains("Immigration"));
 }
 
+/// A case number is free text too: "ICE ERO 4471" in the Case # column beside the reason
+/// "investigation" is an immigration search by a local agency (a side door), while an
+/// ordinary case number is not flagged and the vague reason still counts as vague.
+#[test]
+fn immigration_words_in_the_case_number_are_screened() {
+    let dir = tempfile::tempdir().unwrap();
+    let with_case = |case: &str| row("investigation").replacen(",25-1,", &format!(",{case},"), 1);
+    let csv = format!(
+        "{HEADER}\n{}\n{}\n{}\n",
+        with_case("ICE ERO 4471"),
+        with_case("CASE-58400"),
+        with_case("24-118233")
+    );
+    let f = write(dir.path(), "case.csv", csv.as_bytes());
+    let a = audit(&[&f], &[]);
+    assert_eq!(a.out.status.code(), Some(0), "{}", text(&a.out));
+    assert_eq!(a.flagged_col("line"), ["2"], "{}", a.summary);
+    assert!(
+        a.flagged_col("flags")[0].contains("side_door"),
+        "{}",
+        a.summary
+    );
+    assert_eq!(
+        a.flagged_col("matched_terms")[0],
+        "ICE;ERO",
+        "{}",
+        a.summary
+    );
+    assert_eq!(a.summary["reason_states"]["vague"], 3, "{}", a.summary);
+}
+
 /// A `--map` name that matches no column (a typo) is said, with the file's columns, rather
 /// than leaving the real column unread under a message that only says to use --map.
 #[test]
