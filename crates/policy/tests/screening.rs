@@ -158,8 +158,18 @@ fn separators_and_dots_do_not_hide_an_agency() {
         "HSI-ERO locate",
         "ice-ero",
         "E.R.O.",
+        // Acronyms run together, as exports write them.
+        "ICEERO",
+        "assist ICEERO locate",
+        "HSIICE",
+        "iceHSI op",
+        "DHSICEERO",
     ] {
         assert!(flagged(text), "{text}");
+    }
+    // A word that only starts like them, or ICE doubled, is not an agency.
+    for text in ["icecream truck", "iceice baby", "heroic rescue", "dhsmith"] {
+        assert!(!flagged(text), "{text}");
     }
 }
 

@@ -73,11 +73,45 @@ fn push(
     } else {
         Roles::NONE
     };
+    // Spans map letter for letter only when the word was written in one byte per letter.
+    if roles == Roles::NONE && len <= MAX_WORD && end - start == len {
+        if let Some(parts) = run_together_agencies(&word[..len]) {
+            let mut at = start;
+            for part in parts {
+                out.push(Token {
+                    start: offset(at),
+                    end: offset(at + part.len()),
+                    roles: lexicon.classify(part.as_bytes()),
+                });
+                at += part.len();
+            }
+            return;
+        }
+    }
     out.push(Token {
         start: offset(start),
         end: offset(end),
         roles,
     });
+}
+
+/// Agency acronyms that are never an English word's letters run together, so a word made
+/// only of them is those acronyms written without a space ("ICEERO", "HSIICE").
+const RUN_TOGETHER: &[&str] = &["ice", "ero", "hsi", "cbp", "dhs", "uscis", "usbp", "dro"];
+
+/// `word` as acronyms of [`RUN_TOGETHER`] written without a space, when it is wholly made
+/// of them and at least one is not "ice" (whose doubling is a song, not an agency).
+fn run_together_agencies(word: &[u8]) -> Option<Vec<&'static str>> {
+    let mut parts = Vec::new();
+    let mut rest = word;
+    while !rest.is_empty() {
+        let part = RUN_TOGETHER
+            .iter()
+            .find(|a| rest.starts_with(a.as_bytes()))?;
+        parts.push(*part);
+        rest = &rest[part.len()..];
+    }
+    (parts.len() > 1 && parts.iter().any(|p| *p != "ice")).then_some(parts)
 }
 
 /// Offsets are stored as `u32` to keep tokens small; reasons beyond 4 GiB saturate, which
