@@ -133,21 +133,28 @@ async fn record_names_a_service_could_read_as_another_record_are_refused() {
     finish(h).await;
 }
 
-/// The case number is free text a requester writes, so it is screened as the reason is:
-/// "investigation" with the case "ICE ERO 4471" is the side door, refused and never
-/// forwarded.
+/// The case number, authority reference and record named are free text a requester writes,
+/// so they are screened as the reason is: "investigation" with the case "ICE ERO 4471" or
+/// the reference "ICE detainer I-247A removal" is the side door, refused and never
+/// forwarded (both were allowed before; found by outside attacks).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn immigration_words_written_in_the_case_number_are_refused_as_in_the_reason() {
+async fn immigration_words_written_in_the_case_or_authority_fields_are_refused() {
     let h = Harness::start().await;
-    let in_case = [
-        ("Authorization", "Bearer demo-cpd"),
-        ("Cordon-Purpose", "criminal_investigation"),
-        ("Cordon-Reason", "investigation"),
+    for (header, value) in [
         ("Cordon-Case", "ICE%20ERO%204471"),
-    ];
-    let r = h.get("/alpr/plates/FAKE123", &in_case).await;
-    assert_eq!(r.status, 403, "{}", r.text());
-    assert!(r.text().contains("ICE"), "{}", r.text());
+        ("Cordon-Authority-Ref", "ICE%20detainer%20I-247A%20removal"),
+        ("Cordon-Authority-Record", "for%20ICE%20ERO%20removal"),
+    ] {
+        let ask = [
+            ("Authorization", "Bearer demo-cpd"),
+            ("Cordon-Purpose", "criminal_investigation"),
+            ("Cordon-Reason", "investigation"),
+            (header, value),
+        ];
+        let r = h.get("/alpr/plates/FAKE123", &ask).await;
+        assert_eq!(r.status, 403, "{header}: {}", r.text());
+        assert!(r.text().contains("ICE"), "{}", r.text());
+    }
     assert_eq!(h.upstream_hits(), 0);
     finish(h).await;
 }

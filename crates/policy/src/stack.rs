@@ -151,28 +151,31 @@ impl Stack {
         &self.screener
     }
 
-    /// Screens what a requester wrote: the reason, and the case number, which is free text
-    /// too ("ICE-ERO 4471" in the case with "investigation" as the reason says as much).
-    /// A flag found in the case is placed as if the case followed the reason after
-    /// [`CASE_SEPARATOR`], so its span never points into the reason.
-    pub fn screen_purpose(&self, purpose: &crate::request::Purpose) -> Screening {
-        let mut screening = self.screener.screen(&purpose.reason);
-        let Some(case) = purpose.case.as_deref().filter(|c| !c.trim().is_empty()) else {
-            return screening;
-        };
-        let shift = purpose.reason.len() + CASE_SEPARATOR.len();
-        for mut f in self.screener.screen(case).flags {
-            f.start += shift;
-            f.end += shift;
-            screening.flags.push(f);
+    /// Screens everything a requester writes in their own words: the reason, and the case
+    /// number, authority reference and record named, which are free text too
+    /// ("investigation" with the case "ICE ERO 4471" says as much as the reason would).
+    /// A flag found past the reason is placed as if each field present followed the
+    /// reason after its label ([`SCREENED_AFTER_REASON`]), so a span never points into
+    /// the reason unless the reason said it.
+    pub fn screen_request(&self, request: &AccessRequest) -> Screening {
+        let mut screening = self.screener.screen(&request.purpose.reason);
+        let mut at = request.purpose.reason.len();
+        for (label, text) in screened_after_reason(request) {
+            at += label.len();
+            for mut f in self.screener.screen(text).flags {
+                f.start += at;
+                f.end += at;
+                screening.flags.push(f);
+            }
+            at += text.len();
         }
         screening
     }
 
-    /// Decides one request: screens its reason and case, looks up the agency and dataset, asks Cedar.
+    /// Decides one request: screens what the requester wrote, looks up the agency and dataset, asks Cedar.
     /// Never panics; anything unknown or any evaluation error is a deny.
     pub fn decide(&self, request: &AccessRequest) -> Decision {
-        let screening = self.screen_purpose(&request.purpose);
+        let screening = self.screen_request(request);
         self.decide_screened(request, screening)
     }
 
@@ -184,14 +187,14 @@ impl Stack {
     /// As [`Stack::decide`], always asking Cedar: the baseline the table is measured and
     /// tested against.
     pub fn decide_uncached(&self, request: &AccessRequest) -> Decision {
-        let screening = self.screen_purpose(&request.purpose);
+        let screening = self.screen_request(request);
         self.decide_with(request, screening, Via::Cedar(&Memo::default()))
     }
 
     /// As [`Stack::decide`], through the memo in front of Cedar even when the stack has a
     /// table: how stacks the table refuses are decided, and the benchmark's comparison.
     pub fn decide_memoized(&self, request: &AccessRequest) -> Decision {
-        let screening = self.screen_purpose(&request.purpose);
+        let screening = self.screen_request(request);
         self.decide_with(request, screening, Via::Cedar(&self.memo))
     }
 
@@ -532,9 +535,21 @@ fn conflict(what: &str, id: &str, first: &str, second: &str) -> PolicyError {
     }
 }
 
-/// What stands between a reason and its case number in the text a screening's spans
-/// count in (see [`Stack::screen_purpose`]).
-pub const CASE_SEPARATOR: &str = " | case: ";
+/// The free-text fields screened after the reason, each with the label that stands
+/// before it in the text a screening's spans count in (see [`Stack::screen_request`]).
+pub const SCREENED_AFTER_REASON: [&str; 3] = [" | case: ", " | authority: ", " | record: "];
+
+/// The fields of [`SCREENED_AFTER_REASON`] that a request fills, with their labels.
+fn screened_after_reason(request: &AccessRequest) -> impl Iterator<Item = (&'static str, &str)> {
+    let [case, reference, record] = SCREENED_AFTER_REASON;
+    [
+        (case, request.purpose.case.as_deref()),
+        (reference, request.authority.reference.as_deref()),
+        (record, request.authority.record.as_deref()),
+    ]
+    .into_iter()
+    .filter_map(|(label, text)| Some((label, text.filter(|t| !t.trim().is_empty())?)))
+}
 
 /// The distinct flag words of a screening, in a fixed order.
 pub(crate) fn flag_words(screening: &Screening) -> Vec<&'static str> {

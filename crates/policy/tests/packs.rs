@@ -82,26 +82,55 @@ fn a_side_door_denial_cites_every_pack_that_denied_and_the_words_that_triggered_
     assert_eq!((flag.start, flag.end, flag.term.as_str()), (7, 10, "ICE"));
 }
 
+/// The case number, authority reference and record named are free text a requester writes,
+/// so they are screened as the reason is (found by outside attacks: "investigation" with
+/// the case "ICE ERO 4471", or the reference "ICE detainer I-247A removal", was allowed).
 #[test]
-fn immigration_words_in_the_case_number_are_screened_as_the_reason_is() {
+fn immigration_words_in_the_case_or_authority_fields_are_screened_as_the_reason_is() {
     let stack = chicago();
-    let ask = |case: &str| {
+    let ask = |purpose_extra: &str, authority: &str| {
         stack.decide(&request(&format!(
             r#"{{"principal":{{"id":"po-1","agency":"cpd"}},"action":"search","resource":{{"dataset":"alpr"}},
-                "purpose":{{"code":"criminal_investigation","reason":"investigation","case":"{case}"}}}}"#
+                "purpose":{{"code":"criminal_investigation","reason":"investigation"{purpose_extra}}}{authority}}}"#
         )))
     };
-    assert_eq!(ask("RD-2024-1187").decision, Effect::Allow);
-    let side_door = ask("ICE ERO 4471");
+    assert_eq!(ask(r#","case":"RD-2024-1187""#, "").decision, Effect::Allow);
+    assert_eq!(
+        ask(
+            "",
+            r#","authority":{"kind":"none","reference":"24-CR-1187"}"#
+        )
+        .decision,
+        Effect::Allow
+    );
+    let side_door = ask(r#","case":"ICE ERO 4471""#, "");
     assert_eq!(side_door.decision, Effect::Deny, "{side_door:?}");
     let flag = &side_door.screen.flags[0];
-    let shift = "investigation".len() + cordon_policy::stack::CASE_SEPARATOR.len();
+    let [case, reference, record] = cordon_policy::stack::SCREENED_AFTER_REASON;
+    let after_reason = "investigation".len() + case.len();
     assert_eq!(
         (flag.start, flag.term.as_str()),
-        (shift, "ICE"),
+        (after_reason, "ICE"),
         "the span counts past the reason"
     );
-    assert_eq!(ask("deportation hold").decision, Effect::Deny);
+    assert_eq!(
+        ask(r#","case":"deportation hold""#, "").decision,
+        Effect::Deny
+    );
+    for authority in [
+        r#","authority":{"kind":"none","reference":"ICE detainer I-247A removal"}"#,
+        r#","authority":{"kind":"judicial_warrant","reference":"ICE-ERO-I247A-removal"}"#,
+        r#","authority":{"kind":"none","record":"for ICE ERO removal"}"#,
+    ] {
+        let d = ask("", authority);
+        assert_eq!(d.decision, Effect::Deny, "{authority}: {d:?}");
+    }
+    let both = ask(
+        r#","case":"RD-1""#,
+        r#","authority":{"kind":"none","reference":"x","record":"ICE"}"#,
+    );
+    let at = "investigation".len() + case.len() + 4 + reference.len() + 1 + record.len();
+    assert_eq!(both.screen.flags[0].start, at, "{both:?}");
 }
 
 #[test]
