@@ -164,11 +164,19 @@ fn separators_and_dots_do_not_hide_an_agency() {
         "HSIICE",
         "iceHSI op",
         "DHSICEERO",
+        "ICE2025-1",
+        "ERO2025-1",
     ] {
         assert!(flagged(text), "{text}");
     }
     // A word that only starts like them, or ICE doubled, is not an agency.
-    for text in ["icecream truck", "iceice baby", "heroic rescue", "dhsmith"] {
+    for text in [
+        "icecream truck",
+        "iceice baby",
+        "heroic rescue",
+        "dhsmith",
+        "ice2 cube",
+    ] {
         assert!(!flagged(text), "{text}");
     }
 }
@@ -204,6 +212,19 @@ fn invisible_characters_fullwidth_and_look_alike_letters_do_not_hide_an_agency()
         "imm\u{0131}grat\u{0131}on status",
         "\u{0130}CE",
         "search for \u{13A5}CE",
+        // Found by a third: characters that print as nothing between words ran the words
+        // together, and a right-to-left override shows reversed letters as the words.
+        "assist\u{200B}ICE\u{200B}ERO",
+        "assist\u{2060}ICE",
+        "assist\u{FEFF}ICE\u{00AD}ERO locate",
+        "deportation\u{200C}hold",
+        "assist \u{202E}ORE ECI\u{202C} with locate",
+        "\u{202E}1-52-ECI\u{202C}",
+        // Form numbers with the dash a word processor puts for a hyphen, or a minus sign.
+        "I\u{2013}213",
+        "I\u{2010}247A",
+        "I\u{2212}213",
+        "I\u{FF0D}213",
     ] {
         assert!(flagged(text), "{text:?}");
     }

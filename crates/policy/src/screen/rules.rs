@@ -442,7 +442,21 @@ fn joined(
 ) -> Option<usize> {
     let next = t.get(i + 1).filter(|n| n.roles.has(role))?;
     let gap = text.get(t[i].end as usize..next.start as usize)?;
-    (gap.len() <= max && gap.iter().all(|b| glue.contains(b))).then_some(i + 1)
+    let glued = gap.len() <= max && gap.iter().all(|b| glue.contains(b));
+    (glued || (glue.contains(&b'-') && is_one_dash(gap))).then_some(i + 1)
+}
+
+/// One dash other than ASCII's: what word processors put for a typed hyphen ("I–213" with
+/// an en dash), and the minus signs, which read the same.
+fn is_one_dash(gap: &[u8]) -> bool {
+    let mut chars = std::str::from_utf8(gap).unwrap_or_default().chars();
+    matches!(
+        (chars.next(), chars.next()),
+        (
+            Some('\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{FE63}' | '\u{FF0D}'),
+            None
+        )
+    )
 }
 
 fn forward(t: &[Token], i: usize, reach: usize, role: Roles) -> Option<usize> {

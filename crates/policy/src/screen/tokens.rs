@@ -22,70 +22,131 @@ pub(crate) struct Token {
     pub roles: Roles,
 }
 
+/// Characters that print as nothing inside one word remembered, to split it there when
+/// the whole is no known word.
+const MAX_BREAKS: usize = 4;
+
+/// The word being read: its folded letters and where it starts, whether it was written
+/// under a right-to-left override (shown reversed), and where characters that print as
+/// nothing fell inside it.
+#[derive(Default)]
+struct Word {
+    letters: [u8; MAX_WORD],
+    len: usize,
+    start: usize,
+    reversed: bool,
+    /// (letters before it, its byte offset, its length in bytes).
+    breaks: [(usize, usize, usize); MAX_BREAKS],
+    n_breaks: usize,
+}
+
+impl Word {
+    fn begin(&mut self, at: usize, reversed: bool) {
+        self.len = 0;
+        self.start = at;
+        self.reversed = reversed;
+        self.n_breaks = 0;
+    }
+
+    fn push(&mut self, byte: u8) {
+        if self.len < MAX_WORD {
+            self.letters[self.len] = byte;
+        }
+        self.len += 1;
+    }
+
+    fn note_break(&mut self, at: usize, width: usize) {
+        if self.n_breaks < MAX_BREAKS {
+            self.breaks[self.n_breaks] = (self.len, at, width);
+            self.n_breaks += 1;
+        }
+    }
+
+    /// The roles of letters `from..to`, read as shown (reversed under an override).
+    fn classify(&self, lexicon: &Lexicon, from: usize, to: usize) -> Roles {
+        if to > MAX_WORD {
+            return Roles::NONE;
+        }
+        if !self.reversed {
+            return lexicon.classify(&self.letters[from..to]);
+        }
+        let mut letters = [0u8; MAX_WORD];
+        let part = &mut letters[..to - from];
+        part.copy_from_slice(&self.letters[from..to]);
+        part.reverse();
+        lexicon.classify(part)
+    }
+}
+
 /// Tokenizes `text` into `out` (cleared first), classifying each word with `lexicon`.
 pub(crate) fn tokenize(text: &str, lexicon: &Lexicon, out: &mut Vec<Token>) {
     out.clear();
-    let mut word = [0u8; MAX_WORD];
-    let mut len = 0usize;
-    let mut start = 0usize;
+    let mut word = Word::default();
     let mut in_word = false;
+    // Under U+202E (right-to-left override) letters are shown in reverse: "ORE ECI"
+    // reads "ICE ERO" on screen, and is read so here.
+    let mut reversed = false;
     for (at, ch) in text.char_indices() {
         if is_ignorable(ch) {
-            // Inside a word it is part of the word ("I\u{200B}CE" is "ICE"); between words
-            // it separates nothing.
+            match ch {
+                '\u{202E}' => reversed = true,
+                '\u{202C}' | '\u{202D}' => reversed = false,
+                _ => {}
+            }
+            // Inside a word it is part of the word ("I\u{200B}CE" is "ICE") unless the
+            // whole is no word and its parts are ("assist\u{200B}ICE"); between words it
+            // separates nothing.
+            if in_word {
+                word.note_break(at, ch.len_utf8());
+            }
             continue;
+        }
+        if ch == '\n' {
+            reversed = false;
         }
         match fold(ch) {
             Some(byte) => {
                 if !in_word {
                     in_word = true;
-                    start = at;
-                    len = 0;
+                    word.begin(at, reversed);
                 }
-                if len < MAX_WORD {
-                    word[len] = byte;
-                }
-                len += 1;
+                word.push(byte);
             }
             None if in_word => {
                 in_word = false;
-                push(out, lexicon, &word, len, start, at);
+                push(out, lexicon, &word, at);
             }
             None => {}
         }
     }
     if in_word {
-        push(out, lexicon, &word, len, start, text.len());
+        push(out, lexicon, &word, text.len());
     }
     join_dotted_acronyms(text.as_bytes(), lexicon, out);
 }
 
-fn push(
-    out: &mut Vec<Token>,
-    lexicon: &Lexicon,
-    word: &[u8; MAX_WORD],
-    len: usize,
-    start: usize,
-    end: usize,
-) {
-    let roles = if len <= MAX_WORD {
-        lexicon.classify(&word[..len])
-    } else {
-        Roles::NONE
-    };
-    // Spans map letter for letter only when the word was written in one byte per letter.
-    if roles == Roles::NONE && len <= MAX_WORD && end - start == len {
-        if let Some(parts) = run_together_agencies(&word[..len]) {
-            let mut at = start;
-            for part in parts {
-                out.push(Token {
-                    start: offset(at),
-                    end: offset(at + part.len()),
-                    roles: lexicon.classify(part.as_bytes()),
-                });
-                at += part.len();
-            }
+fn push(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, end: usize) {
+    let (len, start) = (word.len, word.start);
+    let roles = word.classify(lexicon, 0, len);
+    if roles == Roles::NONE && len <= MAX_WORD {
+        if word.n_breaks > 0 {
+            push_parts(out, lexicon, word, end);
             return;
+        }
+        // Spans map letter for letter only when the word was written one byte per letter.
+        if end - start == len && !word.reversed {
+            if let Some(parts) = run_together_agencies(&word.letters[..len]) {
+                let mut at = start;
+                for part in parts {
+                    out.push(Token {
+                        start: offset(at),
+                        end: offset(at + part.len()),
+                        roles: lexicon.classify(part),
+                    });
+                    at += part.len();
+                }
+                return;
+            }
         }
     }
     out.push(Token {
@@ -95,23 +156,47 @@ fn push(
     });
 }
 
+/// A word that is no word as a whole, split where characters that print as nothing fell.
+fn push_parts(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, end: usize) {
+    let (mut from, mut at) = (0, word.start);
+    let breaks = word.breaks[..word.n_breaks].iter().copied();
+    for (to, until, next) in breaks.chain([(word.len, end, 0)]) {
+        if to > from {
+            out.push(Token {
+                start: offset(at),
+                end: offset(until),
+                roles: word.classify(lexicon, from, to),
+            });
+        }
+        from = to;
+        at = until + next;
+    }
+}
+
 /// Agency acronyms that are never an English word's letters run together, so a word made
 /// only of them is those acronyms written without a space ("ICEERO", "HSIICE").
 const RUN_TOGETHER: &[&str] = &["ice", "ero", "hsi", "cbp", "dhs", "uscis", "usbp", "dro"];
 
-/// `word` as acronyms of [`RUN_TOGETHER`] written without a space, when it is wholly made
-/// of them and at least one is not "ice" (whose doubling is a song, not an agency).
-fn run_together_agencies(word: &[u8]) -> Option<Vec<&'static str>> {
-    let mut parts = Vec::new();
+/// `word` as acronyms of [`RUN_TOGETHER`] written without a space, and the number written
+/// straight after them ("ICE2025", a case number): when it is wholly made of them, and it
+/// is more than ICE doubled (a song, not an agency).
+fn run_together_agencies(word: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut parts: Vec<&[u8]> = Vec::new();
     let mut rest = word;
-    while !rest.is_empty() {
-        let part = RUN_TOGETHER
-            .iter()
-            .find(|a| rest.starts_with(a.as_bytes()))?;
-        parts.push(*part);
+    while let Some(part) = RUN_TOGETHER.iter().find(|a| rest.starts_with(a.as_bytes())) {
+        parts.push(part.as_bytes());
         rest = &rest[part.len()..];
     }
-    (parts.len() > 1 && parts.iter().any(|p| *p != "ice")).then_some(parts)
+    let numbered = !rest.is_empty() && rest.iter().all(u8::is_ascii_digit);
+    if !rest.is_empty() && !numbered {
+        return None;
+    }
+    let agencies = parts.len();
+    if numbered {
+        parts.push(rest);
+    }
+    let more_than_ice = parts.iter().any(|p| *p != b"ice");
+    (agencies >= 1 && parts.len() > 1 && more_than_ice).then_some(parts)
 }
 
 /// Offsets are stored as `u32` to keep tokens small; reasons beyond 4 GiB saturate, which
