@@ -213,7 +213,7 @@ fn found_section(h: &mut String, s: &Summary) {
         h,
         "immigration",
         d.immigration,
-        "searches whose stated reason (or search prompt or filters, where exported) reads as immigration enforcement",
+        "searches whose stated reason (or search prompt, filters or case number, where exported) reads as immigration enforcement",
     );
     figure(
         h,
@@ -375,7 +375,7 @@ mark{background:#ffe08a;padding:0 .1em}
 
 const METHOD: &str = r#"<h2>How this was done, and its limits</h2>
 <ul>
-<li>Every row of every file was read. Each stated reason was screened by Cordon's reason classifier, which looks for words and abbreviations of immigration enforcement (ICE, ERO, HSI, CBP, Border Patrol, 287(g), immigration form numbers such as I-247A or I-200, and Spanish terms), tolerating case, punctuation and common misspellings, and ignoring look-alikes such as "police", "black ice" or "U visa certification". The classifier is deterministic: the same reason always gives the same answer, and every flag shows the words that caused it.</li>
+<li>Every row of every file was read. Each stated reason was screened by Cordon's reason classifier, and so were a search's prompt, filters and case number where the export has them (a case number that reads as immigration is shown after the reason, as "| case:"), which looks for words and abbreviations of immigration enforcement (ICE, ERO, HSI, CBP, Border Patrol, 287(g), immigration form numbers such as I-247A or I-200, and Spanish terms), tolerating case, punctuation and common misspellings, and ignoring look-alikes such as "police", "black ice" or "U visa certification". The classifier is deterministic: the same reason always gives the same answer, and every flag shows the words that caused it.</li>
 <li>An agency counts as a federal immigration agency when its name says so (for example "Immigration and Customs Enforcement", "HSI", "Border Patrol").</li>
 <li>A "side door" search is one by any other agency whose stated reason reads as immigration enforcement, for example a local police search with the reason "assist ICE".</li>
 <li>Limits: the audit can only read what the export says. A search run for immigration enforcement under a vague reason ("investigation", "other") cannot be seen this way, so these counts are a floor, not a total. Masked values ("***", "REDACTED") are counted per column, never guessed at. Reviewing the flagged rows in flagged.csv by hand is recommended before publishing.</li>
