@@ -203,17 +203,51 @@ pub fn is_immigration_agency(org: &str) -> bool {
     // out: "Immigration & Customs Enforcement", "Immigration &amp; Customs Enforcement"
     // and "Immigration/Customs Enforcement" are one name.
     let folded = cordon_policy::screen::fold_words(org);
-    let words: Vec<&str> = folded
-        .split(' ')
-        .filter(|w| !matches!(*w, "and" | "amp" | ""))
-        .collect();
-    if words.iter().any(|w| AGENCY_WORDS.contains(w)) {
+    let words = join_single_letters(
+        folded
+            .split(' ')
+            .filter(|w| !matches!(*w, "and" | "amp" | ""))
+            .collect(),
+    );
+    if words.iter().any(|w| AGENCY_WORDS.contains(&w.as_str())) {
         return true;
     }
-    let joined = format!(" {} ", words.join(" "));
-    AGENCY_PHRASES
-        .iter()
-        .any(|p| joined.contains(&format!(" {} ", p.replace(" and ", " "))))
+    AGENCY_PHRASES.iter().any(|p| {
+        let phrase: Vec<&str> = p.split(' ').filter(|w| *w != "and").collect();
+        words.windows(phrase.len()).any(|w| {
+            w.iter()
+                .zip(&phrase)
+                .all(|(said, full)| abbreviates(said, full))
+        })
+    })
+}
+
+/// Initials written apart ("I C E", from "I.C.E.") as one word.
+fn join_single_letters(words: Vec<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut run = String::new();
+    for w in words {
+        if w.len() == 1 {
+            run.push_str(w);
+            continue;
+        }
+        if !run.is_empty() {
+            out.push(std::mem::take(&mut run));
+        }
+        out.push(w.to_string());
+    }
+    if !run.is_empty() {
+        out.push(run);
+    }
+    out
+}
+
+/// Whether `said` is `full` or its abbreviation as agency names are cut short in exports
+/// ("Enf", "Prot.", "Sec", "Invest", "Ops"): at least three of its first letters.
+fn abbreviates(said: &str, full: &str) -> bool {
+    said == full
+        || (said.len() >= 3 && full.starts_with(said))
+        || (said == "ops" && full == "operations")
 }
 
 #[cfg(test)]
@@ -238,6 +272,12 @@ mod tests {
             "I\u{200B}CE",
             "\u{FF29}\u{FF23}\u{FF25}",
             "Immigration and Customs Enforce\u{00AD}ment",
+            // Found by an outside attack on the audit: initials and cut-short names.
+            "I.C.E.",
+            "US Immigration & Customs Enf",
+            "U.S. Customs & Border Prot.",
+            "Enforcement & Removal Ops",
+            "Homeland Sec Invest",
         ] {
             assert!(is_immigration_agency(org), "{org}");
         }
@@ -247,6 +287,9 @@ mod tests {
             "[Federal] Federal Bureau of Investigation (FBI)",
             "Office of Justice Services",
             "Danville PD",
+            "Border County Sheriff",
+            "I.C. Police",
+            "Customs House Museum Security",
         ] {
             assert!(!is_immigration_agency(org), "{org}");
         }
