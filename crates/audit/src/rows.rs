@@ -383,7 +383,8 @@ pub const CASE_SEPARATOR: &str = " | case: ";
 /// Screens the case number, which is free text too ("ICE ERO 4471" beside the reason
 /// "investigation"). Most case numbers are one of a kind, so it is screened on its own
 /// rather than joined to the reason, whose answers are remembered; only when it screens
-/// as immigration is it appended to the text reported, its spans counted past the end.
+/// as immigration is it read again after the reason and, if it still does, appended to
+/// the text reported, its spans counted past the reason.
 fn screen_case<'f>(
     classifier: &mut Classifier<'_>,
     case: &str,
@@ -393,15 +394,20 @@ fn screen_case<'f>(
     if cell_state(case) != CellState::Value {
         return screened;
     }
-    let terms = classifier.screen_words(case);
-    if terms.is_empty() {
+    if classifier.screen_words(case).is_empty() {
         return screened;
     }
-    let shift = (screened.len() + CASE_SEPARATOR.len()) as u32;
-    findings
-        .immigration_terms
-        .extend(terms.iter().map(|(a, b)| (a + shift, b + shift)));
-    Cow::Owned(format!("{screened}{CASE_SEPARATOR}{case}"))
+    // Read again after the reason, whose words are its context ("missing child" before
+    // "DHS-2025-0412", a human-services case), as the gateway reads it.
+    let whole = format!("{screened}{CASE_SEPARATOR}{case}");
+    let past = u32::try_from(screened.len()).unwrap_or(u32::MAX);
+    let terms = classifier.screen_words(&whole);
+    let in_case: Vec<_> = terms.into_iter().filter(|(a, _)| *a >= past).collect();
+    if in_case.is_empty() {
+        return screened;
+    }
+    findings.immigration_terms.extend(in_case);
+    Cow::Owned(whole)
 }
 
 /// Bits (one per `Field`) of fields whose value is present but cannot be read.

@@ -305,13 +305,15 @@ fn filters_that_name_an_immigration_hotlist_are_screened_with_the_reason() {
 
 /// A case number is free text too: "ICE ERO 4471" in the Case # column beside the reason
 /// "investigation" is an immigration search by a local agency (a side door), while an
-/// ordinary case number is not flagged and the vague reason still counts as vague.
+/// ordinary case number is not flagged and the vague reason still counts as vague; the
+/// reason is the case's context (a missing child's "DHS-..." case is human services).
 #[test]
 fn immigration_words_in_the_case_number_are_screened() {
     let dir = tempfile::tempdir().unwrap();
     let with_case = |case: &str| row("investigation").replacen(",25-1,", &format!(",{case},"), 1);
+    let child = row("missing child").replacen(",25-1,", ",DHS-2025-0412,", 1);
     let csv = format!(
-        "{HEADER}\n{}\n{}\n{}\n",
+        "{HEADER}\n{}\n{}\n{}\n{child}\n",
         with_case("ICE ERO 4471"),
         with_case("CASE-58400"),
         with_case("24-118233")

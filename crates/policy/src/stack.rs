@@ -154,21 +154,27 @@ impl Stack {
     /// Screens everything a requester writes in their own words: the reason, and the case
     /// number, authority reference and record named, which are free text too
     /// ("investigation" with the case "ICE ERO 4471" says as much as the reason would).
-    /// A flag found past the reason is placed as if each field present followed the
-    /// reason after its label ([`SCREENED_AFTER_REASON`]), so a span never points into
-    /// the reason unless the reason said it.
+    /// The other fields are read as if each present followed the reason after its label
+    /// ([`SCREENED_AFTER_REASON`]), so the reason's words are their context ("missing
+    /// child" before the case "DHS-2025-0412", a human-services case), and flags found
+    /// past the reason point there. The reason's own flags are those it raises alone:
+    /// words in the other fields cannot excuse it.
     pub fn screen_request(&self, request: &AccessRequest) -> Screening {
-        let mut screening = self.screener.screen(&request.purpose.reason);
-        let mut at = request.purpose.reason.len();
-        for (label, text) in screened_after_reason(request) {
-            at += label.len();
-            for mut f in self.screener.screen(text).flags {
-                f.start += at;
-                f.end += at;
-                screening.flags.push(f);
-            }
-            at += text.len();
+        let reason = &request.purpose.reason;
+        let mut screening = self.screener.screen(reason);
+        let mut text = String::new();
+        for (label, field) in screened_after_reason(request) {
+            text.push_str(label);
+            text.push_str(field);
         }
+        if text.is_empty() {
+            return screening;
+        }
+        let whole = format!("{reason}{text}");
+        let past_reason = self.screener.screen(&whole).flags;
+        screening
+            .flags
+            .extend(past_reason.into_iter().filter(|f| f.start >= reason.len()));
         screening
     }
 

@@ -131,6 +131,13 @@ fn immigration_words_in_the_case_or_authority_fields_are_screened_as_the_reason_
     );
     let at = "investigation".len() + case.len() + 4 + reference.len() + 1 + record.len();
     assert_eq!(both.screen.flags[0].start, at, "{both:?}");
+    // The reason is the case number's context: a human-services case of a missing child
+    // is not the agency (Illinois' DHS is the Department of Human Services).
+    let child = stack.decide(&request(
+        r#"{"principal":{"id":"po-1","agency":"cpd"},"action":"search","resource":{"dataset":"alpr"},
+            "purpose":{"code":"criminal_investigation","reason":"missing child","case":"DHS-2025-0412"}}"#,
+    ));
+    assert_eq!(child.decision, Effect::Allow, "{child:?}");
 }
 
 #[test]

@@ -144,8 +144,21 @@ fn look_alikes_of_the_statutory_terms_are_not_immigration() {
         "ice scraper assault",
         "ice packs stolen",
         "ice jam flood",
+        "slipped on the ice",
+        "vehicle skidded on the ice",
+        "tripped on ice outside store",
     ] {
         assert!(!flagged(text), "{text}");
+    }
+    // A fall beside the agency does not excuse it (a fourth outside attack).
+    for text in [
+        "locate subject for ICE; subject slipped on ice",
+        "ICE target slipped",
+        "assist ICE fell on ice",
+        "ICE skidded",
+        "assist ICE ice packs",
+    ] {
+        assert!(flagged(text), "{text}");
     }
 }
 
@@ -232,6 +245,16 @@ fn invisible_characters_fullwidth_and_look_alike_letters_do_not_hide_an_agency()
         "I\u{2010}247A",
         "I\u{2212}213",
         "I\u{FF0D}213",
+        // Found by a fourth: the override read one way only hid the words as sent, and an
+        // invisible character between every letter of run-together acronyms.
+        "\u{202E}ICE ERO\u{202C}",
+        "\u{202E}deportation\u{202C}",
+        "x \u{202E}detainer ICE\u{202C}",
+        "\u{202E}ICEERO\u{202C}",
+        "\u{202E}ICE",
+        "\u{202E}I-247A\u{202C}",
+        "I\u{200B}C\u{200B}E\u{200B}E\u{200B}R\u{200B}O",
+        "H\u{2060}S\u{2060}I\u{2060}I\u{2060}C\u{2060}E",
     ] {
         assert!(flagged(text), "{text:?}");
     }

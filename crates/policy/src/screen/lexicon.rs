@@ -93,6 +93,8 @@ roles! {
     POSSESSIVE_S = 59;
     ENTRY = 60;             // "illegal entry" is immigration, unless into a building
     IMM_ABBREVIATION = 61;  // "imm": immigration only before an enforcement word
+    FELL_ON = 62;           // slipped, fell, skidded: "... on (the) ice" is frozen water
+    ICE_NOUN = 63;          // pack, scraper, jam: straight after "ice", a thing made of it
 }
 
 // Statutory terms of art, and what tells them from look-alikes.
@@ -444,17 +446,20 @@ const TABLE: &[(&str, Roles)] = &[
     ("color", ICE_THING),
     ("colour", ICE_THING),
     ("paint", ICE_THING),
-    // Falls and skids on ice (found denied by an outside attack: "slipped on ice").
-    ("slipped", ICE_THING),
-    ("slip", ICE_THING),
-    ("fell", ICE_THING),
-    ("skid", ICE_THING),
-    ("skidded", ICE_THING),
-    ("slid", ICE_THING),
-    ("scraper", ICE_THING),
-    ("pack", ICE_THING),
-    ("packs", ICE_THING),
-    ("jam", ICE_THING),
+    // Falls and skids on ice ("slipped on ice" was refused), read only in that order.
+    ("slipped", FELL_ON),
+    ("slip", FELL_ON),
+    ("fell", FELL_ON),
+    ("fall", FELL_ON),
+    ("tripped", FELL_ON),
+    ("skid", FELL_ON),
+    ("skidded", FELL_ON),
+    ("slid", FELL_ON),
+    // Things made of ice, read only straight after it ("ice packs stolen").
+    ("scraper", ICE_NOUN),
+    ("pack", ICE_NOUN),
+    ("packs", ICE_NOUN),
+    ("jam", ICE_NOUN),
     ("house", ICE_THING.or(PREMISES)),
     ("black", ICE_FROZEN_BEFORE),
     ("dry", ICE_FROZEN_BEFORE),

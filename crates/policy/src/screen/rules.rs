@@ -206,11 +206,30 @@ fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool 
     if around(t, i, 2, ICE_THING).is_some() || prev_has(t, i, ICE_FROZEN_BEFORE) {
         return false;
     }
+    if fell_on(text, t, i) || next_has(t, i, ICE_NOUN) {
+        return false;
+    }
     if begins_a_name(text, t, i) || is_a_tool(text, t, i) {
         return false;
     }
     let other_sense = whole.any.has(ICE_OTHER) && !whole.any.has(ENFORCEMENT_CUE);
     !(other_sense || whole.victim || aimed_at_the_agency(t, i, whole))
+}
+
+/// "slipped on ice", "skidded on the ice": a fall or skid, then "on", then perhaps an
+/// article, straight before the word. Only in this order, so "ICE target slipped" and
+/// "assist ICE; subject fell on ice" keep the agency.
+fn fell_on(text: &[u8], t: &[Token], i: usize) -> bool {
+    let word = |j: usize| {
+        text.get(t[j].start as usize..t[j].end as usize)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    let mut j = i;
+    if j > 0 && t[j - 1].roles.has(ARTICLE) {
+        j -= 1;
+    }
+    j >= 2 && word(j - 1) == b"on" && t[j - 2].roles.has(FELL_ON)
 }
 
 /// "assault on ICE officer", "vandalism at the HSI office": the agency is the victim or the place.

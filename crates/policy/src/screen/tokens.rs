@@ -32,6 +32,9 @@ const MAX_BREAKS: usize = 4;
 #[derive(Default)]
 struct Word {
     letters: [u8; MAX_WORD],
+    /// Where each letter starts in the text (a letter may be several bytes, and characters
+    /// that print as nothing may stand between letters).
+    letter_at: [usize; MAX_WORD],
     len: usize,
     start: usize,
     reversed: bool,
@@ -48,9 +51,10 @@ impl Word {
         self.n_breaks = 0;
     }
 
-    fn push(&mut self, byte: u8) {
+    fn push(&mut self, byte: u8, at: usize) {
         if self.len < MAX_WORD {
             self.letters[self.len] = byte;
+            self.letter_at[self.len] = at;
         }
         self.len += 1;
     }
@@ -62,7 +66,7 @@ impl Word {
         }
     }
 
-    /// The roles of letters `from..to`, read as shown (reversed under an override).
+    /// The roles of letters `from..to`; under an override, those of either reading.
     fn classify(&self, lexicon: &Lexicon, from: usize, to: usize) -> Roles {
         if to > MAX_WORD {
             return Roles::NONE;
@@ -74,7 +78,10 @@ impl Word {
         let part = &mut letters[..to - from];
         part.copy_from_slice(&self.letters[from..to]);
         part.reverse();
-        lexicon.classify(part)
+        // Both readings: as shown, and as sent (what a viewer without bidi shows).
+        lexicon
+            .classify(part)
+            .or(lexicon.classify(&self.letters[from..to]))
     }
 }
 
@@ -84,7 +91,7 @@ pub(crate) fn tokenize(text: &str, lexicon: &Lexicon, out: &mut Vec<Token>) {
     let mut word = Word::default();
     let mut in_word = false;
     // Under U+202E (right-to-left override) letters are shown in reverse: "ORE ECI"
-    // reads "ICE ERO" on screen, and is read so here.
+    // reads "ICE ERO" on screen. Such words are read both ways round.
     let mut reversed = false;
     for (at, ch) in text.char_indices() {
         if is_ignorable(ch) {
@@ -110,7 +117,7 @@ pub(crate) fn tokenize(text: &str, lexicon: &Lexicon, out: &mut Vec<Token>) {
                     in_word = true;
                     word.begin(at, reversed);
                 }
-                word.push(byte);
+                word.push(byte, at);
             }
             None if in_word => {
                 in_word = false;
@@ -129,24 +136,23 @@ fn push(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, end: usize) {
     let (len, start) = (word.len, word.start);
     let roles = word.classify(lexicon, 0, len);
     if roles == Roles::NONE && len <= MAX_WORD {
+        if let Some(parts) = run_together_agencies(&word.letters[..len]) {
+            let mut from = 0;
+            for part in parts {
+                let to = from + part.len();
+                let until = word.letter_at.get(to).filter(|_| to < len).copied();
+                out.push(Token {
+                    start: offset(word.letter_at[from]),
+                    end: offset(until.unwrap_or(end)),
+                    roles: lexicon.classify(part),
+                });
+                from = to;
+            }
+            return;
+        }
         if word.n_breaks > 0 {
             push_parts(out, lexicon, word, end);
             return;
-        }
-        // Spans map letter for letter only when the word was written one byte per letter.
-        if end - start == len && !word.reversed {
-            if let Some(parts) = run_together_agencies(&word.letters[..len]) {
-                let mut at = start;
-                for part in parts {
-                    out.push(Token {
-                        start: offset(at),
-                        end: offset(at + part.len()),
-                        roles: lexicon.classify(part),
-                    });
-                    at += part.len();
-                }
-                return;
-            }
         }
     }
     out.push(Token {
