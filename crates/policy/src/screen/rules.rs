@@ -206,7 +206,7 @@ fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool 
     if around(t, i, 2, ICE_THING).is_some() || prev_has(t, i, ICE_FROZEN_BEFORE) {
         return false;
     }
-    if fell_on(text, t, i) || next_has(t, i, ICE_NOUN) {
+    if !capitals_among_lower(text, &t[i]) && (fell_on(text, t, i) || next_has(t, i, ICE_NOUN)) {
         return false;
     }
     if begins_a_name(text, t, i) || is_a_tool(text, t, i) {
@@ -214,6 +214,16 @@ fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool 
     }
     let other_sense = whole.any.has(ICE_OTHER) && !whole.any.has(ENFORCEMENT_CUE);
     !(other_sense || whole.victim || aimed_at_the_agency(t, i, whole))
+}
+
+/// A word in capitals in a text that has small letters ("slipped on ICE radar", "ICE packs
+/// up family"): written as the acronym, so a fall or "packs" beside it does not make it
+/// frozen water. In a text all in capitals, as many exports are, case tells nothing.
+fn capitals_among_lower(text: &[u8], tok: &Token) -> bool {
+    let word = text
+        .get(tok.start as usize..tok.end as usize)
+        .unwrap_or_default();
+    word.iter().all(|b| !b.is_ascii_lowercase()) && text.iter().any(u8::is_ascii_lowercase)
 }
 
 /// "slipped on ice", "skidded on the ice": a fall or skid, then "on", then perhaps an
