@@ -167,6 +167,34 @@ fn look_alikes_of_the_statutory_terms_are_not_immigration() {
     }
 }
 
+/// Frozen water excuses only the ice it is written beside, and a victim named somewhere in
+/// the reason does not make ICE's request a victim's business (a fifth outside look).
+#[test]
+fn frozen_water_or_a_victim_elsewhere_does_not_excuse_the_agency() {
+    for text in [
+        "ice cream for ICE",
+        "ICE ice rink",
+        "ICE ICE RINK",
+        "slipped on ice patch, ICE",
+        "ICE requests victim address",
+        "locate victim for ICE",
+        "ICE wants victim's new address",
+    ] {
+        assert!(flagged(text), "{text}");
+    }
+    for text in [
+        "ICE cream truck hit and run",
+        "ice cream truck",
+        "black ice crash",
+        "ICE impersonator scam - victim report",
+        "victim of ICE impersonation",
+        "U visa certification signed by ICE - victim",
+        "I-918B for victim, ICE certifying",
+    ] {
+        assert!(!flagged(text), "{text}");
+    }
+}
+
 #[test]
 fn the_regression_set_stays_correct() {
     let r = report("sealed-reasons.tsv");
@@ -191,6 +219,17 @@ fn separators_and_dots_do_not_hide_an_agency() {
         "DHSICEERO",
         "ICE2025-1",
         "ERO2025-1",
+        // Acronyms joined to a word or a number, as a hurried hand writes them (a fourth
+        // outside attack): capitals meeting small letters part there.
+        "assistICE",
+        "ICEagents",
+        "ICEAgents at the door",
+        "locate for ICEs",
+        "2025ICE",
+        "25ERO-114",
+        "ICEs",
+        "EOIR-2025-0412",
+        "EOIR hearing",
     ] {
         assert!(flagged(text), "{text}");
     }
@@ -201,6 +240,11 @@ fn separators_and_dots_do_not_hide_an_agency() {
         "heroic rescue",
         "dhsmith",
         "ice2 cube",
+        "Niceville",
+        "NICEville",
+        "PoliceDept",
+        "SERVICE call",
+        "2025 ice storm",
     ] {
         assert!(!flagged(text), "{text}");
     }
@@ -260,6 +304,13 @@ fn invisible_characters_fullwidth_and_look_alike_letters_do_not_hide_an_agency()
         "\u{202E}I-247A\u{202C}",
         "I\u{200B}C\u{200B}E\u{200B}E\u{200B}R\u{200B}O",
         "H\u{2060}S\u{2060}I\u{2060}I\u{2060}C\u{2060}E",
+        // More invisible characters than the tokenizer once remembered in one word, and a
+        // word longer than any known one run into the agency.
+        "a\u{200B}b\u{200B}c\u{200B}d\u{200B}e\u{200B}ICE",
+        "x\u{200B}x\u{200B}x\u{200B}x\u{200B}x\u{200B}x\u{200B}ICE\u{200B}ERO",
+        "I\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}CE",
+        "assistanceassistanceassistance\u{200B}ICE",
+        "assistanceassistance\u{200B}ICE\u{200B}assistanceassistance",
     ] {
         assert!(flagged(text), "{text:?}");
     }
@@ -283,8 +334,18 @@ fn form_numbers_and_287g_are_read_in_any_spelling() {
         "287 g task force",
         "CBP",
         "USBP",
+        // Other separators between the letter and the number (a fourth outside attack).
+        "I--247A",
+        "I_213",
+        "I.213",
+        "I/213",
+        "I - 247A",
+        "I\u{200B}-\u{200B}247A",
     ] {
         assert!(flagged(text), "{text}");
+    }
+    for text in ["I 200 block of Main", "crash on I - 205"] {
+        assert!(!flagged(text), "{text}");
     }
 }
 

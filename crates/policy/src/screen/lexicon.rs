@@ -142,6 +142,8 @@ const TABLE: &[(&str, Roles)] = &[
     ("usbp", AGENCY),
     ("fot", AGENCY),
     ("dro", AGENCY),
+    // The immigration courts (Executive Office for Immigration Review): removal cases.
+    ("eoir", AGENCY),
     ("hsi", AGENCY_MIXED.or(ENFORCEMENT_CUE)),
     ("cbp", AGENCY_MIXED.or(ENFORCEMENT_CUE)),
     ("dhs", AGENCY_MIXED.or(ENFORCEMENT_CUE)),
@@ -485,6 +487,11 @@ const TABLE: &[(&str, Roles)] = &[
     ("pipe", ICE_OTHER),
     ("contact", ICE_OTHER),
     ("emergency", ICE_OTHER),
+    // Someone posing as ICE is a criminal case, and its victims are no business of ICE's.
+    ("impersonation", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("impersonating", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("impersonator", ICE_OTHER.or(CRIMINAL_CONTEXT)),
+    ("impersonators", ICE_OTHER.or(CRIMINAL_CONTEXT)),
     // Words that keep ICE the agency even beside drug or contact words.
     ("pickup", ENFORCEMENT_CUE),
     ("pick", ENFORCEMENT_CUE),
@@ -597,6 +604,11 @@ const TABLE: &[(&str, Roles)] = &[
     ("i914", VICTIM_FORM),
     ("918", VICTIM_FORM),
     ("914", VICTIM_FORM),
+    // Supplement B, the certification itself ("I-918B", "I-914 Supp B").
+    ("i918b", VICTIM_FORM),
+    ("i914b", VICTIM_FORM),
+    ("918b", VICTIM_FORM),
+    ("914b", VICTIM_FORM),
     ("vawa", VICTIM_FORM),
     ("uvisa", VICTIM_FORM),
     ("tvisa", VICTIM_FORM),

@@ -2,13 +2,16 @@
 //! say ("ICE next to road is ice on the road"); they run in one pass over the words.
 
 use super::lexicon::*;
-use super::tokens::Token;
+use super::tokens::{is_ignorable, Token};
 use super::{FlagKind, Hit};
 
 /// What the whole reason contains, computed once so rules can ask in O(1).
 struct Whole {
     any: Roles,
     victim: bool,
+    /// A victim's visa certification is named (U or T visa, I-918B, I-914B, VAWA): the
+    /// one business a victim has with ICE that is not enforcement.
+    certification: bool,
 }
 
 /// Appends to `out` one hit per trigger that its context does not explain away.
@@ -17,9 +20,11 @@ pub(crate) fn evaluate(text: &[u8], tokens: &[Token], out: &mut Vec<Hit>) {
     if any.0 & TRIGGERS.0 == 0 {
         return;
     }
+    let certification = any.has(VICTIM_FORM) || victim_visa(tokens);
     let whole = Whole {
         any,
-        victim: any.has(VICTIM) || any.has(VICTIM_FORM) || victim_visa(tokens),
+        victim: any.has(VICTIM) || certification,
+        certification,
     };
     let mut covered_to = 0usize;
     for i in 0..tokens.len() {
@@ -186,7 +191,7 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
         (r.has(SECTION_287), joined(text, t, i, LETTER_G, b"( -", 2)),
         (
             r.has(LETTER_I) && !whole.any.has(ROAD),
-            joined(text, t, i, FORM_NUMBER, b"- ", 1),
+            joined(text, t, i, FORM_NUMBER, b"- _./", 3).filter(|&j| !an_address(text, t, j)),
         ),
         (r.has(FORM_WORD), form_then_number(text, t, i)),
         (r.has(USC), forward(t, i, 2, IMMIGRATION_CODE)),
@@ -200,20 +205,44 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
 }
 
 /// ICE is the agency unless frozen-water words sit beside it, it begins a name ("Ice
-/// Mountain", "Ice House"), it is a tool ("ice pick", not "ICE pick up"), or drug or "in
-/// case of emergency" words are present with nothing that sounds like enforcement.
+/// Mountain", "Ice House"), it is a tool ("ice pick", not "ICE pick up"), drug or "in
+/// case of emergency" words are present with nothing that sounds like enforcement, or a
+/// victim's visa certification is the business. A victim named elsewhere does not excuse
+/// it ("ICE requests victim address").
 fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
-    if around(t, i, 2, ICE_THING).is_some() || prev_has(t, i, ICE_FROZEN_BEFORE) {
+    let acronym = capitals_among_lower(text, &t[i]);
+    if frozen_beside(text, t, i, acronym) || prev_has(t, i, ICE_FROZEN_BEFORE) {
         return false;
     }
-    if !capitals_among_lower(text, &t[i]) && (fell_on(text, t, i) || next_has(t, i, ICE_NOUN)) {
+    if !acronym && (fell_on(text, t, i) || next_has(t, i, ICE_NOUN)) {
         return false;
     }
     if begins_a_name(text, t, i) || is_a_tool(text, t, i) {
         return false;
     }
     let other_sense = whole.any.has(ICE_OTHER) && !whole.any.has(ENFORCEMENT_CUE);
-    !(other_sense || whole.victim || aimed_at_the_agency(t, i, whole))
+    !(other_sense || whole.certification || aimed_at_the_agency(t, i, whole))
+}
+
+/// A frozen-water word ("cream", "rink", "road") within two words of this ice, in the
+/// same clause, with no other ice nearer it: "ice cream for ICE" and "ICE ice rink" keep
+/// the agency. Written as the acronym among small letters, only the very next or previous
+/// word counts ("ICE cream truck" is still ice cream).
+fn frozen_beside(text: &[u8], t: &[Token], i: usize, acronym: bool) -> bool {
+    let reach = if acronym { 1 } else { 2 };
+    let lo = i.saturating_sub(reach);
+    let hi = (i + reach).min(t.len().saturating_sub(1));
+    (lo..=hi).any(|j| {
+        let (a, b) = (j.min(i), j.max(i));
+        j != i
+            && t[j].roles.has(ICE_THING)
+            && !t[a + 1..b].iter().any(|k| k.roles.has(ICE))
+            && !text
+                .get(t[a].end as usize..t[b].start as usize)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| matches!(c, b',' | b';' | b'|' | b'.'))
+    })
 }
 
 /// A word in capitals in a text that has small letters ("slipped on ICE radar", "ICE packs
@@ -428,6 +457,14 @@ fn entry_into_premises(whole: &Whole) -> bool {
     whole.any.has(PREMISES) || whole.any.has(CRIME_AGAINST)
 }
 
+/// "200 block": the number is part of an address, not a form.
+fn an_address(text: &[u8], t: &[Token], number: usize) -> bool {
+    t.get(number + 1).is_some_and(|n| {
+        let w = word(text, n);
+        w.eq_ignore_ascii_case(b"block") || w.eq_ignore_ascii_case(b"blk")
+    })
+}
+
 /// `Form I 247A`: a space is accepted only after the word "form".
 fn form_then_number(text: &[u8], t: &[Token], i: usize) -> Option<usize> {
     let letter = forward(t, i, 1, LETTER_I)?;
@@ -471,8 +508,22 @@ fn joined(
 ) -> Option<usize> {
     let next = t.get(i + 1).filter(|n| n.roles.has(role))?;
     let gap = text.get(t[i].end as usize..next.start as usize)?;
-    let glued = gap.len() <= max && gap.iter().all(|b| glue.contains(b));
-    (glued || (glue.contains(&b'-') && is_one_dash(gap))).then_some(i + 1)
+    let gap = visible(gap);
+    let glued = gap.len() <= max && gap.bytes().all(|b| glue.contains(&b));
+    (glued || (glue.contains(&b'-') && is_one_dash(gap.as_bytes()))).then_some(i + 1)
+}
+
+/// The gap between two words without the characters that print as nothing
+/// ("I\u{200B}-\u{200B}247A" is "I-247A" to a reader).
+fn visible(gap: &[u8]) -> std::borrow::Cow<'_, str> {
+    let text = String::from_utf8_lossy(gap);
+    if text.is_ascii() {
+        return text;
+    }
+    text.chars()
+        .filter(|&c| !is_ignorable(c))
+        .collect::<String>()
+        .into()
 }
 
 /// One dash other than ASCII's: what word processors put for a typed hyphen ("I–213" with

@@ -22,9 +22,10 @@ pub(crate) struct Token {
     pub roles: Roles,
 }
 
-/// Characters that print as nothing inside one word remembered, to split it there when
-/// the whole is no known word.
-const MAX_BREAKS: usize = 4;
+/// Places where characters that print as nothing fell inside one word, remembered to split
+/// it there when the whole is no known word. Breaks at one place are merged and a word is
+/// cut at a break once it is longer than any known word, so at most one per letter.
+const MAX_BREAKS: usize = MAX_WORD;
 
 /// The word being read: its folded letters and where it starts, whether it was written
 /// under a right-to-left override (shown reversed), and where characters that print as
@@ -60,6 +61,13 @@ impl Word {
     }
 
     fn note_break(&mut self, at: usize, width: usize) {
+        if let Some(last) = self.breaks[..self.n_breaks].last_mut() {
+            // "I\u{200B}\u{200B}CE": two characters at one place are one break.
+            if last.0 == self.len && last.1 + last.2 == at {
+                last.2 += width;
+                return;
+            }
+        }
         if self.n_breaks < MAX_BREAKS {
             self.breaks[self.n_breaks] = (self.len, at, width);
             self.n_breaks += 1;
@@ -104,7 +112,14 @@ pub(crate) fn tokenize(text: &str, lexicon: &Lexicon, out: &mut Vec<Token>) {
             // whole is no word and its parts are ("assist\u{200B}ICE"); between words it
             // separates nothing.
             if in_word {
-                word.note_break(at, ch.len_utf8());
+                if word.len >= MAX_WORD {
+                    // Longer than any known word, so never one whole: what follows the
+                    // break is read as a word of its own (its letters would not fit).
+                    in_word = false;
+                    push(out, lexicon, &word, text.as_bytes(), at);
+                } else {
+                    word.note_break(at, ch.len_utf8());
+                }
             }
             continue;
         }
@@ -121,22 +136,27 @@ pub(crate) fn tokenize(text: &str, lexicon: &Lexicon, out: &mut Vec<Token>) {
             }
             None if in_word => {
                 in_word = false;
-                push(out, lexicon, &word, at);
+                push(out, lexicon, &word, text.as_bytes(), at);
             }
             None => {}
         }
     }
     if in_word {
-        push(out, lexicon, &word, text.len());
+        push(out, lexicon, &word, text.as_bytes(), text.len());
     }
     join_dotted_acronyms(text.as_bytes(), lexicon, out);
 }
 
-fn push(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, end: usize) {
+fn push(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, text: &[u8], end: usize) {
     let (len, start) = (word.len, word.start);
     let roles = word.classify(lexicon, 0, len);
-    if roles == Roles::NONE && len <= MAX_WORD {
-        if let Some(parts) = run_together_agencies(&word.letters[..len]) {
+    if roles == Roles::NONE {
+        if let Some(cuts) = acronym_in_capitals(lexicon, word, text) {
+            push_cut(out, lexicon, word, end, cuts);
+            return;
+        }
+        let run_together = word.letters.get(..len).and_then(run_together_agencies);
+        if let Some(parts) = run_together {
             let mut from = 0;
             for part in parts {
                 let to = from + part.len();
@@ -162,6 +182,67 @@ fn push(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, end: usize) {
     });
 }
 
+/// Acronyms an agency writes in capitals, which stay one when joined to a word in small
+/// letters ("assistICE", "ICEagents", "ICEs", "ICEAgents").
+const IN_CAPITALS: Roles = ICE.or(AGENCY).or(AGENCY_MIXED);
+
+/// Where an agency's acronym, written in capitals, meets small letters inside one word:
+/// the letters `from..to` it takes. Case is read from the text as written, so an export
+/// in capitals ("ASSISTICE") is not split (it could be any word).
+fn acronym_in_capitals(lexicon: &Lexicon, word: &Word, text: &[u8]) -> Option<(usize, usize)> {
+    let len = word.len;
+    if len > MAX_WORD || len < 4 {
+        return None;
+    }
+    let case = |k: usize| text.get(word.letter_at[k]).copied().unwrap_or(0);
+    let upper = |k: usize| case(k).is_ascii_uppercase();
+    let lower = |k: usize| k < len && case(k).is_ascii_lowercase();
+    let mut a = 0;
+    while a < len {
+        if !upper(a) {
+            a += 1;
+            continue;
+        }
+        let mut b = a;
+        while b < len && upper(b) {
+            b += 1;
+        }
+        // The whole run beside small letters ("assistICE", "ICEs"), or all of it but the
+        // last capital, which begins the next word ("ICEAgents").
+        let ends = [(b, (a > 0 && lower(a - 1)) || lower(b)), (b - 1, lower(b))];
+        for (to, beside_small) in ends {
+            let acronym = beside_small
+                && to >= a + 3
+                && lexicon.classify(&word.letters[a..to]).has(IN_CAPITALS);
+            if acronym {
+                return Some((a, to));
+            }
+        }
+        a = b;
+    }
+    None
+}
+
+/// The word as up to three tokens: before letters `from..to`, those letters, and after.
+fn push_cut(
+    out: &mut Vec<Token>,
+    lexicon: &Lexicon,
+    word: &Word,
+    end: usize,
+    (from, to): (usize, usize),
+) {
+    let at = |k: usize| if k < word.len { word.letter_at[k] } else { end };
+    for (a, b) in [(0, from), (from, to), (to, word.len)] {
+        if b > a {
+            out.push(Token {
+                start: offset(at(a)),
+                end: offset(at(b)),
+                roles: word.classify(lexicon, a, b),
+            });
+        }
+    }
+}
+
 /// A word that is no word as a whole, split where characters that print as nothing fell.
 fn push_parts(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, end: usize) {
     let (mut from, mut at) = (0, word.start);
@@ -184,11 +265,19 @@ fn push_parts(out: &mut Vec<Token>, lexicon: &Lexicon, word: &Word, end: usize) 
 const RUN_TOGETHER: &[&str] = &["ice", "ero", "hsi", "cbp", "dhs", "uscis", "usbp", "dro"];
 
 /// `word` as acronyms of [`RUN_TOGETHER`] written without a space, and the number written
-/// straight after them ("ICE2025", a case number): when it is wholly made of them, and it
-/// is more than ICE doubled (a song, not an agency).
+/// straight before or after them ("ICE2025", a case number): when it is wholly made of
+/// them, and it is more than ICE doubled (a song, not an agency).
 fn run_together_agencies(word: &[u8]) -> Option<Vec<&[u8]>> {
     let mut parts: Vec<&[u8]> = Vec::new();
-    let mut rest = word;
+    // A number written straight before them too ("2025ICE").
+    let digits = word.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == word.len() {
+        return None;
+    }
+    if digits > 0 {
+        parts.push(&word[..digits]);
+    }
+    let mut rest = &word[digits..];
     while let Some(part) = RUN_TOGETHER.iter().find(|a| rest.starts_with(a.as_bytes())) {
         parts.push(part.as_bytes());
         rest = &rest[part.len()..];
@@ -197,7 +286,7 @@ fn run_together_agencies(word: &[u8]) -> Option<Vec<&[u8]>> {
     if !rest.is_empty() && !numbered {
         return None;
     }
-    let agencies = parts.len();
+    let agencies = parts.len() - usize::from(digits > 0);
     if numbered {
         parts.push(rest);
     }
@@ -240,7 +329,7 @@ pub fn fold_words(text: &str) -> String {
 /// mark, variation selectors) and combining marks (a decomposed accent, the dot of
 /// "I\u{307}"). Read as if absent, so they cannot split a word a reader sees whole.
 #[inline]
-fn is_ignorable(ch: char) -> bool {
+pub(crate) fn is_ignorable(ch: char) -> bool {
     // Most text is ASCII, and no ASCII character is ignorable: one test instead of twenty.
     !ch.is_ascii()
         && matches!(ch,
