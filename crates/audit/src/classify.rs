@@ -187,7 +187,10 @@ impl<'s> Classifier<'s> {
 /// Whole words that name an immigration agency or component in an organization name.
 const AGENCY_WORDS: [&str; 6] = ["ice", "hsi", "ero", "cbp", "usbp", "uscis"];
 /// Phrases that do, compared on lowercased words joined by single spaces.
-const AGENCY_PHRASES: [&str; 6] = [
+const AGENCY_PHRASES: [&str; 9] = [
+    "immigration and customs",
+    "immigration enforcement",
+    "us customs",
     "immigration and customs enforcement",
     "homeland security investigations",
     "enforcement and removal operations",
@@ -209,7 +212,7 @@ pub fn is_immigration_agency(org: &str) -> bool {
             .filter(|w| !matches!(*w, "and" | "amp" | ""))
             .collect(),
     );
-    if words.iter().any(|w| AGENCY_WORDS.contains(&w.as_str())) {
+    if words.iter().any(|w| made_of_agencies(w)) {
         return true;
     }
     AGENCY_PHRASES.iter().any(|p| {
@@ -220,6 +223,25 @@ pub fn is_immigration_agency(org: &str) -> bool {
                 .all(|(said, full)| abbreviates(said, full))
         })
     })
+}
+
+/// Whether a word is agency acronyms run together ("iceero" from "I.C.E.-E.R.O."), perhaps
+/// after "us" ("usice" from "U.S. I.C.E." or "USICE").
+fn made_of_agencies(word: &str) -> bool {
+    let mut rest = word
+        .strip_prefix("us")
+        .filter(|r| !r.is_empty())
+        .unwrap_or(word);
+    if AGENCY_WORDS.contains(&word) {
+        return true;
+    }
+    while !rest.is_empty() {
+        let Some(a) = AGENCY_WORDS.iter().find(|a| rest.starts_with(*a)) else {
+            return false;
+        };
+        rest = &rest[a.len()..];
+    }
+    true
 }
 
 /// Initials written apart ("I C E", from "I.C.E.") as one word.
@@ -243,11 +265,16 @@ fn join_single_letters(words: Vec<&str>) -> Vec<String> {
 }
 
 /// Whether `said` is `full` or its abbreviation as agency names are cut short in exports
-/// ("Enf", "Prot.", "Sec", "Invest", "Ops"): at least three of its first letters.
+/// ("Enf", "Prot.", "Sec", "Invest", "Ops", "Ptl"): at least three of its letters, in
+/// order, starting with its first.
 fn abbreviates(said: &str, full: &str) -> bool {
-    said == full
-        || (said.len() >= 3 && full.starts_with(said))
-        || (said == "ops" && full == "operations")
+    if said == full {
+        return true;
+    }
+    let starts_alike = said.as_bytes().first() == full.as_bytes().first();
+    let mut letters = full.bytes();
+    let in_order = said.bytes().all(|b| letters.any(|f| f == b));
+    said.len() >= 3 && starts_alike && in_order
 }
 
 #[cfg(test)]
@@ -278,6 +305,15 @@ mod tests {
             "U.S. Customs & Border Prot.",
             "Enforcement & Removal Ops",
             "Homeland Sec Invest",
+            // Found by a fourth outside attack.
+            "U.S. I.C.E.",
+            "USICE",
+            "I.C.E.-E.R.O.",
+            "Immigration & Customs",
+            "Immigration Enforcement",
+            "US Customs",
+            "US Border Ptl",
+            "U.S. Bdr Patrol",
         ] {
             assert!(is_immigration_agency(org), "{org}");
         }
@@ -290,6 +326,11 @@ mod tests {
             "Border County Sheriff",
             "I.C. Police",
             "Customs House Museum Security",
+            "Usher County Sheriff",
+            "Icelandic Consulate Security",
+            "Border Protection Services LLC",
+            "Customs Brokers Association",
+            "Immigration Law Clinic",
         ] {
             assert!(!is_immigration_agency(org), "{org}");
         }

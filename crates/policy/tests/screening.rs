@@ -311,6 +311,20 @@ fn invisible_characters_fullwidth_and_look_alike_letters_do_not_hide_an_agency()
         "I\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}\u{200B}CE",
         "assistanceassistanceassistance\u{200B}ICE",
         "assistanceassistance\u{200B}ICE\u{200B}assistanceassistance",
+        // Characters that print as nothing outside the first set, and spaces or dots of
+        // other widths between the letters (a fifth outside look).
+        "search for I\u{17B4}CE",
+        "search for I\u{1BCA0}CE",
+        "search for I\u{FFF9}CE",
+        "search for I\u{202F}C\u{202F}E",
+        "search for I\u{2002}C\u{2002}E",
+        "search for I\u{3000}C\u{3000}E",
+        "search for I\u{FF0E}C\u{FF0E}E\u{FF0E}",
+        // Dotted acronyms run together, and the country before the agency.
+        "I.C.E.E.R.O",
+        "H.S.I.I.C.E. op",
+        "USICE locate",
+        "U.S.I.C.E.",
     ] {
         assert!(flagged(text), "{text:?}");
     }

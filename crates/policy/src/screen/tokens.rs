@@ -278,6 +278,18 @@ fn run_together_agencies(word: &[u8]) -> Option<Vec<&[u8]>> {
         parts.push(&word[..digits]);
     }
     let mut rest = &word[digits..];
+    // "USICE", "U.S.I.C.E.": the country before the agency.
+    if digits == 0
+        && rest.len() > 2
+        && rest.starts_with(b"us")
+        && RUN_TOGETHER
+            .iter()
+            .any(|a| rest[2..].starts_with(a.as_bytes()))
+        && !RUN_TOGETHER.iter().any(|a| rest.starts_with(a.as_bytes()))
+    {
+        parts.push(&rest[..2]);
+        rest = &rest[2..];
+    }
     while let Some(part) = RUN_TOGETHER.iter().find(|a| rest.starts_with(a.as_bytes())) {
         parts.push(part.as_bytes());
         rest = &rest[part.len()..];
@@ -286,7 +298,10 @@ fn run_together_agencies(word: &[u8]) -> Option<Vec<&[u8]>> {
     if !rest.is_empty() && !numbered {
         return None;
     }
-    let agencies = parts.len() - usize::from(digits > 0);
+    let agencies = parts
+        .iter()
+        .filter(|p| RUN_TOGETHER.iter().any(|a| a.as_bytes() == **p))
+        .count();
     if numbered {
         parts.push(rest);
     }
@@ -339,7 +354,9 @@ pub(crate) fn is_ignorable(ch: char) -> bool {
         | '\u{115F}' | '\u{1160}' | '\u{3164}' | '\u{FFA0}' | '\u{2800}'
         | '\u{0600}'..='\u{0605}' | '\u{06DD}' | '\u{070F}' | '\u{08E2}'
         | '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
-        | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}')
+        | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}'
+        | '\u{17B4}' | '\u{17B5}' | '\u{FFF9}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}')
 }
 
 /// Lower-cases ASCII letters and digits, reads fullwidth forms ("ＩＣＥ") as ASCII and the
@@ -491,6 +508,29 @@ fn join_dotted_acronyms(text: &[u8], lexicon: &Lexicon, tokens: &mut Vec<Token>)
             end: tokens[i + run - 1].end,
             roles: lexicon.classify(&word[..letters]),
         };
+        if joined.roles == Roles::NONE && run <= MAX_WORD {
+            // "I.C.E.E.R.O.": acronyms run together, joined each on its own.
+            if let Some(parts) = run_together_agencies(&word[..letters]) {
+                let mut from = i;
+                let joined: Vec<Token> = parts
+                    .iter()
+                    .map(|part| {
+                        let to = from + part.len();
+                        let t = Token {
+                            start: tokens[from].start,
+                            end: tokens[to - 1].end,
+                            roles: lexicon.classify(part),
+                        };
+                        from = to;
+                        t
+                    })
+                    .collect();
+                let n = joined.len();
+                tokens.splice(i..i + run, joined);
+                i += n;
+                continue;
+            }
+        }
         if spaced && !joined.roles.has(SPACED_JOINABLE) {
             i += 1;
             continue;
@@ -530,7 +570,8 @@ fn dotted_run_len(text: &[u8], tokens: &[Token]) -> (usize, bool) {
 /// underscore, plus or middle dot (`Some(false)`: such runs join only into an agency or a
 /// term of art, as spaced letters do).
 fn letter_gap(gap: &str) -> Option<bool> {
-    if gap == "." {
+    // A full stop, or one drawn like it (fullwidth, one-dot leader, small full stop).
+    if matches!(gap, "." | "\u{FF0E}" | "\u{2024}" | "\u{FE52}") {
         return Some(true);
     }
     let n = gap.chars().count();
@@ -538,6 +579,8 @@ fn letter_gap(gap: &str) -> Option<bool> {
         matches!(
             c,
             ' ' | '\u{A0}' | '-' | '\u{2010}' | '\u{2011}' | '/' | '_' | '+' | '·' | '\u{2022}'
+            // Spaces of other widths: en, em, thin, hair, narrow no-break, ideographic.
+            | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
         )
     });
     ((1..=2).contains(&n) && separators).then_some(false)
