@@ -2,7 +2,8 @@
 //! law, city ordinance, the agency's own choice, or a question for counsel) and its
 //! citation, why a typed authority opened nothing, and what the requester can do. An
 //! officer and a resident reading it can tell whether a refusal is the law or policy.
-use cordon_policy::{Authority, Basis, Decision, Rule};
+use cordon_policy::stack::{screened_field, ScreenedField};
+use cordon_policy::{AccessRequest, Authority, Basis, Decision, Rule};
 use cordon_register::Unmatched;
 use serde_json::{json, Value};
 
@@ -54,8 +55,37 @@ fn grounds(rules: &[Rule]) -> Vec<&'static str> {
     out
 }
 
+/// The header a requester wrote a screened field in.
+fn header_of(field: ScreenedField) -> &'static str {
+    match field {
+        ScreenedField::Reason => "Cordon-Reason",
+        ScreenedField::Case => "Cordon-Case",
+        ScreenedField::AuthorityReference => "Cordon-Authority-Ref",
+        ScreenedField::AuthorityRecord => "Cordon-Authority-Record",
+    }
+}
+
+/// The screening, each flag with the header its words were written in: an officer whose
+/// case number was refused is told so, not left rereading the reason.
+fn screening(d: &Decision, request: &AccessRequest) -> Value {
+    let mut v = json!(d.screen);
+    if let Some(flags) = v.get_mut("flags").and_then(Value::as_array_mut) {
+        for (flag, screened) in flags.iter_mut().zip(&d.screen.flags) {
+            let field = screened_field(request, screened.start);
+            flag["header"] = json!(header_of(field));
+        }
+    }
+    v
+}
+
 /// The JSON body of a denial.
-pub fn body(d: &Decision, unmatched: Option<&Unmatched>, receipt: u64, log: &str) -> Value {
+pub fn body(
+    d: &Decision,
+    request: &AccessRequest,
+    unmatched: Option<&Unmatched>,
+    receipt: u64,
+    log: &str,
+) -> Value {
     let what_to_do = match (d.problems.is_empty(), unmatched) {
         (false, _) => "fix the problems listed and send the request again",
         (true, Some(u)) => u.what_to_do(),
@@ -71,7 +101,7 @@ pub fn body(d: &Decision, unmatched: Option<&Unmatched>, receipt: u64, log: &str
         "citations": d.citations,
         "policies": d.policies,
         "problems": d.problems,
-        "screening": d.screen,
+        "screening": screening(d, request),
         "what_to_do": what_to_do,
     });
     if let Some(u) = unmatched {

@@ -154,6 +154,7 @@ impl Gateway {
             return Err(Refused {
                 response: Box::new(self.denial(
                     &decided.decision,
+                    &decided.request,
                     decided.unmatched.as_ref(),
                     &receipt,
                 )),
@@ -564,10 +565,11 @@ impl Gateway {
     fn denial(
         &self,
         d: &Decision,
+        request: &AccessRequest,
         unmatched: Option<&cordon_register::Unmatched>,
         receipt: &Receipt,
     ) -> Response<Body> {
-        let mut body = crate::denial::body(d, unmatched, receipt.index(), &self.origin);
+        let mut body = crate::denial::body(d, request, unmatched, receipt.index(), &self.origin);
         body["signed_receipt"] = serde_json::Value::from(receipt.header_value());
         respond::json(StatusCode::FORBIDDEN, &body)
     }

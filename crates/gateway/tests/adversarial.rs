@@ -154,7 +154,37 @@ async fn immigration_words_written_in_the_case_or_authority_fields_are_refused()
         let r = h.get("/alpr/plates/FAKE123", &ask).await;
         assert_eq!(r.status, 403, "{header}: {}", r.text());
         assert!(r.text().contains("ICE"), "{}", r.text());
+        // The refusal names the header the words were written in, not only the reason.
+        let body: serde_json::Value = serde_json::from_str(&r.text()).expect("a JSON 403");
+        let flags = body["screening"]["flags"]
+            .as_array()
+            .expect("screening flags");
+        assert!(
+            !flags.is_empty() && flags.iter().all(|f| f["header"] == header),
+            "{header}: {}",
+            body["screening"]
+        );
     }
+    let ask = [
+        ("Authorization", "Bearer demo-cpd"),
+        ("Cordon-Purpose", "criminal_investigation"),
+        ("Cordon-Reason", "assist%20ICE"),
+        ("Cordon-Case", "ERO%204471"),
+    ];
+    let r = h.get("/alpr/plates/FAKE123", &ask).await;
+    let body: serde_json::Value = serde_json::from_str(&r.text()).expect("a JSON 403");
+    let headers: Vec<&str> = body["screening"]["flags"]
+        .as_array()
+        .expect("screening flags")
+        .iter()
+        .filter_map(|f| f["header"].as_str())
+        .collect();
+    assert_eq!(
+        headers,
+        ["Cordon-Reason", "Cordon-Case"],
+        "{}",
+        body["screening"]
+    );
     assert_eq!(h.upstream_hits(), 0);
     finish(h).await;
 }

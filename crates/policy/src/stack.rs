@@ -545,6 +545,43 @@ fn conflict(what: &str, id: &str, first: &str, second: &str) -> PolicyError {
 /// before it in the text a screening's spans count in (see [`Stack::screen_request`]).
 pub const SCREENED_AFTER_REASON: [&str; 3] = [" | case: ", " | authority: ", " | record: "];
 
+/// The free-text field of a request that screening read words in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenedField {
+    Reason,
+    Case,
+    AuthorityReference,
+    AuthorityRecord,
+}
+
+/// The field a flag of [`Stack::screen_request`] starting at byte `start` lies in, so a
+/// refusal can tell the requester where the words were (the spans count in the reason
+/// followed by the other fields, each after its label).
+pub fn screened_field(request: &AccessRequest, start: usize) -> ScreenedField {
+    let mut end = request.purpose.reason.len();
+    if start < end {
+        return ScreenedField::Reason;
+    }
+    let mut last = ScreenedField::Reason;
+    for (label, text) in screened_after_reason(request) {
+        end += label.len() + text.len();
+        last = field_of_label(label);
+        if start < end {
+            break;
+        }
+    }
+    last
+}
+
+fn field_of_label(label: &str) -> ScreenedField {
+    match SCREENED_AFTER_REASON.iter().position(|l| *l == label) {
+        Some(0) => ScreenedField::Case,
+        Some(1) => ScreenedField::AuthorityReference,
+        Some(2) => ScreenedField::AuthorityRecord,
+        _ => ScreenedField::Reason,
+    }
+}
+
 /// The fields of [`SCREENED_AFTER_REASON`] that a request fills, with their labels.
 fn screened_after_reason(request: &AccessRequest) -> impl Iterator<Item = (&'static str, &str)> {
     let [case, reference, record] = SCREENED_AFTER_REASON;

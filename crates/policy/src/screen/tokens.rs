@@ -191,7 +191,7 @@ const IN_CAPITALS: Roles = ICE.or(AGENCY).or(AGENCY_MIXED);
 /// in capitals ("ASSISTICE") is not split (it could be any word).
 fn acronym_in_capitals(lexicon: &Lexicon, word: &Word, text: &[u8]) -> Option<(usize, usize)> {
     let len = word.len;
-    if len > MAX_WORD || len < 4 {
+    if !(4..=MAX_WORD).contains(&len) {
         return None;
     }
     let case = |k: usize| text.get(word.letter_at[k]).copied().unwrap_or(0);
