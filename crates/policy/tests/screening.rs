@@ -148,6 +148,17 @@ fn look_alikes_of_the_statutory_terms_are_not_immigration() {
         "vehicle skidded on the ice",
         "tripped on ice outside store",
         "SLIPPED ON ICE OUTSIDE STORE",
+        // Reported as false positives by an outside look: crashes, the interstate, a
+        // rapper, car insurance.
+        "lost control on ice",
+        "crash on ice",
+        "vehicle crashed on the ice",
+        "car went through the ice",
+        "child fell through the ice",
+        "I-205 pursuit",
+        "I205 crash",
+        "Vanilla Ice concert",
+        "Auto INS fraud",
     ] {
         assert!(!flagged(text), "{text}");
     }
@@ -162,6 +173,9 @@ fn look_alikes_of_the_statutory_terms_are_not_immigration() {
         "subject slipped on ICE radar",
         "fell on ICE watchlist",
         "ICE packs up family for removal",
+        "I205 warrant",
+        "went through ICE database",
+        "INS hold",
     ] {
         assert!(flagged(text), "{text}");
     }

@@ -85,7 +85,9 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
     let r = t[i].roles;
     let single = |ok: bool| ok.then_some((Imm, i));
     if r.has(CIVIL_PROCESS) {
-        return single(true);
+        // "I205" beside road words is the interstate, as "I-205" is.
+        let interstate = whole.any.has(ROAD) && word(text, &t[i]).eq_ignore_ascii_case(b"i205");
+        return single(!interstate);
     }
     if r.has(DETAINER) {
         return single(detainer_is_immigration(whole));
@@ -255,9 +257,10 @@ fn capitals_among_lower(text: &[u8], tok: &Token) -> bool {
     word.iter().all(|b| !b.is_ascii_lowercase()) && text.iter().any(u8::is_ascii_lowercase)
 }
 
-/// "slipped on ice", "skidded on the ice": a fall or skid, then "on", then perhaps an
-/// article, straight before the word. Only in this order, so "ICE target slipped" and
-/// "assist ICE; subject fell on ice" keep the agency.
+/// "slipped on ice", "lost control on the ice", "went through the ice": a fall, skid or
+/// crash, then "on", or a fall then "through", then perhaps an article, straight before
+/// the word. Only in this order, so "ICE target slipped" and "assist ICE; subject fell
+/// on ice" keep the agency.
 fn fell_on(text: &[u8], t: &[Token], i: usize) -> bool {
     let word = |j: usize| {
         text.get(t[j].start as usize..t[j].end as usize)
@@ -268,7 +271,13 @@ fn fell_on(text: &[u8], t: &[Token], i: usize) -> bool {
     if j > 0 && t[j - 1].roles.has(ARTICLE) {
         j -= 1;
     }
-    j >= 2 && word(j - 1) == b"on" && t[j - 2].roles.has(FELL_ON)
+    if j < 2 {
+        return false;
+    }
+    let (preposition, before) = (word(j - 1), word(j - 2));
+    let through = [&b"went"[..], b"fell", b"broke", b"fallen", b"gone"];
+    (preposition == b"on" && t[j - 2].roles.has(FELL_ON))
+        || (preposition == b"through" && through.contains(&before.as_slice()))
 }
 
 /// "assault on ICE officer", "vandalism at the HSI office": the agency is the victim or the place.
