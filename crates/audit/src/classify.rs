@@ -185,12 +185,18 @@ impl<'s> Classifier<'s> {
 }
 
 /// Whole words that name an immigration agency or component in an organization name.
-const AGENCY_WORDS: [&str; 6] = ["ice", "hsi", "ero", "cbp", "usbp", "uscis"];
+const AGENCY_WORDS: [&str; 8] = ["ice", "hsi", "ero", "cbp", "usbp", "uscis", "eoir", "hstf"];
 /// Phrases that do, compared on lowercased words joined by single spaces.
-const AGENCY_PHRASES: [&str; 9] = [
+const AGENCY_PHRASES: [&str; 15] = [
     "immigration and customs",
     "immigration enforcement",
+    "immigration and naturalization",
     "us customs",
+    "customs and border",
+    "removal operations",
+    "enforcement and removal",
+    "homeland security task force",
+    "287 g",
     "immigration and customs enforcement",
     "homeland security investigations",
     "enforcement and removal operations",
@@ -212,7 +218,16 @@ pub fn is_immigration_agency(org: &str) -> bool {
             .filter(|w| !matches!(*w, "and" | "amp" | ""))
             .collect(),
     );
-    if words.iter().any(|w| made_of_agencies(w)) {
+    if words.iter().any(|w| made_of_agencies(w)) || names_immigration(&words) {
+        return true;
+    }
+    // "BorderPatrol", "CustomsandBorderProtection": a phrase written as one word.
+    let run_together = |p: &&str| {
+        let joined: String = p.split(' ').collect();
+        let without_and: String = p.split(' ').filter(|w| *w != "and").collect();
+        words.iter().any(|w| *w == joined || *w == without_and)
+    };
+    if AGENCY_PHRASES.iter().any(run_together) {
         return true;
     }
     AGENCY_PHRASES.iter().any(|p| {
@@ -223,6 +238,24 @@ pub fn is_immigration_agency(org: &str) -> bool {
                 .all(|(said, full)| abbreviates(said, full))
         })
     })
+}
+
+/// "Immigration" in an organization's name, unless the name is a lawyer's, a clinic's or
+/// an advocate's ("US Immigration", "Immigration Office", "Immigration Court").
+fn names_immigration(words: &[String]) -> bool {
+    const NOT_ENFORCEMENT: [&str; 9] = [
+        "law",
+        "legal",
+        "lawyers",
+        "attorney",
+        "attorneys",
+        "clinic",
+        "advocates",
+        "advocacy",
+        "rights",
+    ];
+    words.iter().any(|w| w == "immigration")
+        && !words.iter().any(|w| NOT_ENFORCEMENT.contains(&w.as_str()))
 }
 
 /// Whether a word is agency acronyms run together ("iceero" from "I.C.E.-E.R.O."), perhaps
@@ -274,7 +307,10 @@ fn abbreviates(said: &str, full: &str) -> bool {
     let starts_alike = said.as_bytes().first() == full.as_bytes().first();
     let mut letters = full.bytes();
     let in_order = said.bytes().all(|b| letters.any(|f| f == b));
-    said.len() >= 3 && starts_alike && in_order
+    // "Boarder": the full word with one letter slipped in.
+    let mut typed = said.bytes();
+    let one_extra = said.len() == full.len() + 1 && full.bytes().all(|b| typed.any(|s| s == b));
+    said.len() >= 3 && starts_alike && (in_order || one_extra)
 }
 
 #[cfg(test)]
@@ -314,6 +350,21 @@ mod tests {
             "US Customs",
             "US Border Ptl",
             "U.S. Bdr Patrol",
+            // Found by a sixth.
+            "US Boarder Patrol",
+            "Customs and Boarder Protection",
+            "Customs & Border",
+            "BorderPatrol",
+            "CustomsandBorderProtection",
+            "Immigration",
+            "US Immigration",
+            "Immigration Office",
+            "Immigration and Naturalization Service",
+            "Removal Operations",
+            "DHS Enforcement & Removal",
+            "HSTF Chicago",
+            "Homeland Security Task Force - Chicago",
+            "287(g) Task Force",
         ] {
             assert!(is_immigration_agency(org), "{org}");
         }
@@ -331,6 +382,14 @@ mod tests {
             "Border Protection Services LLC",
             "Customs Brokers Association",
             "Immigration Law Clinic",
+            "US Marshals Service",
+            "Custer County Sheriff",
+            "Bordentown PD",
+            "Borden County Sheriff",
+            "Southwest Border HIDTA",
+            "Alice PD",
+            "Immigrant Legal Resource Center",
+            "Immigration Rights Coalition",
         ] {
             assert!(!is_immigration_agency(org), "{org}");
         }

@@ -350,6 +350,101 @@ fn invisible_characters_fullwidth_and_look_alike_letters_do_not_hide_an_agency()
     }
 }
 
+/// A sixth outside look, at the rules above: a victim's visa named anywhere excused any
+/// agency, drug words anywhere excused ICE, letters with a dot and a space ("I. C. E.")
+/// were not joined, and frozen words before the acronym excused it. And false positives
+/// on licence plates, rooms numbered like forms, crashes in capitals and criminal
+/// detainers.
+#[test]
+fn a_victim_or_drug_words_elsewhere_do_not_excuse_what_is_done_to_a_person() {
+    for text in [
+        "U visa; ICE arrest",
+        "U visa; ICE hold",
+        "U visa; immigration hold",
+        "I-918B; deportation officer wants address",
+        "U visa, CBP wants address",
+        "ICE removal VAWA",
+        "ICE locate subject (victim has U visa pending)",
+        "T visa: ICE wants location",
+        "ICE requests address; subject has drug priors",
+        "ICE collateral arrest, drug priors",
+        "ICE at-large arrest, drug conviction",
+        "ICE wants subject, prior meth conviction",
+        "ICE wants subject, prior possession charge",
+        "I. C. E. request",
+        "E. R. O. request",
+        "H. S. I.",
+        "C. B. P.",
+        "I .C .E request",
+        "I,C,E request",
+        "I:C:E request",
+        "I*C*E request",
+        "ice cream ICE request for address",
+        "black ICE agents",
+        "frozen ICE agents",
+        "ICE hockey ICE agent",
+        "ICE Storm operation locate subject",
+        "ICE AGENT HOCKEY GAME",
+        "ICE AGENTS ROAD",
+        "deportarlo",
+        "sin documentos",
+        "orden de expulsi\u{F3}n",
+        "deportee",
+        "assist I.C.E. w/ locate",
+        "I.\u{200B}C.\u{200B}E. request",
+        "E.\u{200B}R.\u{200B}O. request",
+        "I \u{200B}C E request",
+        "I\u{2013}C\u{2013}E agents",
+        "I\u{5B0}C\u{5B0}E request",
+        "I\u{13430}C\u{13430}E request",
+    ] {
+        assert!(flagged(text), "{text:?}");
+    }
+    for text in [
+        "Plate 7ICE402 stolen vehicle",
+        "Stolen veh CA 8ICE221",
+        "LPR hit 6HSI441",
+        "Flock hit on plate 9ERO337",
+        "Plate 5CBP900",
+        "speeding on I-205",
+        "shots fired I-205 overpass",
+        "I205 SB hit and run",
+        "pursuit on I 205",
+        "Room I-205",
+        "Suite I-200",
+        "Unit I-213",
+        "Apt I 213",
+        "Locker I-213",
+        "Evidence item I-213",
+        "CRASH DUE TO ICE",
+        "MVA ON ICE",
+        "VEH SPUN OUT ON ICE",
+        "UC BUY OF ICE",
+        "ICE SALES",
+        "1 OZ ICE",
+        "DOC detainer",
+        "BOP detainer",
+        "USMS detainer",
+        "federal detainer USMS",
+        "detainer warrant from IDOC",
+        "Interstate Agreement on Detainers",
+        "U visa certification signed by ICE - victim",
+        "I-918B for victim, ICE certifying",
+        "U visa certification request from victim",
+        "USCIS victim certification",
+        "ICE (in case of emergency) contact for runaway",
+        "ICE cream truck hit and run",
+        "deportivo",
+        "deportes",
+        "Club Deportivo theft",
+        "ice sale",
+        "arrested for possession of ice",
+        "ice possession arrest",
+    ] {
+        assert!(!flagged(text), "{text:?}");
+    }
+}
+
 #[test]
 fn form_numbers_and_287g_are_read_in_any_spelling() {
     for text in [

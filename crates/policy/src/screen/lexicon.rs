@@ -111,10 +111,73 @@ roles! {
     LETTER_A = 73;          // "A#", "A-number", "A-file": the alien registration number
     ROAD = 74;              // I-205 is also an interstate: "crash on I-205"
     STATUTE_NUMBER = 75;    // a section number of the INA (212, 235, 237, 241)
+    ACTION = 76;            // arrest, hold, locate, custody: something done to a person,
+                            // which no victim's certification explains
+    CERTIFY = 77;           // certification, certify, signed: what a victim's visa asks of police
 }
 
 const TABLE: &[(&str, Roles)] = &[
     ("ice", ICE),
+    // Something done to a person: a victim named beside it does not make it a victim's
+    // business ("U visa; ICE arrest").
+    ("arrest", ACTION),
+    ("arrests", ACTION),
+    ("arrested", ACTION),
+    ("hold", ACTION),
+    ("detain", ACTION),
+    ("detained", ACTION),
+    ("locate", ACTION),
+    ("pickup", ACTION),
+    ("custody", ACTION),
+    ("apprehend", ACTION),
+    ("apprehension", ACTION),
+    ("removal", ACTION),
+    ("raid", ACTION),
+    ("target", ACTION),
+    ("wants", ACTION),
+    ("certification", CERTIFY),
+    ("certifications", CERTIFY),
+    ("cert", CERTIFY),
+    ("certs", CERTIFY),
+    ("certify", CERTIFY),
+    ("certifying", CERTIFY),
+    ("certified", CERTIFY),
+    ("signed", CERTIFY),
+    ("signature", CERTIFY),
+    ("declaration", CERTIFY),
+    ("supplement", CERTIFY),
+    // A criminal detainer: the prison systems and the Marshals, and the interstate compact.
+    ("doc", LOCAL_CUSTODY),
+    ("idoc", LOCAL_CUSTODY),
+    ("bop", LOCAL_CUSTODY),
+    ("usms", LOCAL_CUSTODY),
+    ("marshal", LOCAL_CUSTODY),
+    ("marshals", LOCAL_CUSTODY),
+    ("agreement", LOCAL_CUSTODY),
+    // Meth sold or weighed as "ice".
+    ("buy", ICE_OTHER),
+    ("sales", ICE_OTHER),
+    ("oz", ICE_OTHER),
+    ("ounce", ICE_OTHER),
+    ("ounces", ICE_OTHER),
+    // Roads, for I-205 the interstate.
+    ("speeding", ROAD),
+    ("overpass", ROAD),
+    ("interchange", ROAD),
+    ("hwy", ROAD),
+    ("highway", ROAD),
+    ("freeway", ROAD),
+    ("fwy", ROAD),
+    ("ramp", ROAD),
+    ("shoulder", ROAD),
+    // Crashes on ice, as exports in capitals write them ("MVA ON ICE").
+    ("out", FELL_ON),
+    ("mva", FELL_ON),
+    ("mvc", FELL_ON),
+    ("accident", FELL_ON),
+    // Spanish.
+    ("documentos", PAPELES),
+    ("expulsion", REMOVAL),
     ("criminal", ALIEN_CONTEXT),
     ("registration", ALIEN_CONTEXT),
     ("resident", ALIEN_CONTEXT),
@@ -617,10 +680,10 @@ const TABLE: &[(&str, Roles)] = &[
     ("918", VICTIM_FORM),
     ("914", VICTIM_FORM),
     // Supplement B, the certification itself ("I-918B", "I-914 Supp B").
-    ("i918b", VICTIM_FORM),
-    ("i914b", VICTIM_FORM),
-    ("918b", VICTIM_FORM),
-    ("914b", VICTIM_FORM),
+    ("i918b", VICTIM_FORM.or(CERTIFY)),
+    ("i914b", VICTIM_FORM.or(CERTIFY)),
+    ("918b", VICTIM_FORM.or(CERTIFY)),
+    ("914b", VICTIM_FORM.or(CERTIFY)),
     ("vawa", VICTIM_FORM),
     ("uvisa", VICTIM_FORM),
     ("tvisa", VICTIM_FORM),
@@ -754,8 +817,22 @@ impl Lexicon {
         {
             return IMM_WORD;
         }
+        if is_deport_form(word) {
+            return DEPORT;
+        }
         fuzzy(word)
     }
+}
+
+/// A form of "deport" the table lacks ("deportarlo", "deportee", "deportations"), but not
+/// the Spanish words for sport ("deportivo", "deportes", "deportista").
+fn is_deport_form(word: &[u8]) -> bool {
+    let Some(rest) = word.strip_prefix(b"deport") else {
+        return false;
+    };
+    let sport =
+        rest.starts_with(b"iv") || rest.starts_with(b"ist") || rest == b"es" || rest == b"e";
+    !rest.is_empty() && !sport
 }
 
 /// Sections of Title 8 (Aliens and Nationality) that are immigration enforcement, for

@@ -9,8 +9,9 @@ use super::{FlagKind, Hit};
 struct Whole {
     any: Roles,
     victim: bool,
-    /// A victim's visa certification is named (U or T visa, I-918B, I-914B, VAWA): the
-    /// one business a victim has with ICE that is not enforcement.
+    /// A victim's visa certification is asked for (a U or T visa, I-918, I-914 or VAWA,
+    /// and a word of certifying), and nothing is done to a person: the one business a
+    /// victim has with ICE that is not enforcement.
     certification: bool,
 }
 
@@ -20,11 +21,14 @@ pub(crate) fn evaluate(text: &[u8], tokens: &[Token], out: &mut Vec<Hit>) {
     if any.0 & TRIGGERS.0 == 0 {
         return;
     }
-    let certification = any.has(VICTIM_FORM) || victim_visa(tokens);
+    // A victim, or a victim's visa, explains immigration words only when nothing is done
+    // to a person ("U visa; ICE arrest", "victim; immigration hold" are enforcement).
+    let visa = any.has(VICTIM_FORM) || victim_visa(tokens);
+    let acted = any.has(ACTION);
     let whole = Whole {
         any,
-        victim: any.has(VICTIM) || certification,
-        certification,
+        victim: (any.has(VICTIM) || visa) && !acted,
+        certification: visa && any.has(CERTIFY) && !acted,
     };
     let mut covered_to = 0usize;
     for i in 0..tokens.len() {
@@ -213,16 +217,26 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
 /// it ("ICE requests victim address").
 fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
     let acronym = capitals_among_lower(text, &t[i]);
-    if frozen_beside(text, t, i, acronym) || prev_has(t, i, ICE_FROZEN_BEFORE) {
+    // "ICE agents", "ICE hold": whatever frozen words are near, this one is the agency; and
+    // written as the acronym, so is it when any word of enforcement is in the reason ("ICE
+    // Storm operation, locate subject").
+    let cue = ENFORCEMENT_CUE.or(ACTION);
+    let acted_on = next_has(t, i, cue) || (acronym && whole.any.has(cue));
+    let frozen =
+        frozen_beside(text, t, i, acronym) || (!acronym && prev_has(t, i, ICE_FROZEN_BEFORE));
+    if frozen && !acted_on {
         return false;
     }
-    if !acronym && (fell_on(text, t, i) || next_has(t, i, ICE_NOUN)) {
+    if !acronym && !acted_on && (fell_on(text, t, i) || next_has(t, i, ICE_NOUN)) {
         return false;
     }
-    if begins_a_name(text, t, i) || is_a_tool(text, t, i) {
+    if begins_a_name(text, t, i) || is_a_tool(text, t, i) || in_case_of(text, t, i) {
         return false;
     }
-    let other_sense = whole.any.has(ICE_OTHER) && !whole.any.has(ENFORCEMENT_CUE);
+    // Drug words say "ice" is meth only near it: "ICE requests address; subject has drug
+    // priors" is the agency.
+    let other_sense =
+        in_clause_near(text, t, i, 3, 3, ICE_OTHER) && !whole.any.has(ENFORCEMENT_CUE);
     !(other_sense || whole.certification || aimed_at_the_agency(t, i, whole))
 }
 
@@ -231,13 +245,27 @@ fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool 
 /// the agency. Written as the acronym among small letters, only the very next or previous
 /// word counts ("ICE cream truck" is still ice cream).
 fn frozen_beside(text: &[u8], t: &[Token], i: usize, acronym: bool) -> bool {
-    let reach = if acronym { 1 } else { 2 };
-    let lo = i.saturating_sub(reach);
-    let hi = (i + reach).min(t.len().saturating_sub(1));
+    // Written as the acronym, only the word after it: "ICE cream", not "cream ICE".
+    let (before, after) = if acronym { (0, 1) } else { (2, 2) };
+    in_clause_near(text, t, i, before, after, ICE_THING)
+}
+
+/// A word with `role` at most `before` words before or `after` words after word `i`, in
+/// the same clause (no `,`, `;`, `|` or `.` between), with no other "ice" nearer it.
+fn in_clause_near(
+    text: &[u8],
+    t: &[Token],
+    i: usize,
+    before: usize,
+    after: usize,
+    role: Roles,
+) -> bool {
+    let lo = i.saturating_sub(before);
+    let hi = (i + after).min(t.len().saturating_sub(1));
     (lo..=hi).any(|j| {
         let (a, b) = (j.min(i), j.max(i));
         j != i
-            && t[j].roles.has(ICE_THING)
+            && t[j].roles.has(role)
             && !t[a + 1..b].iter().any(|k| k.roles.has(ICE))
             && !text
                 .get(t[a].end as usize..t[b].start as usize)
@@ -278,6 +306,7 @@ fn fell_on(text: &[u8], t: &[Token], i: usize) -> bool {
     let through = [&b"went"[..], b"fell", b"broke", b"fallen", b"gone"];
     (preposition == b"on" && t[j - 2].roles.has(FELL_ON))
         || (preposition == b"through" && through.contains(&before.as_slice()))
+        || (preposition == b"to" && before == b"due")
 }
 
 /// "assault on ICE officer", "vandalism at the HSI office": the agency is the victim or the place.
@@ -414,6 +443,15 @@ fn begins_a_name(text: &[u8], t: &[Token], i: usize) -> bool {
     title(w) && title(word(text, next)) && !next.roles.has(enforcement)
 }
 
+/// "ICE (in case of emergency) contact": the abbreviation spelled out after it.
+fn in_case_of(text: &[u8], t: &[Token], i: usize) -> bool {
+    let is = |k: usize, w: &[u8]| {
+        t.get(k)
+            .is_some_and(|n| word(text, n).eq_ignore_ascii_case(w))
+    };
+    is(i + 1, b"in") && is(i + 2, b"case") && is(i + 3, b"of")
+}
+
 /// "ice pick" the tool, not "ICE pick up".
 fn is_a_tool(text: &[u8], t: &[Token], i: usize) -> bool {
     let is = |k: usize, w: &[u8]| {
@@ -466,12 +504,36 @@ fn entry_into_premises(whole: &Whole) -> bool {
     whole.any.has(PREMISES) || whole.any.has(CRIME_AGAINST)
 }
 
-/// "200 block": the number is part of an address, not a form.
+/// "200 block", "Room I-205", "evidence item I-213": the number is part of an address or a
+/// label, not a form.
 fn an_address(text: &[u8], t: &[Token], number: usize) -> bool {
-    t.get(number + 1).is_some_and(|n| {
-        let w = word(text, n);
-        w.eq_ignore_ascii_case(b"block") || w.eq_ignore_ascii_case(b"blk")
-    })
+    const AFTER: &[&[u8]] = &[b"block", b"blk"];
+    const BEFORE: &[&[u8]] = &[
+        b"room",
+        b"rm",
+        b"suite",
+        b"ste",
+        b"unit",
+        b"apt",
+        b"apartment",
+        b"locker",
+        b"item",
+        b"section",
+        b"sec",
+        b"bldg",
+        b"building",
+        b"hall",
+        b"lot",
+        b"space",
+        b"box",
+        b"cell",
+    ];
+    let is = |k: Option<&Token>, words: &[&[u8]]| {
+        k.is_some_and(|n| words.iter().any(|w| word(text, n).eq_ignore_ascii_case(w)))
+    };
+    let letter = number.checked_sub(1);
+    let before = letter.and_then(|l| l.checked_sub(1)).and_then(|k| t.get(k));
+    is(t.get(number + 1), AFTER) || is(before, BEFORE)
 }
 
 /// `Form I 247A`: a space is accepted only after the word "form".

@@ -274,6 +274,10 @@ fn run_together_agencies(word: &[u8]) -> Option<Vec<&[u8]>> {
     if digits == word.len() {
         return None;
     }
+    // Digits on both sides is a licence plate ("7ICE402", "6HSI441"), not a case number.
+    if digits > 0 && word.last().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
     if digits > 0 {
         parts.push(&word[..digits]);
     }
@@ -347,7 +351,7 @@ pub fn fold_words(text: &str) -> String {
 pub(crate) fn is_ignorable(ch: char) -> bool {
     // Most text is ASCII, and no ASCII character is ignorable: one test instead of twenty.
     !ch.is_ascii()
-        && matches!(ch,
+        && (matches!(ch,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180B}'..='\u{180F}'
         | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}'
         | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{E0000}'..='\u{E0FFF}'
@@ -356,7 +360,10 @@ pub(crate) fn is_ignorable(ch: char) -> bool {
         | '\u{0300}'..='\u{036F}' | '\u{1AB0}'..='\u{1AFF}' | '\u{1DC0}'..='\u{1DFF}'
         | '\u{20D0}'..='\u{20FF}' | '\u{FE20}'..='\u{FE2F}'
         | '\u{17B4}' | '\u{17B5}' | '\u{FFF9}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}'
-        | '\u{1D173}'..='\u{1D17A}')
+        | '\u{1D173}'..='\u{1D17A}' | '\u{0890}' | '\u{0891}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}')
+        // Every other combining mark (Hebrew points, Indic signs) marks the letter before.
+        || unicode_normalization::char::is_combining_mark(ch))
 }
 
 /// Lower-cases ASCII letters and digits, reads fullwidth forms ("ＩＣＥ") as ASCII and the
@@ -493,7 +500,7 @@ fn look_alike(ch: char) -> Option<u8> {
 fn join_dotted_acronyms(text: &[u8], lexicon: &Lexicon, tokens: &mut Vec<Token>) {
     let mut i = 0;
     while i + 1 < tokens.len() {
-        let (run, spaced) = dotted_run_len(text, &tokens[i..]);
+        let (run, first_spaced) = dotted_run(text, &tokens[i..]);
         if run < 2 {
             i += 1;
             continue;
@@ -503,51 +510,68 @@ fn join_dotted_acronyms(text: &[u8], lexicon: &Lexicon, tokens: &mut Vec<Token>)
         for (slot, token) in word.iter_mut().zip(&tokens[i..i + letters]) {
             *slot = byte_at(text, token.start).to_ascii_lowercase();
         }
-        let joined = Token {
-            start: tokens[i].start,
-            end: tokens[i + run - 1].end,
-            roles: lexicon.classify(&word[..letters]),
-        };
-        if joined.roles == Roles::NONE && run <= MAX_WORD {
-            // "I.C.E.E.R.O.": acronyms run together, joined each on its own.
-            if let Some(parts) = run_together_agencies(&word[..letters]) {
-                let mut from = i;
-                let joined: Vec<Token> = parts
-                    .iter()
-                    .map(|part| {
-                        let to = from + part.len();
-                        let t = Token {
-                            start: tokens[from].start,
-                            end: tokens[to - 1].end,
-                            roles: lexicon.classify(part),
-                        };
-                        from = to;
-                        t
-                    })
-                    .collect();
-                let n = joined.len();
-                tokens.splice(i..i + run, joined);
-                i += n;
-                continue;
-            }
-        }
-        if spaced && !joined.roles.has(SPACED_JOINABLE) {
-            i += 1;
+        // The longest run of the letters that means something: "I.C.E. w/ locate" is ICE
+        // and then a word.
+        if let Some(joined) = (2..=letters)
+            .rev()
+            .find_map(|len| meaning(lexicon, &word[..len], first_spaced < len - 1))
+        {
+            let at = |from: usize, to: usize, roles| Token {
+                start: tokens[i + from].start,
+                end: tokens[i + to - 1].end,
+                roles,
+            };
+            let parts: Vec<Token> = joined.iter().map(|&(a, b, r)| at(a, b, r)).collect();
+            let (taken, n) = (joined.last().map_or(0, |p| p.1), parts.len());
+            tokens.splice(i..i + taken, parts);
+            i += n;
             continue;
         }
-        tokens.splice(i..i + run, [joined]);
+        if first_spaced == usize::MAX {
+            // Letters with dots alone, no word: one word still ("A.B.C."), not letters.
+            let joined = Token {
+                start: tokens[i].start,
+                end: tokens[i + run - 1].end,
+                roles: Roles::NONE,
+            };
+            tokens.splice(i..i + run, [joined]);
+        }
         i += 1;
     }
 }
 
-/// How many single-letter tokens, each followed by exactly one dot or space, start this
-/// slice; and whether any separator was a space.
-fn dotted_run_len(text: &[u8], tokens: &[Token]) -> (usize, bool) {
+/// What `letters` mean joined: one word (`(0, len, roles)`), or acronyms run together
+/// ("I.C.E.E.R.O."), one part each; `None` if nothing, or if the letters are `spaced` and
+/// are no agency or term of art.
+fn meaning(lexicon: &Lexicon, letters: &[u8], spaced: bool) -> Option<Vec<(usize, usize, Roles)>> {
+    let roles = lexicon.classify(letters);
+    if roles != Roles::NONE {
+        return (!spaced || roles.has(SPACED_JOINABLE)).then(|| vec![(0, letters.len(), roles)]);
+    }
+    let parts = run_together_agencies(letters)?;
+    let mut from = 0;
+    Some(
+        parts
+            .iter()
+            .map(|part| {
+                let to = from + part.len();
+                let p = (from, to, lexicon.classify(part));
+                from = to;
+                p
+            })
+            .collect(),
+    )
+}
+
+/// How many single-letter tokens, each followed by a dot or a separator of
+/// [`letter_gap`], start this slice; and the first gap (counted from 0) that is not a lone
+/// dot (`usize::MAX` if none).
+fn dotted_run(text: &[u8], tokens: &[Token]) -> (usize, usize) {
     let single_letter =
         |t: &Token| t.end == t.start + 1 && byte_at(text, t.start).is_ascii_alphabetic();
     let mut run = 0;
-    let mut spaced = false;
-    for pair in tokens.windows(2) {
+    let mut first_spaced = usize::MAX;
+    for (n, pair) in tokens.windows(2).enumerate() {
         let (a, b) = (&pair[0], &pair[1]);
         let gap = text
             .get(a.end as usize..b.start as usize)
@@ -559,10 +583,12 @@ fn dotted_run_len(text: &[u8], tokens: &[Token]) -> (usize, bool) {
         if !(single_letter(a) && single_letter(b)) {
             break;
         }
-        spaced |= !dotted;
+        if !dotted {
+            first_spaced = first_spaced.min(n);
+        }
         run = if run == 0 { 2 } else { run + 1 };
     }
-    (run, spaced)
+    (run, first_spaced)
 }
 
 /// What may stand between the letters of an abbreviation written letter by letter: one
@@ -570,6 +596,14 @@ fn dotted_run_len(text: &[u8], tokens: &[Token]) -> (usize, bool) {
 /// underscore, plus or middle dot (`Some(false)`: such runs join only into an agency or a
 /// term of art, as spaced letters do).
 fn letter_gap(gap: &str) -> Option<bool> {
+    // Characters that print as nothing are not there to a reader ("I.\u{200B}C.\u{200B}E.").
+    let visible: String;
+    let gap = if gap.is_ascii() {
+        gap
+    } else {
+        visible = gap.chars().filter(|&c| !is_ignorable(c)).collect();
+        &visible
+    };
     // A full stop, or one drawn like it (fullwidth, one-dot leader, small full stop).
     if matches!(gap, "." | "\u{FF0E}" | "\u{2024}" | "\u{FE52}") {
         return Some(true);
@@ -578,9 +612,11 @@ fn letter_gap(gap: &str) -> Option<bool> {
     let separators = gap.chars().all(|c| {
         matches!(
             c,
-            ' ' | '\u{A0}' | '-' | '\u{2010}' | '\u{2011}' | '/' | '_' | '+' | '·' | '\u{2022}'
+            ' ' | '\u{A0}' | '-' | '\u{2010}'..='\u{2015}' | '/' | '_' | '+' | '·' | '\u{2022}'
+            // A dot with a space ("I. C. E."), and other punctuation put between letters.
+            | '.' | ',' | ':' | '*' | '\t' | '|' | '~' | '\u{FF0E}'
             // Spaces of other widths: en, em, thin, hair, narrow no-break, ideographic.
-            | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}'
+            | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{1680}'
         )
     });
     ((1..=2).contains(&n) && separators).then_some(false)
