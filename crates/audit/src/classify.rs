@@ -254,8 +254,9 @@ fn names_immigration(words: &[String]) -> bool {
         "advocacy",
         "rights",
     ];
+    let enforces = words.iter().any(|w| w == "enforcement");
     words.iter().any(|w| w == "immigration")
-        && !words.iter().any(|w| NOT_ENFORCEMENT.contains(&w.as_str()))
+        && (enforces || !words.iter().any(|w| NOT_ENFORCEMENT.contains(&w.as_str())))
 }
 
 /// Whether a word is agency acronyms run together ("iceero" from "I.C.E.-E.R.O."), perhaps
@@ -365,6 +366,8 @@ mod tests {
             "HSTF Chicago",
             "Homeland Security Task Force - Chicago",
             "287(g) Task Force",
+            "Department of Immigration",
+            "Immigration Law Enforcement Unit",
         ] {
             assert!(is_immigration_agency(org), "{org}");
         }

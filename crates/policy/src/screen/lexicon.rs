@@ -114,6 +114,8 @@ roles! {
     ACTION = 76;            // arrest, hold, locate, custody: something done to a person,
                             // which no victim's certification explains
     CERTIFY = 77;           // certification, certify, signed: what a victim's visa asks of police
+    ICE_CONTACT = 78;       // contact, emergency: "ICE contact" is an in-case-of-emergency contact
+    THREAT_TO_CALL = 79;    // "threatened to call ICE": the agency named in an abuser's threat
 }
 
 const TABLE: &[(&str, Roles)] = &[
@@ -135,6 +137,62 @@ const TABLE: &[(&str, Roles)] = &[
     ("raid", ACTION),
     ("target", ACTION),
     ("wants", ACTION),
+    ("tgt", ACTION),
+    ("operation", REMOVAL_CONTEXT),
+    ("call", THREAT_TO_CALL),
+    ("calling", THREAT_TO_CALL),
+    ("report", THREAT_TO_CALL),
+    ("reporting", THREAT_TO_CALL),
+    ("enforce", ACTION),
+    ("enforcing", ACTION),
+    ("violation", ACTION),
+    ("violations", ACTION),
+    ("violator", ACTION),
+    ("violators", ACTION),
+    ("arresting", ACTION),
+    ("holds", ACTION),
+    ("raids", ACTION),
+    ("targeted", ACTION),
+    ("capture", ACTION),
+    ("transfer", ACTION),
+    ("detention", ACTION),
+    ("removed", ACTION),
+    // "ICE contact", "ICE emergency contact": in case of emergency, read only after it.
+    ("contact", ICE_CONTACT),
+    ("emergency", ICE_CONTACT),
+    // Asked for, by an agency: keeps ICE the agency beside drug or contact words.
+    ("requested", ENFORCEMENT_CUE),
+    ("requests", ENFORCEMENT_CUE),
+    ("requesting", ENFORCEMENT_CUE),
+    // More meth: sold, taken, found as "ice".
+    ("pwid", ICE_OTHER),
+    ("overdose", ICE_OTHER),
+    ("od", ICE_OTHER),
+    ("shard", ICE_OTHER),
+    ("shards", ICE_OTHER),
+    // Frozen water on the road and the rescues from it, as incident types write them.
+    ("rollover", ICE_THING),
+    ("jackknifed", ICE_THING),
+    ("stranded", ICE_THING),
+    ("rescue", ICE_THING),
+    ("rd", ICE_THING.or(ROAD)),
+    ("mvc", ICE_THING),
+    ("mva", ICE_THING),
+    ("accident", ICE_THING),
+    ("crash", ICE_THING),
+    ("road", ROAD),
+    ("bridge", ROAD),
+    ("dui", ROAD),
+    ("rage", ROAD),
+    // More criminal detainers: prison systems, federal criminal agencies, the sheriff.
+    ("iad", LOCAL_CUSTODY),
+    ("cdcr", LOCAL_CUSTODY),
+    ("tdcj", LOCAL_CUSTODY),
+    ("fbi", LOCAL_CUSTODY),
+    ("dea", LOCAL_CUSTODY),
+    ("atf", LOCAL_CUSTODY),
+    ("sheriff", LOCAL_CUSTODY),
+    ("juvenile", LOCAL_CUSTODY),
     ("certification", CERTIFY),
     ("certifications", CERTIFY),
     ("cert", CERTIFY),
@@ -560,8 +618,6 @@ const TABLE: &[(&str, Roles)] = &[
     ("gram", ICE_OTHER),
     ("baggie", ICE_OTHER),
     ("pipe", ICE_OTHER),
-    ("contact", ICE_OTHER),
-    ("emergency", ICE_OTHER),
     // Someone posing as ICE is a criminal case, and its victims are no business of ICE's.
     ("impersonation", ICE_OTHER.or(CRIMINAL_CONTEXT)),
     ("impersonating", ICE_OTHER.or(CRIMINAL_CONTEXT)),

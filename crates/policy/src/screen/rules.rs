@@ -21,14 +21,20 @@ pub(crate) fn evaluate(text: &[u8], tokens: &[Token], out: &mut Vec<Hit>) {
     if any.0 & TRIGGERS.0 == 0 {
         return;
     }
-    // A victim, or a victim's visa, explains immigration words only when nothing is done
-    // to a person ("U visa; ICE arrest", "victim; immigration hold" are enforcement).
+    // A victim, or a victim's visa, explains the immigration words beside it (see
+    // `victim_near`); a certification explains ICE only when nothing is done to a person
+    // ("U visa cert signed; ICE deportation" is enforcement).
     let visa = any.has(VICTIM_FORM) || victim_visa(tokens);
-    let acted = any.has(ACTION);
+    const DONE_TO_A_PERSON: Roles = ACTION
+        .or(DEPORT)
+        .or(REMOVAL)
+        .or(DETAINER)
+        .or(CIVIL_PROCESS)
+        .or(ALIEN);
     let whole = Whole {
         any,
-        victim: (any.has(VICTIM) || visa) && !acted,
-        certification: visa && any.has(CERTIFY) && !acted,
+        victim: any.has(VICTIM) || visa,
+        certification: visa && any.has(CERTIFY) && !any.has(DONE_TO_A_PERSON),
     };
     let mut covered_to = 0usize;
     for i in 0..tokens.len() {
@@ -116,16 +122,16 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
     if r.has(AGENCY) && !aimed_at_the_agency(t, i, whole) {
         return single(true);
     }
-    if r.has(AGENCY_MIXED) && !whole.any.has(CRIMINAL_CONTEXT) && !whole.victim {
+    if r.has(AGENCY_MIXED) && !whole.any.has(CRIMINAL_CONTEXT) && !victim_near(text, t, i, whole) {
         return single(!aimed_at_the_agency(t, i, whole));
     }
-    if r.has(IMM_WORD) && immigration_as_purpose(t, i, whole) {
+    if r.has(IMM_WORD) && immigration_as_purpose(text, t, i, whole) {
         return single(true);
     }
-    if r.has(DEPORT) && !whole.victim {
+    if r.has(DEPORT) && !victim_near(text, t, i, whole) {
         return single(true);
     }
-    if r.has(ALIEN) && alien_as_status(t, i, whole) {
+    if r.has(ALIEN) && alien_as_status(text, t, i, whole) {
         return single(true);
     }
     if r.has(REMOVABLE) && !whole.any.has(VEHICLE_CONTEXT) {
@@ -197,7 +203,8 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
         (r.has(SECTION_287), joined(text, t, i, LETTER_G, b"( -", 2)),
         (
             r.has(LETTER_I) && !whole.any.has(ROAD),
-            joined(text, t, i, FORM_NUMBER, b"- _./", 3).filter(|&j| !an_address(text, t, j)),
+            joined(text, t, i, FORM_NUMBER, b"- _./", 3)
+                .filter(|&j| !an_address(text, t, j) && !on_the_interstate(text, t, j)),
         ),
         (r.has(FORM_WORD), form_then_number(text, t, i)),
         (r.has(USC), forward(t, i, 2, IMMIGRATION_CODE)),
@@ -207,7 +214,7 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
     candidates
         .into_iter()
         .find_map(|(applies, last)| if applies { last } else { None })
-        .filter(|_| !whole.victim || !r.has(ILLEGAL))
+        .filter(|_| !r.has(ILLEGAL) || !victim_near(text, t, i, whole))
 }
 
 /// ICE is the agency unless frozen-water words sit beside it, it begins a name ("Ice
@@ -221,7 +228,7 @@ fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool 
     // written as the acronym, so is it when any word of enforcement is in the reason ("ICE
     // Storm operation, locate subject").
     let cue = ENFORCEMENT_CUE.or(ACTION);
-    let acted_on = next_has(t, i, cue) || (acronym && whole.any.has(cue));
+    let acted_on = next_has(t, i, cue.or(REMOVAL_CONTEXT)) || (acronym && whole.any.has(cue));
     let frozen =
         frozen_beside(text, t, i, acronym) || (!acronym && prev_has(t, i, ICE_FROZEN_BEFORE));
     if frozen && !acted_on {
@@ -231,6 +238,15 @@ fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool 
         return false;
     }
     if begins_a_name(text, t, i) || is_a_tool(text, t, i) || in_case_of(text, t, i) {
+        return false;
+    }
+    if a_plate(text, t, i) || impersonated(text, t, i) {
+        return false;
+    }
+    // "ICE contact listed", "ICE emergency contact": in case of emergency, unless anything
+    // in the reason is enforcement ("ICE contact to arrest subject").
+    let contact = forward(t, i, 2, ICE_CONTACT).is_some() && !whole.any.has(cue);
+    if contact {
         return false;
     }
     // Drug words say "ice" is meth only near it: "ICE requests address; subject has drug
@@ -285,9 +301,9 @@ fn capitals_among_lower(text: &[u8], tok: &Token) -> bool {
     word.iter().all(|b| !b.is_ascii_lowercase()) && text.iter().any(u8::is_ascii_lowercase)
 }
 
-/// "slipped on ice", "lost control on the ice", "went through the ice": a fall, skid or
-/// crash, then "on", or a fall then "through", then perhaps an article, straight before
-/// the word. Only in this order, so "ICE target slipped" and "assist ICE; subject fell
+/// "slipped on ice", "lost control on the ice", "went through the ice", "crash due to
+/// ice": a fall, skid or crash then "on", or "through", or "due to", then perhaps an
+/// article, straight before the word. Only in this order, so "ICE target slipped" and "assist ICE; subject fell
 /// on ice" keep the agency.
 fn fell_on(text: &[u8], t: &[Token], i: usize) -> bool {
     let word = |j: usize| {
@@ -303,13 +319,14 @@ fn fell_on(text: &[u8], t: &[Token], i: usize) -> bool {
         return false;
     }
     let (preposition, before) = (word(j - 1), word(j - 2));
-    let through = [&b"went"[..], b"fell", b"broke", b"fallen", b"gone"];
+    // Anything "through the ice" fell through it (a person, a car, a snowmobile).
     (preposition == b"on" && t[j - 2].roles.has(FELL_ON))
-        || (preposition == b"through" && through.contains(&before.as_slice()))
+        || preposition == b"through"
         || (preposition == b"to" && before == b"due")
 }
 
 /// "assault on ICE officer", "vandalism at the HSI office": the agency is the victim or the place.
+/// Also "threatened to call ICE on her": the agency as the abuser's threat.
 fn aimed_at_the_agency(t: &[Token], i: usize, whole: &Whole) -> bool {
     if !whole.any.has(CRIME_AGAINST) {
         return false;
@@ -320,16 +337,41 @@ fn aimed_at_the_agency(t: &[Token], i: usize, whole: &Whole) -> bool {
         if t[j].roles.has(ARTICLE) {
             continue;
         }
-        return t[j].roles.has(PREPOSITION);
+        return t[j].roles.has(PREPOSITION.or(THREAT_TO_CALL));
     }
     false
+}
+
+/// "man impersonating ICE agent", "fake ICE officer", "ICE impersonator": someone posing as
+/// the agency, a crime against the public, not the agency at work.
+fn impersonated(text: &[u8], t: &[Token], i: usize) -> bool {
+    const BEFORE: &[&[u8]] = &[
+        b"impersonating",
+        b"impersonated",
+        b"impersonate",
+        b"posing",
+        b"fake",
+        b"pretending",
+        b"pretended",
+        b"bogus",
+        b"phony",
+        b"sham",
+    ];
+    const AFTER: &[&[u8]] = &[b"impersonator", b"impersonators", b"impersonation", b"scam"];
+    let is = |k: Option<&Token>, words: &[&[u8]]| {
+        k.is_some_and(|n| words.iter().any(|w| word(text, n).eq_ignore_ascii_case(w)))
+    };
+    let before = i.checked_sub(1).and_then(|k| t.get(k));
+    let before_as = i.checked_sub(2).and_then(|k| t.get(k));
+    let posing_as = is(before, &[b"as"]) && is(before_as, BEFORE);
+    is(before, BEFORE) || posing_as || is(t.get(i + 1), AFTER)
 }
 
 /// "alien" is a status word only beside words that make it one, as the statutes use it
 /// ("criminal alien", "alien registration", "fugitive alien", "alien smuggling",
 /// "harboring aliens", "alien removal"); alone it is as likely a costume or a film.
-fn alien_as_status(t: &[Token], i: usize, whole: &Whole) -> bool {
-    !whole.victim && near(t, i, 2, 2, ALIEN_CONTEXT)
+fn alien_as_status(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
+    !victim_near(text, t, i, whole) && near(t, i, 2, 2, ALIEN_CONTEXT)
 }
 
 /// A detainer is ICE's unless the reason says it is a state, county, parole or court one
@@ -443,6 +485,22 @@ fn begins_a_name(text: &[u8], t: &[Token], i: usize) -> bool {
     title(w) && title(word(text, next)) && !next.roles.has(enforcement)
 }
 
+/// "TX plate ICE-1234", "plate ICE 4521": letters of a licence plate, named as one, with
+/// its digits straight after.
+fn a_plate(text: &[u8], t: &[Token], i: usize) -> bool {
+    const PLATE: &[&[u8]] = &[b"plate", b"plates", b"tag", b"tags", b"lpr", b"lp"];
+    let plate_before = (i.saturating_sub(2)..i).any(|k| {
+        PLATE
+            .iter()
+            .any(|w| word(text, &t[k]).eq_ignore_ascii_case(w))
+    });
+    let digits_after = t.get(i + 1).is_some_and(|n| {
+        let w = word(text, n);
+        (3..=4).contains(&w.len()) && w.iter().all(u8::is_ascii_digit)
+    });
+    plate_before && digits_after
+}
+
 /// "ICE (in case of emergency) contact": the abbreviation spelled out after it.
 fn in_case_of(text: &[u8], t: &[Token], i: usize) -> bool {
     let is = |k: usize, w: &[u8]| {
@@ -483,9 +541,23 @@ fn names_a_business(t: &[Token], i: usize) -> bool {
 /// "immigration" names a purpose unless it names a lawyer, a clinic, a fraud or a protest
 /// (and no immigration agency is named: "HSI - immigration fraud" is enforcement), or the
 /// reason is about a victim.
-fn immigration_as_purpose(t: &[Token], i: usize, whole: &Whole) -> bool {
-    let topic = next_has(t, i, NOT_ENFORCEMENT_NEXT) && !whole.any.has(AGENCY.or(AGENCY_MIXED));
-    !(whole.victim || topic || prev_has(t, i, ANTI) || aimed_at_the_agency(t, i, whole))
+fn immigration_as_purpose(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
+    // "enforce immigration law", "immigration law violation, locate subject" are not a topic.
+    let enforced = AGENCY.or(AGENCY_MIXED).or(ACTION);
+    let civil = i > 0 && word(text, &t[i - 1]).eq_ignore_ascii_case(b"civil");
+    let topic = next_has(t, i, NOT_ENFORCEMENT_NEXT) && !whole.any.has(enforced) && !civil;
+    !(victim_near(text, t, i, whole)
+        || topic
+        || prev_has(t, i, ANTI)
+        || aimed_at_the_agency(t, i, whole))
+}
+
+/// A victim, a victim's visa or its certification written within four words of word `i`
+/// in the same clause: "victim fears deportation" is about the victim, "victim: n/a.
+/// subject illegal alien for deportation" is not.
+fn victim_near(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
+    const VICTIMS: Roles = VICTIM.or(VICTIM_FORM).or(VICTIM_VISA_LETTER).or(CERTIFY);
+    whole.victim && in_clause_near(text, t, i, 4, 4, VICTIMS)
 }
 
 /// "U visa", "T visa": certifications for victims, not enforcement.
@@ -534,6 +606,16 @@ fn an_address(text: &[u8], t: &[Token], number: usize) -> bool {
     let letter = number.checked_sub(1);
     let before = letter.and_then(|l| l.checked_sub(1)).and_then(|k| t.get(k));
     is(t.get(number + 1), AFTER) || is(before, BEFORE)
+}
+
+/// "on I-205", "at I-205 and Division": a place on Interstate 205, not the form.
+fn on_the_interstate(text: &[u8], t: &[Token], number: usize) -> bool {
+    const AT: &[&[u8]] = &[b"on", b"at", b"near", b"along", b"via"];
+    let place = number
+        .checked_sub(2)
+        .and_then(|k| t.get(k))
+        .is_some_and(|p| AT.iter().any(|w| word(text, p).eq_ignore_ascii_case(w)));
+    place && word(text, &t[number]) == b"205"
 }
 
 /// `Form I 247A`: a space is accepted only after the word "form".

@@ -567,8 +567,14 @@ fn meaning(lexicon: &Lexicon, letters: &[u8], spaced: bool) -> Option<Vec<(usize
 /// [`letter_gap`], start this slice; and the first gap (counted from 0) that is not a lone
 /// dot (`usize::MAX` if none).
 fn dotted_run(text: &[u8], tokens: &[Token]) -> (usize, usize) {
-    let single_letter =
-        |t: &Token| t.end == t.start + 1 && byte_at(text, t.start).is_ascii_alphabetic();
+    let single_letter = |t: &Token| {
+        // One letter, perhaps with characters that print as nothing after it ("I\u{200B}.").
+        let rest = text
+            .get(t.start as usize + 1..t.end as usize)
+            .unwrap_or_default();
+        let invisible = || std::str::from_utf8(rest).is_ok_and(|r| r.chars().all(is_ignorable));
+        byte_at(text, t.start).is_ascii_alphabetic() && (rest.is_empty() || invisible())
+    };
     let mut run = 0;
     let mut first_spaced = usize::MAX;
     for (n, pair) in tokens.windows(2).enumerate() {
@@ -592,9 +598,9 @@ fn dotted_run(text: &[u8], tokens: &[Token]) -> (usize, usize) {
 }
 
 /// What may stand between the letters of an abbreviation written letter by letter: one
-/// dot (`Some(true)`), or one or two of a space, no-break space, hyphen, slash,
-/// underscore, plus or middle dot (`Some(false)`: such runs join only into an agency or a
-/// term of art, as spaced letters do).
+/// dot (`Some(true)`), or one to three of a space, dot, hyphen, slash, underscore, plus,
+/// middle dot and other separators (`Some(false)`: such runs join only into an agency or
+/// a term of art, as spaced letters do).
 fn letter_gap(gap: &str) -> Option<bool> {
     // Characters that print as nothing are not there to a reader ("I.\u{200B}C.\u{200B}E.").
     let visible: String;
@@ -613,13 +619,17 @@ fn letter_gap(gap: &str) -> Option<bool> {
         matches!(
             c,
             ' ' | '\u{A0}' | '-' | '\u{2010}'..='\u{2015}' | '/' | '_' | '+' | '·' | '\u{2022}'
-            // A dot with a space ("I. C. E."), and other punctuation put between letters.
-            | '.' | ',' | ':' | '*' | '\t' | '|' | '~' | '\u{FF0E}'
+            // A dot with a space or two ("I. C. E.", "I.  C.  E."), and other punctuation
+            // put between letters. Not a comma: "Schedule I, C, E" is a list.
+            | '.' | ':' | ';' | '*' | '\t' | '|' | '~' | '!' | '=' | '#' | '\''
+            // Dots drawn otherwise: fullwidth, ideographic, katakana middle, bullet
+            // operator, Greek ano teleia, hyphenation point.
+            | '\u{FF0E}' | '\u{3002}' | '\u{30FB}' | '\u{2219}' | '\u{0387}' | '\u{2027}'
             // Spaces of other widths: en, em, thin, hair, narrow no-break, ideographic.
             | '\u{2000}'..='\u{200A}' | '\u{202F}' | '\u{205F}' | '\u{3000}' | '\u{1680}'
         )
     });
-    ((1..=2).contains(&n) && separators).then_some(false)
+    ((1..=3).contains(&n) && separators).then_some(false)
 }
 
 fn byte_at(text: &[u8], at: u32) -> u8 {
