@@ -243,7 +243,9 @@ pub fn is_immigration_agency(org: &str) -> bool {
 /// "Immigration" in an organization's name, unless the name is a lawyer's, a clinic's or
 /// an advocate's ("US Immigration", "Immigration Office", "Immigration Court").
 fn names_immigration(words: &[String]) -> bool {
-    const NOT_ENFORCEMENT: [&str; 9] = [
+    // A city's office for immigrants ("Immigration Services Office - City of Chicago") is
+    // no agency either; USCIS is matched by its full name above.
+    const NOT_ENFORCEMENT: [&str; 13] = [
         "law",
         "legal",
         "lawyers",
@@ -253,6 +255,10 @@ fn names_immigration(words: &[String]) -> bool {
         "advocates",
         "advocacy",
         "rights",
+        "services",
+        "city",
+        "refugee",
+        "resettlement",
     ];
     let enforces = words.iter().any(|w| w == "enforcement");
     words.iter().any(|w| w == "immigration")
@@ -393,6 +399,9 @@ mod tests {
             "Alice PD",
             "Immigrant Legal Resource Center",
             "Immigration Rights Coalition",
+            "Immigration Services Office - City of Chicago",
+            "Homeland Park PD",
+            "Border City PD",
         ] {
             assert!(!is_immigration_agency(org), "{org}");
         }

@@ -535,6 +535,113 @@ fn victims_excuse_only_the_words_beside_them_and_incidents_on_ice_are_not_immigr
     }
 }
 
+/// An eighth outside look, with reasons as officers type them: "ICE REQ - NARCOTICS" was
+/// read as meth, "IMM COURT", "FUG OPS", "LESC" and other shorthand were missed; names
+/// ("AKA ICE", "MR ERO"), plates ("PLATE HSI 221"), meth ("POSS ICE"), traffic collisions,
+/// sheriffs' detainers, a state's human services called DHS and threatened victims were
+/// refused.
+#[test]
+fn shorthand_as_officers_type_it_is_read_both_ways() {
+    for text in [
+        "ICE REQ - NARCOTICS",
+        "ICE REQ - DRUG TRAFFICKER",
+        "ICE REQ DRUG CHARGES",
+        "ICE REQ - DEALER",
+        "ICE REQ - SALES",
+        "ICE REQ - BUY",
+        "ICE REQ - CRASH SUSP",
+        "ICE REQ ARENA",
+        "ICE TGT - PRIOR DRUG CONVICTION",
+        "ICE TGT PRIOR METH CONV",
+        "IMM CASE",
+        "IMM VIOL",
+        "IMM FUG",
+        "IMM FUGITIVE",
+        "IMM COURT",
+        "IMM JUDGE ORDER",
+        "FED IMM",
+        "CHECK STATUS - IMM",
+        "FEDERAL HOLD - IMM",
+        "PAROLE VIOLATOR - IMM",
+        "FUG OPS",
+        "FUGOPS TGT",
+        "FUGITIVE OPERATIONS TEAM",
+        "CAP REQ",
+        "CAP TGT",
+        "ENF & REMOVAL",
+        "LESC",
+        "ISAP",
+        "OPLA",
+        "BPA REQ",
+        "BP AGENT REQ LOC",
+        "UNDOC SUBJ",
+        "H1B OVERSTAY",
+        "STUDENT VISA VIOL",
+        "NOT LAWFULLY PRESENT",
+        "NONCITIZEN LOCATE",
+        "INADMISSIBLE",
+        "IJ ORDER",
+    ] {
+        assert!(flagged(text), "{text:?}");
+    }
+    for text in [
+        "AKA ICE",
+        "MONIKER ICE",
+        "LIL ICE",
+        "SUSP GOES BY ICE",
+        "MR ERO",
+        "SUBJ NAMED HSI",
+        "PLATE HSI 221",
+        "LPR HIT PLATE HSI4421",
+        "PLATE ERO882",
+        "TAG ERO 55",
+        "TX PLT ERO4412",
+        "PLT# ICE4421",
+        "PLATE CBP123",
+        "PLATE DHS 441",
+        "POSS ICE",
+        "POSS OF ICE",
+        "ICE POSS",
+        "NARCO - ICE",
+        "NARCS ICE",
+        "ICE LAB",
+        "ICE TRAFFICKER",
+        "ICE AND FENT",
+        "TC ON ICE",
+        "TC - ICE",
+        "ICE HAZARD",
+        "ICE PALACE",
+        "DETAINER FROM LASO",
+        "DETAINER - LASD",
+        "DETAINER FROM ORANGE CO",
+        "DETAINER FOR SMITH CO",
+        "ADMIN HOLD - JAIL",
+        "ADMIN WARRANT PAROLE",
+        "CDCR ADMIN WARRANT",
+        "DHS REFERRAL",
+        "CPS/DHS REFERRAL",
+        "DHS SUBJECT (DEPT HUMAN SVCS)",
+        "EXTORTION - THREAT TO REPORT TO IMMIGRATION",
+        "EXTORTION THREAT OF DEPORTATION",
+        "VIC AFRAID OF DEPORTATION",
+        "HSI ICAC",
+        "REMOVAL ORDER DV",
+        "REMOVAL ORDER - RESTRAINING",
+        "RECKLESS DRIVING I-200",
+        "OUT OF STATUS REG",
+        "REG OUT OF STATUS",
+        "LEGAL STATUS OF VEH",
+        "DEPORTMENT",
+        "IMM THREAT",
+        "IMM DANGER TO OFFICERS",
+        "ICE SALES",
+        "PWID ICE",
+        "arrested for possession of ice",
+    ] {
+        assert!(!flagged(text), "{text:?}");
+    }
+}
+
 #[test]
 fn form_numbers_and_287g_are_read_in_any_spelling() {
     for text in [

@@ -116,6 +116,8 @@ roles! {
     CERTIFY = 77;           // certification, certify, signed: what a victim's visa asks of police
     ICE_CONTACT = 78;       // contact, emergency: "ICE contact" is an in-case-of-emergency contact
     THREAT_TO_CALL = 79;    // "threatened to call ICE": the agency named in an abuser's threat
+    IMM_NEXT = 80;          // court, judge, fugitive: "IMM" beside them is immigration
+    NAME_CUE = 81;          // aka, moniker, Mr: the next word is a person's name
 }
 
 const TABLE: &[(&str, Roles)] = &[
@@ -137,7 +139,92 @@ const TABLE: &[(&str, Roles)] = &[
     ("raid", ACTION),
     ("target", ACTION),
     ("wants", ACTION),
-    ("tgt", ACTION),
+    ("tgt", ACTION.or(ENFORCEMENT_CUE).or(CAP_CONTEXT)),
+    // Shorthand for a request, as officers type it ("ICE REQ", "CAP REQ").
+    ("req", ENFORCEMENT_CUE.or(CAP_CONTEXT)),
+    ("reqs", ENFORCEMENT_CUE),
+    ("rqst", ENFORCEMENT_CUE),
+    // ICE's own units and programs, named by themselves: the Law Enforcement Support
+    // Center, the Office of the Principal Legal Advisor, the supervision program (ISAP),
+    // Fugitive Operations; and a Border Patrol agent.
+    ("lesc", AGENCY),
+    ("opla", AGENCY),
+    ("isap", AGENCY),
+    ("fugops", AGENCY),
+    ("bpa", AGENCY),
+    ("enf", REMOVAL_CONTEXT),
+    ("undoc", IMM_WORD),
+    ("undocs", IMM_WORD),
+    ("h1b", VISA),
+    ("noncitizen", ALIEN),
+    ("noncitizens", ALIEN),
+    ("inadmissible", REMOVABLE),
+    // What follows "IMM" when it is immigration, not "immediate" ("IMM COURT", "IMM FUG").
+    ("viol", IMM_NEXT.or(VISA_CONTEXT)),
+    ("fug", IMM_NEXT.or(OPERATION_WORD)),
+    ("fugitive", IMM_NEXT.or(OPERATION_WORD)),
+    // First words of two-word terms (`operation_name`).
+    ("ij", OPERATION_WORD),
+    ("lawfully", OPERATION_WORD),
+    ("bp", OPERATION_WORD),
+    ("court", IMM_NEXT),
+    ("judge", IMM_NEXT),
+    ("fed", IMM_NEXT),
+    ("federal", IMM_NEXT),
+    // A name, not the agency: "aka Ice", "Mr Ero", "moniker Ice".
+    ("aka", NAME_CUE),
+    ("moniker", NAME_CUE),
+    ("nickname", NAME_CUE),
+    ("lil", NAME_CUE),
+    ("mr", NAME_CUE),
+    ("mrs", NAME_CUE),
+    ("ms", NAME_CUE),
+    ("named", NAME_CUE),
+    ("surname", NAME_CUE),
+    // More meth, as incident types write it.
+    ("poss", ICE_OTHER),
+    ("narco", ICE_OTHER),
+    ("narcs", ICE_OTHER),
+    ("lab", ICE_OTHER),
+    ("trafficker", ICE_OTHER),
+    ("fent", ICE_OTHER),
+    ("fentanyl", ICE_OTHER),
+    ("heroin", ICE_OTHER),
+    ("cocaine", ICE_OTHER),
+    ("dope", ICE_OTHER),
+    // Traffic collisions and places of ice.
+    ("tc", ICE_THING.or(FELL_ON)),
+    ("hazard", ICE_THING),
+    ("center", ICE_THING),
+    ("centre", ICE_THING),
+    ("palace", ICE_THING),
+    ("reckless", ROAD),
+    ("driving", ROAD),
+    // Detainers lodged by a sheriff or a department.
+    ("laso", LOCAL_CUSTODY),
+    ("lasd", LOCAL_CUSTODY),
+    ("co", LOCAL_CUSTODY),
+    ("pd", LOCAL_CUSTODY),
+    ("so", LOCAL_CUSTODY),
+    // A state's human services, which several states call DHS.
+    ("cps", CRIMINAL_CONTEXT),
+    ("referral", CRIMINAL_CONTEXT),
+    ("dcfs", CRIMINAL_CONTEXT),
+    ("human", CRIMINAL_CONTEXT),
+    ("svcs", CRIMINAL_CONTEXT),
+    ("icac", CRIMINAL_CONTEXT),
+    // A victim, as reports abbreviate it, and the crimes that have one.
+    ("vic", VICTIM),
+    ("vict", VICTIM),
+    ("extortion", VICTIM),
+    ("afraid", VICTIM),
+    // A removal order in a domestic case removes someone from a home.
+    ("restraining", PREMISES),
+    ("protective", PREMISES),
+    ("dv", PREMISES),
+    ("domestic", PREMISES),
+    ("reg", VEHICLE_CONTEXT),
+    ("veh", VEHICLE_CONTEXT),
     ("operation", REMOVAL_CONTEXT),
     ("call", THREAT_TO_CALL),
     ("calling", THREAT_TO_CALL),
@@ -886,8 +973,12 @@ fn is_deport_form(word: &[u8]) -> bool {
     let Some(rest) = word.strip_prefix(b"deport") else {
         return false;
     };
-    let sport =
-        rest.starts_with(b"iv") || rest.starts_with(b"ist") || rest == b"es" || rest == b"e";
+    // Not the sports words, nor "deportment" (conduct).
+    let sport = rest.starts_with(b"iv")
+        || rest.starts_with(b"ist")
+        || rest.starts_with(b"ment")
+        || rest == b"es"
+        || rest == b"e";
     !rest.is_empty() && !sport
 }
 

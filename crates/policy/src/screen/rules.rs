@@ -113,7 +113,9 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
             return Some((Imm, last));
         }
     }
-    if r.has(ICE | AGENCY | AGENCY_MIXED) && names_a_business(t, i) {
+    if r.has(ICE | AGENCY | AGENCY_MIXED)
+        && (names_a_business(t, i) || names_a_person(text, t, i) || a_plate(text, t, i))
+    {
         return None;
     }
     if r.has(ICE) && ice_is_the_agency(text, t, i, whole) {
@@ -122,7 +124,13 @@ fn rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<(FlagKind, 
     if r.has(AGENCY) && !aimed_at_the_agency(t, i, whole) {
         return single(true);
     }
-    if r.has(AGENCY_MIXED) && !whole.any.has(CRIMINAL_CONTEXT) && !victim_near(text, t, i, whole) {
+    // HSI or USCIS on criminal or social-service work, unless removal or deportation is
+    // named too ("USCIS referral - removal").
+    let criminal_work = whole.any.has(CRIMINAL_CONTEXT)
+        && !whole
+            .any
+            .has(REMOVAL.or(DEPORT).or(DETAINER).or(CIVIL_PROCESS));
+    if r.has(AGENCY_MIXED) && !criminal_work && !victim_near(text, t, i, whole) {
         return single(!aimed_at_the_agency(t, i, whole));
     }
     if r.has(IMM_WORD) && immigration_as_purpose(text, t, i, whole) {
@@ -162,7 +170,10 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
             around(t, i, 2, ENTRY),
         ),
         (r.has(WITHOUT), without_inspection(t, i)),
-        (r.has(OUT), out_of_status(text, t, i)),
+        (
+            r.has(OUT) && !whole.any.has(VEHICLE_CONTEXT),
+            out_of_status(text, t, i),
+        ),
         (
             r.has(REENTRY),
             around(
@@ -176,16 +187,17 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
                     .or(IMMIGRATION_CODE),
             ),
         ),
-        (
-            r.has(IMM_ABBREVIATION),
-            forward(t, i, 1, ENFORCEMENT_CUE.or(ADMIN_CONTEXT).or(STATUS)),
-        ),
+        (r.has(IMM_ABBREVIATION), imm_abbreviation(t, i)),
         (r.has(REMOVAL) && !vehicle, around(t, i, 2, REMOVAL_CONTEXT)),
         (
             r.has(REMOVAL_CONTEXT) && !vehicle,
             forward(t, i, 2, REMOVAL),
         ),
-        (r.has(ADMIN), forward(t, i, 3, ADMIN_CONTEXT)),
+        // "ADMIN HOLD - JAIL", "CDCR ADMIN WARRANT": a jail's or a prison's, as a detainer.
+        (
+            r.has(ADMIN) && detainer_is_immigration(whole),
+            forward(t, i, 3, ADMIN_CONTEXT),
+        ),
         (
             r.has(VISA) && visa_is_immigration_status(t, i),
             around(t, i, 3, VISA_CONTEXT),
@@ -198,7 +210,10 @@ fn pair_rule(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> Option<usize>
         (r.has(PATROL), forward(t, i, 1, BORDER)),
         (r.has(IVF), around(t, i, 2, IVF_CONTEXT)),
         (r.has(CAP), around(t, i, 2, CAP_CONTEXT)),
-        (r.has(STATUS_QUALIFIER), forward(t, i, 1, STATUS)),
+        (
+            r.has(STATUS_QUALIFIER) && !whole.any.has(VEHICLE_CONTEXT),
+            forward(t, i, 1, STATUS),
+        ),
         (r.has(CITIZENSHIP), around(t, i, 2, CHECK)),
         (r.has(SECTION_287), joined(text, t, i, LETTER_G, b"( -", 2)),
         (
@@ -240,7 +255,7 @@ fn ice_is_the_agency(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool 
     if begins_a_name(text, t, i) || is_a_tool(text, t, i) || in_case_of(text, t, i) {
         return false;
     }
-    if a_plate(text, t, i) || impersonated(text, t, i) {
+    if impersonated(text, t, i) {
         return false;
     }
     // "ICE contact listed", "ICE emergency contact": in case of emergency, unless anything
@@ -485,10 +500,10 @@ fn begins_a_name(text: &[u8], t: &[Token], i: usize) -> bool {
     title(w) && title(word(text, next)) && !next.roles.has(enforcement)
 }
 
-/// "TX plate ICE-1234", "plate ICE 4521": letters of a licence plate, named as one, with
-/// its digits straight after.
+/// "TX plate ICE-1234", "PLATE HSI4421", "TAG ERO 55": letters of a licence plate, named as
+/// one, with its digits straight after.
 fn a_plate(text: &[u8], t: &[Token], i: usize) -> bool {
-    const PLATE: &[&[u8]] = &[b"plate", b"plates", b"tag", b"tags", b"lpr", b"lp"];
+    const PLATE: &[&[u8]] = &[b"plate", b"plates", b"plt", b"tag", b"tags", b"lpr", b"lp"];
     let plate_before = (i.saturating_sub(2)..i).any(|k| {
         PLATE
             .iter()
@@ -496,9 +511,33 @@ fn a_plate(text: &[u8], t: &[Token], i: usize) -> bool {
     });
     let digits_after = t.get(i + 1).is_some_and(|n| {
         let w = word(text, n);
-        (3..=4).contains(&w.len()) && w.iter().all(u8::is_ascii_digit)
+        (2..=4).contains(&w.len()) && w.iter().all(u8::is_ascii_digit)
     });
     plate_before && digits_after
+}
+
+/// "aka Ice", "Mr Ero", "goes by Ice", "moniker ICE": a person's name, not the agency.
+fn names_a_person(text: &[u8], t: &[Token], i: usize) -> bool {
+    let goes_by = i >= 2
+        && word(text, &t[i - 1]).eq_ignore_ascii_case(b"by")
+        && word(text, &t[i - 2]).eq_ignore_ascii_case(b"goes");
+    prev_has(t, i, NAME_CUE) || goes_by
+}
+
+/// "IMM" is immigration beside an enforcement word, after it ("IMM HOLD", "IMM COURT",
+/// "IMM CASE") or before it ("CHECK STATUS - IMM", "FED IMM"); alone it is as often
+/// "immediate".
+fn imm_abbreviation(t: &[Token], i: usize) -> Option<usize> {
+    let cue = ENFORCEMENT_CUE
+        .or(ADMIN_CONTEXT)
+        .or(STATUS)
+        .or(IMM_NEXT)
+        .or(ACTION);
+    forward(t, i, 1, cue.or(REMOVAL_CONTEXT)).or_else(|| {
+        (i.saturating_sub(2)..i)
+            .any(|j| t[j].roles.has(cue))
+            .then_some(i)
+    })
 }
 
 /// "ICE (in case of emergency) contact": the abbreviation spelled out after it.
@@ -552,12 +591,12 @@ fn immigration_as_purpose(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> 
         || aimed_at_the_agency(t, i, whole))
 }
 
-/// A victim, a victim's visa or its certification written within four words of word `i`
+/// A victim, a victim's visa or its certification written within five words of word `i`
 /// in the same clause: "victim fears deportation" is about the victim, "victim: n/a.
 /// subject illegal alien for deportation" is not.
 fn victim_near(text: &[u8], t: &[Token], i: usize, whole: &Whole) -> bool {
     const VICTIMS: Roles = VICTIM.or(VICTIM_FORM).or(VICTIM_VISA_LETTER).or(CERTIFY);
-    whole.victim && in_clause_near(text, t, i, 4, 4, VICTIMS)
+    whole.victim && in_clause_near(text, t, i, 5, 5, VICTIMS)
 }
 
 /// "U visa", "T visa": certifications for victims, not enforcement.
@@ -632,6 +671,13 @@ fn operation_name(text: &[u8], t: &[Token], i: usize) -> Option<usize> {
         (b"catahoula", b"crunch"),
         (b"secure", b"communities"),
         (b"voluntary", b"departure"),
+        (b"fugitive", b"operations"),
+        (b"fugitive", b"ops"),
+        (b"fug", b"ops"),
+        (b"ij", b"order"),
+        (b"lawfully", b"present"),
+        (b"bp", b"agent"),
+        (b"bp", b"agents"),
     ];
     let next = t.get(i + 1)?;
     let word = |tok: &Token| {
