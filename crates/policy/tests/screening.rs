@@ -42,6 +42,21 @@ fn the_blind_set_meets_the_targets() {
     assert!(r.precision() >= 0.99 && r.recall() >= 0.99, "{r}");
 }
 
+/// Reasons as officers type them, written by an outside reviewer with only the binary
+/// (tests/data/outside-look-reasons.tsv). First score 77/80 found, 10 of 120 refused in
+/// error; the rules were changed once after it, so this holds them where they now stand,
+/// below the targets: names written "SURNAME, FIRST" and a plate with no plate word are
+/// still refused, "NTA" and "final order" still missed (crates/policy/BENCHMARKS.md).
+#[test]
+fn an_outside_reviewers_realistic_reasons_stay_where_they_were_scored() {
+    let r = report("outside-look-reasons.tsv");
+    assert!(
+        r.true_positive + r.false_negative >= 80 && r.true_negative + r.false_positive >= 120,
+        "{r}"
+    );
+    assert!(r.false_negative <= 2 && r.false_positive <= 4, "{r}");
+}
+
 /// Real reasons from public releases (tests/data/precision-reasons.tsv says which, and how
 /// they were scrubbed): almost all ordinary police work, so flags must stay near zero.
 #[test]
@@ -581,6 +596,8 @@ fn shorthand_as_officers_type_it_is_read_both_ways() {
         "NONCITIZEN LOCATE",
         "INADMISSIBLE",
         "IJ ORDER",
+        "pull alien file",
+        "ICE2025-1 plate reads",
     ] {
         assert!(flagged(text), "{text:?}");
     }
@@ -633,6 +650,12 @@ fn shorthand_as_officers_type_it_is_read_both_ways() {
         "LEGAL STATUS OF VEH",
         "DEPORTMENT",
         "IMM THREAT",
+        "INS check",
+        "DHS APS elder abuse",
+        "pl HSI882",
+        "CBP7731 lpr hit",
+        "ERO1234 stolen plate",
+        "ERO auto shop burglary",
         "IMM DANGER TO OFFICERS",
         "ICE SALES",
         "PWID ICE",

@@ -208,6 +208,8 @@ const TABLE: &[(&str, Roles)] = &[
     ("so", LOCAL_CUSTODY),
     // A state's human services, which several states call DHS.
     ("cps", CRIMINAL_CONTEXT),
+    ("aps", CRIMINAL_CONTEXT),
+    ("elder", CRIMINAL_CONTEXT),
     ("referral", CRIMINAL_CONTEXT),
     ("dcfs", CRIMINAL_CONTEXT),
     ("human", CRIMINAL_CONTEXT),
@@ -325,6 +327,8 @@ const TABLE: &[(&str, Roles)] = &[
     ("expulsion", REMOVAL),
     ("criminal", ALIEN_CONTEXT),
     ("registration", ALIEN_CONTEXT),
+    // The alien file (A-file): "pull alien file".
+    ("file", ALIEN_CONTEXT),
     ("resident", ALIEN_CONTEXT),
     ("number", ALIEN_CONTEXT),
     ("s", POSSESSIVE_S),
@@ -579,7 +583,7 @@ const TABLE: &[(&str, Roles)] = &[
     ("estatus", STATUS),
     ("legal", STATUS_QUALIFIER.or(NOT_ENFORCEMENT_NEXT)),
     ("citizenship", CITIZENSHIP.or(STATUS_QUALIFIER)),
-    ("check", CHECK),
+    ("check", CHECK.or(INSURANCE_CUE)),
     ("verify", CHECK),
     ("verification", CHECK),
     ("inquiry", CHECK),

@@ -501,9 +501,26 @@ fn begins_a_name(text: &[u8], t: &[Token], i: usize) -> bool {
 }
 
 /// "TX plate ICE-1234", "PLATE HSI4421", "TAG ERO 55": letters of a licence plate, named as
-/// one, with its digits straight after.
+/// one, with its digits straight after; or letters and three or four digits written as one
+/// word ("HSI882", "DHS5524") in a reason that speaks of a plate anywhere.
 fn a_plate(text: &[u8], t: &[Token], i: usize) -> bool {
-    const PLATE: &[&[u8]] = &[b"plate", b"plates", b"plt", b"tag", b"tags", b"lpr", b"lp"];
+    const PLATE: &[&[u8]] = &[
+        b"plate", b"plates", b"plt", b"pl", b"tag", b"tags", b"lpr", b"lp",
+    ];
+    let is_plate_word = |k: &Token| PLATE.iter().any(|w| word(text, k).eq_ignore_ascii_case(w));
+    let joined_digits = t.get(i + 1).is_some_and(|n| {
+        let w = word(text, n);
+        let rest = text.get(n.end as usize..).unwrap_or_default();
+        n.start == t[i].end
+            && (3..=4).contains(&w.len())
+            && w.iter().all(u8::is_ascii_digit)
+            && !rest
+                .first()
+                .is_some_and(|b| *b == b'-' || b.is_ascii_alphanumeric())
+    });
+    if joined_digits && t.iter().any(is_plate_word) {
+        return true;
+    }
     let plate_before = (i.saturating_sub(2)..i).any(|k| {
         PLATE
             .iter()
@@ -569,12 +586,17 @@ fn is_upper(w: &[u8]) -> bool {
 }
 
 /// "Ero's Pizza", "ICE bar": a name followed by a business noun is a business.
+/// Also "ERO auto shop": one plain word between the name and the business noun.
 fn names_a_business(t: &[Token], i: usize) -> bool {
     let mut j = i + 1;
     if t.get(j).is_some_and(|n| n.roles.has(POSSESSIVE_S)) {
         j += 1;
     }
+    let plain = t
+        .get(j)
+        .is_some_and(|n| n.roles == Roles::NONE || n.roles.has(VEHICLE_CONTEXT));
     t.get(j).is_some_and(|n| n.roles.has(BUSINESS))
+        || (plain && t.get(j + 1).is_some_and(|n| n.roles.has(BUSINESS)))
 }
 
 /// "immigration" names a purpose unless it names a lawyer, a clinic, a fraud or a protest
